@@ -1,0 +1,186 @@
+//! Identifiers: agency codes (QCVN 102:2016/BTTTT), administrative-unit codes
+//! (QĐ 124/2004/QĐ-TTg), and catalogue codes for data elements and indicators.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::agency::AdminLevel;
+
+/// Why a code did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CodeError(String);
+
+macro_rules! string_code {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = CodeError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = CodeError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(code: $name) -> String {
+                code.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_code! {
+    /// Agency identifier in the QCVN 102:2016/BTTTT form `NNN.NN.NN.XNN`,
+    /// e.g. `000.00.00.H51` (UBND tỉnh Quảng Ngãi).
+    AgencyCode
+}
+
+impl AgencyCode {
+    pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        let s = raw.trim();
+        let parts: Vec<&str> = s.split('.').collect();
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        let ok = parts.len() == 4
+            && digits(parts[0], 3)
+            && digits(parts[1], 2)
+            && digits(parts[2], 2)
+            && parts[3].len() == 3
+            && parts[3].as_bytes()[0].is_ascii_uppercase()
+            && digits(&parts[3][1..], 2);
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(CodeError(format!(
+                "`{raw}` is not an agency code of the form NNN.NN.NN.XNN (QCVN 102:2016), e.g. 000.00.00.H51"
+            )))
+        }
+    }
+}
+
+string_code! {
+    /// Administrative-unit code (QĐ 124/2004/QĐ-TTg): 2 digits for a province,
+    /// 3 for a district, 5 for a commune.
+    AdminUnitCode
+}
+
+impl AdminUnitCode {
+    pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        let s = raw.trim();
+        if matches!(s.len(), 2 | 3 | 5) && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(CodeError(format!(
+                "`{raw}` is not an administrative-unit code: 2 digits (province), 3 (district) or 5 (commune)"
+            )))
+        }
+    }
+
+    /// The level the code's length denotes.
+    pub fn level(&self) -> AdminLevel {
+        match self.0.len() {
+            2 => AdminLevel::Province,
+            3 => AdminLevel::District,
+            _ => AdminLevel::Commune,
+        }
+    }
+}
+
+fn parse_catalogue_code(raw: &str, what: &str) -> Result<String, CodeError> {
+    let s = raw.trim();
+    let valid = !s.is_empty()
+        && s.len() <= 64
+        && s.as_bytes()[0].is_ascii_lowercase()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(CodeError(format!(
+            "`{raw}` is not a {what} code: lower-case letters, digits and `_`, starting with a letter, at most 64 characters"
+        )))
+    }
+}
+
+string_code! {
+    /// Code of a raw count agencies report, e.g. `officials`.
+    DataElementCode
+}
+
+impl DataElementCode {
+    pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        parse_catalogue_code(raw, "data element").map(Self)
+    }
+}
+
+string_code! {
+    /// Code of a computed indicator, e.g. `computer_equipment_rate`.
+    IndicatorCode
+}
+
+impl IndicatorCode {
+    pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        parse_catalogue_code(raw, "indicator").map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agency_codes() {
+        assert!(AgencyCode::parse("000.00.00.H51").is_ok());
+        assert!(AgencyCode::parse(" 000.00.15.H51 ").is_ok());
+        for bad in ["", "000.00.00.h51", "000.00.00.H5", "00.00.00.H51", "000-00-00-H51", "000.00.00.H51.1"] {
+            assert!(AgencyCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn admin_unit_codes() {
+        assert_eq!(AdminUnitCode::parse("51").unwrap().level(), AdminLevel::Province);
+        assert_eq!(AdminUnitCode::parse("523").unwrap().level(), AdminLevel::District);
+        assert_eq!(AdminUnitCode::parse("21025").unwrap().level(), AdminLevel::Commune);
+        for bad in ["5", "5100", "51a", "", "123456"] {
+            assert!(AdminUnitCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn catalogue_codes() {
+        assert!(DataElementCode::parse("officials_with_computer").is_ok());
+        for bad in ["", "Officials", "1x", "a-b", "cán_bộ"] {
+            assert!(DataElementCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

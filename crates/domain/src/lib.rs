@@ -1,0 +1,19 @@
+//! Domain types shared by every chiso service.
+//!
+//! Raw strings from the edges (REST bodies, protobuf messages, CSV rows)
+//! become these types only through `parse`, so code past the edge never
+//! handles an unchecked code, period or count.
+
+pub mod agency;
+pub mod codes;
+pub mod error;
+pub mod period;
+pub mod text;
+pub mod value;
+
+pub use agency::{AdminLevel, AgencyKind};
+pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
+pub use error::{FieldError, FieldErrors};
+pub use period::{PeriodCode, PeriodType};
+pub use text::VnName;
+pub use value::Count;

@@ -1,0 +1,28 @@
+//! Protobuf and gRPC types for every chiso service, generated from `proto/`.
+
+#![allow(clippy::all, missing_docs, rust_2018_idioms)]
+
+/// `chiso.registry.v1`: agencies, credentials and tokens.
+pub mod registry {
+    pub mod v1 {
+        tonic::include_proto!("chiso.registry.v1");
+    }
+}
+
+/// `chiso.submission.v1`: catalogue, reports and the change feed.
+pub mod submission {
+    pub mod v1 {
+        tonic::include_proto!("chiso.submission.v1");
+    }
+}
+
+/// `chiso.aggregation.v1`: indicator aggregates.
+pub mod aggregation {
+    pub mod v1 {
+        tonic::include_proto!("chiso.aggregation.v1");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every chiso proto and its imports, for reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/chiso_descriptor.bin"));

@@ -1,0 +1,149 @@
+//! Layered configuration: serde defaults, then a TOML file, then `CHISO_*`
+//! environment variables (`__` separates nested keys), validated once.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, de::DeserializeOwned};
+
+/// Prefix of every environment variable chiso reads.
+pub const ENV_PREFIX: &str = "CHISO_";
+
+/// Loads `T` from its defaults, an optional TOML file and the environment.
+///
+/// `env_prefix` is `CHISO_` for a service running alone and e.g.
+/// `CHISO_REGISTRY__` for the same service inside `chiso up`.
+pub fn load<T: DeserializeOwned>(
+    file: Option<&std::path::Path>,
+    env_prefix: &str,
+) -> Result<T, Box<figment::Error>> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment
+        .merge(Env::prefixed(env_prefix).split("__"))
+        .extract()
+        .map_err(Box::new)
+}
+
+/// Where a database lives and how many connections to keep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://data/registry.db?mode=rwc` or `postgres://user@host/db`.
+    pub url: SecretString,
+    /// PostgreSQL schema this service owns; created at start. Ignored for SQLite.
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_min_connections")]
+    pub min_connections: u32,
+    #[serde(default = "default_acquire_timeout_secs")]
+    pub acquire_timeout_secs: u64,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+fn default_min_connections() -> u32 {
+    1
+}
+fn default_acquire_timeout_secs() -> u64 {
+    5
+}
+
+impl DatabaseConfig {
+    /// The embedded default: a SQLite file under `./data/`.
+    pub fn sqlite_file(name: &str) -> Self {
+        Self::with_url(format!("sqlite://data/{name}.db?mode=rwc"))
+    }
+
+    pub fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            url: SecretString::from(url.into()),
+            schema: None,
+            max_connections: default_max_connections(),
+            min_connections: default_min_connections(),
+            acquire_timeout_secs: default_acquire_timeout_secs(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.url.expose_secret();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.acquire_timeout_secs)
+    }
+
+    pub fn validate(&self, errors: &mut Vec<String>) {
+        let url = self.url.expose_secret();
+        if !(url.starts_with("sqlite:") || self.is_postgres()) {
+            errors.push("database.url: must start with sqlite: or postgres://".into());
+        }
+        if self.max_connections == 0 || self.min_connections > self.max_connections {
+            errors.push("database.max_connections: must be at least 1 and at least min_connections".into());
+        }
+        if let Some(schema) = &self.schema {
+            let ok = !schema.is_empty()
+                && schema.len() <= 63
+                && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                errors.push("database.schema: lower-case letters, digits and _ only".into());
+            }
+        }
+    }
+}
+
+/// A gRPC listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub addr: SocketAddr,
+}
+
+/// An HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub addr: SocketAddr,
+}
+
+/// Where to find the key that verifies bearer tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    pub jwt_public_key_file: PathBuf,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            jwt_public_key_file: PathBuf::from("data/keys/jwt-public.pem"),
+        }
+    }
+}
+
+/// Turns collected validation messages into one error.
+pub fn finish_validation(service: &str, errors: Vec<String>) -> anyhow::Result<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("invalid {service} configuration: {}", errors.join("; "))
+    }
+}
+
+/// Checks that a URL of another service is usable by tonic.
+pub fn validate_url(field: &str, url: &str, errors: &mut Vec<String>) {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        errors.push(format!("{field}: must be an http:// or https:// URL, got `{url}`"));
+    }
+}

@@ -1,0 +1,12 @@
+//! Plumbing every chiso service shares: configuration, telemetry, shutdown,
+//! database connections, gRPC serving, authentication and error mapping.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ServiceError, ServiceResult};

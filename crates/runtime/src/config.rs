@@ -13,22 +13,37 @@ use serde::{Deserialize, de::DeserializeOwned};
 /// Prefix of every environment variable chiso reads.
 pub const ENV_PREFIX: &str = "CHISO_";
 
-/// Loads `T` from its defaults, an optional TOML file and the environment.
-///
-/// `env_prefix` is `CHISO_` for a service running alone and e.g.
-/// `CHISO_REGISTRY__` for the same service inside `chiso up`.
+/// Where one service's settings come from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// Optional TOML file.
+    pub file: Option<&'a std::path::Path>,
+    /// Table of the file to read (`registry` inside `chiso up`'s file), or the whole file.
+    pub section: Option<&'a str>,
+    /// `CHISO_` for a service running alone, `CHISO_REGISTRY__` inside `chiso up`.
+    pub env_prefix: &'a str,
+}
+
+/// Loads `T` from `defaults` (dotted keys), then the file, then the environment.
 pub fn load<T: DeserializeOwned>(
-    file: Option<&std::path::Path>,
-    env_prefix: &str,
-) -> Result<T, Box<figment::Error>> {
+    source: Source<'_>,
+    defaults: &[(&str, &str)],
+) -> anyhow::Result<T> {
     let mut figment = Figment::new();
-    if let Some(file) = file {
-        figment = figment.merge(Toml::file_exact(file));
+    for (key, value) in defaults {
+        figment = figment.merge(figment::providers::Serialized::default(key, value));
     }
+    if let Some(file) = source.file {
+        let toml = Toml::file_exact(file);
+        figment = match source.section {
+            Some(section) => figment.merge(Figment::from(toml).focus(section)),
+            None => figment.merge(toml),
+        };
+    }
+    figment = figment.merge(Env::prefixed(source.env_prefix).split("__").ignore(&["config"]));
     figment
-        .merge(Env::prefixed(env_prefix).split("__"))
         .extract()
-        .map_err(Box::new)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
 
 /// Where a database lives and how many connections to keep.

@@ -1,7 +1,7 @@
 //! Serving gRPC: every back service gets health and reflection, listens on
 //! a pre-bound socket (port 0 in tests) and stops on the shutdown token.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -42,7 +42,11 @@ pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, He
     Ok((router, reporter))
 }
 
-/// Serves until `shutdown` is cancelled, then lets in-flight calls finish.
+/// How long in-flight calls may run on after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` is cancelled, then lets in-flight calls finish
+/// for at most [`SHUTDOWN_GRACE`].
 pub async fn serve(
     router: Router,
     listener: TcpListener,
@@ -50,12 +54,41 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let incoming = TcpListenerStream::new(listener);
+    let stopping = shutdown.clone();
     let signal = async move {
-        shutdown.cancelled().await;
+        stopping.cancelled().await;
         reporter.set_service_status("", ServingStatus::NotServing).await;
     };
-    router
-        .serve_with_incoming_shutdown(incoming, signal)
-        .await
-        .context("gRPC server failed")
+    let server = router.serve_with_incoming_shutdown(incoming, signal);
+    tokio::select! {
+        result = server => result.context("gRPC server failed"),
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("grace period over, dropping in-flight calls");
+            Ok(())
+        }
+    }
+}
+
+/// A lazily connecting channel to another chiso service.
+pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid service URL {url}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+/// Wraps a message with a bearer token for another service.
+pub fn with_bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .context("token is not a valid header value")?,
+    );
+    Ok(request)
 }

@@ -2,6 +2,7 @@
 //! database connections, gRPC serving, authentication and error mapping.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,1 +1,101 @@
+//! chiso registry: agencies, the organisation tree, credentials and tokens.
 
+pub mod config;
+
+mod api;
+mod entity;
+mod migration;
+mod secrets;
+mod store;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use chiso_proto::registry::v1::{
+    agency_service_server::AgencyServiceServer, credential_service_server::CredentialServiceServer,
+};
+use chiso_runtime::{
+    auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
+    db, grpc,
+};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{service::interceptor::InterceptedService, transport::server::Router};
+use tonic_health::server::HealthReporter;
+
+pub use config::RegistryConfig;
+
+/// A built registry, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    reporter: HealthReporter,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects the database, runs migrations, loads keys and binds the listener.
+    pub async fn build(config: RegistryConfig) -> anyhow::Result<Self> {
+        let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
+        let signer = TokenSigner::from_file(&config.auth.jwt_private_key_file, config.token_ttl())?;
+        let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+
+        let mut static_clients = vec![api::StaticClient {
+            client_id: config.bootstrap_admin.client_id.clone(),
+            secret_hash: secrets::hash(config.bootstrap_admin.secret.expose_secret().to_owned())
+                .await
+                .context("failed to hash the bootstrap admin secret")?,
+            role: Role::Admin,
+        }];
+        for (client_id, secret) in &config.service_accounts {
+            static_clients.push(api::StaticClient {
+                client_id: client_id.clone(),
+                secret_hash: secrets::hash(secret.expose_secret().to_owned())
+                    .await
+                    .context("failed to hash a service account secret")?,
+                role: Role::Service,
+            });
+        }
+
+        let state = Arc::new(api::Registry {
+            db,
+            signer,
+            static_clients,
+        });
+        let auth = AuthInterceptor::new(verifier);
+        let (router, reporter) = grpc::server_with_health(&[
+            "chiso.registry.v1.AgencyService",
+            "chiso.registry.v1.CredentialService",
+        ])
+        .await?;
+        let router = router
+            .add_service(InterceptedService::new(
+                AgencyServiceServer::new(api::AgencyApi(state.clone())),
+                auth.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                CredentialServiceServer::new(api::CredentialApi(state)),
+                auth,
+            ));
+        let listener = grpc::bind(config.grpc.addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            reporter,
+            addr,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "registry listening");
+        grpc::serve(self.router, self.listener, self.reporter, shutdown).await
+    }
+}

@@ -1,0 +1,57 @@
+//! Aggregation settings.
+
+use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the aggregation service needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregationConfig {
+    pub grpc: GrpcConfig,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub auth: VerifyConfig,
+    /// The submission service, whose change feed this service follows.
+    pub submission_url: String,
+    /// The registry, which issues this service's own token.
+    pub registry_url: String,
+    pub service_account: ServiceAccount,
+}
+
+/// This service's own client credentials at the registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    pub secret: SecretString,
+}
+
+fn default_client_id() -> String {
+    "aggregation".into()
+}
+
+/// Defaults for running alone on one machine.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("grpc.addr", "0.0.0.0:50053"),
+    ("database.url", "sqlite://data/aggregation.db?mode=rwc"),
+    ("submission_url", "http://127.0.0.1:50052"),
+    ("registry_url", "http://127.0.0.1:50051"),
+];
+
+impl AggregationConfig {
+    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
+        let config: Self = config::load(source, DEFAULTS)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut errors = Vec::new();
+        self.database.validate(&mut errors);
+        config::validate_url("submission_url", &self.submission_url, &mut errors);
+        config::validate_url("registry_url", &self.registry_url, &mut errors);
+        config::finish_validation("aggregation", errors)
+    }
+}

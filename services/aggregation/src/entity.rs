@@ -1,0 +1,46 @@
+//! Tables the aggregation service owns.
+
+pub mod fact {
+    use sea_orm::entity::prelude::*;
+
+    /// The current value of one data element for one agency and period,
+    /// copied from the submission feed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "facts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agency_code: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub data_element: String,
+        /// Distribution key for Citus.
+        pub province_code: String,
+        pub value: i64,
+        pub report_id: String,
+        pub report_version: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod feed_cursor {
+    use sea_orm::entity::prelude::*;
+
+    /// The last feed sequence number applied, committed with the facts it produced.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feed_cursors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub feed: String,
+        pub last_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,85 @@
+//! Registry settings.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the registry needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub grpc: GrpcConfig,
+    pub database: DatabaseConfig,
+    pub auth: SigningConfig,
+    pub bootstrap_admin: BootstrapAdmin,
+    /// Other chiso services' client secrets by client id (e.g. `aggregation`).
+    #[serde(default)]
+    pub service_accounts: BTreeMap<String, SecretString>,
+}
+
+/// Token signing: the registry is the only holder of the private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    pub jwt_private_key_file: PathBuf,
+    pub jwt_public_key_file: PathBuf,
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+}
+
+fn default_token_ttl() -> u64 {
+    3600
+}
+
+/// The first administrator, whose secret comes from configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapAdmin {
+    #[serde(default = "default_admin_id")]
+    pub client_id: String,
+    pub secret: SecretString,
+}
+
+fn default_admin_id() -> String {
+    "admin".into()
+}
+
+/// Defaults for running alone on one machine.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("grpc.addr", "0.0.0.0:50051"),
+    ("database.url", "sqlite://data/registry.db?mode=rwc"),
+    ("auth.jwt_private_key_file", "data/keys/jwt-private.pem"),
+    ("auth.jwt_public_key_file", "data/keys/jwt-public.pem"),
+];
+
+impl RegistryConfig {
+    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
+        let config: Self = config::load(source, DEFAULTS)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+        let mut errors = Vec::new();
+        self.database.validate(&mut errors);
+        if self.bootstrap_admin.secret.expose_secret().len() < 16 {
+            errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
+        }
+        if self.auth.token_ttl_secs == 0 {
+            errors.push("auth.token_ttl_secs: must be positive".into());
+        }
+        for (id, secret) in &self.service_accounts {
+            if secret.expose_secret().len() < 16 {
+                errors.push(format!("service_accounts.{id}: must be at least 16 characters"));
+            }
+        }
+        config::finish_validation("registry", errors)
+    }
+
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth.token_ttl_secs)
+    }
+}

@@ -1,0 +1,45 @@
+//! Submission settings.
+
+use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use serde::Deserialize;
+
+/// Everything the submission service needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionConfig {
+    pub grpc: GrpcConfig,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub auth: VerifyConfig,
+    /// How often a feed watcher re-reads the table when no local write woke
+    /// it (writes from other replicas), in milliseconds.
+    #[serde(default = "default_feed_poll_ms")]
+    pub feed_poll_ms: u64,
+}
+
+fn default_feed_poll_ms() -> u64 {
+    1000
+}
+
+/// Defaults for running alone on one machine.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("grpc.addr", "0.0.0.0:50052"),
+    ("database.url", "sqlite://data/submission.db?mode=rwc"),
+];
+
+impl SubmissionConfig {
+    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
+        let config: Self = config::load(source, DEFAULTS)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut errors = Vec::new();
+        self.database.validate(&mut errors);
+        if self.feed_poll_ms == 0 {
+            errors.push("feed_poll_ms: must be positive".into());
+        }
+        config::finish_validation("submission", errors)
+    }
+}

@@ -1,0 +1,235 @@
+//! The submission service layer: catalogue lookups, report versions and the
+//! ordered change feed, over the service's own tables.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chiso_domain::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldErrors, PeriodCode};
+use chiso_runtime::{ServiceError, ServiceResult};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
+};
+
+use crate::entity::{change, data_element, indicator, report, report_value};
+
+/// One reported count before validation against the catalogue.
+#[derive(Debug, Clone)]
+pub struct RawValue {
+    pub data_element: String,
+    pub value: i64,
+}
+
+/// A report that passed validation, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub agency: AgencyCode,
+    pub province: AdminUnitCode,
+    pub period: PeriodCode,
+    pub values: BTreeMap<DataElementCode, Count>,
+    pub submitted_by: String,
+}
+
+/// A stored report version with its values.
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    pub report: report::Model,
+    pub values: Vec<report_value::Model>,
+}
+
+pub async fn data_elements(db: &DatabaseConnection) -> ServiceResult<Vec<data_element::Model>> {
+    Ok(data_element::Entity::find()
+        .order_by_asc(data_element::Column::Code)
+        .all(db)
+        .await?)
+}
+
+pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator::Model>> {
+    Ok(indicator::Entity::find()
+        .order_by_asc(indicator::Column::Code)
+        .all(db)
+        .await?)
+}
+
+pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<indicator::Model> {
+    indicator::Entity::find_by_id(code.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no indicator has code {code}")))
+}
+
+/// Checks every field of a submission and reports all errors at once.
+pub async fn validate_report(
+    db: &DatabaseConnection,
+    period: &str,
+    values: &[RawValue],
+) -> ServiceResult<(PeriodCode, BTreeMap<DataElementCode, Count>)> {
+    let known: HashSet<String> = data_elements(db).await?.into_iter().map(|d| d.code).collect();
+    let mut errors = FieldErrors::new();
+    let period = errors.check("period", PeriodCode::parse(period));
+    if values.is_empty() {
+        errors.push("values", "at least one value is required");
+    }
+    let mut parsed = BTreeMap::new();
+    for (i, raw) in values.iter().enumerate() {
+        let field = format!("values[{i}].data_element");
+        let code = match DataElementCode::parse(&raw.data_element) {
+            Ok(code) if known.contains(code.as_str()) => Some(code),
+            Ok(code) => {
+                errors.push(&field, format!("unknown data element `{code}`"));
+                None
+            }
+            Err(e) => {
+                errors.push(&field, e.to_string());
+                None
+            }
+        };
+        let count = errors.check(format!("values[{i}].value"), Count::new(raw.value));
+        if let (Some(code), Some(count)) = (code, count) {
+            if parsed.insert(code.clone(), count).is_some() {
+                errors.push(&field, format!("`{code}` is given more than once"));
+            }
+        }
+    }
+    match period {
+        Some(period) if errors.is_empty() => Ok((period, parsed)),
+        _ => Err(errors.into()),
+    }
+}
+
+/// Stores a new version of the agency's report for the period and appends it
+/// to the change feed, all in one transaction.
+pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<StoredReport> {
+    let txn = db.begin().await?;
+    // Taking the next sequence number first locks the feed head row until
+    // commit, so feed entries become visible in sequence order.
+    let seq = next_seq(&txn).await?;
+    let latest: Option<i32> = report::Entity::find()
+        .select_only()
+        .column(report::Column::Version)
+        .filter(report::Column::AgencyCode.eq(new.agency.as_str()))
+        .filter(report::Column::Period.eq(new.period.to_string()))
+        .order_by_desc(report::Column::Version)
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let now = chrono::Utc::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let model = report::Model {
+        id: id.clone(),
+        agency_code: new.agency.to_string(),
+        province_code: new.province.to_string(),
+        period: new.period.to_string(),
+        version: latest.unwrap_or(0) + 1,
+        status: "submitted".into(),
+        submitted_by: new.submitted_by,
+        submitted_at: now,
+    };
+    report::Entity::insert(report::ActiveModel::from(model.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    let values: Vec<report_value::Model> = new
+        .values
+        .iter()
+        .map(|(code, count)| report_value::Model {
+            report_id: id.clone(),
+            data_element: code.to_string(),
+            province_code: new.province.to_string(),
+            value: count.get(),
+        })
+        .collect();
+    report_value::Entity::insert_many(values.iter().cloned().map(report_value::ActiveModel::from))
+        .exec_without_returning(&txn)
+        .await?;
+    change::Entity::insert(change::ActiveModel {
+        seq: Set(seq),
+        kind: Set("report_submitted".into()),
+        report_id: Set(id),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(StoredReport {
+        report: model,
+        values,
+    })
+}
+
+async fn next_seq(txn: &impl ConnectionTrait) -> ServiceResult<i64> {
+    let backend = txn.get_database_backend();
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "UPDATE feed_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq",
+        ))
+        .await?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
+    Ok(row.try_get("", "last_seq")?)
+}
+
+pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredReport> {
+    let report = report::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no report has id {id}")))?;
+    let values = report_value::Entity::find()
+        .filter(report_value::Column::ReportId.eq(id))
+        .order_by_asc(report_value::Column::DataElement)
+        .all(db)
+        .await?;
+    Ok(StoredReport { report, values })
+}
+
+/// Feed entries after `after_seq`, oldest first, with their reports.
+pub async fn changes_after(
+    db: &DatabaseConnection,
+    after_seq: i64,
+    limit: u64,
+) -> ServiceResult<Vec<(i64, StoredReport)>> {
+    let entries = change::Entity::find()
+        .filter(change::Column::Seq.gt(after_seq))
+        .order_by_asc(change::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = entries.iter().map(|e| e.report_id.clone()).collect();
+    let reports: BTreeMap<String, report::Model> = report::Entity::find()
+        .filter(report::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let mut values: BTreeMap<String, Vec<report_value::Model>> = BTreeMap::new();
+    for v in report_value::Entity::find()
+        .filter(report_value::Column::ReportId.is_in(ids))
+        .order_by_asc(report_value::Column::DataElement)
+        .all(db)
+        .await?
+    {
+        values.entry(v.report_id.clone()).or_default().push(v);
+    }
+    entries
+        .into_iter()
+        .map(|e| {
+            let report = reports.get(&e.report_id).cloned().ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("feed entry {} has no report", e.seq))
+            })?;
+            let values = values.remove(&e.report_id).unwrap_or_default();
+            Ok((e.seq, StoredReport { report, values }))
+        })
+        .collect()
+}
+
+/// The highest committed sequence number.
+pub async fn head(db: &DatabaseConnection) -> ServiceResult<i64> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(backend, "SELECT last_seq FROM feed_head WHERE id = 1"))
+        .await?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
+    Ok(row.try_get("", "last_seq")?)
+}

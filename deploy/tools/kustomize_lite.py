@@ -55,7 +55,8 @@ NAMESPACE_REFERENCING = {"RoleBinding", "ClusterRoleBinding", "MutatingWebhookCo
 
 REPLICA_KINDS = {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 
-# kustomize's "legacy" output order (kinds not listed go in between, by kind).
+# kustomize's "legacy" output order (kinds not listed go in between, sorted
+# by group, version, kind).
 ORDER_FIRST = [
     "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
     "ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding",
@@ -339,7 +340,7 @@ def _order(res: dict) -> tuple:
     elif kind in ORDER_LAST:
         rank = (2, ORDER_LAST.index(kind), "")
     else:
-        rank = (1, 0, kind)
+        rank = (1, 0, f"{_group(res['apiVersion'])}_{res['apiVersion'].rsplit('/', 1)[-1]}_{kind}")
     return rank + (res["metadata"].get("namespace") or "", res["metadata"]["name"])
 
 

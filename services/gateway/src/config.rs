@@ -1,0 +1,40 @@
+//! Gateway settings.
+
+use chiso_runtime::config::{self, HttpConfig, Source, VerifyConfig};
+use serde::Deserialize;
+
+/// Everything the gateway needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub auth: VerifyConfig,
+    pub registry_url: String,
+    pub submission_url: String,
+    pub aggregation_url: String,
+}
+
+/// Defaults for running alone on one machine.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("http.addr", "0.0.0.0:8080"),
+    ("registry_url", "http://127.0.0.1:50051"),
+    ("submission_url", "http://127.0.0.1:50052"),
+    ("aggregation_url", "http://127.0.0.1:50053"),
+];
+
+impl GatewayConfig {
+    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
+        let config: Self = config::load(source, DEFAULTS)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut errors = Vec::new();
+        config::validate_url("registry_url", &self.registry_url, &mut errors);
+        config::validate_url("submission_url", &self.submission_url, &mut errors);
+        config::validate_url("aggregation_url", &self.aggregation_url, &mut errors);
+        config::finish_validation("gateway", errors)
+    }
+}

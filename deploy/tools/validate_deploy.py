@@ -36,6 +36,7 @@ from typing import Any, Iterable
 
 import yaml
 
+sys.dont_write_bytecode = True  # no __pycache__ inside the repository
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kustomize_lite  # noqa: E402
 
@@ -627,7 +628,8 @@ def main() -> int:
     renderer = args.renderer
     if renderer == "auto":
         renderer = "kustomize" if shutil.which("kustomize") else "kubectl" if shutil.which("kubectl") else "lite"
-    print(f"==> Kubernetes manifests (renderer: {renderer}; schemas: Kubernetes {', '.join(versions)}, "
+    shown = renderer if renderer == "lite" else f"{renderer}, kustomize_lite.py cross-checked"
+    print(f"==> Kubernetes manifests (renderer: {shown}; schemas: Kubernetes {', '.join(versions)}, "
           f"kubernetes-validate {kubernetes_validate.__version__}, strict)")
     for target in targets:
         label = str(target.relative_to(args.root))

@@ -1,1 +1,352 @@
+//! Test harness: starts every chiso service in this process on port 0 with
+//! fresh databases (temporary SQLite files, or a fresh PostgreSQL database
+//! when `CHISO_TEST_DATABASE_URL` is set) and hands out clients.
 
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use chiso_proto::{
+    aggregation::v1::{GetFeedPositionRequest, aggregation_service_client::AggregationServiceClient},
+    registry::v1::{IssueTokenRequest, credential_service_client::CredentialServiceClient},
+};
+use chiso_runtime::{
+    auth,
+    config::{DatabaseConfig, GrpcConfig, HttpConfig, VerifyConfig},
+    grpc,
+};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub use chiso_proto as proto;
+
+const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
+const SERVICE_SECRET: &str = "test-aggregation-secret-0123456789";
+
+/// One running service: how to stop it and wait for it.
+struct Running {
+    stop: CancellationToken,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.handle.await.context("service task panicked")?
+    }
+}
+
+/// Where the test databases live.
+enum Databases {
+    Sqlite,
+    Postgres { admin_url: String, name: String },
+}
+
+/// The whole stack, running.
+pub struct TestStack {
+    pub gateway_url: String,
+    pub registry_addr: SocketAddr,
+    pub submission_addr: SocketAddr,
+    pub aggregation_addr: SocketAddr,
+    pub admin_client_id: String,
+    pub admin_secret: String,
+    pub http: reqwest::Client,
+    aggregation_config: chiso_aggregation::AggregationConfig,
+    aggregation: Option<Running>,
+    others: Vec<Running>,
+    databases: Databases,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts registry, submission, aggregation and gateway.
+pub async fn spawn_stack() -> TestStack {
+    try_spawn_stack().await.expect("failed to start the stack")
+}
+
+async fn try_spawn_stack() -> anyhow::Result<TestStack> {
+    chiso_runtime::telemetry::init_for_tests();
+    let dir = tempfile::tempdir()?;
+    let keys = dir.path().join("keys");
+    auth::ensure_keypair(&keys)?;
+    let public_key = keys.join("jwt-public.pem");
+    let verify = VerifyConfig {
+        jwt_public_key_file: public_key.clone(),
+    };
+
+    let databases = match std::env::var("CHISO_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("chiso_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .context("cannot reach CHISO_TEST_DATABASE_URL")?;
+            sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            admin.close().await.ok();
+            Databases::Postgres { admin_url, name }
+        }
+        _ => Databases::Sqlite,
+    };
+    let database = |service: &str| -> DatabaseConfig {
+        match &databases {
+            Databases::Sqlite => DatabaseConfig::with_url(format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{service}.db")).display()
+            )),
+            Databases::Postgres { admin_url, name } => {
+                let mut config = DatabaseConfig::with_url(replace_database(admin_url, name));
+                config.schema = Some(service.to_owned());
+                config.max_connections = 5;
+                config
+            }
+        }
+    };
+    let any_port = || GrpcConfig {
+        addr: "127.0.0.1:0".parse().expect("literal address"),
+    };
+
+    let registry = chiso_registry::Application::build(chiso_registry::RegistryConfig {
+        grpc: any_port(),
+        database: database("registry"),
+        auth: chiso_registry::config::SigningConfig {
+            jwt_private_key_file: keys.join("jwt-private.pem"),
+            jwt_public_key_file: public_key.clone(),
+            token_ttl_secs: 600,
+        },
+        bootstrap_admin: chiso_registry::config::BootstrapAdmin {
+            client_id: "admin".into(),
+            secret: SecretString::from(ADMIN_SECRET),
+        },
+        service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
+    })
+    .await?;
+    let registry_addr = registry.local_addr();
+    let registry = start(|stop| registry.run_until_stopped(stop));
+
+    let submission = chiso_submission::Application::build(chiso_submission::SubmissionConfig {
+        grpc: any_port(),
+        database: database("submission"),
+        auth: verify.clone(),
+        feed_poll_ms: 200,
+    })
+    .await?;
+    let submission_addr = submission.local_addr();
+    let submission = start(|stop| submission.run_until_stopped(stop));
+
+    let mut aggregation_config = chiso_aggregation::AggregationConfig {
+        grpc: any_port(),
+        database: database("aggregation"),
+        auth: verify.clone(),
+        submission_url: format!("http://{submission_addr}"),
+        registry_url: format!("http://{registry_addr}"),
+        service_account: chiso_aggregation::config::ServiceAccount {
+            client_id: "aggregation".into(),
+            secret: SecretString::from(SERVICE_SECRET),
+        },
+    };
+    let aggregation = chiso_aggregation::Application::build(aggregation_config.clone()).await?;
+    let aggregation_addr = aggregation.local_addr();
+    // A restart must come back on the same address the gateway calls.
+    aggregation_config.grpc.addr = aggregation_addr;
+    let aggregation = start(|stop| aggregation.run_until_stopped(stop));
+
+    let gateway = chiso_gateway::Application::build(chiso_gateway::GatewayConfig {
+        http: HttpConfig {
+            addr: "127.0.0.1:0".parse()?,
+        },
+        auth: verify,
+        registry_url: format!("http://{registry_addr}"),
+        submission_url: format!("http://{submission_addr}"),
+        aggregation_url: format!("http://{aggregation_addr}"),
+    })
+    .await?;
+    let gateway_url = format!("http://{}", gateway.local_addr());
+    let gateway = start(|stop| gateway.run_until_stopped(stop));
+
+    Ok(TestStack {
+        gateway_url,
+        registry_addr,
+        submission_addr,
+        aggregation_addr,
+        admin_client_id: "admin".into(),
+        admin_secret: ADMIN_SECRET.into(),
+        http: reqwest::Client::new(),
+        aggregation_config,
+        aggregation: Some(aggregation),
+        others: vec![gateway, submission, registry],
+        databases,
+        _dir: dir,
+    })
+}
+
+fn start<F>(run: impl FnOnce(CancellationToken) -> F) -> Running
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let stop = CancellationToken::new();
+    let handle = tokio::spawn(run(stop.clone()));
+    Running { stop, handle }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+impl TestStack {
+    /// `POST` JSON to the gateway, optionally with a bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.gateway_url)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send().await.expect("gateway unreachable")).await
+    }
+
+    /// `GET` from the gateway with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("gateway unreachable");
+        Self::read(response).await
+    }
+
+    async fn read(response: reqwest::Response) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("unreadable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    /// A token for the given client credentials, through the gateway.
+    pub async fn token(&self, client_id: &str, secret: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/token",
+                None,
+                &serde_json::json!({"client_id": client_id, "client_secret": secret}),
+            )
+            .await;
+        assert_eq!(status, 200, "token request failed: {body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token(&self.admin_client_id, &self.admin_secret).await
+    }
+
+    /// A token straight from the registry over gRPC.
+    pub async fn grpc_token(&self, client_id: &str, secret: &str) -> String {
+        CredentialServiceClient::new(self.channel(self.registry_addr))
+            .issue_token(IssueTokenRequest {
+                client_id: client_id.into(),
+                client_secret: secret.into(),
+            })
+            .await
+            .expect("token over gRPC")
+            .into_inner()
+            .access_token
+    }
+
+    pub fn channel(&self, addr: SocketAddr) -> Channel {
+        grpc::channel(&format!("http://{addr}")).expect("valid address")
+    }
+
+    /// Waits until aggregation has applied the feed up to `seq`.
+    pub async fn wait_for_feed(&self, token: &str, seq: i64) {
+        let mut client = AggregationServiceClient::new(self.channel(self.aggregation_addr));
+        for _ in 0..200 {
+            let request = grpc::with_bearer(GetFeedPositionRequest {}, token).expect("request");
+            if let Ok(position) = client.get_feed_position(request).await
+                && position.get_ref().last_seq >= seq
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aggregation did not reach feed position {seq}");
+    }
+
+    /// Stops the aggregation service (its database stays).
+    pub async fn stop_aggregation(&mut self) {
+        if let Some(running) = self.aggregation.take() {
+            running.shutdown().await.expect("aggregation stopped cleanly");
+        }
+    }
+
+    /// Starts the aggregation service again on the same database and address.
+    pub async fn start_aggregation(&mut self) {
+        assert!(self.aggregation.is_none(), "aggregation is already running");
+        let app = chiso_aggregation::Application::build(self.aggregation_config.clone())
+            .await
+            .expect("aggregation restarts");
+        self.aggregation = Some(start(|stop| app.run_until_stopped(stop)));
+    }
+
+    /// Stops every service and checks each stopped cleanly.
+    pub async fn shutdown(mut self) {
+        if let Some(a) = self.aggregation.take() {
+            a.shutdown().await.expect("aggregation stopped cleanly");
+        }
+        for running in std::mem::take(&mut self.others) {
+            running.shutdown().await.expect("service stopped cleanly");
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().to_owned()
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        for running in self.others.iter().chain(self.aggregation.iter()) {
+            running.stop.cancel();
+        }
+        if let Databases::Postgres { admin_url, name } = &self.databases {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async context; use a small runtime of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async {
+                    let admin = sea_orm::Database::connect(&admin_url).await?;
+                    sea_orm::ConnectionTrait::execute_unprepared(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                    )
+                    .await?;
+                    admin.close().await?;
+                    anyhow::Ok(())
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("warning: could not drop test database");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}

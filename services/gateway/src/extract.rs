@@ -75,9 +75,39 @@ where
             Ok(value) => Ok(Self(value)),
             Err(err) => {
                 let path = err.path().to_string();
-                let field = if path == "." { "body".to_owned() } else { path };
-                Err(ApiError::field(field, err.into_inner().to_string()))
+                let inner = err.into_inner();
+                let message = inner.to_string();
+                Err(ApiError::field(field_of(&path, &message), message))
             }
         }
+    }
+}
+
+/// The field a JSON error is about. serde reports a missing or unknown field
+/// at the enclosing object's path, naming the field only in its message.
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn names_the_field() {
+        assert_eq!(field_of(".", "missing field `period` at line 1 column 13"), "period");
+        assert_eq!(field_of("values[0]", "missing field `value` at line 1"), "values[0].value");
+        assert_eq!(field_of("values[0]", "unknown field `valu`, expected one of"), "values[0].valu");
+        assert_eq!(field_of("values[0].value", "invalid type: string"), "values[0].value");
+        assert_eq!(field_of(".", "EOF while parsing"), "body");
     }
 }

@@ -1,0 +1,139 @@
+//! Bad input gets a 4xx JSON error naming the field, and nothing is stored.
+
+use chiso_tests::spawn_stack;
+use serde_json::{Value, json};
+
+use crate::register_quang_ngai;
+
+fn fields(body: &Value) -> Vec<&str> {
+    body["fields"]
+        .as_array()
+        .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn bad_reports_name_the_field_and_store_nothing() {
+    let stack = spawn_stack().await;
+    let (admin, credentials) = register_quang_ngai(&stack).await;
+    let token = stack.token(&credentials[0].1, &credentials[0].2).await;
+
+    let cases = [
+        (
+            json!({"period": "2018", "values": [{"data_element": "officials", "value": 10}, {"data_element": "servers", "value": 2}]}),
+            "values[1].data_element",
+            "unknown data element",
+        ),
+        (
+            json!({"period": "2018", "values": [{"data_element": "officials", "value": -5}]}),
+            "values[0].value",
+            "zero or more",
+        ),
+        (
+            json!({"period": "2018-13", "values": [{"data_element": "officials", "value": 5}]}),
+            "period",
+            "not a period code",
+        ),
+        (
+            json!({"period": "2018", "values": [{"data_element": "officials", "value": "many"}]}),
+            "values[0].value",
+            "invalid type",
+        ),
+        (
+            json!({"period": "2018", "values": [{"data_element": "officials", "value": 1.5}]}),
+            "values[0].value",
+            "invalid type",
+        ),
+        (json!({"values": []}), "period", "missing field"),
+    ];
+    for (body, field, message) in cases {
+        let (status, answer) = stack.post("/api/v1/reports", Some(&token), &body).await;
+        assert_eq!(status, 422, "{body} -> {answer}");
+        assert_eq!(answer["code"], "invalid_argument", "{answer}");
+        assert!(fields(&answer).contains(&field), "{body} -> {answer}");
+        let described = answer["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["field"] == field && f["message"].as_str().unwrap().contains(message));
+        assert!(described, "expected `{message}` for {field}: {answer}");
+    }
+
+    // Every error at once, not only the first.
+    let (status, answer) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&token),
+            &json!({"period": "20x8", "values": [{"data_element": "Officials", "value": -1}]}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&answer), ["period", "values[0].data_element", "values[0].value"]);
+
+    // Nothing was stored: the first good report is version 1 and feed entry 1.
+    let (status, body) = stack.post("/api/v1/reports", Some(&token), &crate::computers_report(10, 5)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["version"], 1);
+    stack.wait_for_feed(&admin, 1).await;
+    let (_, aggregate) = stack
+        .get("/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018", &admin)
+        .await;
+    assert_eq!(aggregate["denominator"], 10);
+    assert_eq!(aggregate["agencies_reporting"], 1);
+
+    // Bad aggregate queries name their parameters too.
+    let (status, answer) = stack
+        .get("/api/v1/aggregates?indicator=no_such_thing&area=5&period=2018Q5", &admin)
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(fields(&answer), ["area", "period"]);
+    let (status, answer) = stack
+        .get("/api/v1/aggregates?indicator=no_such_thing&area=51&period=2018", &admin)
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(fields(&answer), ["indicator"]);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_agencies_name_the_field_and_duplicates_conflict() {
+    let stack = spawn_stack().await;
+    let (admin, _) = register_quang_ngai(&stack).await;
+
+    let (status, answer) = stack
+        .post(
+            "/api/v1/agencies",
+            Some(&admin),
+            &json!({"code": "000.00.15.H51", "name": "Sở Thông tin và Truyền thông", "kind": "department", "parent_code": "000.00.00.H51"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "already_exists");
+
+    let (status, answer) = stack
+        .post(
+            "/api/v1/agencies",
+            Some(&admin),
+            &json!({"code": "51", "name": " ", "kind": "department", "parent_code": "000.00.00.H51"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(fields(&answer), ["code", "name"]);
+
+    let (status, answer) = stack
+        .post(
+            "/api/v1/agencies",
+            Some(&admin),
+            &json!({"code": "000.00.30.H51", "admin_unit_code": "52401", "name": "UBND xã Bình Thạnh", "kind": "commune_committee", "parent_code": "000.00.15.H51"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(fields(&answer), ["parent_code"]);
+
+    let (status, answer) = stack
+        .post("/api/v1/agencies", Some(&admin), &json!({"code": "000.00.31.H51", "name": "X", "kind": "ministry"}))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(fields(&answer), ["kind"]);
+    stack.shutdown().await;
+}

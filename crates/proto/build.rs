@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // compile_fds ignores file_descriptor_set_path, so write it ourselves.
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("chiso_descriptor.bin"), descriptors.encode_to_vec())?;
+    fs::write(
+        out.join("chiso_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
 
     tonic_prost_build::configure()
         .build_server(true)

@@ -68,27 +68,45 @@ async fn bad_reports_name_the_field_and_store_nothing() {
         )
         .await;
     assert_eq!(status, 422);
-    assert_eq!(fields(&answer), ["period", "values[0].data_element", "values[0].value"]);
+    assert_eq!(
+        fields(&answer),
+        ["period", "values[0].data_element", "values[0].value"]
+    );
 
     // Nothing was stored: the first good report is version 1 and feed entry 1.
-    let (status, body) = stack.post("/api/v1/reports", Some(&token), &crate::computers_report(10, 5)).await;
+    let (status, body) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&token),
+            &crate::computers_report(10, 5),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["version"], 1);
     stack.wait_for_feed(&admin, 1).await;
     let (_, aggregate) = stack
-        .get("/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
+            &admin,
+        )
         .await;
     assert_eq!(aggregate["denominator"], 10);
     assert_eq!(aggregate["agencies_reporting"], 1);
 
     // Bad aggregate queries name their parameters too.
     let (status, answer) = stack
-        .get("/api/v1/aggregates?indicator=no_such_thing&area=5&period=2018Q5", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=no_such_thing&area=5&period=2018Q5",
+            &admin,
+        )
         .await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(fields(&answer), ["area", "period"]);
     let (status, answer) = stack
-        .get("/api/v1/aggregates?indicator=no_such_thing&area=51&period=2018", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=no_such_thing&area=51&period=2018",
+            &admin,
+        )
         .await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(fields(&answer), ["indicator"]);
@@ -131,7 +149,11 @@ async fn bad_agencies_name_the_field_and_duplicates_conflict() {
     assert_eq!(fields(&answer), ["parent_code"]);
 
     let (status, answer) = stack
-        .post("/api/v1/agencies", Some(&admin), &json!({"code": "000.00.31.H51", "name": "X", "kind": "ministry"}))
+        .post(
+            "/api/v1/agencies",
+            Some(&admin),
+            &json!({"code": "000.00.31.H51", "name": "X", "kind": "ministry"}),
+        )
         .await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(fields(&answer), ["kind"]);

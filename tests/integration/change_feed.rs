@@ -11,17 +11,31 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
     let first = stack.token(&credentials[0].1, &credentials[0].2).await;
     let second = stack.token(&credentials[1].1, &credentials[1].2).await;
 
-    let (status, body) = stack.post("/api/v1/reports", Some(&first), &computers_report(120, 114)).await;
+    let (status, body) = stack
+        .post("/api/v1/reports", Some(&first), &computers_report(120, 114))
+        .await;
     assert_eq!(status, 201, "{body}");
     stack.wait_for_feed(&admin, 1).await;
 
     stack.stop_aggregation().await;
-    let (status, body) = stack.post("/api/v1/reports", Some(&second), &computers_report(380, 266)).await;
+    let (status, body) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&second),
+            &computers_report(380, 266),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let (status, _) = stack
-        .get("/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
+            &admin,
+        )
         .await;
-    assert_eq!(status, 503, "aggregation is down, so the gateway answers 503");
+    assert_eq!(
+        status, 503,
+        "aggregation is down, so the gateway answers 503"
+    );
 
     stack.start_aggregation().await;
     stack.wait_for_feed(&admin, 2).await;
@@ -34,7 +48,9 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
     assert_eq!(aggregate(&stack, &admin).await, (380, 500, 2));
 
     // A resubmission is a new version that replaces the agency's values.
-    let (status, body) = stack.post("/api/v1/reports", Some(&first), &computers_report(100, 100)).await;
+    let (status, body) = stack
+        .post("/api/v1/reports", Some(&first), &computers_report(100, 100))
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["version"], 2);
     stack.wait_for_feed(&admin, 3).await;
@@ -44,7 +60,10 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
 
 async fn aggregate(stack: &chiso_tests::TestStack, admin: &str) -> (i64, i64, i64) {
     let (status, body) = stack
-        .get("/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018", admin)
+        .get(
+            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
+            admin,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     (

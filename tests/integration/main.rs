@@ -28,7 +28,11 @@ pub async fn register_quang_ngai(stack: &TestStack) -> (String, Vec<(String, Str
     let mut credentials = Vec::new();
     for code in ["000.00.15.H51", "000.00.24.H51"] {
         let (status, body) = stack
-            .post(&format!("/api/v1/agencies/{code}/credentials"), Some(&admin), &json!({}))
+            .post(
+                &format!("/api/v1/agencies/{code}/credentials"),
+                Some(&admin),
+                &json!({}),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["agency_code"], code);

@@ -1,18 +1,22 @@
 //! The walking-skeleton scenario, over REST and over gRPC.
 
+use chiso_runtime::grpc::with_bearer;
 use chiso_tests::{
     proto::{
-        aggregation::v1::{GetAggregateRequest, aggregation_service_client::AggregationServiceClient},
+        aggregation::v1::{
+            GetAggregateRequest, aggregation_service_client::AggregationServiceClient,
+        },
         registry::v1::{
             AgencyKind, CreateAgencyRequest, IssueCredentialsRequest, ListAgenciesRequest,
             agency_service_client::AgencyServiceClient,
             credential_service_client::CredentialServiceClient,
         },
-        submission::v1::{DataValue, SubmitReportRequest, report_service_client::ReportServiceClient},
+        submission::v1::{
+            DataValue, SubmitReportRequest, report_service_client::ReportServiceClient,
+        },
     },
     spawn_stack,
 };
-use chiso_runtime::grpc::with_bearer;
 use serde_json::json;
 
 use crate::{computers_report, register_quang_ngai};
@@ -27,19 +31,29 @@ async fn province_rate_is_sum_over_sum_over_rest() {
     for ((code, client_id, secret), (officials, with_computer)) in credentials.iter().zip(counts) {
         let token = stack.token(client_id, secret).await;
         let (status, body) = stack
-            .post("/api/v1/reports", Some(&token), &computers_report(officials, with_computer))
+            .post(
+                "/api/v1/reports",
+                Some(&token),
+                &computers_report(officials, with_computer),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["agency_code"], code.as_str());
         assert_eq!(body["province_code"], "51");
         assert_eq!(body["period"], "2018");
         assert_eq!(body["version"], 1);
-        assert_eq!(body["values"][0], json!({"data_element": "officials", "value": officials}));
+        assert_eq!(
+            body["values"][0],
+            json!({"data_element": "officials", "value": officials})
+        );
     }
     stack.wait_for_feed(&admin, 2).await;
 
     let (status, body) = stack
-        .get("/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
+            &admin,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     // 380 / 500 x 100 = 76, not the mean of 95 and 70 (82.5).
@@ -52,12 +66,27 @@ async fn province_rate_is_sum_over_sum_over_rest() {
     // The agency list comes back in Vietnamese order: "Sở" before "Tỉnh" before "UBND".
     let (status, body) = stack.get("/api/v1/agencies?province=51", &admin).await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Sở Thông tin và Truyền thông", "Tỉnh Quảng Ngãi", "UBND huyện Bình Sơn"]);
+    let names: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Sở Thông tin và Truyền thông",
+            "Tỉnh Quảng Ngãi",
+            "UBND huyện Bình Sơn"
+        ]
+    );
 
     // An indicator for which nothing is reported has no value.
     let (status, body) = stack
-        .get("/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=2018", &admin)
+        .get(
+            "/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=2018",
+            &admin,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"], serde_json::Value::Null);
@@ -68,13 +97,33 @@ async fn province_rate_is_sum_over_sum_over_rest() {
 #[tokio::test]
 async fn province_rate_is_sum_over_sum_over_grpc() {
     let stack = spawn_stack().await;
-    let admin = stack.grpc_token(&stack.admin_client_id, &stack.admin_secret).await;
+    let admin = stack
+        .grpc_token(&stack.admin_client_id, &stack.admin_secret)
+        .await;
     let mut agencies = AgencyServiceClient::new(stack.channel(stack.registry_addr));
     let mut credentials = CredentialServiceClient::new(stack.channel(stack.registry_addr));
     let create = [
-        ("000.00.00.H51", "51", "Tỉnh Quảng Ngãi", AgencyKind::ProvincialCommittee, ""),
-        ("000.00.15.H51", "", "Sở Thông tin và Truyền thông", AgencyKind::Department, "000.00.00.H51"),
-        ("000.00.24.H51", "524", "UBND huyện Bình Sơn", AgencyKind::DistrictCommittee, "000.00.00.H51"),
+        (
+            "000.00.00.H51",
+            "51",
+            "Tỉnh Quảng Ngãi",
+            AgencyKind::ProvincialCommittee,
+            "",
+        ),
+        (
+            "000.00.15.H51",
+            "",
+            "Sở Thông tin và Truyền thông",
+            AgencyKind::Department,
+            "000.00.00.H51",
+        ),
+        (
+            "000.00.24.H51",
+            "524",
+            "UBND huyện Bình Sơn",
+            AgencyKind::DistrictCommittee,
+            "000.00.00.H51",
+        ),
     ];
     for (code, unit, name, kind, parent) in create {
         let created = agencies
@@ -98,28 +147,55 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
         assert_eq!(created.province_code, "51");
     }
     let listed = agencies
-        .list_agencies(with_bearer(ListAgenciesRequest { parent_code: "000.00.00.H51".into(), ..Default::default() }, &admin).unwrap())
+        .list_agencies(
+            with_bearer(
+                ListAgenciesRequest {
+                    parent_code: "000.00.00.H51".into(),
+                    ..Default::default()
+                },
+                &admin,
+            )
+            .unwrap(),
+        )
         .await
         .unwrap()
         .into_inner();
     assert_eq!(listed.agencies.len(), 2);
 
     let mut reports = ReportServiceClient::new(stack.channel(stack.submission_addr));
-    for (code, officials, with_computer) in [("000.00.15.H51", 120, 114), ("000.00.24.H51", 380, 266)] {
+    for (code, officials, with_computer) in
+        [("000.00.15.H51", 120, 114), ("000.00.24.H51", 380, 266)]
+    {
         let issued = credentials
-            .issue_credentials(with_bearer(IssueCredentialsRequest { agency_code: code.into() }, &admin).unwrap())
+            .issue_credentials(
+                with_bearer(
+                    IssueCredentialsRequest {
+                        agency_code: code.into(),
+                    },
+                    &admin,
+                )
+                .unwrap(),
+            )
             .await
             .unwrap()
             .into_inner();
-        let token = stack.grpc_token(&issued.client_id, &issued.client_secret).await;
+        let token = stack
+            .grpc_token(&issued.client_id, &issued.client_secret)
+            .await;
         let report = reports
             .submit_report(
                 with_bearer(
                     SubmitReportRequest {
                         period: "2018".into(),
                         values: vec![
-                            DataValue { data_element: "officials".into(), value: officials },
-                            DataValue { data_element: "officials_with_computer".into(), value: with_computer },
+                            DataValue {
+                                data_element: "officials".into(),
+                                value: officials,
+                            },
+                            DataValue {
+                                data_element: "officials_with_computer".into(),
+                                value: with_computer,
+                            },
                         ],
                     },
                     &token,
@@ -163,7 +239,11 @@ async fn agencies_cannot_register_agencies_and_tokens_need_valid_secrets() {
     let (_, client_id, secret) = &credentials[0];
 
     let (status, body) = stack
-        .post("/api/v1/auth/token", None, &json!({"client_id": client_id, "client_secret": "wrong"}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"client_id": client_id, "client_secret": "wrong"}),
+        )
         .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthenticated");

@@ -6,7 +6,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use chiso_proto::{
-    aggregation::v1::{GetFeedPositionRequest, aggregation_service_client::AggregationServiceClient},
+    aggregation::v1::{
+        GetFeedPositionRequest, aggregation_service_client::AggregationServiceClient,
+    },
     registry::v1::{IssueTokenRequest, credential_service_client::CredentialServiceClient},
 };
 use chiso_runtime::{
@@ -81,8 +83,11 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
             let admin = sea_orm::Database::connect(&admin_url)
                 .await
                 .context("cannot reach CHISO_TEST_DATABASE_URL")?;
-            sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
-                .await?;
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("CREATE DATABASE \"{name}\""),
+            )
+            .await?;
             admin.close().await.ok();
             Databases::Postgres { admin_url, name }
         }
@@ -190,7 +195,9 @@ where
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
     match query {
         Some(q) => format!("{prefix}/{name}?{q}"),
@@ -201,7 +208,10 @@ fn replace_database(url: &str, name: &str) -> String {
 impl TestStack {
     /// `POST` JSON to the gateway, optionally with a bearer token.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut request = self.http.post(format!("{}{path}", self.gateway_url)).json(body);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.gateway_url))
+            .json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -237,7 +247,10 @@ impl TestStack {
             )
             .await;
         assert_eq!(status, 200, "token request failed: {body}");
-        body["access_token"].as_str().expect("access_token").to_owned()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     pub async fn admin_token(&self) -> String {
@@ -279,7 +292,10 @@ impl TestStack {
     /// Stops the aggregation service (its database stays).
     pub async fn stop_aggregation(&mut self) {
         if let Some(running) = self.aggregation.take() {
-            running.shutdown().await.expect("aggregation stopped cleanly");
+            running
+                .shutdown()
+                .await
+                .expect("aggregation stopped cleanly");
         }
     }
 
@@ -316,7 +332,9 @@ impl Drop for TestStack {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs outside async context; use a small runtime of its own.
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
                 runtime.block_on(async {
                     let admin = sea_orm::Database::connect(&admin_url).await?;
                     sea_orm::ConnectionTrait::execute_unprepared(

@@ -82,7 +82,9 @@ impl fmt::Display for AdminLevel {
 
 /// Why a kind did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an agency kind: provincial_committee, department, district_committee or commune_committee")]
+#[error(
+    "`{0}` is not an agency kind: provincial_committee, department, district_committee or commune_committee"
+)]
 pub struct UnknownKind(String);
 
 impl FromStr for AgencyKind {

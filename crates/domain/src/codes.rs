@@ -161,16 +161,32 @@ mod tests {
     fn agency_codes() {
         assert!(AgencyCode::parse("000.00.00.H51").is_ok());
         assert!(AgencyCode::parse(" 000.00.15.H51 ").is_ok());
-        for bad in ["", "000.00.00.h51", "000.00.00.H5", "00.00.00.H51", "000-00-00-H51", "000.00.00.H51.1"] {
+        for bad in [
+            "",
+            "000.00.00.h51",
+            "000.00.00.H5",
+            "00.00.00.H51",
+            "000-00-00-H51",
+            "000.00.00.H51.1",
+        ] {
             assert!(AgencyCode::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn admin_unit_codes() {
-        assert_eq!(AdminUnitCode::parse("51").unwrap().level(), AdminLevel::Province);
-        assert_eq!(AdminUnitCode::parse("523").unwrap().level(), AdminLevel::District);
-        assert_eq!(AdminUnitCode::parse("21025").unwrap().level(), AdminLevel::Commune);
+        assert_eq!(
+            AdminUnitCode::parse("51").unwrap().level(),
+            AdminLevel::Province
+        );
+        assert_eq!(
+            AdminUnitCode::parse("523").unwrap().level(),
+            AdminLevel::District
+        );
+        assert_eq!(
+            AdminUnitCode::parse("21025").unwrap().level(),
+            AdminLevel::Commune
+        );
         for bad in ["5", "5100", "51a", "", "123456"] {
             assert!(AdminUnitCode::parse(bad).is_err(), "{bad}");
         }

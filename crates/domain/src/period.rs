@@ -28,7 +28,9 @@ pub struct PeriodCode {
 
 /// Why a period code did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a period code: use 2018 (year), 2018S1 (half), 2018Q3 (quarter) or 201807 (month), years 1900-2999")]
+#[error(
+    "`{0}` is not a period code: use 2018 (year), 2018S1 (half), 2018Q3 (quarter) or 201807 (month), years 1900-2999"
+)]
 pub struct PeriodError(String);
 
 impl PeriodCode {
@@ -157,7 +159,10 @@ mod tests {
 
     #[test]
     fn rejects_malformed_codes() {
-        for bad in ["", "18", "20x8", "2018S3", "2018Q0", "2018Q5", "201813", "201800", "2018W1", "1800", "2018-01", "2018S", "năm2018"] {
+        for bad in [
+            "", "18", "20x8", "2018S3", "2018Q0", "2018Q5", "201813", "201800", "2018W1", "1800",
+            "2018-01", "2018S", "năm2018",
+        ] {
             assert!(PeriodCode::parse(bad).is_err(), "{bad}");
         }
     }

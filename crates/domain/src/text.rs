@@ -172,17 +172,46 @@ mod tests {
     #[test]
     fn search_ignores_diacritics_and_case() {
         assert_eq!(search_key("UBND huyện Bình Sơn"), "ubnd huyen binh son");
-        assert_eq!(search_key("Sở Thông tin và Truyền thông"), "so thong tin va truyen thong");
+        assert_eq!(
+            search_key("Sở Thông tin và Truyền thông"),
+            "so thong tin va truyen thong"
+        );
         assert_eq!(search_key("Đắk Lắk"), "dak lak");
     }
 
     #[test]
     fn vietnamese_alphabetical_order() {
-        let mut names = vec!["Đức Phổ", "Dung Quất", "Ân Phong", "Ba Tơ", "Ăn", "An Nhơn", "Ơn", "Ông", "Sơn Tây", "Sơn Hà", "Ô Môn", "Ố"];
+        let mut names = vec![
+            "Đức Phổ",
+            "Dung Quất",
+            "Ân Phong",
+            "Ba Tơ",
+            "Ăn",
+            "An Nhơn",
+            "Ơn",
+            "Ông",
+            "Sơn Tây",
+            "Sơn Hà",
+            "Ô Môn",
+            "Ố",
+        ];
         names.sort_by_key(|n| sort_key(n));
         assert_eq!(
             names,
-            ["An Nhơn", "Ăn", "Ân Phong", "Ba Tơ", "Dung Quất", "Đức Phổ", "Ố", "Ô Môn", "Ông", "Ơn", "Sơn Hà", "Sơn Tây"]
+            [
+                "An Nhơn",
+                "Ăn",
+                "Ân Phong",
+                "Ba Tơ",
+                "Dung Quất",
+                "Đức Phổ",
+                "Ố",
+                "Ô Môn",
+                "Ông",
+                "Ơn",
+                "Sơn Hà",
+                "Sơn Tây"
+            ]
         );
     }
 

@@ -120,11 +120,17 @@ impl TokenVerifier {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| ServiceError::Unauthenticated(format!("invalid bearer token: {e}")))?;
         let c = data.claims;
-        let bad = |what: &str| ServiceError::Unauthenticated(format!("invalid bearer token: bad {what} claim"));
+        let bad = |what: &str| {
+            ServiceError::Unauthenticated(format!("invalid bearer token: bad {what} claim"))
+        };
         Ok(Principal {
             subject: c.sub,
             role: c.role,
-            agency: c.agency.map(|a| AgencyCode::parse(&a)).transpose().map_err(|_| bad("agency"))?,
+            agency: c
+                .agency
+                .map(|a| AgencyCode::parse(&a))
+                .transpose()
+                .map_err(|_| bad("agency"))?,
             province: c
                 .province
                 .map(|p| AdminUnitCode::parse(&p))
@@ -138,7 +144,9 @@ impl TokenVerifier {
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into())
+            })?;
         self.verify(token.trim())
     }
 }
@@ -250,6 +258,9 @@ mod tests {
 
         let (_, other_public) = generate_keypair().unwrap();
         let other = TokenVerifier::from_pem(other_public.as_bytes()).unwrap();
-        assert!(other.verify(&token).is_err(), "a token from another key must fail");
+        assert!(
+            other.verify(&token).is_err(),
+            "a token from another key must fail"
+        );
     }
 }

@@ -40,7 +40,11 @@ pub fn load<T: DeserializeOwned>(
             None => figment.merge(toml),
         };
     }
-    figment = figment.merge(Env::prefixed(source.env_prefix).split("__").ignore(&["config"]));
+    figment = figment.merge(
+        Env::prefixed(source.env_prefix)
+            .split("__")
+            .ignore(&["config"]),
+    );
     figment
         .extract()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
@@ -104,12 +108,16 @@ impl DatabaseConfig {
             errors.push("database.url: must start with sqlite: or postgres://".into());
         }
         if self.max_connections == 0 || self.min_connections > self.max_connections {
-            errors.push("database.max_connections: must be at least 1 and at least min_connections".into());
+            errors.push(
+                "database.max_connections: must be at least 1 and at least min_connections".into(),
+            );
         }
         if let Some(schema) = &self.schema {
             let ok = !schema.is_empty()
                 && schema.len() <= 63
-                && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && schema
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !ok {
                 errors.push("database.schema: lower-case letters, digits and _ only".into());
             }
@@ -159,6 +167,8 @@ pub fn finish_validation(service: &str, errors: Vec<String>) -> anyhow::Result<(
 /// Checks that a URL of another service is usable by tonic.
 pub fn validate_url(field: &str, url: &str, errors: &mut Vec<String>) {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        errors.push(format!("{field}: must be an http:// or https:// URL, got `{url}`"));
+        errors.push(format!(
+            "{field}: must be an http:// or https:// URL, got `{url}`"
+        ));
     }
 }

@@ -58,7 +58,11 @@ fn is_unavailable(err: &DbErr) -> bool {
         _ => return false,
     };
     match sqlx.as_ref() {
-        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+        Sqlx::Io(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Tls(_) => true,
         // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection errors
         Sqlx::Database(db) => db
             .code()
@@ -168,7 +172,10 @@ mod tests {
                 ("values[0].value".to_owned(), "negative".to_owned())
             ]
         );
-        assert_eq!(http_status(status.code()), http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            http_status(status.code()),
+            http::StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
 
     #[test]

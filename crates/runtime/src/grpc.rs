@@ -21,9 +21,13 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 /// The reporter marks the overall service ("") and each named service serving.
 pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status("", ServingStatus::Serving).await;
+    reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
     for name in services {
-        reporter.set_service_status(*name, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(chiso_proto::FILE_DESCRIPTOR_SET)
@@ -57,7 +61,9 @@ pub async fn serve(
     let stopping = shutdown.clone();
     let signal = async move {
         stopping.cancelled().await;
-        reporter.set_service_status("", ServingStatus::NotServing).await;
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
     };
     let server = router.serve_with_incoming_shutdown(incoming, signal);
     tokio::select! {

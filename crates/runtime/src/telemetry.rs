@@ -17,7 +17,12 @@ pub fn init(default_filter: &str) {
         registry.with(fmt::layer().compact()).try_init()
     } else {
         registry
-            .with(fmt::layer().json().with_current_span(true).flatten_event(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .flatten_event(true),
+            )
             .try_init()
     };
     // An error only means a subscriber is already installed.
@@ -26,7 +31,8 @@ pub fn init(default_filter: &str) {
 
 /// Silences everything except errors; for tests that do not want output.
 pub fn init_for_tests() {
-    let filter = EnvFilter::try_from_env("CHISO_TEST_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
+    let filter =
+        EnvFilter::try_from_env("CHISO_TEST_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
     drop(
         tracing_subscriber::registry()
             .with(filter)

@@ -27,7 +27,12 @@ pub struct Aggregation {
 #[derive(Clone)]
 pub struct AggregationApi(pub Arc<Aggregation>);
 
-const ANY_ROLE: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency, Role::Service];
+const ANY_ROLE: &[Role] = &[
+    Role::Admin,
+    Role::ProvinceOfficer,
+    Role::Agency,
+    Role::Service,
+];
 
 #[tonic::async_trait]
 impl AggregationService for AggregationApi {
@@ -39,14 +44,19 @@ impl AggregationService for AggregationApi {
         let req = request.into_inner();
         let mut errors = FieldErrors::new();
         let indicator = errors.check("indicator", IndicatorCode::parse(&req.indicator));
-        let area = errors.check("area", AdminUnitCode::parse(&req.area)).and_then(|area| {
-            if area.level() == AdminLevel::Province {
-                Some(area)
-            } else {
-                errors.push("area", "only province areas (2 digits) are aggregated so far");
-                None
-            }
-        });
+        let area = errors
+            .check("area", AdminUnitCode::parse(&req.area))
+            .and_then(|area| {
+                if area.level() == AdminLevel::Province {
+                    Some(area)
+                } else {
+                    errors.push(
+                        "area",
+                        "only province areas (2 digits) are aggregated so far",
+                    );
+                    None
+                }
+            });
         let period = errors.check("period", PeriodCode::parse(&req.period));
         let (Some(indicator), Some(area), Some(period)) = (indicator, area, period) else {
             return Err(ServiceError::from(errors).into());
@@ -66,9 +76,10 @@ impl AggregationService for AggregationApi {
                 den.agencies,
             ),
             Some(den) => (None, den.agencies),
-            None if numerator.agencies > 0 => {
-                (Some(numerator.total as f64 * definition.factor), numerator.agencies)
-            }
+            None if numerator.agencies > 0 => (
+                Some(numerator.total as f64 * definition.factor),
+                numerator.agencies,
+            ),
             None => (None, 0),
         };
         Ok(Response::new(pb::Aggregate {

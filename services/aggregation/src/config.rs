@@ -42,7 +42,13 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 
 impl AggregationConfig {
     pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        let config: Self = config::load(source, DEFAULTS)?;
+        Self::load_with(source, &[])
+    }
+
+    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
+    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
+        let config: Self = config::load(source, &all)?;
         config.validate()?;
         Ok(config)
     }

@@ -4,8 +4,9 @@ use chiso_domain::{AdminUnitCode, PeriodCode};
 use chiso_proto::submission::v1 as submission;
 use chiso_runtime::ServiceResult;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 
 use crate::entity::{fact, feed_cursor};
@@ -24,7 +25,11 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
 /// Applies one feed event: the report's values replace the agency's values for
 /// that period, and the cursor moves, in one transaction. An event at or
 /// below the cursor was applied before and is skipped.
-pub async fn apply(db: &DatabaseConnection, seq: i64, report: &submission::Report) -> ServiceResult<bool> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    seq: i64,
+    report: &submission::Report,
+) -> ServiceResult<bool> {
     let txn = db.begin().await?;
     let current = feed_cursor::Entity::find_by_id(SUBMISSION_FEED.to_owned())
         .one(&txn)
@@ -82,7 +87,10 @@ pub async fn sum(
 ) -> ServiceResult<Sum> {
     let row: Option<(Option<i64>, i64)> = fact::Entity::find()
         .select_only()
-        .column_as(Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"), "total")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
+            "total",
+        )
         .column_as(Expr::cust("COUNT(DISTINCT agency_code)"), "agencies")
         .filter(fact::Column::ProvinceCode.eq(province.as_str()))
         .filter(fact::Column::Period.eq(period.to_string()))

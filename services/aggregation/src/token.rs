@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chiso_proto::registry::v1::{IssueTokenRequest, credential_service_client::CredentialServiceClient};
+use chiso_proto::registry::v1::{
+    IssueTokenRequest, credential_service_client::CredentialServiceClient,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tonic::transport::Channel;

@@ -104,10 +104,22 @@ mod tests {
 
     #[test]
     fn names_the_field() {
-        assert_eq!(field_of(".", "missing field `period` at line 1 column 13"), "period");
-        assert_eq!(field_of("values[0]", "missing field `value` at line 1"), "values[0].value");
-        assert_eq!(field_of("values[0]", "unknown field `valu`, expected one of"), "values[0].valu");
-        assert_eq!(field_of("values[0].value", "invalid type: string"), "values[0].value");
+        assert_eq!(
+            field_of(".", "missing field `period` at line 1 column 13"),
+            "period"
+        );
+        assert_eq!(
+            field_of("values[0]", "missing field `value` at line 1"),
+            "values[0].value"
+        );
+        assert_eq!(
+            field_of("values[0]", "unknown field `valu`, expected one of"),
+            "values[0].valu"
+        );
+        assert_eq!(
+            field_of("values[0].value", "invalid type: string"),
+            "values[0].value"
+        );
         assert_eq!(field_of(".", "EOF while parsing"), "body");
     }
 }

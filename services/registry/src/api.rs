@@ -43,7 +43,12 @@ pub struct AgencyApi(pub Arc<Registry>);
 #[derive(Clone)]
 pub struct CredentialApi(pub Arc<Registry>);
 
-const READERS: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency, Role::Service];
+const READERS: &[Role] = &[
+    Role::Admin,
+    Role::ProvinceOfficer,
+    Role::Agency,
+    Role::Service,
+];
 
 #[tonic::async_trait]
 impl AgencyService for AgencyApi {
@@ -126,7 +131,8 @@ impl CredentialService for CredentialApi {
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let req = request.into_inner();
         let principal = self.verify(&req.client_id, &req.client_secret).await?;
-        let (access_token, expires_in) = self.0.signer.sign(&principal).map_err(ServiceError::from)?;
+        let (access_token, expires_in) =
+            self.0.signer.sign(&principal).map_err(ServiceError::from)?;
         Ok(Response::new(pb::IssueTokenResponse {
             access_token,
             token_type: "Bearer".into(),
@@ -149,7 +155,12 @@ impl CredentialApi {
             return Err(errors.into());
         }
         let rejected = || ServiceError::Unauthenticated("unknown client id or wrong secret".into());
-        if let Some(client) = self.0.static_clients.iter().find(|c| c.client_id == client_id) {
+        if let Some(client) = self
+            .0
+            .static_clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+        {
             return if secrets::verify(client.secret_hash.clone(), secret.to_owned()).await? {
                 Ok(Principal {
                     subject: client.client_id.clone(),
@@ -224,15 +235,17 @@ fn decode_new_agency(req: pb::CreateAgencyRequest) -> Result<NewAgency, ServiceE
         ),
     };
     match (code, name, kind, valid_from) {
-        (Some(code), Some(name), Some(kind), Some(valid_from)) if errors.is_empty() => Ok(NewAgency {
-            code,
-            admin_unit_code,
-            name,
-            name_en,
-            kind,
-            parent_code,
-            valid_from,
-        }),
+        (Some(code), Some(name), Some(kind), Some(valid_from)) if errors.is_empty() => {
+            Ok(NewAgency {
+                code,
+                admin_unit_code,
+                name,
+                name_en,
+                kind,
+                parent_code,
+                valid_from,
+            })
+        }
         _ => Err(errors.into()),
     }
 }
@@ -262,7 +275,15 @@ fn encode_principal(p: &Principal) -> pb::Principal {
     pb::Principal {
         subject: p.subject.clone(),
         role: role.into(),
-        agency_code: p.agency.as_ref().map(ToString::to_string).unwrap_or_default(),
-        province_code: p.province.as_ref().map(ToString::to_string).unwrap_or_default(),
+        agency_code: p
+            .agency
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        province_code: p
+            .province
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     }
 }

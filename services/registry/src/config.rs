@@ -56,7 +56,13 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 
 impl RegistryConfig {
     pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        let config: Self = config::load(source, DEFAULTS)?;
+        Self::load_with(source, &[])
+    }
+
+    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
+    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
+        let config: Self = config::load(source, &all)?;
         config.validate()?;
         Ok(config)
     }
@@ -73,7 +79,9 @@ impl RegistryConfig {
         }
         for (id, secret) in &self.service_accounts {
             if secret.expose_secret().len() < 16 {
-                errors.push(format!("service_accounts.{id}: must be at least 16 characters"));
+                errors.push(format!(
+                    "service_accounts.{id}: must be at least 16 characters"
+                ));
             }
         }
         config::finish_validation("registry", errors)

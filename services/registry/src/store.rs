@@ -1,7 +1,10 @@
 //! The registry's service layer: agency and credential operations over its own tables.
 
 use chiso_domain::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, VnName};
-use chiso_runtime::{ServiceError, ServiceResult, auth::{Principal, Role}};
+use chiso_runtime::{
+    ServiceError, ServiceResult,
+    auth::{Principal, Role},
+};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -32,7 +35,10 @@ pub struct AgencyFilter {
 }
 
 /// Creates an agency after checking where it may sit in the tree.
-pub async fn create_agency(db: &DatabaseConnection, new: NewAgency) -> ServiceResult<agency::Model> {
+pub async fn create_agency(
+    db: &DatabaseConnection,
+    new: NewAgency,
+) -> ServiceResult<agency::Model> {
     let province_code = match (new.kind, &new.parent_code) {
         (AgencyKind::ProvincialCommittee, None) => match &new.admin_unit_code {
             Some(code) if code.level() == AdminLevel::Province => code.to_string(),
@@ -89,7 +95,12 @@ pub async fn create_agency(db: &DatabaseConnection, new: NewAgency) -> ServiceRe
             Some(code) => {
                 return Err(ServiceError::field(
                     "admin_unit_code",
-                    format!("{code} is a {} code but a {} is at {} level", code.level(), new.kind, new.kind.level()),
+                    format!(
+                        "{code} is a {} code but a {} is at {} level",
+                        code.level(),
+                        new.kind,
+                        new.kind.level()
+                    ),
                 ));
             }
             None => {
@@ -127,10 +138,15 @@ pub async fn create_agency(db: &DatabaseConnection, new: NewAgency) -> ServiceRe
         created_at: Set(chrono::Utc::now()),
         ..Default::default()
     };
-    Ok(agency::Entity::insert(model).exec_with_returning(db).await?)
+    Ok(agency::Entity::insert(model)
+        .exec_with_returning(db)
+        .await?)
 }
 
-pub async fn find(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<Option<agency::Model>> {
+pub async fn find(
+    db: &DatabaseConnection,
+    code: &AgencyCode,
+) -> ServiceResult<Option<agency::Model>> {
     Ok(agency::Entity::find()
         .filter(agency::Column::Code.eq(code.as_str()))
         .one(db)
@@ -144,7 +160,10 @@ pub async fn get(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<ag
 }
 
 /// Agencies matching `filter`, in Vietnamese alphabetical order.
-pub async fn list(db: &DatabaseConnection, filter: &AgencyFilter) -> ServiceResult<Vec<agency::Model>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &AgencyFilter,
+) -> ServiceResult<Vec<agency::Model>> {
     let mut query = agency::Entity::find();
     if let Some(parent) = &filter.parent_code {
         query = query.filter(agency::Column::ParentCode.eq(parent.as_str()));

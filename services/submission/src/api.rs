@@ -42,7 +42,12 @@ pub struct ReportApi(pub Arc<Submission>);
 #[derive(Clone)]
 pub struct FeedApi(pub Arc<Submission>);
 
-const ANY_ROLE: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency, Role::Service];
+const ANY_ROLE: &[Role] = &[
+    Role::Admin,
+    Role::ProvinceOfficer,
+    Role::Agency,
+    Role::Service,
+];
 const FEED_BATCH: u64 = 256;
 
 #[tonic::async_trait]
@@ -132,7 +137,9 @@ impl ReportService for ReportApi {
             .is_some_and(|a| a.as_str() == stored.report.agency_code);
         if principal.role == Role::Agency && !own {
             // Same answer as a missing report: do not reveal other agencies' ids.
-            return Err(ServiceError::NotFound(format!("no report has id {}", stored.report.id)).into());
+            return Err(
+                ServiceError::NotFound(format!("no report has id {}", stored.report.id)).into(),
+            );
         }
         Ok(Response::new(encode_report(stored)))
     }
@@ -181,7 +188,9 @@ async fn follow(
         for (seq, stored) in batch {
             let event = pb::ChangeEvent {
                 seq,
-                change: Some(pb::change_event::Change::ReportSubmitted(encode_report(stored))),
+                change: Some(pb::change_event::Change::ReportSubmitted(encode_report(
+                    stored,
+                ))),
             };
             if tx.send(Ok(event)).await.is_err() {
                 debug!("feed watcher went away");

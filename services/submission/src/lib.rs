@@ -11,7 +11,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use chiso_proto::submission::v1::{
     catalogue_service_server::CatalogueServiceServer,
-    change_feed_service_server::ChangeFeedServiceServer, report_service_server::ReportServiceServer,
+    change_feed_service_server::ChangeFeedServiceServer,
+    report_service_server::ReportServiceServer,
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},

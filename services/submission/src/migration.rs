@@ -181,7 +181,11 @@ impl MigrationName for M0002SeedCatalogue {
 }
 
 const DATA_ELEMENTS: &[(&str, &str, &str)] = &[
-    ("officials", "Số cán bộ, công chức, viên chức", "Officials and public employees"),
+    (
+        "officials",
+        "Số cán bộ, công chức, viên chức",
+        "Officials and public employees",
+    ),
     (
         "officials_with_computer",
         "Số cán bộ, công chức, viên chức được trang bị máy vi tính",

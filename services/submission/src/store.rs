@@ -63,7 +63,11 @@ pub async fn validate_report(
     period: &str,
     values: &[RawValue],
 ) -> ServiceResult<(PeriodCode, BTreeMap<DataElementCode, Count>)> {
-    let known: HashSet<String> = data_elements(db).await?.into_iter().map(|d| d.code).collect();
+    let known: HashSet<String> = data_elements(db)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
     let mut errors = FieldErrors::new();
     let period = errors.check("period", PeriodCode::parse(period));
     if values.is_empty() {
@@ -228,7 +232,10 @@ pub async fn changes_after(
 pub async fn head(db: &DatabaseConnection) -> ServiceResult<i64> {
     let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_string(backend, "SELECT last_seq FROM feed_head WHERE id = 1"))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT last_seq FROM feed_head WHERE id = 1",
+        ))
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
     Ok(row.try_get("", "last_seq")?)

@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/agencies", post(create_agency).get(list_agencies))
         .route("/api/v1/agencies/{code}", get(get_agency))
-        .route("/api/v1/agencies/{code}/credentials", post(issue_credentials))
+        .route(
+            "/api/v1/agencies/{code}/credentials",
+            post(issue_credentials),
+        )
 }
 
 /// An agency: a People's Committee or a department.
@@ -110,7 +113,9 @@ pub async fn create_agency(
         other => {
             return Err(ApiError::field(
                 "kind",
-                format!("`{other}` is not one of provincial_committee, department, district_committee, commune_committee"),
+                format!(
+                    "`{other}` is not one of provincial_committee, department, district_committee, commune_committee"
+                ),
             ));
         }
     };
@@ -150,7 +155,9 @@ pub async fn list_agencies(
         .list_agencies(request)
         .await?
         .into_inner();
-    Ok(Json(response.agencies.into_iter().map(Agency::from).collect()))
+    Ok(Json(
+        response.agencies.into_iter().map(Agency::from).collect(),
+    ))
 }
 
 /// One agency by code.

@@ -5,7 +5,9 @@ use axum::{
     extract::{Query, State},
     routing::get,
 };
-use chiso_proto::aggregation::v1::{self as pb, aggregation_service_client::AggregationServiceClient};
+use chiso_proto::aggregation::v1::{
+    self as pb, aggregation_service_client::AggregationServiceClient,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

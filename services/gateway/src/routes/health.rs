@@ -2,7 +2,9 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use crate::AppState;
 
@@ -30,8 +32,15 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving
         );
         all &= serving;
-        detail.insert(name.into(), json!(if serving { "serving" } else { "unavailable" }));
+        detail.insert(
+            name.into(),
+            json!(if serving { "serving" } else { "unavailable" }),
+        );
     }
-    let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if all {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(Value::Object(detail)))
 }

@@ -196,7 +196,9 @@ impl From<pb::Report> for Report {
     fn from(r: pb::Report) -> Self {
         let submitted_at = r
             .submitted_at
-            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+            .and_then(|t| {
+                chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+            })
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
         Self {

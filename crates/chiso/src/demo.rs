@@ -1,0 +1,155 @@
+//! Demo data for `chiso up`: Quảng Bình province (one of the seed plans) with
+//! its departments, districts and some communes, and reports for 2023-2024.
+
+use anyhow::Context;
+use chiso_proto::{
+    registry::v1::{
+        AgencyKind, CreateAgencyRequest, GetAgencyRequest, IssueCredentialsRequest,
+        IssueTokenRequest, agency_service_client::AgencyServiceClient,
+        credential_service_client::CredentialServiceClient,
+    },
+    submission::v1::{DataValue, SubmitReportRequest, report_service_client::ReportServiceClient},
+};
+use chiso_runtime::grpc::{channel, with_bearer};
+use serde::Deserialize;
+
+const AGENCIES_CSV: &str = include_str!("../demo/quang-binh.csv");
+const ROOT: &str = "000.00.00.H44";
+const PERIODS: [&str; 2] = ["2023", "2024"];
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    code: String,
+    admin_unit_code: String,
+    name: String,
+    name_en: String,
+    kind: String,
+    parent_code: String,
+    valid_from: String,
+}
+
+/// Loads the demo unless its province is already registered; returns a summary.
+pub async fn load(
+    registry_url: &str,
+    submission_url: &str,
+    admin_id: &str,
+    admin_secret: &str,
+) -> anyhow::Result<Option<String>> {
+    let registry = channel(registry_url)?;
+    let mut credentials = CredentialServiceClient::new(registry.clone());
+    let mut agencies = AgencyServiceClient::new(registry);
+    let mut reports = ReportServiceClient::new(channel(submission_url)?);
+    let token = |id: &str, secret: &str| IssueTokenRequest {
+        client_id: id.into(),
+        client_secret: secret.into(),
+    };
+    let admin = credentials
+        .issue_token(token(admin_id, admin_secret))
+        .await
+        .context("admin token")?
+        .into_inner()
+        .access_token;
+
+    match agencies
+        .get_agency(with_bearer(GetAgencyRequest { code: ROOT.into() }, &admin)?)
+        .await
+    {
+        Ok(_) => return Ok(None),
+        Err(status) if status.code() == tonic::Code::NotFound => {}
+        Err(status) => return Err(status).context("checking for demo data"),
+    }
+
+    let rows: Vec<Row> = csv::Reader::from_reader(AGENCIES_CSV.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .context("demo CSV")?;
+    let mut submitted = 0;
+    for row in &rows {
+        let kind = match row.kind.as_str() {
+            "provincial_committee" => AgencyKind::ProvincialCommittee,
+            "department" => AgencyKind::Department,
+            "district_committee" => AgencyKind::DistrictCommittee,
+            _ => AgencyKind::CommuneCommittee,
+        };
+        agencies
+            .create_agency(with_bearer(
+                CreateAgencyRequest {
+                    code: row.code.clone(),
+                    admin_unit_code: row.admin_unit_code.clone(),
+                    name: row.name.clone(),
+                    name_en: row.name_en.clone(),
+                    kind: kind.into(),
+                    parent_code: row.parent_code.clone(),
+                    valid_from: row.valid_from.clone(),
+                },
+                &admin,
+            )?)
+            .await
+            .with_context(|| format!("creating {}", row.code))?;
+        if kind == AgencyKind::ProvincialCommittee {
+            continue;
+        }
+        let issued = credentials
+            .issue_credentials(with_bearer(
+                IssueCredentialsRequest {
+                    agency_code: row.code.clone(),
+                },
+                &admin,
+            )?)
+            .await?
+            .into_inner();
+        let agency_token = credentials
+            .issue_token(token(&issued.client_id, &issued.client_secret))
+            .await?
+            .into_inner()
+            .access_token;
+        for (i, period) in PERIODS.iter().enumerate() {
+            reports
+                .submit_report(with_bearer(
+                    SubmitReportRequest {
+                        period: (*period).into(),
+                        values: demo_values(&row.code, i as u64),
+                    },
+                    &agency_token,
+                )?)
+                .await
+                .with_context(|| format!("report of {}", row.code))?;
+            submitted += 1;
+        }
+    }
+    Ok(Some(format!(
+        "{} agencies of Quảng Bình (44), {submitted} reports for {}",
+        rows.len(),
+        PERIODS.join(", ")
+    )))
+}
+
+/// Plausible, repeatable counts for an agency and year; the later year is better equipped.
+fn demo_values(code: &str, year_index: u64) -> Vec<DataValue> {
+    let mut seed = code.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    });
+    let mut next = |lo: u64, hi: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (seed >> 33) % (hi - lo + 1)
+    };
+    let officials = next(25, 320);
+    let equipped_pct = (next(72, 95) + 3 * year_index).min(100);
+    let documents = next(400, 4000);
+    let electronic_pct = (next(55, 90) + 6 * year_index).min(100);
+    let value = |data_element: &str, value: u64| DataValue {
+        data_element: data_element.into(),
+        value: i64::try_from(value).unwrap_or(i64::MAX),
+    };
+    vec![
+        value("officials", officials),
+        value("officials_with_computer", officials * equipped_pct / 100),
+        value("documents_sent", documents),
+        value(
+            "documents_sent_electronic",
+            documents * electronic_pct / 100,
+        ),
+    ]
+}

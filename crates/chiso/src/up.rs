@@ -1,0 +1,170 @@
+//! `chiso up`: the whole stack in one process, each service on its own
+//! port, talking gRPC over loopback, with SQLite files under the data folder.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use chiso_runtime::{auth, config::Source, shutdown, telemetry};
+use tokio::task::JoinSet;
+
+/// Options of `chiso up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Folder for SQLite files, keys and generated secrets.
+    #[arg(long, default_value = "data", env = "CHISO_DATA_DIR")]
+    data_dir: PathBuf,
+    /// TOML file with [registry], [submission], [aggregation] and [gateway] tables.
+    #[arg(long, env = "CHISO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address the gateway listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    gateway_addr: SocketAddr,
+    /// First of three consecutive gRPC ports (registry, submission, aggregation).
+    #[arg(long, default_value_t = 50051)]
+    grpc_port: u16,
+    /// Do not load the demo province and its reports.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    telemetry::init("info");
+    let data = &args.data_dir;
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("failed to create {}", data.display()))?;
+    let keys = data.join("keys");
+    auth::ensure_keypair(&keys)?;
+    let admin_secret_file = data.join("admin-secret");
+    let admin_secret = secret_file(&admin_secret_file)?;
+    let service_secret = secret_file(&data.join("aggregation-secret"))?;
+
+    let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    let sqlite = |name: &str| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            path(data.join(format!("{name}.db")))
+        )
+    };
+    let private_key = path(keys.join("jwt-private.pem"));
+    let public_key = path(keys.join("jwt-public.pem"));
+    let [registry_addr, submission_addr, aggregation_addr] =
+        [0, 1, 2].map(|i| SocketAddr::from(([127, 0, 0, 1], args.grpc_port + i)));
+    let url = |addr: SocketAddr| format!("http://{addr}");
+    let source = |section: &'static str, prefix: &'static str| Source {
+        file: args.config.as_deref(),
+        section: Some(section),
+        env_prefix: prefix,
+    };
+
+    let registry_config = chiso_registry::RegistryConfig::load_with(
+        source("registry", "CHISO_REGISTRY__"),
+        &[
+            ("grpc.addr", &registry_addr.to_string()),
+            ("database.url", &sqlite("registry")),
+            ("auth.jwt_private_key_file", &private_key),
+            ("auth.jwt_public_key_file", &public_key),
+            ("bootstrap_admin.secret", &admin_secret),
+            ("service_accounts.aggregation", &service_secret),
+        ],
+    )?;
+    let submission_config = chiso_submission::SubmissionConfig::load_with(
+        source("submission", "CHISO_SUBMISSION__"),
+        &[
+            ("grpc.addr", &submission_addr.to_string()),
+            ("database.url", &sqlite("submission")),
+            ("auth.jwt_public_key_file", &public_key),
+        ],
+    )?;
+    let aggregation_config = chiso_aggregation::AggregationConfig::load_with(
+        source("aggregation", "CHISO_AGGREGATION__"),
+        &[
+            ("grpc.addr", &aggregation_addr.to_string()),
+            ("database.url", &sqlite("aggregation")),
+            ("auth.jwt_public_key_file", &public_key),
+            ("submission_url", &url(submission_addr)),
+            ("registry_url", &url(registry_addr)),
+            ("service_account.secret", &service_secret),
+        ],
+    )?;
+    let gateway_config = chiso_gateway::GatewayConfig::load_with(
+        source("gateway", "CHISO_GATEWAY__"),
+        &[
+            ("http.addr", &args.gateway_addr.to_string()),
+            ("auth.jwt_public_key_file", &public_key),
+            ("registry_url", &url(registry_addr)),
+            ("submission_url", &url(submission_addr)),
+            ("aggregation_url", &url(aggregation_addr)),
+        ],
+    )?;
+
+    let stop = shutdown::on_signal();
+    let registry = chiso_registry::Application::build(registry_config).await?;
+    let submission = chiso_submission::Application::build(submission_config).await?;
+    let aggregation = chiso_aggregation::Application::build(aggregation_config).await?;
+    let gateway = chiso_gateway::Application::build(gateway_config).await?;
+    let gateway_url = format!("http://{}", gateway.local_addr());
+    let registry_url = url(registry.local_addr());
+    let submission_url = url(submission.local_addr());
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(registry.run_until_stopped(stop.clone()));
+    tasks.spawn(submission.run_until_stopped(stop.clone()));
+    tasks.spawn(aggregation.run_until_stopped(stop.clone()));
+    tasks.spawn(gateway.run_until_stopped(stop.clone()));
+
+    if !args.no_demo {
+        let loaded =
+            crate::demo::load(&registry_url, &submission_url, "admin", &admin_secret).await;
+        match loaded {
+            Ok(Some(summary)) => tracing::info!(%summary, "demo data loaded"),
+            Ok(None) => tracing::info!("demo data already present"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "demo data not loaded"),
+        }
+    }
+
+    println!();
+    println!("chiso is up: {gateway_url}");
+    println!("  API docs:     {gateway_url}/swagger-ui/");
+    println!(
+        "  admin client: admin, secret in {}",
+        admin_secret_file.display()
+    );
+    println!(
+        "  gRPC:         registry {registry_url}, submission {submission_url}, aggregation {}",
+        url(aggregation_addr)
+    );
+    println!("Press Ctrl-C to stop.");
+
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.context("a service panicked").and_then(|r| r);
+        if let Err(err) = outcome {
+            tracing::error!(
+                error = format!("{err:#}"),
+                "a service failed, stopping the stack"
+            );
+            stop.cancel();
+            result = Err(err);
+        }
+    }
+    result
+}
+
+/// Reads a secret from `file`, creating it (readable by its owner only) on first start.
+fn secret_file(file: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(file) {
+        let existing = existing.trim().to_owned();
+        if !existing.is_empty() {
+            return Ok(existing);
+        }
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    auth::write_private(file, &format!("{secret}\n"))?;
+    Ok(secret)
+}

@@ -25,6 +25,17 @@ pub enum Role {
     Service,
 }
 
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::ProvinceOfficer => "province_officer",
+            Self::Agency => "agency",
+            Self::Service => "service",
+        }
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -228,9 +239,11 @@ pub fn require<T>(request: &Request<T>, roles: &[Role]) -> Result<Principal, Ser
     if roles.contains(&principal.role) {
         Ok(principal.clone())
     } else {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         Err(ServiceError::PermissionDenied(format!(
-            "role {:?} may not do this",
-            principal.role
+            "this needs the role {}, the caller is {}",
+            allowed.join(" or "),
+            principal.role.as_str()
         )))
     }
 }

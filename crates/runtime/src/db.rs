@@ -21,13 +21,12 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
 /// Opens a pool sized by `config`.
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     let url = config.url.expose_secret();
-    if let Some(path) = sqlite_path(url) {
-        if let Some(dir) = std::path::Path::new(path).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("failed to create database folder {}", dir.display()))?;
-        }
+    if let Some(path) = sqlite_path(url)
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create database folder {}", dir.display()))?;
     }
     let schema = config.schema.as_deref().filter(|_| config.is_postgres());
     if let Some(schema) = schema {

@@ -88,10 +88,10 @@ pub async fn validate_report(
             }
         };
         let count = errors.check(format!("values[{i}].value"), Count::new(raw.value));
-        if let (Some(code), Some(count)) = (code, count) {
-            if parsed.insert(code.clone(), count).is_some() {
-                errors.push(&field, format!("`{code}` is given more than once"));
-            }
+        if let (Some(code), Some(count)) = (code, count)
+            && parsed.insert(code.clone(), count).is_some()
+        {
+            errors.push(&field, format!("`{code}` is given more than once"));
         }
     }
     match period {

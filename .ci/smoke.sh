@@ -11,7 +11,8 @@ log="$data/chiso.log"
 base=$((20000 + RANDOM % 20000))
 gateway="127.0.0.1:$((base + 10))"
 cargo build --locked -p chiso -q
-target/debug/chiso up --data-dir "$data" --gateway-addr "$gateway" --grpc-port "$base" >"$log" 2>&1 &
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+"$target_dir/debug/chiso" up --data-dir "$data" --gateway-addr "$gateway" --grpc-port "$base" >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

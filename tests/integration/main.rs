@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod change_feed;
+mod registry_history;
 mod scenario;
 
 use chiso_tests::TestStack;

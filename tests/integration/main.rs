@@ -3,6 +3,7 @@
 mod bad_input;
 mod change_feed;
 mod registry_history;
+mod registry_list;
 mod scenario;
 
 use chiso_tests::TestStack;

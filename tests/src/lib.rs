@@ -321,6 +321,24 @@ impl TestStack {
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().to_owned()
     }
+
+    /// `GET` from the gateway, keeping the response headers.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("gateway unreachable");
+        let headers = response.headers().clone();
+        let (status, body) = Self::read(response).await;
+        (status, headers, body)
+    }
 }
 
 impl Drop for TestStack {

@@ -276,22 +276,30 @@ pub async fn list_agencies(
     user: AuthUser,
     Query(query): Query<AgencyQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Agency>>)> {
+    let mut invalid = Vec::new();
     let level = match query.level.as_deref() {
         None | Some("") => pb::AdminLevel::Unspecified,
         Some("province") => pb::AdminLevel::Province,
         Some("district") => pb::AdminLevel::District,
         Some("commune") => pb::AdminLevel::Commune,
         Some(other) => {
-            return Err(ApiError::field(
-                "level",
+            invalid.push((
+                "level".to_owned(),
                 format!("`{other}` is not one of province, district, commune"),
             ));
+            pb::AdminLevel::Unspecified
         }
     };
     let kind = match query.kind.as_deref() {
         None | Some("") => pb::AgencyKind::Unspecified,
-        Some(kind) => parse_kind("kind", kind)?,
+        Some(kind) => parse_kind("kind", kind).unwrap_or_else(|_| {
+            invalid.push(("kind".to_owned(), kind_message(kind)));
+            pb::AgencyKind::Unspecified
+        }),
     };
+    if !invalid.is_empty() {
+        return Err(ApiError::fields(invalid));
+    }
     let request = user.request(pb::ListAgenciesRequest {
         parent_code: query.parent.unwrap_or_default(),
         province_code: query.province.unwrap_or_default(),
@@ -501,13 +509,14 @@ fn parse_kind(field: &str, kind: &str) -> ApiResult<pb::AgencyKind> {
         "department" => Ok(pb::AgencyKind::Department),
         "district_committee" => Ok(pb::AgencyKind::DistrictCommittee),
         "commune_committee" => Ok(pb::AgencyKind::CommuneCommittee),
-        other => Err(ApiError::field(
-            field,
-            format!(
-                "`{other}` is not one of provincial_committee, department, district_committee, commune_committee"
-            ),
-        )),
+        other => Err(ApiError::field(field, kind_message(other))),
     }
+}
+
+fn kind_message(kind: &str) -> String {
+    format!(
+        "`{kind}` is not one of provincial_committee, department, district_committee, commune_committee"
+    )
 }
 
 /// The gRPC request for a new agency; errors are named under `prefix`.

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod change_feed;
+mod registry_credentials;
 mod registry_history;
 mod registry_list;
 mod scenario;

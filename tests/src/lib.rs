@@ -124,6 +124,8 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
             secret: SecretString::from(ADMIN_SECRET),
         },
         service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
+        credentials: Default::default(),
+        registration: Default::default(),
     })
     .await?;
     let registry_addr = registry.local_addr();

@@ -62,6 +62,7 @@ impl Application {
             db,
             signer,
             static_clients,
+            rotation_grace: config.rotation_grace(),
         });
         let auth = AuthInterceptor::new(verifier);
         let (router, reporter) = grpc::server_with_health(&[

@@ -13,6 +13,7 @@ use chiso_proto::registry::v1::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::credentials::Credentials;
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agencies/{code}/lineage", get(get_lineage))
         .route(
             "/api/v1/agencies/{code}/credentials",
-            post(issue_credentials),
+            post(issue_credentials).get(super::credentials::list_agency_credentials),
         )
         .route("/api/v1/agencies/reorganisations", post(reorganise))
 }
@@ -225,14 +226,6 @@ pub struct Lineage {
     pub history: Vec<AgencyVersion>,
     /// The latest record of each agency the links name.
     pub related: Vec<Agency>,
-}
-
-/// Credentials for an agency; the secret is shown only in this answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: String,
-    pub agency_code: String,
 }
 
 /// Registers an agency (admin).
@@ -563,9 +556,10 @@ pub async fn get_agency(
     Ok(Json(agency.into()))
 }
 
-/// Issues client credentials for an agency (admin). The secret is shown once.
+/// Issues client credentials for an agency (admin, or an officer of its
+/// province). The secret is shown once.
 #[utoipa::path(
-    post, path = "/api/v1/agencies/{code}/credentials", tag = "agencies",
+    post, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
     params(("code" = String, Path, description = "QCVN 102 agency code")),
     responses((status = 201, body = Credentials), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
@@ -580,17 +574,10 @@ pub async fn issue_credentials(
         .issue_credentials(request)
         .await?
         .into_inner();
-    Ok((
-        StatusCode::CREATED,
-        Json(Credentials {
-            client_id: issued.client_id,
-            client_secret: issued.client_secret,
-            agency_code: issued.agency_code,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-fn non_empty(s: String) -> Option<String> {
+pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 

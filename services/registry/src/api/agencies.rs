@@ -2,7 +2,10 @@
 
 use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, agency_service_server::AgencyService};
-use chiso_runtime::{ServiceError, auth::require};
+use chiso_runtime::{
+    ServiceError,
+    auth::{Principal, Role, require},
+};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
@@ -42,7 +45,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        require(&request, READERS)?;
+        let principal = require(&request, READERS)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -50,6 +53,7 @@ impl AgencyService for AgencyApi {
         let Some(code) = code.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
+        own_record_only(&principal, Some(&code))?;
         let found = match as_of {
             Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
             None => store::AgencyView::latest(store::get(&self.0.db, &code).await?),
@@ -61,7 +65,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        require(&request, READERS)?;
+        own_record_only(&require(&request, READERS)?, None)?;
         let filter = decode_filter(request.get_ref())?;
         let (agencies, next) = store::list(&self.0.db, &filter).await?;
         Ok(Response::new(pb::ListAgenciesResponse {
@@ -74,7 +78,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetSubtreeRequest>,
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
-        require(&request, READERS)?;
+        own_record_only(&require(&request, READERS)?, None)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -131,8 +135,9 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetLineageRequest>,
     ) -> Result<Response<pb::Lineage>, Status> {
-        require(&request, READERS)?;
+        let principal = require(&request, READERS)?;
         let code = parse_code("code", &request.get_ref().code)?;
+        own_record_only(&principal, Some(&code))?;
         let lineage = store::lineage(&self.0.db, &code).await?;
         Ok(Response::new(pb::Lineage {
             agency: Some(encode_agency(lineage.agency)),
@@ -155,6 +160,16 @@ impl AgencyService for AgencyApi {
             related: lineage.related.into_iter().map(encode_agency).collect(),
         }))
     }
+}
+
+/// An agency reads only its own record; everyone else reads the whole tree.
+fn own_record_only(principal: &Principal, code: Option<&AgencyCode>) -> Result<(), ServiceError> {
+    if principal.role != Role::Agency || (code.is_some() && principal.agency.as_ref() == code) {
+        return Ok(());
+    }
+    Err(ServiceError::PermissionDenied(
+        "an agency may read only its own record".into(),
+    ))
 }
 
 fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceError> {

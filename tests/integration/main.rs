@@ -5,6 +5,7 @@ mod change_feed;
 mod registry_credentials;
 mod registry_history;
 mod registry_list;
+mod registry_registrations;
 mod scenario;
 
 use chiso_tests::TestStack;

@@ -65,7 +65,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "gateway listening");
         let stopping = shutdown.clone();
-        let server = axum::serve(self.listener, self.router)
+        // Peer addresses let the registry rate-limit unauthenticated registrations.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stopping.cancelled().await });
         tokio::select! {
             result = server => Ok(result?),

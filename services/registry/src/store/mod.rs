@@ -5,10 +5,12 @@
 mod agencies;
 mod credentials;
 mod history;
+mod registrations;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use history::*;
+pub use registrations::*;
 
 use chiso_domain::{AdminUnitCode, FieldErrors};
 use chiso_runtime::ServiceError;

@@ -4,6 +4,7 @@ pub mod config;
 
 mod api;
 mod entity;
+mod keys;
 mod limit;
 mod migration;
 mod secrets;
@@ -15,6 +16,7 @@ use anyhow::Context;
 use chiso_proto::registry::v1::{
     agency_service_server::AgencyServiceServer, credential_service_server::CredentialServiceServer,
     registration_service_server::RegistrationServiceServer,
+    signing_key_service_server::SigningKeyServiceServer,
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
@@ -76,6 +78,7 @@ impl Application {
             "chiso.registry.v1.AgencyService",
             "chiso.registry.v1.CredentialService",
             "chiso.registry.v1.RegistrationService",
+            "chiso.registry.v1.SigningKeyService",
         ])
         .await?;
         let router = router
@@ -88,7 +91,11 @@ impl Application {
                 auth.clone(),
             ))
             .add_service(InterceptedService::new(
-                RegistrationServiceServer::new(api::RegistrationApi(state)),
+                RegistrationServiceServer::new(api::RegistrationApi(state.clone())),
+                auth.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                SigningKeyServiceServer::new(api::SigningKeyApi(state)),
                 auth,
             ));
         let listener = grpc::bind(config.grpc.addr).await?;

@@ -6,11 +6,13 @@ mod agencies;
 mod credentials;
 mod history;
 mod registrations;
+mod signing;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use history::*;
 pub use registrations::*;
+pub use signing::*;
 
 use chiso_domain::{AdminUnitCode, FieldErrors};
 use chiso_runtime::ServiceError;

@@ -4,6 +4,7 @@ mod bad_input;
 mod change_feed;
 mod registry_credentials;
 mod registry_history;
+mod registry_import;
 mod registry_keys;
 mod registry_list;
 mod registry_registrations;

@@ -3,6 +3,7 @@
 pub mod config;
 
 mod api;
+mod csv_import;
 mod entity;
 mod keys;
 mod limit;

@@ -3,7 +3,6 @@
 mod bad_input;
 mod change_feed;
 mod registry_credentials;
-mod registry_feed;
 mod registry_history;
 mod registry_import;
 mod registry_keys;

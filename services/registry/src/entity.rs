@@ -237,28 +237,3 @@ pub mod signing_key {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-
-pub mod agency_event {
-    use sea_orm::entity::prelude::*;
-
-    /// One change of the tree, in the order consumers must apply them.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "agency_events")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub seq: i64,
-        /// `created`, `changed` or `retired`.
-        pub kind: String,
-        pub code: String,
-        /// The version the agency has from `effective_date` (its last one when retired).
-        pub version_id: i64,
-        pub effective_date: Date,
-        pub reorganisation_id: Option<i64>,
-        pub created_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}

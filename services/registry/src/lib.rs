@@ -37,7 +37,6 @@ pub struct Application {
     router: Router,
     reporter: HealthReporter,
     addr: SocketAddr,
-    stop: CancellationToken,
 }
 
 impl Application {
@@ -64,8 +63,6 @@ impl Application {
             });
         }
 
-        let head = store::feed_head(&db).await?;
-        let stop = CancellationToken::new();
         let state = Arc::new(api::Registry {
             db,
             signer,
@@ -76,8 +73,6 @@ impl Application {
                 config.registration.per_hour,
             ),
             trust_forwarded_for: config.registration.trust_forwarded_for,
-            feed: tokio::sync::watch::Sender::new(head),
-            stop: stop.clone(),
         });
         let auth = AuthInterceptor::new(verifier);
         let (router, reporter) = grpc::server_with_health(&[
@@ -111,7 +106,6 @@ impl Application {
             router,
             reporter,
             addr,
-            stop,
         })
     }
 
@@ -123,13 +117,6 @@ impl Application {
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "registry listening");
-        let stop = self.stop.clone();
-        let watcher = shutdown.clone();
-        // Feed streams never end by themselves; end them so shutdown can finish.
-        tokio::spawn(async move {
-            watcher.cancelled().await;
-            stop.cancel();
-        });
         grpc::serve(self.router, self.listener, self.reporter, shutdown).await
     }
 }

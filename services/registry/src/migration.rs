@@ -1,11 +1,7 @@
 //! Schema migrations; the same code serves SQLite and PostgreSQL.
 #![allow(elided_lifetimes_in_paths)] // MigrationTrait fixes the signature
 
-use sea_orm_migration::{
-    prelude::*,
-    schema::*,
-    sea_orm::{ConnectionTrait, Statement},
-};
+use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
 
@@ -17,7 +13,6 @@ impl MigratorTrait for Migrator {
             Box::new(M0003Clients),
             Box::new(M0004Registrations),
             Box::new(M0005SigningKeys),
-            Box::new(M0006AgencyFeed),
         ]
     }
 }
@@ -639,162 +634,6 @@ impl MigrationTrait for M0005SigningKeys {
     }
 }
 
-#[derive(DeriveIden)]
-enum AgencyFeedHead {
-    Table,
-    Id,
-    LastSeq,
-}
-
-#[derive(DeriveIden)]
-enum AgencyEvents {
-    Table,
-    Seq,
-    Kind,
-    Code,
-    VersionId,
-    EffectiveDate,
-    ReorganisationId,
-    CreatedAt,
-}
-
-/// The ordered change feed of the tree (WatchAgencies): one event per
-/// registration, version and retirement, numbered from a locked head row so
-/// events commit in sequence order. Existing history is replayed into it.
-struct M0006AgencyFeed;
-
-impl MigrationName for M0006AgencyFeed {
-    fn name(&self) -> &str {
-        "m0006_agency_feed"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0006AgencyFeed {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(AgencyEvents::Table)
-                    .if_not_exists()
-                    .col(big_integer(AgencyEvents::Seq).primary_key())
-                    .col(string_len(AgencyEvents::Kind, 16))
-                    .col(string_len(AgencyEvents::Code, 32))
-                    .col(big_integer(AgencyEvents::VersionId))
-                    .col(date(AgencyEvents::EffectiveDate))
-                    .col(big_integer_null(AgencyEvents::ReorganisationId))
-                    .col(timestamp_with_time_zone(AgencyEvents::CreatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(AgencyFeedHead::Table)
-                    .if_not_exists()
-                    .col(integer(AgencyFeedHead::Id).primary_key())
-                    .col(big_integer(AgencyFeedHead::LastSeq))
-                    .to_owned(),
-            )
-            .await?;
-        let db = manager.get_connection();
-        let backend = db.get_database_backend();
-        // Replay what is stored: each agency's versions in order, then retirements.
-        let versions = db
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT id, code, valid_from, reorganisation_id, created_at FROM agency_versions ORDER BY id",
-            ))
-            .await?;
-        let retired = db
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT a.code, a.valid_to, a.retired_by, v.id AS version_id FROM agencies a \
-                 JOIN agency_versions v ON v.id = (SELECT MAX(id) FROM agency_versions x WHERE x.code = a.code) \
-                 WHERE a.valid_to IS NOT NULL ORDER BY a.valid_to, a.code",
-            ))
-            .await?;
-        let mut seen = std::collections::HashSet::new();
-        let mut seq: i64 = 0;
-        let now = chrono::Utc::now();
-        let mut insert = |kind: &str,
-                          code: String,
-                          version: i64,
-                          effective: chrono::NaiveDate,
-                          reorganisation: Option<i64>|
-         -> InsertStatement {
-            seq += 1;
-            Query::insert()
-                .into_table(AgencyEvents::Table)
-                .columns([
-                    AgencyEvents::Seq,
-                    AgencyEvents::Kind,
-                    AgencyEvents::Code,
-                    AgencyEvents::VersionId,
-                    AgencyEvents::EffectiveDate,
-                    AgencyEvents::ReorganisationId,
-                    AgencyEvents::CreatedAt,
-                ])
-                .values_panic([
-                    seq.into(),
-                    kind.into(),
-                    code.into(),
-                    version.into(),
-                    effective.into(),
-                    reorganisation.into(),
-                    now.into(),
-                ])
-                .to_owned()
-        };
-        let mut statements = Vec::new();
-        for row in versions {
-            let code: String = row.try_get("", "code")?;
-            let kind = if seen.insert(code.clone()) {
-                "created"
-            } else {
-                "changed"
-            };
-            statements.push(insert(
-                kind,
-                code,
-                row.try_get("", "id")?,
-                row.try_get("", "valid_from")?,
-                row.try_get("", "reorganisation_id")?,
-            ));
-        }
-        for row in retired {
-            statements.push(insert(
-                "retired",
-                row.try_get("", "code")?,
-                row.try_get("", "version_id")?,
-                row.try_get("", "valid_to")?,
-                row.try_get("", "retired_by")?,
-            ));
-        }
-        for statement in statements {
-            manager.exec_stmt(statement).await?;
-        }
-        manager
-            .exec_stmt(
-                Query::insert()
-                    .into_table(AgencyFeedHead::Table)
-                    .columns([AgencyFeedHead::Id, AgencyFeedHead::LastSeq])
-                    .values_panic([1.into(), seq.into()])
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(AgencyFeedHead::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(AgencyEvents::Table).to_owned())
-            .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
@@ -851,11 +690,6 @@ mod tests {
             secret.try_get::<String>("", "secret_hash").unwrap(),
             "$argon2id$x"
         );
-        let event = one("SELECT seq, kind, code FROM agency_events").await;
-        assert_eq!(event.try_get::<i64>("", "seq").unwrap(), 1);
-        assert_eq!(event.try_get::<String>("", "kind").unwrap(), "created");
-        let head = one("SELECT last_seq FROM agency_feed_head WHERE id = 1").await;
-        assert_eq!(head.try_get::<i64>("", "last_seq").unwrap(), 1);
         // Back to before m0003: the newest secret returns to `credentials`.
         let applied = Migrator::migrations().len() as u32;
         Migrator::down(&db, Some(applied - 2)).await.unwrap();

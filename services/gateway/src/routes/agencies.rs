@@ -32,7 +32,6 @@ pub fn router() -> Router<AppState> {
             post(issue_credentials).get(super::credentials::list_agency_credentials),
         )
         .route("/api/v1/agencies/reorganisations", post(reorganise))
-        .route("/api/v1/agencies/changes", get(list_changes))
         .route(
             "/api/v1/agencies/import",
             post(import_agencies).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
@@ -111,37 +110,6 @@ pub struct AgencyQuery {
     pub page_token: Option<String>,
     /// Every agency ever registered, retired ones too, in its latest state.
     pub include_inactive: Option<bool>,
-}
-
-/// Where to resume reading the tree's changes.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ChangesQuery {
-    /// The last sequence number applied; 0 (default) for everything.
-    pub after_seq: Option<i64>,
-    /// At most this many (default and maximum 1000).
-    pub limit: Option<i32>,
-}
-
-/// One change of the tree; applying them in `seq` order rebuilds it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AgencyChange {
-    pub seq: i64,
-    /// `created`, `changed` or `retired`.
-    pub kind: String,
-    /// The agency from `effective_date` on.
-    pub agency: Agency,
-    pub effective_date: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reorganisation_id: Option<i64>,
-}
-
-/// A page of changes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AgencyChanges {
-    pub events: Vec<AgencyChange>,
-    /// The last sequence number committed when the page was read.
-    pub head_seq: i64,
 }
 
 /// How to import.
@@ -625,51 +593,6 @@ pub async fn import_agencies(
             committed: summary.committed,
         }),
     ))
-}
-
-/// The tree's changes after `after_seq`, in order (admin, province officer or
-/// service). gRPC clients can follow them live with `WatchAgencies`.
-#[utoipa::path(
-    get, path = "/api/v1/agencies/changes", tag = "agencies",
-    params(ChangesQuery),
-    responses((status = 200, body = AgencyChanges), (status = 403, body = crate::error::ErrorBody)),
-    security(("bearer" = []))
-)]
-pub async fn list_changes(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(query): Query<ChangesQuery>,
-) -> ApiResult<Json<AgencyChanges>> {
-    let request = user.request(pb::ListAgencyEventsRequest {
-        after_seq: query.after_seq.unwrap_or_default(),
-        limit: query.limit.unwrap_or_default(),
-    })?;
-    let page = AgencyServiceClient::new(state.registry.clone())
-        .list_agency_events(request)
-        .await?
-        .into_inner();
-    Ok(Json(AgencyChanges {
-        events: page
-            .events
-            .into_iter()
-            .map(|e| {
-                let kind = match e.kind() {
-                    pb::AgencyEventKind::Created => "created",
-                    pb::AgencyEventKind::Changed => "changed",
-                    pb::AgencyEventKind::Retired => "retired",
-                    pb::AgencyEventKind::Unspecified => "unspecified",
-                };
-                AgencyChange {
-                    seq: e.seq,
-                    kind: kind.to_owned(),
-                    agency: e.agency.unwrap_or_default().into(),
-                    effective_date: e.effective_date,
-                    reorganisation_id: (e.reorganisation_id != 0).then_some(e.reorganisation_id),
-                }
-            })
-            .collect(),
-        head_seq: page.head_seq,
-    }))
 }
 
 fn successor(body: SuccessorBody, prefix: &str) -> ApiResult<pb::Successor> {

@@ -6,13 +6,8 @@ use chiso_runtime::{
     ServiceError,
     auth::{Principal, Role, require},
 };
-use std::{pin::Pin, time::Duration};
-
-use futures::Stream;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use tracing::{debug, info, instrument, warn};
+use tracing::{info, instrument};
 
 use super::{
     READERS, State, WRITERS, date_string, decode_kind_filter, decode_level_filter,
@@ -27,64 +22,8 @@ use crate::store::{
 #[derive(Clone)]
 pub struct AgencyApi(pub State);
 
-type EventStream = Pin<Box<dyn Stream<Item = Result<pb::AgencyEvent, Status>> + Send>>;
-
-/// Events read from the database at once.
-const FEED_BATCH: u64 = 256;
-/// How often watchers re-read the feed without a wake-up (another replica's writes).
-const FEED_POLL: Duration = Duration::from_secs(1);
-/// Who may follow the feed.
-const FEED_READERS: &[Role] = &[Role::Service, Role::Admin, Role::ProvinceOfficer];
-
 #[tonic::async_trait]
 impl AgencyService for AgencyApi {
-    type WatchAgenciesStream = EventStream;
-
-    #[instrument(skip_all, fields(after_seq = request.get_ref().after_seq))]
-    async fn watch_agencies(
-        &self,
-        request: Request<pb::WatchAgenciesRequest>,
-    ) -> Result<Response<Self::WatchAgenciesStream>, Status> {
-        require(&request, FEED_READERS)?;
-        let after = request.get_ref().after_seq;
-        if after < 0 {
-            return Err(ServiceError::field("after_seq", "must be zero or more").into());
-        }
-        let (tx, rx) = mpsc::channel(FEED_BATCH as usize);
-        tokio::spawn(follow(self.0.clone(), after, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-
-    async fn list_agency_events(
-        &self,
-        request: Request<pb::ListAgencyEventsRequest>,
-    ) -> Result<Response<pb::ListAgencyEventsResponse>, Status> {
-        require(&request, FEED_READERS)?;
-        let req = request.get_ref();
-        let mut errors = FieldErrors::new();
-        if req.after_seq < 0 {
-            errors.push("after_seq", "must be zero or more");
-        }
-        let limit = match req.limit {
-            0 => 1000,
-            n if (1..=1000).contains(&n) => n as u64,
-            n => {
-                errors.push("limit", format!("must be between 1 and 1000, got {n}"));
-                0
-            }
-        };
-        if !errors.is_empty() {
-            return Err(ServiceError::from(errors).into());
-        }
-        // Read the head first: every event up to it is committed and in the page or before it.
-        let head_seq = store::feed_head(&self.0.db).await?;
-        let events = store::events_after(&self.0.db, req.after_seq, limit).await?;
-        Ok(Response::new(pb::ListAgencyEventsResponse {
-            events: events.into_iter().map(encode_event).collect(),
-            head_seq,
-        }))
-    }
-
     #[instrument(skip_all, fields(code = %request.get_ref().code))]
     async fn create_agency(
         &self,
@@ -98,7 +37,6 @@ impl AgencyService for AgencyApi {
             _ => return Err(ServiceError::from(errors).into()),
         };
         let created = store::create_agency(&self.0.db, new, &scope).await?;
-        self.0.announce().await;
         info!(agency = %created.code, province = %created.province_code, "agency registered");
         Ok(Response::new(encode_agency(created)))
     }
@@ -170,7 +108,6 @@ impl AgencyService for AgencyApi {
         let scope = scope_of(&principal)?;
         let plan = decode_plan(request.into_inner())?;
         let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
-        self.0.announce().await;
         let r = &outcome.reorganisation;
         info!(
             id = r.id,
@@ -210,9 +147,6 @@ impl AgencyService for AgencyApi {
         }
         let parsed = crate::csv_import::parse(&req.csv, store::today());
         let summary = store::import_agencies(&self.0.db, parsed, req.dry_run, &scope).await?;
-        if summary.committed {
-            self.0.announce().await;
-        }
         info!(
             rows = summary.rows,
             created = summary.created.len(),
@@ -265,55 +199,6 @@ impl AgencyService for AgencyApi {
                 .collect(),
             related: lineage.related.into_iter().map(encode_agency).collect(),
         }))
-    }
-}
-
-/// Sends every event after `cursor`, then waits for more, until the caller
-/// goes away or the service stops.
-async fn follow(state: State, mut cursor: i64, tx: mpsc::Sender<Result<pb::AgencyEvent, Status>>) {
-    let mut head = state.feed.subscribe();
-    loop {
-        let batch = match store::events_after(&state.db, cursor, FEED_BATCH).await {
-            Ok(batch) => batch,
-            Err(err) => {
-                warn!(error = %err, "agency feed read failed");
-                let _ = tx.send(Err(Status::from(err))).await;
-                return;
-            }
-        };
-        let caught_up = (batch.len() as u64) < FEED_BATCH;
-        for event in batch {
-            let seq = event.seq;
-            if tx.send(Ok(encode_event(event))).await.is_err() {
-                debug!("agency feed watcher went away");
-                return;
-            }
-            cursor = seq;
-        }
-        if caught_up {
-            tokio::select! {
-                _ = head.changed() => {}
-                () = tokio::time::sleep(FEED_POLL) => {}
-                () = tx.closed() => return,
-                () = state.stop.cancelled() => return,
-            }
-        }
-    }
-}
-
-fn encode_event(e: store::FeedEvent) -> pb::AgencyEvent {
-    let kind = match e.kind.as_str() {
-        "created" => pb::AgencyEventKind::Created,
-        "changed" => pb::AgencyEventKind::Changed,
-        "retired" => pb::AgencyEventKind::Retired,
-        _ => pb::AgencyEventKind::Unspecified,
-    };
-    pb::AgencyEvent {
-        seq: e.seq,
-        kind: kind.into(),
-        agency: Some(encode_agency(e.agency)),
-        effective_date: e.effective_date.to_string(),
-        reorganisation_id: e.reorganisation_id.unwrap_or_default(),
     }
 }
 

@@ -41,29 +41,6 @@ pub struct Registry {
     pub registration_limit: crate::limit::RateLimiter,
     /// Whether the client address may come from `x-forwarded-for`.
     pub trust_forwarded_for: bool,
-    /// Latest feed sequence number committed by this process; wakes watchers.
-    pub feed: tokio::sync::watch::Sender<i64>,
-    /// Cancelled at shutdown so open feed streams end and the server can stop.
-    pub stop: tokio_util::sync::CancellationToken,
-}
-
-impl Registry {
-    /// Wakes feed watchers after a write committed.
-    async fn announce(&self) {
-        match crate::store::feed_head(&self.db).await {
-            Ok(head) => {
-                self.feed.send_if_modified(|current| {
-                    let newer = head > *current;
-                    if newer {
-                        *current = head;
-                    }
-                    newer
-                });
-            }
-            // Watchers poll too; they will see the change a little later.
-            Err(err) => tracing::warn!(error = %err, "could not read the feed head"),
-        }
-    }
 }
 
 /// Anyone with a token may read the tree.

@@ -89,7 +89,6 @@ impl RegistrationService for RegistrationApi {
         let id = required_id(&request.get_ref().id)?;
         let (decided, agency, issued) =
             store::approve(&self.0.db, id, &scope, &principal.subject).await?;
-        self.0.announce().await;
         info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
         Ok(Response::new(pb::ApprovedRegistration {
             registration: Some(encode_registration(decided)),

@@ -339,17 +339,9 @@ pub async fn insert_agency<C: ConnectionTrait>(
         created_at: Set(now),
         ..Default::default()
     };
-    let version = agency_version::Entity::insert(version)
-        .exec_with_returning(c)
+    agency_version::Entity::insert(version)
+        .exec_without_returning(c)
         .await?;
-    super::feed::record(
-        c,
-        super::EventKind::Created,
-        &version,
-        new.valid_from,
-        reorganisation_id,
-    )
-    .await?;
     let model = agency::ActiveModel {
         code: Set(new.code.to_string()),
         admin_unit_code: Set(new.admin_unit_code.as_ref().map(ToString::to_string)),

@@ -567,14 +567,6 @@ async fn new_version<C: ConnectionTrait>(
     let inserted = agency_version::Entity::insert(insert)
         .exec_with_returning(c)
         .await?;
-    super::feed::record(
-        c,
-        super::EventKind::Changed,
-        &inserted,
-        state.date,
-        Some(state.reorganisation_id),
-    )
-    .await?;
     let mut row = agency.clone().into_active_model();
     row.name = Set(inserted.name.clone());
     row.name_en = Set(inserted.name_en.clone());
@@ -650,15 +642,7 @@ async fn retire(
 ) -> ServiceResult<()> {
     let mut last = latest_version(c, &agency.code).await?.into_active_model();
     last.valid_to = Set(Some(state.date));
-    let last = last.update(c).await?;
-    super::feed::record(
-        c,
-        super::EventKind::Retired,
-        &last,
-        state.date,
-        Some(state.reorganisation_id),
-    )
-    .await?;
+    last.update(c).await?;
     // Re-read: a move earlier in this decision may have changed the row.
     let mut row = get(c, &parse(&agency.code)?).await?.into_active_model();
     row.valid_to = Set(Some(state.date));

@@ -4,7 +4,6 @@
 
 mod agencies;
 mod credentials;
-mod feed;
 mod history;
 mod import;
 mod registrations;
@@ -12,7 +11,6 @@ mod signing;
 
 pub use agencies::*;
 pub use credentials::*;
-pub use feed::*;
 pub use history::*;
 pub use import::*;
 pub use registrations::*;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod change_feed;
+mod database_outage;
 mod scenario;
 
 use chiso_tests::TestStack;

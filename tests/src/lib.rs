@@ -24,6 +24,9 @@ use tonic::transport::Channel;
 
 pub use chiso_proto as proto;
 
+mod proxy;
+pub use proxy::DbProxy;
+
 const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
 const SERVICE_SECRET: &str = "test-aggregation-secret-0123456789";
 
@@ -46,6 +49,19 @@ enum Databases {
     Postgres { admin_url: String, name: String },
 }
 
+/// How to start the stack.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StackOptions {
+    /// Route the services' PostgreSQL connections through a [`DbProxy`]
+    /// (`TestStack::db_proxy`); ignored on SQLite.
+    pub db_proxy: bool,
+}
+
+/// Whether the suite runs on PostgreSQL (`CHISO_TEST_DATABASE_URL` is set).
+pub fn on_postgres() -> bool {
+    std::env::var("CHISO_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
 /// The whole stack, running.
 pub struct TestStack {
     pub gateway_url: String,
@@ -55,6 +71,8 @@ pub struct TestStack {
     pub admin_client_id: String,
     pub admin_secret: String,
     pub http: reqwest::Client,
+    /// The proxy in front of PostgreSQL, when started with `db_proxy`.
+    pub db_proxy: Option<DbProxy>,
     aggregation_config: chiso_aggregation::AggregationConfig,
     aggregation: Option<Running>,
     others: Vec<Running>,
@@ -64,10 +82,17 @@ pub struct TestStack {
 
 /// Starts registry, submission, aggregation and gateway.
 pub async fn spawn_stack() -> TestStack {
-    try_spawn_stack().await.expect("failed to start the stack")
+    spawn_stack_with(StackOptions::default()).await
 }
 
-async fn try_spawn_stack() -> anyhow::Result<TestStack> {
+/// Starts the stack with options.
+pub async fn spawn_stack_with(options: StackOptions) -> TestStack {
+    try_spawn_stack(options)
+        .await
+        .expect("failed to start the stack")
+}
+
+async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     chiso_runtime::telemetry::init_for_tests();
     let dir = tempfile::tempdir()?;
     let keys = dir.path().join("keys");
@@ -93,6 +118,12 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
         }
         _ => Databases::Sqlite,
     };
+    let db_proxy = match &databases {
+        Databases::Postgres { admin_url, .. } if options.db_proxy => {
+            Some(DbProxy::start(postgres_addr(admin_url)?).await?)
+        }
+        _ => None,
+    };
     let database = |service: &str| -> DatabaseConfig {
         match &databases {
             Databases::Sqlite => DatabaseConfig::with_url(format!(
@@ -100,7 +131,12 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
                 dir.path().join(format!("{service}.db")).display()
             )),
             Databases::Postgres { admin_url, name } => {
-                let mut config = DatabaseConfig::with_url(replace_database(admin_url, name));
+                let mut url = replace_database(admin_url, name);
+                if let Some(proxy) = &db_proxy {
+                    url = url.replace(&postgres_authority(admin_url), &proxy.addr().to_string());
+                }
+                let mut config = DatabaseConfig::with_url(url);
+                config.acquire_timeout_secs = 2;
                 config.schema = Some(service.to_owned());
                 config.max_connections = 5;
                 config
@@ -177,6 +213,7 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
         admin_client_id: "admin".into(),
         admin_secret: ADMIN_SECRET.into(),
         http: reqwest::Client::new(),
+        db_proxy,
         aggregation_config,
         aggregation: Some(aggregation),
         others: vec![gateway, submission, registry],
@@ -192,6 +229,26 @@ where
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run(stop.clone()));
     Running { stop, handle }
+}
+
+/// `host:port` of a PostgreSQL URL.
+fn postgres_authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+fn postgres_addr(url: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    postgres_authority(url)
+        .to_socket_addrs()?
+        .next()
+        .context("database host does not resolve")
 }
 
 fn replace_database(url: &str, name: &str) -> String {
@@ -366,5 +423,10 @@ mod tests {
             super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
             "postgres://u@h/x?sslmode=disable"
         );
+        assert_eq!(
+            super::postgres_authority("postgres://postgres@127.0.0.1:5432/postgres"),
+            "127.0.0.1:5432"
+        );
+        assert_eq!(super::postgres_authority("postgres://u:p@db/x"), "db:5432");
     }
 }

@@ -13,7 +13,11 @@ async fn postgres_outage_gives_503_then_recovers() {
         eprintln!("skipped: needs CHISO_TEST_DATABASE_URL (PostgreSQL)");
         return;
     }
-    let stack = spawn_stack_with(StackOptions { db_proxy: true }).await;
+    let stack = spawn_stack_with(StackOptions {
+        db_proxy: true,
+        ..Default::default()
+    })
+    .await;
     let proxy = stack.db_proxy.clone().expect("proxy");
     let (admin, credentials) = register_quang_ngai(&stack).await;
     let agency = stack.token(&credentials[0].1, &credentials[0].2).await;

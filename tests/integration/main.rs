@@ -4,6 +4,7 @@ mod bad_input;
 mod change_feed;
 mod database_outage;
 mod scenario;
+mod tls;
 
 use chiso_tests::TestStack;
 use serde_json::{Value, json};

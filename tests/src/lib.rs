@@ -15,6 +15,7 @@ use chiso_runtime::{
     auth,
     config::{DatabaseConfig, GrpcConfig, HttpConfig, VerifyConfig},
     grpc,
+    tls::TlsConfig,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -55,6 +56,8 @@ pub struct StackOptions {
     /// Route the services' PostgreSQL connections through a [`DbProxy`]
     /// (`TestStack::db_proxy`); ignored on SQLite.
     pub db_proxy: bool,
+    /// Serve TLS everywhere, with mutual TLS required between services.
+    pub tls: bool,
 }
 
 /// Whether the suite runs on PostgreSQL (`CHISO_TEST_DATABASE_URL` is set).
@@ -73,6 +76,8 @@ pub struct TestStack {
     pub http: reqwest::Client,
     /// The proxy in front of PostgreSQL, when started with `db_proxy`.
     pub db_proxy: Option<DbProxy>,
+    /// How test clients reach the gRPC services: plain text, or TLS with a client certificate.
+    pub client_tls: Option<TlsConfig>,
     aggregation_config: chiso_aggregation::AggregationConfig,
     aggregation: Option<Running>,
     others: Vec<Running>,
@@ -94,6 +99,8 @@ pub async fn spawn_stack_with(options: StackOptions) -> TestStack {
 
 async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     chiso_runtime::telemetry::init_for_tests();
+    // reqwest is built without a crypto provider; ring is the one in the tree.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
     let keys = dir.path().join("keys");
     auth::ensure_keypair(&keys)?;
@@ -143,12 +150,27 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             }
         }
     };
+    let tls = if options.tls {
+        make_pki(dir.path())?
+    } else {
+        TlsConfig::default()
+    };
+    let scheme = if options.tls { "https" } else { "http" };
+    // Certificates name localhost, so TLS URLs use it rather than the IP.
+    let url = |addr: SocketAddr| {
+        if options.tls {
+            format!("{scheme}://localhost:{}", addr.port())
+        } else {
+            format!("{scheme}://{addr}")
+        }
+    };
     let any_port = || GrpcConfig {
         addr: "127.0.0.1:0".parse().expect("literal address"),
     };
 
     let registry = chiso_registry::Application::build(chiso_registry::RegistryConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("registry"),
         auth: chiso_registry::config::SigningConfig {
             jwt_private_key_file: keys.join("jwt-private.pem"),
@@ -167,6 +189,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
 
     let submission = chiso_submission::Application::build(chiso_submission::SubmissionConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("submission"),
         auth: verify.clone(),
         feed_poll_ms: 200,
@@ -177,10 +200,11 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("aggregation"),
         auth: verify.clone(),
-        submission_url: format!("http://{submission_addr}"),
-        registry_url: format!("http://{registry_addr}"),
+        submission_url: url(submission_addr),
+        registry_url: url(registry_addr),
         service_account: chiso_aggregation::config::ServiceAccount {
             client_id: "aggregation".into(),
             secret: SecretString::from(SERVICE_SECRET),
@@ -196,13 +220,21 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         http: HttpConfig {
             addr: "127.0.0.1:0".parse()?,
         },
+        tls: TlsConfig {
+            client_ca_file: None,
+            ..tls.clone()
+        },
         auth: verify,
-        registry_url: format!("http://{registry_addr}"),
-        submission_url: format!("http://{submission_addr}"),
-        aggregation_url: format!("http://{aggregation_addr}"),
+        registry_url: url(registry_addr),
+        submission_url: url(submission_addr),
+        aggregation_url: url(aggregation_addr),
     })
     .await?;
-    let gateway_url = format!("http://{}", gateway.local_addr());
+    let gateway_url = url(gateway.local_addr());
+    let mut http = reqwest::Client::builder();
+    if let Some(ca) = &tls.ca_file {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
+    }
     let gateway = start(|stop| gateway.run_until_stopped(stop));
 
     Ok(TestStack {
@@ -212,13 +244,65 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         aggregation_addr,
         admin_client_id: "admin".into(),
         admin_secret: ADMIN_SECRET.into(),
-        http: reqwest::Client::new(),
+        http: http.build()?,
         db_proxy,
+        client_tls: options.tls.then_some(tls),
         aggregation_config,
         aggregation: Some(aggregation),
         others: vec![gateway, submission, registry],
         databases,
         _dir: dir,
+    })
+}
+
+/// Writes a test CA, a server certificate for localhost/127.0.0.1 and a
+/// client certificate, and returns settings that use them everywhere.
+fn make_pki(dir: &std::path::Path) -> anyhow::Result<TlsConfig> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "chiso test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let leaf =
+        |names: Vec<String>, usage: ExtendedKeyUsagePurpose| -> anyhow::Result<(String, String)> {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(names)?;
+            params.extended_key_usages = vec![usage];
+            let cert = params.signed_by(&key, &ca)?;
+            Ok((cert.pem(), key.serialize_pem()))
+        };
+    let (server_cert, server_key) = leaf(
+        vec!["localhost".into(), "127.0.0.1".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    )?;
+    let (client_cert, client_key) = leaf(
+        vec!["chiso-service".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    )?;
+    let tls_dir = dir.join("tls");
+    std::fs::create_dir_all(&tls_dir)?;
+    let write = |name: &str, pem: &str| -> anyhow::Result<PathBuf> {
+        let path = tls_dir.join(name);
+        std::fs::write(&path, pem)?;
+        Ok(path)
+    };
+    let ca_file = write("ca.pem", &ca.pem())?;
+    Ok(TlsConfig {
+        cert_file: Some(write("server.pem", &server_cert)?),
+        key_file: Some(write("server-key.pem", &server_key)?),
+        client_ca_file: Some(ca_file.clone()),
+        ca_file: Some(ca_file),
+        client_cert_file: Some(write("client.pem", &client_cert)?),
+        client_key_file: Some(write("client-key.pem", &client_key)?),
     })
 }
 
@@ -328,7 +412,11 @@ impl TestStack {
     }
 
     pub fn channel(&self, addr: SocketAddr) -> Channel {
-        grpc::channel(&format!("http://{addr}")).expect("valid address")
+        match &self.client_tls {
+            Some(tls) => grpc::channel(&format!("https://localhost:{}", addr.port()), tls),
+            None => grpc::channel(&format!("http://{addr}"), &TlsConfig::default()),
+        }
+        .expect("valid address")
     }
 
     /// Waits until aggregation has applied the feed up to `seq`.

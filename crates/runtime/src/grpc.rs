@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Server, server::Router};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
+use crate::tls::TlsConfig;
+
 /// Binds a listener; port 0 picks a free port.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
@@ -19,7 +21,10 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// A server builder with health and reflection (v1 and v1alpha) already added.
 /// The reporter marks the overall service ("") and each named service serving.
-pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, HealthReporter)> {
+pub async fn server_with_health(
+    services: &[&str],
+    tls: &TlsConfig,
+) -> anyhow::Result<(Router, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status("", ServingStatus::Serving)
@@ -46,7 +51,13 @@ pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, He
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .context("failed to build reflection service")?;
-    let router = Server::builder()
+    let mut server = Server::builder();
+    if let Some(config) = tls.grpc_server()? {
+        server = server
+            .tls_config(config)
+            .context("invalid TLS configuration")?;
+    }
+    let router = server
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -85,13 +96,19 @@ pub async fn serve(
     }
 }
 
-/// A lazily connecting channel to another chiso service.
-pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
+/// A lazily connecting channel to another chiso service; `https://` URLs
+/// are verified against `tls.ca_file`.
+pub fn channel(url: &str, tls: &TlsConfig) -> anyhow::Result<tonic::transport::Channel> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid service URL {url}"))?
         .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect_lazy())
+        .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(tls.grpc_client()?)
+            .context("invalid TLS client configuration")?;
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 /// Wraps a message with a bearer token for another service.

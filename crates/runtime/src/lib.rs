@@ -9,5 +9,6 @@ pub mod error;
 pub mod grpc;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::{ServiceError, ServiceResult};

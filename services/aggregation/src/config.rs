@@ -1,6 +1,7 @@
 //! Aggregation settings.
 
 use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use chiso_runtime::tls::TlsConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -8,6 +9,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregationConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     #[serde(default)]
@@ -55,6 +58,7 @@ impl AggregationConfig {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut errors = Vec::new();
+        self.tls.validate(&mut errors);
         self.database.validate(&mut errors);
         config::validate_url("submission_url", &self.submission_url, &mut errors);
         config::validate_url("registry_url", &self.registry_url, &mut errors);

@@ -37,8 +37,8 @@ impl Application {
     pub async fn build(config: AggregationConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
-        let submission = grpc::channel(&config.submission_url)?;
-        let registry = grpc::channel(&config.registry_url)?;
+        let submission = grpc::channel(&config.submission_url, &config.tls)?;
+        let registry = grpc::channel(&config.registry_url, &config.tls)?;
         let token = Arc::new(token::ServiceToken::new(
             registry,
             config.service_account.client_id.clone(),
@@ -55,7 +55,8 @@ impl Application {
             token,
         });
         let (router, reporter) =
-            grpc::server_with_health(&["chiso.aggregation.v1.AggregationService"]).await?;
+            grpc::server_with_health(&["chiso.aggregation.v1.AggregationService"], &config.tls)
+                .await?;
         let router = router.add_service(InterceptedService::new(
             AggregationServiceServer::new(api::AggregationApi(state)),
             AuthInterceptor::new(verifier),

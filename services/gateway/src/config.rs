@@ -1,12 +1,15 @@
 //! Gateway settings.
 
 use chiso_runtime::config::{self, HttpConfig, Source, VerifyConfig};
+use chiso_runtime::tls::TlsConfig;
 use serde::Deserialize;
 
 /// Everything the gateway needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub http: HttpConfig,
     #[serde(default)]
     pub auth: VerifyConfig,
@@ -38,6 +41,7 @@ impl GatewayConfig {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut errors = Vec::new();
+        self.tls.validate(&mut errors);
         config::validate_url("registry_url", &self.registry_url, &mut errors);
         config::validate_url("submission_url", &self.submission_url, &mut errors);
         config::validate_url("aggregation_url", &self.aggregation_url, &mut errors);

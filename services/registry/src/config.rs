@@ -3,6 +3,7 @@
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source};
+use chiso_runtime::tls::TlsConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -10,6 +11,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     pub auth: SigningConfig,
@@ -70,6 +73,7 @@ impl RegistryConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         use secrecy::ExposeSecret;
         let mut errors = Vec::new();
+        self.tls.validate(&mut errors);
         self.database.validate(&mut errors);
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());

@@ -64,10 +64,13 @@ impl Application {
             static_clients,
         });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(&[
-            "chiso.registry.v1.AgencyService",
-            "chiso.registry.v1.CredentialService",
-        ])
+        let (router, reporter) = grpc::server_with_health(
+            &[
+                "chiso.registry.v1.AgencyService",
+                "chiso.registry.v1.CredentialService",
+            ],
+            &config.tls,
+        )
         .await?;
         let router = router
             .add_service(InterceptedService::new(

@@ -1,12 +1,15 @@
 //! Submission settings.
 
 use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use chiso_runtime::tls::TlsConfig;
 use serde::Deserialize;
 
 /// Everything the submission service needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     #[serde(default)]
@@ -42,6 +45,7 @@ impl SubmissionConfig {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut errors = Vec::new();
+        self.tls.validate(&mut errors);
         self.database.validate(&mut errors);
         if self.feed_poll_ms == 0 {
             errors.push("feed_poll_ms: must be positive".into());

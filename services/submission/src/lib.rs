@@ -47,11 +47,14 @@ impl Application {
             stop: stop.clone(),
         });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(&[
-            "chiso.submission.v1.CatalogueService",
-            "chiso.submission.v1.ReportService",
-            "chiso.submission.v1.ChangeFeedService",
-        ])
+        let (router, reporter) = grpc::server_with_health(
+            &[
+                "chiso.submission.v1.CatalogueService",
+                "chiso.submission.v1.ReportService",
+                "chiso.submission.v1.ChangeFeedService",
+            ],
+            &config.tls,
+        )
         .await?;
         let router = router
             .add_service(InterceptedService::new(

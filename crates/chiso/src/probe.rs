@@ -33,13 +33,24 @@ pub async fn run(target: Target) -> anyhow::Result<()> {
 
 async fn check(target: Target) -> anyhow::Result<()> {
     match target {
-        Target::Grpc { addr } => {
+        Target::Grpc {
+            addr,
+            ca_file,
+            client_cert_file,
+            client_key_file,
+        } => {
             let url = if addr.contains("://") {
                 addr
             } else {
                 format!("http://{addr}")
             };
-            let channel = chiso_runtime::grpc::channel(&url)?;
+            let tls = chiso_runtime::tls::TlsConfig {
+                ca_file,
+                client_cert_file,
+                client_key_file,
+                ..Default::default()
+            };
+            let channel = chiso_runtime::grpc::channel(&url, &tls)?;
             let response = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: String::new(),

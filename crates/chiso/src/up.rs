@@ -31,7 +31,7 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    telemetry::init("info");
+    let _telemetry = telemetry::init("chiso", "info");
     let data = &args.data_dir;
     std::fs::create_dir_all(data)
         .with_context(|| format!("failed to create {}", data.display()))?;

@@ -51,7 +51,7 @@ pub async fn server_with_health(
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .context("failed to build reflection service")?;
-    let mut server = Server::builder();
+    let mut server = Server::builder().trace_fn(crate::telemetry::grpc_request_span);
     if let Some(config) = tls.grpc_server()? {
         server = server
             .tls_config(config)
@@ -114,6 +114,7 @@ pub fn channel(url: &str, tls: &TlsConfig) -> anyhow::Result<tonic::transport::C
 /// Wraps a message with a bearer token for another service.
 pub fn with_bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
+    crate::telemetry::inject_trace_context(request.metadata_mut());
     request.metadata_mut().insert(
         "authorization",
         format!("Bearer {token}")

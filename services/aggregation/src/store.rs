@@ -15,6 +15,7 @@ use crate::entity::{fact, feed_cursor};
 pub const SUBMISSION_FEED: &str = "submission";
 
 /// The last sequence number applied from `feed`; 0 before the first.
+#[tracing::instrument(name = "db.cursor", skip_all)]
 pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
     Ok(feed_cursor::Entity::find_by_id(feed.to_owned())
         .one(db)
@@ -25,6 +26,7 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
 /// Applies one feed event: the report's values replace the agency's values for
 /// that period, and the cursor moves, in one transaction. An event at or
 /// below the cursor was applied before and is skipped.
+#[tracing::instrument(name = "db.apply", skip_all)]
 pub async fn apply(
     db: &DatabaseConnection,
     seq: i64,
@@ -79,6 +81,7 @@ pub struct Sum {
 }
 
 /// Sums a data element over a province for a period.
+#[tracing::instrument(name = "db.sum", skip_all)]
 pub async fn sum(
     db: &DatabaseConnection,
     province: &AdminUnitCode,

@@ -35,6 +35,7 @@ pub struct AgencyFilter {
 }
 
 /// Creates an agency after checking where it may sit in the tree.
+#[tracing::instrument(name = "db.create_agency", skip_all)]
 pub async fn create_agency(
     db: &DatabaseConnection,
     new: NewAgency,
@@ -143,6 +144,7 @@ pub async fn create_agency(
         .await?)
 }
 
+#[tracing::instrument(name = "db.find", skip_all)]
 pub async fn find(
     db: &DatabaseConnection,
     code: &AgencyCode,
@@ -153,6 +155,7 @@ pub async fn find(
         .await?)
 }
 
+#[tracing::instrument(name = "db.get", skip_all)]
 pub async fn get(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<agency::Model> {
     find(db, code)
         .await?
@@ -160,6 +163,7 @@ pub async fn get(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<ag
 }
 
 /// Agencies matching `filter`, in Vietnamese alphabetical order.
+#[tracing::instrument(name = "db.list", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     filter: &AgencyFilter,
@@ -179,6 +183,7 @@ pub async fn list(
 }
 
 /// A new client id and secret for an agency; only the secret's hash is kept.
+#[tracing::instrument(name = "db.issue_credentials", skip_all)]
 pub async fn issue_credentials(
     db: &DatabaseConnection,
     agency_code: &AgencyCode,
@@ -201,6 +206,7 @@ pub async fn issue_credentials(
 }
 
 /// The agency principal for a client id and secret, if they match and are not revoked.
+#[tracing::instrument(name = "db.verify_agency_credentials", skip_all)]
 pub async fn verify_agency_credentials(
     db: &DatabaseConnection,
     client_id: &str,

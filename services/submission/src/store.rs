@@ -36,6 +36,7 @@ pub struct StoredReport {
     pub values: Vec<report_value::Model>,
 }
 
+#[tracing::instrument(name = "db.data_elements", skip_all)]
 pub async fn data_elements(db: &DatabaseConnection) -> ServiceResult<Vec<data_element::Model>> {
     Ok(data_element::Entity::find()
         .order_by_asc(data_element::Column::Code)
@@ -43,6 +44,7 @@ pub async fn data_elements(db: &DatabaseConnection) -> ServiceResult<Vec<data_el
         .await?)
 }
 
+#[tracing::instrument(name = "db.indicators", skip_all)]
 pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator::Model>> {
     Ok(indicator::Entity::find()
         .order_by_asc(indicator::Column::Code)
@@ -50,6 +52,7 @@ pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator:
         .await?)
 }
 
+#[tracing::instrument(name = "db.indicator", skip_all)]
 pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<indicator::Model> {
     indicator::Entity::find_by_id(code.to_owned())
         .one(db)
@@ -58,6 +61,7 @@ pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<ind
 }
 
 /// Checks every field of a submission and reports all errors at once.
+#[tracing::instrument(name = "db.validate_report", skip_all)]
 pub async fn validate_report(
     db: &DatabaseConnection,
     period: &str,
@@ -102,6 +106,7 @@ pub async fn validate_report(
 
 /// Stores a new version of the agency's report for the period and appends it
 /// to the change feed, all in one transaction.
+#[tracing::instrument(name = "db.submit", skip_all)]
 pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<StoredReport> {
     let txn = db.begin().await?;
     // Taking the next sequence number first locks the feed head row until
@@ -171,6 +176,7 @@ async fn next_seq(txn: &impl ConnectionTrait) -> ServiceResult<i64> {
     Ok(row.try_get("", "last_seq")?)
 }
 
+#[tracing::instrument(name = "db.report", skip_all)]
 pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredReport> {
     let report = report::Entity::find_by_id(id.to_owned())
         .one(db)
@@ -185,6 +191,7 @@ pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredRe
 }
 
 /// Feed entries after `after_seq`, oldest first, with their reports.
+#[tracing::instrument(name = "db.changes_after", skip_all)]
 pub async fn changes_after(
     db: &DatabaseConnection,
     after_seq: i64,
@@ -229,6 +236,7 @@ pub async fn changes_after(
 }
 
 /// The highest committed sequence number.
+#[tracing::instrument(name = "db.head", skip_all)]
 pub async fn head(db: &DatabaseConnection) -> ServiceResult<i64> {
     let backend = db.get_database_backend();
     let row = db

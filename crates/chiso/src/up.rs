@@ -7,7 +7,11 @@ use std::{
 };
 
 use anyhow::Context;
-use chiso_runtime::{auth, config::Source, shutdown, telemetry};
+use chiso_runtime::{
+    auth,
+    config::{ServiceConfig, Source},
+    shutdown, telemetry,
+};
 use tokio::task::JoinSet;
 
 /// Options of `chiso up`.

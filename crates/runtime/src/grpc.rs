@@ -64,6 +64,50 @@ pub async fn server_with_health(
     Ok((router, reporter))
 }
 
+/// A back service's gRPC server: health, reflection and its own services,
+/// bound to its port (0 picks one) and ready to serve.
+pub struct GrpcServer {
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    reporter: HealthReporter,
+    addr: SocketAddr,
+}
+
+impl GrpcServer {
+    /// `services` are the fully qualified names `add` registers; they are
+    /// reported healthy and listed by reflection.
+    pub async fn bind(
+        name: &'static str,
+        addr: SocketAddr,
+        tls: &TlsConfig,
+        services: &[&str],
+        add: impl FnOnce(Router) -> Router,
+    ) -> anyhow::Result<Self> {
+        let (router, reporter) = server_with_health(services, tls).await?;
+        let listener = bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            name,
+            listener,
+            router: add(router),
+            reporter,
+            addr,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(service = self.name, addr = %self.addr, "listening");
+        serve(self.router, self.listener, self.reporter, shutdown).await
+    }
+}
+
 /// How long in-flight calls may run on after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 

@@ -15,21 +15,17 @@ use std::{net::SocketAddr, sync::Arc};
 use chiso_proto::aggregation::v1::aggregation_service_server::AggregationServiceServer;
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
-    db, grpc,
+    db,
+    grpc::{self, GrpcServer},
 };
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::Router};
-use tonic_health::server::HealthReporter;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::AggregationConfig;
 
 /// A built aggregation service, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    reporter: HealthReporter,
-    addr: SocketAddr,
+    server: GrpcServer,
     follower: follower::Follower,
 }
 
@@ -54,33 +50,30 @@ impl Application {
             submission,
             token,
         });
-        let (router, reporter) =
-            grpc::server_with_health(&["chiso.aggregation.v1.AggregationService"], &config.tls)
-                .await?;
-        let router = router.add_service(InterceptedService::new(
-            AggregationServiceServer::new(api::AggregationApi(state)),
-            AuthInterceptor::new(verifier),
-        ));
-        let listener = grpc::bind(config.grpc.addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            reporter,
-            addr,
-            follower,
-        })
+        let server = GrpcServer::bind(
+            "aggregation",
+            config.grpc.addr,
+            &config.tls,
+            &["chiso.aggregation.v1.AggregationService"],
+            |router| {
+                router.add_service(InterceptedService::new(
+                    AggregationServiceServer::new(api::AggregationApi(state)),
+                    AuthInterceptor::new(verifier),
+                ))
+            },
+        )
+        .await?;
+        Ok(Self { server, follower })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// Serves and follows the feed until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "aggregation listening");
         let follower = tokio::spawn(self.follower.run(shutdown.clone()));
-        let served = grpc::serve(self.router, self.listener, self.reporter, shutdown).await;
+        let served = self.server.serve(shutdown).await;
         follower.await.ok();
         served
     }

@@ -1,4 +1,4 @@
-use chiso_runtime::{cli::ServiceArgs, shutdown, telemetry};
+use chiso_runtime::{cli::ServiceArgs, config::ServiceConfig, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source};
+use chiso_runtime::config::{DatabaseConfig, GrpcConfig, ServiceConfig};
 use chiso_runtime::tls::TlsConfig;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Everything the registry needs to run.
@@ -57,24 +57,13 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("auth.jwt_public_key_file", "data/keys/jwt-public.pem"),
 ];
 
-impl RegistryConfig {
-    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        Self::load_with(source, &[])
-    }
+impl ServiceConfig for RegistryConfig {
+    const SERVICE: &'static str = "registry";
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
-    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
-    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
-        let config: Self = config::load(source, &all)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        use secrecy::ExposeSecret;
-        let mut errors = Vec::new();
-        self.tls.validate(&mut errors);
-        self.database.validate(&mut errors);
+    fn check(&self, errors: &mut Vec<String>) {
+        self.tls.validate(errors);
+        self.database.validate(errors);
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
         }
@@ -88,9 +77,10 @@ impl RegistryConfig {
                 ));
             }
         }
-        config::finish_validation("registry", errors)
     }
+}
 
+impl RegistryConfig {
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.auth.token_ttl_secs)
     }

@@ -16,22 +16,18 @@ use chiso_proto::registry::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
-    db, grpc,
+    db,
+    grpc::GrpcServer,
 };
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::Router};
-use tonic_health::server::HealthReporter;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::RegistryConfig;
 
 /// A built registry, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    reporter: HealthReporter,
-    addr: SocketAddr,
+    server: GrpcServer,
 }
 
 impl Application {
@@ -64,41 +60,37 @@ impl Application {
             static_clients,
         });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(
+        let server = GrpcServer::bind(
+            "registry",
+            config.grpc.addr,
+            &config.tls,
             &[
                 "chiso.registry.v1.AgencyService",
                 "chiso.registry.v1.CredentialService",
             ],
-            &config.tls,
+            |router| {
+                router
+                    .add_service(InterceptedService::new(
+                        AgencyServiceServer::new(api::AgencyApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        CredentialServiceServer::new(api::CredentialApi(state)),
+                        auth,
+                    ))
+            },
         )
         .await?;
-        let router = router
-            .add_service(InterceptedService::new(
-                AgencyServiceServer::new(api::AgencyApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                CredentialServiceServer::new(api::CredentialApi(state)),
-                auth,
-            ));
-        let listener = grpc::bind(config.grpc.addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            reporter,
-            addr,
-        })
+        Ok(Self { server })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "registry listening");
-        grpc::serve(self.router, self.listener, self.reporter, shutdown).await
+        self.server.serve(shutdown).await
     }
 }

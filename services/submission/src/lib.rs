@@ -16,21 +16,17 @@ use chiso_proto::submission::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
-    db, grpc,
+    db,
+    grpc::GrpcServer,
 };
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::Router};
-use tonic_health::server::HealthReporter;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::SubmissionConfig;
 
 /// A built submission service, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    reporter: HealthReporter,
-    addr: SocketAddr,
+    server: GrpcServer,
     stop: CancellationToken,
 }
 
@@ -47,45 +43,40 @@ impl Application {
             stop: stop.clone(),
         });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(
+        let server = GrpcServer::bind(
+            "submission",
+            config.grpc.addr,
+            &config.tls,
             &[
                 "chiso.submission.v1.CatalogueService",
                 "chiso.submission.v1.ReportService",
                 "chiso.submission.v1.ChangeFeedService",
             ],
-            &config.tls,
+            |router| {
+                router
+                    .add_service(InterceptedService::new(
+                        CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        ReportServiceServer::new(api::ReportApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        ChangeFeedServiceServer::new(api::FeedApi(state)),
+                        auth,
+                    ))
+            },
         )
         .await?;
-        let router = router
-            .add_service(InterceptedService::new(
-                CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ReportServiceServer::new(api::ReportApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ChangeFeedServiceServer::new(api::FeedApi(state)),
-                auth,
-            ));
-        let listener = grpc::bind(config.grpc.addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            reporter,
-            addr,
-            stop,
-        })
+        Ok(Self { server, stop })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "submission listening");
         let stop = self.stop.clone();
         let watcher = shutdown.clone();
         // Feed streams never end by themselves; end them so shutdown can finish.
@@ -93,6 +84,6 @@ impl Application {
             watcher.cancelled().await;
             stop.cancel();
         });
-        grpc::serve(self.router, self.listener, self.reporter, shutdown).await
+        self.server.serve(shutdown).await
     }
 }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod change_feed;
 mod database_outage;
+mod registry_history;
 mod scenario;
 mod tls;
 

@@ -51,7 +51,13 @@ pub async fn load(
         .access_token;
 
     match agencies
-        .get_agency(with_bearer(GetAgencyRequest { code: ROOT.into() }, &admin)?)
+        .get_agency(with_bearer(
+            GetAgencyRequest {
+                code: ROOT.into(),
+                ..Default::default()
+            },
+            &admin,
+        )?)
         .await
     {
         Ok(_) => return Ok(None),

@@ -19,6 +19,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// Values that clash with stored ones (a taken code), each under its field.
+    #[error("{0}")]
+    Conflict(FieldErrors),
     #[error("{0}")]
     FailedPrecondition(String),
     #[error("{0}")]
@@ -80,6 +83,19 @@ impl From<ServiceError> for Status {
                     details.add_bad_request_violation(f.field.clone(), f.message.clone());
                 }
                 Status::with_error_details(Code::InvalidArgument, fields.to_string(), details)
+            }
+            ServiceError::Conflict(fields) => {
+                let mut details = ErrorDetails::new();
+                for f in &fields.0 {
+                    details.add_bad_request_violation(f.field.clone(), f.message.clone());
+                }
+                let message = fields
+                    .0
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Status::with_error_details(Code::AlreadyExists, message, details)
             }
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),

@@ -25,6 +25,8 @@ pub mod agency {
         pub valid_from: Date,
         pub valid_to: Option<Date>,
         pub created_at: DateTimeUtc,
+        /// The reorganisation that retired the agency, if one did.
+        pub retired_by: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -48,6 +50,85 @@ pub mod credential {
         pub agency_code: String,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod agency_version {
+    use sea_orm::entity::prelude::*;
+
+    /// One span of an agency's life with the same name, parent and province.
+    /// An agency is active on D when one of its versions covers D.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agency_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub code: String,
+        pub admin_unit_code: Option<String>,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub name_search: String,
+        pub name_sort: String,
+        pub kind: String,
+        pub level: String,
+        pub parent_code: Option<String>,
+        pub province_code: String,
+        pub valid_from: Date,
+        /// Exclusive end; `None` while the version is current.
+        pub valid_to: Option<Date>,
+        /// The reorganisation that started this version; `None` when the agency was registered.
+        pub reorganisation_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod reorganisation {
+    use sea_orm::entity::prelude::*;
+
+    /// A reorganisation decision: its effective date and legal basis.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reorganisations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub effective_date: Date,
+        /// Decision number, e.g. `Nghị quyết 202/2025/QH15`.
+        pub legal_basis: String,
+        pub note: Option<String>,
+        pub recorded_by: String,
+        pub recorded_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod lineage_link {
+    use sea_orm::entity::prelude::*;
+
+    /// A predecessor handed over to a successor in a merge or split.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lineage_links")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub reorganisation_id: i64,
+        pub predecessor_code: String,
+        pub successor_code: String,
+        /// `merge` or `split`.
+        pub kind: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

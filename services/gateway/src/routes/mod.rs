@@ -21,6 +21,7 @@ use crate::AppState;
     paths(
         auth::issue_token,
         agencies::create_agency, agencies::list_agencies, agencies::get_agency, agencies::issue_credentials,
+        agencies::get_subtree, agencies::get_lineage, agencies::reorganise,
         reports::submit_report, reports::get_report, reports::list_data_elements, reports::list_indicators,
         aggregates::get_aggregate,
     ),

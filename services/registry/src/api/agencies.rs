@@ -1,0 +1,400 @@
+//! `AgencyService`: the organisation tree, as of any date, and its reorganisations.
+
+use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
+use chiso_proto::registry::v1::{self as pb, agency_service_server::AgencyService};
+use chiso_runtime::{ServiceError, auth::require};
+use tonic::{Request, Response, Status};
+use tracing::{info, instrument};
+
+use super::{
+    READERS, State, WRITERS, date_string, decode_kind_filter, decode_level_filter,
+    decode_new_agency, encode_agency, optional, optional_date, parse_code, parse_date, scope_of,
+};
+use crate::store::{
+    self, AgencyFilter, DEFAULT_PAGE_SIZE, LinkView, MAX_PAGE_SIZE, Operation, PageCursor, Plan,
+    Successor, View,
+};
+
+/// `AgencyService` implementation.
+#[derive(Clone)]
+pub struct AgencyApi(pub State);
+
+#[tonic::async_trait]
+impl AgencyService for AgencyApi {
+    #[instrument(skip_all, fields(code = %request.get_ref().code))]
+    async fn create_agency(
+        &self,
+        request: Request<pb::CreateAgencyRequest>,
+    ) -> Result<Response<pb::Agency>, Status> {
+        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let mut errors = FieldErrors::new();
+        let new = decode_new_agency(request.get_ref(), "", store::today(), &mut errors);
+        let new = match new {
+            Some(new) if errors.is_empty() => new,
+            _ => return Err(ServiceError::from(errors).into()),
+        };
+        let created = store::create_agency(&self.0.db, new, &scope).await?;
+        info!(agency = %created.code, province = %created.province_code, "agency registered");
+        Ok(Response::new(encode_agency(created)))
+    }
+
+    async fn get_agency(
+        &self,
+        request: Request<pb::GetAgencyRequest>,
+    ) -> Result<Response<pb::Agency>, Status> {
+        require(&request, READERS)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let code = errors.check("code", AgencyCode::parse(&req.code));
+        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
+        let Some(code) = code.filter(|_| errors.is_empty()) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let found = match as_of {
+            Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
+            None => store::AgencyView::latest(store::get(&self.0.db, &code).await?),
+        };
+        Ok(Response::new(encode_agency(found)))
+    }
+
+    async fn list_agencies(
+        &self,
+        request: Request<pb::ListAgenciesRequest>,
+    ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
+        require(&request, READERS)?;
+        let filter = decode_filter(request.get_ref())?;
+        let (agencies, next) = store::list(&self.0.db, &filter).await?;
+        Ok(Response::new(pb::ListAgenciesResponse {
+            agencies: agencies.into_iter().map(encode_agency).collect(),
+            next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_subtree(
+        &self,
+        request: Request<pb::GetSubtreeRequest>,
+    ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
+        require(&request, READERS)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let code = errors.check("code", AgencyCode::parse(&req.code));
+        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
+        let Some(code) = code.filter(|_| errors.is_empty()) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let date = as_of.unwrap_or_else(store::today);
+        let nodes = store::subtree(&self.0.db, &code, View::AsOf(date)).await?;
+        Ok(Response::new(pb::GetSubtreeResponse {
+            nodes: nodes
+                .into_iter()
+                .map(|(agency, depth)| pb::SubtreeNode {
+                    agency: Some(encode_agency(agency)),
+                    depth: i32::try_from(depth).unwrap_or(i32::MAX),
+                })
+                .collect(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(effective_date = %request.get_ref().effective_date))]
+    async fn reorganise(
+        &self,
+        request: Request<pb::ReorganiseRequest>,
+    ) -> Result<Response<pb::Reorganisation>, Status> {
+        let principal = require(&request, WRITERS)?;
+        let scope = scope_of(&principal)?;
+        let plan = decode_plan(request.into_inner())?;
+        let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
+        let r = &outcome.reorganisation;
+        info!(
+            id = r.id,
+            effective_date = %r.effective_date,
+            legal_basis = %r.legal_basis,
+            created = outcome.created.len(),
+            changed = outcome.changed.len(),
+            retired = outcome.retired.len(),
+            "reorganisation recorded"
+        );
+        Ok(Response::new(pb::Reorganisation {
+            id: r.id,
+            effective_date: r.effective_date.to_string(),
+            legal_basis: r.legal_basis.clone(),
+            note: r.note.clone().unwrap_or_default(),
+            recorded_by: r.recorded_by.clone(),
+            created: outcome.created.into_iter().map(encode_agency).collect(),
+            changed: outcome.changed.into_iter().map(encode_agency).collect(),
+            retired: outcome.retired.into_iter().map(encode_agency).collect(),
+            links: outcome.links.into_iter().map(encode_link).collect(),
+        }))
+    }
+
+    async fn get_lineage(
+        &self,
+        request: Request<pb::GetLineageRequest>,
+    ) -> Result<Response<pb::Lineage>, Status> {
+        require(&request, READERS)?;
+        let code = parse_code("code", &request.get_ref().code)?;
+        let lineage = store::lineage(&self.0.db, &code).await?;
+        Ok(Response::new(pb::Lineage {
+            agency: Some(encode_agency(lineage.agency)),
+            predecessors: lineage.predecessors.into_iter().map(encode_link).collect(),
+            successors: lineage.successors.into_iter().map(encode_link).collect(),
+            history: lineage
+                .history
+                .into_iter()
+                .map(|h| pb::AgencyVersion {
+                    name: h.version.name,
+                    name_en: h.version.name_en.unwrap_or_default(),
+                    parent_code: h.version.parent_code.unwrap_or_default(),
+                    province_code: h.version.province_code,
+                    valid_from: h.version.valid_from.to_string(),
+                    valid_to: date_string(h.version.valid_to),
+                    reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
+                    legal_basis: h.legal_basis.unwrap_or_default(),
+                })
+                .collect(),
+            related: lineage.related.into_iter().map(encode_agency).collect(),
+        }))
+    }
+}
+
+fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceError> {
+    let mut errors = FieldErrors::new();
+    let code = |errors: &mut FieldErrors, field: &str, raw: &str| {
+        optional(raw).and_then(|c| errors.check(field, AgencyCode::parse(c)))
+    };
+    let parent_code = code(&mut errors, "parent_code", &req.parent_code);
+    let subtree_code = code(&mut errors, "subtree_code", &req.subtree_code);
+    let province_code = optional(&req.province_code)
+        .and_then(|c| errors.check("province_code", AdminUnitCode::parse(c)));
+    let level = errors
+        .check("level", decode_level_filter(req.level))
+        .flatten();
+    let kind = errors.check("kind", decode_kind_filter(req.kind)).flatten();
+    let as_of = optional_date(&mut errors, "as_of", &req.as_of);
+    let view = match (as_of, req.include_inactive) {
+        (Some(_), true) => {
+            errors.push(
+                "include_inactive",
+                "lists every agency in its latest state, so it cannot be combined with as_of",
+            );
+            View::Latest
+        }
+        (None, true) => View::Latest,
+        (date, false) => View::AsOf(date.unwrap_or_else(store::today)),
+    };
+    let query = optional(&req.query).map(chiso_domain::text::search_key);
+    let page_size = match req.page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n < 0 || n as u64 > MAX_PAGE_SIZE => {
+            errors.push(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
+            );
+            DEFAULT_PAGE_SIZE
+        }
+        n => n as u64,
+    };
+    let after =
+        optional(&req.page_token).and_then(|t| errors.check("page_token", PageCursor::decode(t)));
+    errors
+        .into_result(|| AgencyFilter {
+            parent_code,
+            province_code,
+            subtree_code,
+            level,
+            kind,
+            query,
+            view,
+            page_size,
+            after,
+        })
+        .map_err(Into::into)
+}
+
+fn decode_plan(req: pb::ReorganiseRequest) -> Result<Plan, ServiceError> {
+    let mut errors = FieldErrors::new();
+    let effective_date = match optional(&req.effective_date) {
+        Some(d) => errors.check("effective_date", parse_date(d)),
+        None => {
+            errors.push("effective_date", "is required");
+            None
+        }
+    };
+    let legal_basis = errors.check(
+        "legal_basis",
+        VnName::parse(&req.legal_basis).map_err(|e| match e {
+            chiso_domain::text::NameError::Empty => {
+                "is required: the number of the decision, e.g. Nghị quyết 202/2025/QH15".to_owned()
+            }
+            e => e.to_string(),
+        }),
+    );
+    let note = optional(&req.note).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        errors.push("note", "must be at most 2000 characters");
+    }
+    if req.operations.is_empty() {
+        errors.push(
+            "operations",
+            "at least one operation is required: rename, move, merge, split or dissolve",
+        );
+    }
+    // Successors exist from the effective date; with a bad date, check the rest anyway.
+    let date = effective_date.unwrap_or_default();
+    let mut operations = Vec::new();
+    for (i, op) in req.operations.iter().enumerate() {
+        let prefix = format!("operations[{i}]");
+        if let Some(op) = decode_operation(op, &prefix, date, effective_date.is_some(), &mut errors)
+        {
+            operations.push(op);
+        }
+    }
+    match (effective_date, legal_basis) {
+        (Some(effective_date), Some(legal_basis)) if errors.is_empty() => Ok(Plan {
+            effective_date,
+            legal_basis: legal_basis.to_string(),
+            note,
+            operations,
+        }),
+        _ => Err(errors.into()),
+    }
+}
+
+fn decode_operation(
+    op: &pb::ReorganisationOperation,
+    prefix: &str,
+    date: chrono::NaiveDate,
+    date_known: bool,
+    errors: &mut FieldErrors,
+) -> Option<Operation> {
+    use pb::reorganisation_operation::Operation as Op;
+    let field = |f: &str| format!("{prefix}.{f}");
+    let code =
+        |errors: &mut FieldErrors, f: String, raw: &str| errors.check(f, AgencyCode::parse(raw));
+    match &op.operation {
+        None => {
+            errors.push(
+                prefix,
+                "names no operation: rename, move, merge, split or dissolve",
+            );
+            None
+        }
+        Some(Op::Rename(r)) => {
+            let c = code(errors, field("code"), &r.code);
+            let name = errors.check(field("name"), VnName::parse(&r.name));
+            let name_en =
+                optional(&r.name_en).and_then(|n| errors.check(field("name_en"), VnName::parse(n)));
+            Some(Operation::Rename {
+                code: c?,
+                name: name?,
+                name_en,
+            })
+        }
+        Some(Op::Move(m)) => {
+            let c = code(errors, field("code"), &m.code);
+            let parent = code(errors, field("parent_code"), &m.parent_code);
+            Some(Operation::Move {
+                code: c?,
+                parent_code: parent?,
+            })
+        }
+        Some(Op::Merge(m)) => {
+            if m.source_codes.is_empty() {
+                errors.push(
+                    field("source_codes"),
+                    "at least one agency to merge is required",
+                );
+            }
+            let sources: Vec<Option<AgencyCode>> = m
+                .source_codes
+                .iter()
+                .enumerate()
+                .map(|(j, raw)| code(errors, field(&format!("source_codes[{j}]")), raw))
+                .collect();
+            let into = match &m.into {
+                Some(s) => decode_successor(s, &field("into"), date, date_known, errors),
+                None => {
+                    errors.push(
+                        field("into"),
+                        "is required: an existing_code or a new_agency",
+                    );
+                    None
+                }
+            };
+            Some(Operation::Merge {
+                sources: sources.into_iter().collect::<Option<_>>()?,
+                into: into?,
+            })
+        }
+        Some(Op::Split(s)) => {
+            let c = code(errors, field("code"), &s.code);
+            if s.into.len() < 2 {
+                errors.push(field("into"), "a split needs at least two successors");
+            }
+            let into: Vec<Option<Successor>> = s
+                .into
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    decode_successor(t, &field(&format!("into[{j}]")), date, date_known, errors)
+                })
+                .collect();
+            Some(Operation::Split {
+                code: c?,
+                into: into.into_iter().collect::<Option<_>>()?,
+            })
+        }
+        Some(Op::Dissolve(d)) => Some(Operation::Dissolve {
+            code: code(errors, field("code"), &d.code)?,
+        }),
+    }
+}
+
+fn decode_successor(
+    s: &pb::Successor,
+    prefix: &str,
+    date: chrono::NaiveDate,
+    date_known: bool,
+    errors: &mut FieldErrors,
+) -> Option<Successor> {
+    use pb::successor::Target;
+    match &s.target {
+        Some(Target::ExistingCode(c)) => errors
+            .check(format!("{prefix}.existing_code"), AgencyCode::parse(c))
+            .map(Successor::Existing),
+        Some(Target::NewAgency(new)) => {
+            let new_prefix = format!("{prefix}.new_agency");
+            let decoded = decode_new_agency(new, &new_prefix, date, errors)?;
+            if date_known && decoded.valid_from != date {
+                errors.push(
+                    format!("{new_prefix}.valid_from"),
+                    format!(
+                        "a successor exists from the effective date {date}; leave valid_from empty"
+                    ),
+                );
+                return None;
+            }
+            Some(Successor::New(decoded))
+        }
+        None => {
+            errors.push(prefix, "is required: an existing_code or a new_agency");
+            None
+        }
+    }
+}
+
+fn encode_link(l: LinkView) -> pb::LineageLink {
+    let kind = match l.kind.as_str() {
+        "merge" => pb::LineageKind::Merge,
+        "split" => pb::LineageKind::Split,
+        _ => pb::LineageKind::Unspecified,
+    };
+    pb::LineageLink {
+        predecessor_code: l.predecessor_code,
+        successor_code: l.successor_code,
+        kind: kind.into(),
+        effective_date: l.effective_date.to_string(),
+        legal_basis: l.legal_basis,
+        reorganisation_id: l.reorganisation_id,
+    }
+}

@@ -1,0 +1,774 @@
+//! Reorganisations (rename, move, merge, split, dissolve) recorded without
+//! rewriting history, and the lineage they leave behind.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use chiso_domain::{AgencyCode, VnName};
+use chiso_runtime::{ServiceError, ServiceResult};
+use chrono::NaiveDate;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use super::{
+    AgencyView, NewAgency, Problems, Scope, find, find_str, get, insert_agency, kind_of,
+    may_sit_under,
+};
+use crate::entity::{agency, agency_version, lineage_link, reorganisation};
+
+/// A reorganisation decision, decoded and ready to apply.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub effective_date: NaiveDate,
+    pub legal_basis: String,
+    pub note: Option<String>,
+    pub operations: Vec<Operation>,
+}
+
+/// One change a decision makes.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Rename {
+        code: AgencyCode,
+        name: VnName,
+        name_en: Option<VnName>,
+    },
+    Move {
+        code: AgencyCode,
+        parent_code: AgencyCode,
+    },
+    Merge {
+        sources: Vec<AgencyCode>,
+        into: Successor,
+    },
+    Split {
+        code: AgencyCode,
+        into: Vec<Successor>,
+    },
+    Dissolve {
+        code: AgencyCode,
+    },
+}
+
+/// Who takes over in a merge or split.
+#[derive(Debug, Clone)]
+pub enum Successor {
+    Existing(AgencyCode),
+    /// Valid from the effective date.
+    New(NewAgency),
+}
+
+/// How a predecessor passed to a successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Merge,
+    Split,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Merge => "merge",
+            Self::Split => "split",
+        }
+    }
+}
+
+/// A lineage link with the decision that made it.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub predecessor_code: String,
+    pub successor_code: String,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub legal_basis: String,
+    pub reorganisation_id: i64,
+}
+
+/// A recorded reorganisation and the agencies it created, changed and retired.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub reorganisation: reorganisation::Model,
+    pub created: Vec<AgencyView>,
+    pub changed: Vec<AgencyView>,
+    pub retired: Vec<AgencyView>,
+    pub links: Vec<LinkView>,
+}
+
+/// One version of an agency with the decision that started it.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub version: agency_version::Model,
+    pub legal_basis: Option<String>,
+}
+
+/// Where an agency came from and what it became.
+#[derive(Debug, Clone)]
+pub struct LineageView {
+    pub agency: AgencyView,
+    pub predecessors: Vec<LinkView>,
+    pub successors: Vec<LinkView>,
+    pub history: Vec<VersionView>,
+    pub related: Vec<AgencyView>,
+}
+
+/// What one decision is applying, and what it has touched so far.
+struct Apply<'a> {
+    date: NaiveDate,
+    reorganisation_id: i64,
+    scope: &'a Scope,
+    created: Vec<String>,
+    changed: Vec<String>,
+    retired: Vec<String>,
+    links: Vec<(String, String, LinkKind)>,
+}
+
+/// Applies a decision in one transaction: every operation is checked against
+/// the state the earlier ones left, every problem is reported, and nothing is
+/// stored unless all of them succeed.
+#[tracing::instrument(name = "db.reorganise", skip_all)]
+pub async fn reorganise(
+    db: &DatabaseConnection,
+    plan: Plan,
+    scope: &Scope,
+    recorded_by: &str,
+) -> ServiceResult<Outcome> {
+    let txn = db.begin().await?;
+    let record = reorganisation::Entity::insert(reorganisation::ActiveModel {
+        effective_date: Set(plan.effective_date),
+        legal_basis: Set(plan.legal_basis.clone()),
+        note: Set(plan.note.clone()),
+        recorded_by: Set(recorded_by.to_owned()),
+        recorded_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let mut state = Apply {
+        date: plan.effective_date,
+        reorganisation_id: record.id,
+        scope,
+        created: Vec::new(),
+        changed: Vec::new(),
+        retired: Vec::new(),
+        links: Vec::new(),
+    };
+    let mut problems = Problems::default();
+    for (i, op) in plan.operations.iter().enumerate() {
+        // A failed operation is undone alone, so later ones are checked
+        // against a consistent state and report their own problems.
+        let savepoint = txn.begin().await?;
+        let before = problems.len();
+        let touched = (
+            state.created.len(),
+            state.changed.len(),
+            state.retired.len(),
+            state.links.len(),
+        );
+        apply(
+            &savepoint,
+            op,
+            &format!("operations[{i}]"),
+            &mut state,
+            &mut problems,
+        )
+        .await?;
+        if problems.len() == before {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+            state.created.truncate(touched.0);
+            state.changed.truncate(touched.1);
+            state.retired.truncate(touched.2);
+            state.links.truncate(touched.3);
+        }
+    }
+    problems.into_result()?;
+    for (predecessor, successor, kind) in &state.links {
+        lineage_link::Entity::insert(lineage_link::ActiveModel {
+            reorganisation_id: Set(record.id),
+            predecessor_code: Set(predecessor.clone()),
+            successor_code: Set(successor.clone()),
+            kind: Set(kind.as_str().to_owned()),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let latest = async |codes: &[String]| -> ServiceResult<Vec<AgencyView>> {
+        let mut out = Vec::new();
+        for code in codes {
+            if let Some(a) = find_str(&txn, code).await? {
+                out.push(AgencyView::latest(a));
+            }
+        }
+        Ok(out)
+    };
+    let changed: Vec<String> = state
+        .changed
+        .iter()
+        .filter(|c| !state.created.contains(c) && !state.retired.contains(c))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let outcome = Outcome {
+        created: latest(&state.created).await?,
+        changed: latest(&changed).await?,
+        retired: latest(&state.retired).await?,
+        links: state
+            .links
+            .iter()
+            .map(|(p, s, k)| LinkView {
+                predecessor_code: p.clone(),
+                successor_code: s.clone(),
+                kind: k.as_str().to_owned(),
+                effective_date: record.effective_date,
+                legal_basis: record.legal_basis.clone(),
+                reorganisation_id: record.id,
+            })
+            .collect(),
+        reorganisation: record,
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+async fn apply(
+    c: &DatabaseTransaction,
+    op: &Operation,
+    prefix: &str,
+    state: &mut Apply<'_>,
+    problems: &mut Problems,
+) -> ServiceResult<()> {
+    let field = |f: &str| format!("{prefix}.{f}");
+    let start = problems.len();
+    match op {
+        Operation::Rename {
+            code,
+            name,
+            name_en,
+        } => {
+            let Some(a) = changing(c, code, &field("code"), state, problems).await? else {
+                return Ok(());
+            };
+            let (name, name_en) = (name.clone(), name_en.clone());
+            new_version(c, &a, state, move |v| {
+                v.name_search = name.search_key();
+                v.name_sort = name.sort_key();
+                v.name = name.to_string();
+                if let Some(en) = name_en {
+                    v.name_en = Some(en.to_string());
+                }
+            })
+            .await?;
+            state.changed.push(a.code);
+        }
+        Operation::Move { code, parent_code } => {
+            let agency = changing(c, code, &field("code"), state, problems).await?;
+            let parent = existing(c, parent_code, &field("parent_code"), state, problems).await?;
+            let (Some(agency), Some(parent)) = (agency, parent) else {
+                return Ok(());
+            };
+            if agency.parent_code.as_deref() == Some(parent.code.as_str()) {
+                problems.invalid(
+                    field("parent_code"),
+                    format!("{} already sits under {}", agency.code, parent.code),
+                );
+                return Ok(());
+            }
+            if let Some(path) = cycle(c, &agency, &parent).await? {
+                problems.invalid(
+                    field("parent_code"),
+                    format!(
+                        "moving {} under {} would make a cycle: {} is inside {}'s subtree ({path})",
+                        agency.code, parent.code, parent.code, agency.code
+                    ),
+                );
+                return Ok(());
+            }
+            let (kind, parent_kind) = (kind_of(&agency)?, kind_of(&parent)?);
+            if !may_sit_under(kind, parent_kind) {
+                problems.invalid(
+                    field("parent_code"),
+                    format!(
+                        "a {kind} cannot sit under a {parent_kind} ({})",
+                        parent.code
+                    ),
+                );
+                return Ok(());
+            }
+            move_under(c, &agency, &parent, &field("code"), state, problems).await?;
+        }
+        Operation::Merge { sources, into } => {
+            let mut found = Vec::new();
+            for (j, code) in sources.iter().enumerate() {
+                let f = field(&format!("source_codes[{j}]"));
+                if sources[..j].contains(code) {
+                    problems.invalid(f, format!("{code} is named twice"));
+                } else if let Some(a) = changing(c, code, &f, state, problems).await? {
+                    found.push((f, a));
+                }
+            }
+            let Some(successor) = successor(c, into, &field("into"), state, problems).await? else {
+                return Ok(());
+            };
+            if found.len() < sources.len() {
+                return Ok(());
+            }
+            let successor_kind = kind_of(&successor)?;
+            for (f, source) in &found {
+                if source.code == successor.code {
+                    problems.invalid(
+                        f.clone(),
+                        format!("{} cannot merge into itself", source.code),
+                    );
+                } else if kind_of(source)? != successor_kind {
+                    problems.invalid(
+                        f.clone(),
+                        format!(
+                            "a {} cannot merge into a {successor_kind} ({})",
+                            source.kind, successor.code
+                        ),
+                    );
+                }
+            }
+            if problems.len() > start {
+                return Ok(());
+            }
+            for (f, source) in &found {
+                for child in children(c, &source.code).await? {
+                    move_under(c, &child, &successor, f, state, problems).await?;
+                }
+                retire(c, source, state).await?;
+                state
+                    .links
+                    .push((source.code.clone(), successor.code.clone(), LinkKind::Merge));
+            }
+        }
+        Operation::Split { code, into } => {
+            let Some(source) = changing(c, code, &field("code"), state, problems).await? else {
+                return Ok(());
+            };
+            let kids = children(c, &source.code).await?;
+            if !kids.is_empty() {
+                problems.invalid(field("code"), still_has_children(&source, &kids));
+            }
+            let kind = kind_of(&source)?;
+            let mut successors = Vec::new();
+            for (j, target) in into.iter().enumerate() {
+                let f = field(&format!("into[{j}]"));
+                if let Some(s) = successor(c, target, &f, state, problems).await? {
+                    if s.code == source.code {
+                        problems.invalid(f, format!("{} cannot split into itself", s.code));
+                    } else if kind_of(&s)? != kind {
+                        problems.invalid(
+                            f,
+                            format!("a {kind} cannot split into a {} ({})", s.kind, s.code),
+                        );
+                    } else if successors.iter().any(|o: &agency::Model| o.code == s.code) {
+                        problems.invalid(f, format!("{} is named twice", s.code));
+                    } else {
+                        successors.push(s);
+                    }
+                }
+            }
+            if problems.len() > start {
+                return Ok(());
+            }
+            retire(c, &source, state).await?;
+            for s in successors {
+                state
+                    .links
+                    .push((source.code.clone(), s.code, LinkKind::Split));
+            }
+        }
+        Operation::Dissolve { code } => {
+            let Some(agency) = changing(c, code, &field("code"), state, problems).await? else {
+                return Ok(());
+            };
+            let kids = children(c, &agency.code).await?;
+            if !kids.is_empty() {
+                problems.invalid(field("code"), still_has_children(&agency, &kids));
+                return Ok(());
+            }
+            retire(c, &agency, state).await?;
+        }
+    }
+    Ok(())
+}
+
+fn still_has_children(agency: &agency::Model, kids: &[agency::Model]) -> String {
+    let codes: Vec<&str> = kids.iter().map(|k| k.code.as_str()).collect();
+    format!(
+        "{} still has {} sub-agencies ({}); move them first, in an earlier operation",
+        agency.code,
+        kids.len(),
+        codes.join(", ")
+    )
+}
+
+/// An agency that exists on the decision's date, not necessarily changed by it.
+async fn existing(
+    c: &DatabaseTransaction,
+    code: &AgencyCode,
+    field: &str,
+    state: &Apply<'_>,
+    problems: &mut Problems,
+) -> ServiceResult<Option<agency::Model>> {
+    let Some(a) = find(c, code).await? else {
+        problems.invalid(field, format!("no agency has code {code}"));
+        return Ok(None);
+    };
+    if let Some(retired) = a.valid_to {
+        problems.invalid(
+            field,
+            format!("{code} ({}) was retired on {retired}", a.name),
+        );
+        return Ok(None);
+    }
+    if state.date < a.valid_from {
+        problems.invalid(
+            "effective_date",
+            format!(
+                "{} is before {code} ({}) existed: it exists from {}",
+                state.date, a.name, a.valid_from
+            ),
+        );
+        return Ok(None);
+    }
+    state
+        .scope
+        .check(&a.province_code, &format!("agency {code}"))?;
+    Ok(Some(a))
+}
+
+/// An agency the decision will change: it must exist on the date and have no
+/// change recorded after it, since history is written in date order.
+async fn changing(
+    c: &DatabaseTransaction,
+    code: &AgencyCode,
+    field: &str,
+    state: &Apply<'_>,
+    problems: &mut Problems,
+) -> ServiceResult<Option<agency::Model>> {
+    let Some(a) = existing(c, code, field, state, problems).await? else {
+        return Ok(None);
+    };
+    let last = latest_version(c, &a.code).await?;
+    if last.valid_from > state.date {
+        problems.invalid(
+            "effective_date",
+            format!(
+                "{code} has a change recorded from {}, after {}; record reorganisations in date order",
+                last.valid_from, state.date
+            ),
+        );
+        return Ok(None);
+    }
+    Ok(Some(a))
+}
+
+/// The successor of a merge or split: an existing agency, or a new one created now.
+async fn successor(
+    c: &DatabaseTransaction,
+    target: &Successor,
+    prefix: &str,
+    state: &mut Apply<'_>,
+    problems: &mut Problems,
+) -> ServiceResult<Option<agency::Model>> {
+    match target {
+        Successor::Existing(code) => {
+            existing(c, code, &format!("{prefix}.existing_code"), state, problems).await
+        }
+        Successor::New(new) => {
+            let created = insert_agency(
+                c,
+                new,
+                &format!("{prefix}.new_agency"),
+                Some(state.reorganisation_id),
+                state.scope,
+                problems,
+            )
+            .await?;
+            if let Some(a) = &created {
+                state.created.push(a.code.clone());
+            }
+            Ok(created)
+        }
+    }
+}
+
+/// The path from `parent` up to `agency` if `parent` is inside `agency`'s subtree.
+async fn cycle(
+    c: &DatabaseTransaction,
+    agency: &agency::Model,
+    parent: &agency::Model,
+) -> ServiceResult<Option<String>> {
+    let mut path = vec![parent.code.clone()];
+    let mut current = Some(parent.clone());
+    while let Some(node) = current {
+        if node.code == agency.code {
+            return Ok(Some(path.join(" → ")));
+        }
+        current = match &node.parent_code {
+            Some(up) if path.len() < 64 => {
+                path.push(up.clone());
+                find_str(c, up).await?
+            }
+            _ => None,
+        };
+    }
+    Ok(None)
+}
+
+/// Current sub-agencies of `code`.
+async fn children<C: ConnectionTrait>(c: &C, code: &str) -> ServiceResult<Vec<agency::Model>> {
+    Ok(agency::Entity::find()
+        .filter(agency::Column::ParentCode.eq(code))
+        .filter(agency::Column::ValidTo.is_null())
+        .order_by_asc(agency::Column::Code)
+        .all(c)
+        .await?)
+}
+
+async fn latest_version<C: ConnectionTrait>(
+    c: &C,
+    code: &str,
+) -> ServiceResult<agency_version::Model> {
+    agency_version::Entity::find()
+        .filter(agency_version::Column::Code.eq(code))
+        .order_by_desc(agency_version::Column::Id)
+        .one(c)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("agency {code} has no version")))
+}
+
+/// Ends the agency's current version on the decision's date and starts a
+/// changed one; the agencies table follows the latest version.
+async fn new_version<C: ConnectionTrait>(
+    c: &C,
+    agency: &agency::Model,
+    state: &Apply<'_>,
+    change: impl FnOnce(&mut agency_version::Model),
+) -> ServiceResult<agency_version::Model> {
+    let current = latest_version(c, &agency.code).await?;
+    let mut next = current.clone();
+    let mut ended = current.into_active_model();
+    ended.valid_to = Set(Some(state.date));
+    ended.update(c).await?;
+    change(&mut next);
+    next.valid_from = state.date;
+    next.valid_to = None;
+    next.reorganisation_id = Some(state.reorganisation_id);
+    next.created_at = chrono::Utc::now();
+    let mut insert = next.clone().into_active_model();
+    insert.id = sea_orm::ActiveValue::NotSet;
+    let inserted = agency_version::Entity::insert(insert)
+        .exec_with_returning(c)
+        .await?;
+    let mut row = agency.clone().into_active_model();
+    row.name = Set(inserted.name.clone());
+    row.name_en = Set(inserted.name_en.clone());
+    row.name_search = Set(inserted.name_search.clone());
+    row.name_sort = Set(inserted.name_sort.clone());
+    row.parent_code = Set(inserted.parent_code.clone());
+    row.province_code = Set(inserted.province_code.clone());
+    row.update(c).await?;
+    Ok(inserted)
+}
+
+/// Moves `agency` under `parent`; when that changes its province, everything
+/// under it follows on the same date.
+async fn move_under(
+    c: &DatabaseTransaction,
+    agency: &agency::Model,
+    parent: &agency::Model,
+    field: &str,
+    state: &mut Apply<'_>,
+    problems: &mut Problems,
+) -> ServiceResult<()> {
+    let last = latest_version(c, &agency.code).await?;
+    if last.valid_from > state.date {
+        problems.invalid(
+            field,
+            format!(
+                "{} has a change recorded from {}, after {}; record reorganisations in date order",
+                agency.code, last.valid_from, state.date
+            ),
+        );
+        return Ok(());
+    }
+    let province = parent.province_code.clone();
+    let parent_code = parent.code.clone();
+    let moved_province = province.clone();
+    new_version(c, agency, state, move |v| {
+        v.parent_code = Some(parent_code);
+        v.province_code = moved_province;
+    })
+    .await?;
+    state.changed.push(agency.code.clone());
+    if agency.province_code == province {
+        return Ok(());
+    }
+    let mut queue: VecDeque<String> = VecDeque::from([agency.code.clone()]);
+    while let Some(code) = queue.pop_front() {
+        for child in children(c, &code).await? {
+            let last = latest_version(c, &child.code).await?;
+            if last.valid_from > state.date {
+                problems.invalid(
+                    field,
+                    format!(
+                        "{} under {} has a change recorded from {}, after {}; record reorganisations in date order",
+                        child.code, agency.code, last.valid_from, state.date
+                    ),
+                );
+                return Ok(());
+            }
+            let province = province.clone();
+            new_version(c, &child, state, move |v| v.province_code = province).await?;
+            state.changed.push(child.code.clone());
+            queue.push_back(child.code);
+        }
+    }
+    Ok(())
+}
+
+/// Ends an agency on the decision's date; its code is never reused.
+async fn retire(
+    c: &DatabaseTransaction,
+    agency: &agency::Model,
+    state: &mut Apply<'_>,
+) -> ServiceResult<()> {
+    let mut last = latest_version(c, &agency.code).await?.into_active_model();
+    last.valid_to = Set(Some(state.date));
+    last.update(c).await?;
+    // Re-read: a move earlier in this decision may have changed the row.
+    let mut row = get(c, &parse(&agency.code)?).await?.into_active_model();
+    row.valid_to = Set(Some(state.date));
+    row.retired_by = Set(Some(state.reorganisation_id));
+    row.update(c).await?;
+    state.retired.push(agency.code.clone());
+    Ok(())
+}
+
+fn parse(code: &str) -> ServiceResult<AgencyCode> {
+    super::stored("agency code", AgencyCode::parse(code))
+}
+
+/// Predecessors and successors of an agency (through every merge and split,
+/// nearest first), its own versions, and the agencies the links name.
+#[tracing::instrument(name = "db.lineage", skip_all)]
+pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<LineageView> {
+    let agency = get(db, code).await?;
+    let predecessors = walk(db, &agency.code, true).await?;
+    let successors = walk(db, &agency.code, false).await?;
+    let versions = agency_version::Entity::find()
+        .filter(agency_version::Column::Code.eq(agency.code.as_str()))
+        .order_by_asc(agency_version::Column::Id)
+        .all(db)
+        .await?;
+    let mut ids: Vec<i64> = versions
+        .iter()
+        .filter_map(|v| v.reorganisation_id)
+        .collect();
+    ids.extend(agency.retired_by);
+    let decisions = decisions(db, ids).await?;
+    let history = versions
+        .into_iter()
+        .map(|version| VersionView {
+            legal_basis: version
+                .reorganisation_id
+                .and_then(|id| decisions.get(&id))
+                .map(|d| d.legal_basis.clone()),
+            version,
+        })
+        .collect();
+    let mut related = Vec::new();
+    let mut seen = BTreeSet::from([agency.code.clone()]);
+    for link in predecessors.iter().chain(&successors) {
+        for code in [&link.predecessor_code, &link.successor_code] {
+            if seen.insert(code.clone())
+                && let Some(a) = find_str(db, code).await?
+            {
+                related.push(AgencyView::latest(a));
+            }
+        }
+    }
+    Ok(LineageView {
+        agency: AgencyView::latest(agency),
+        predecessors,
+        successors,
+        history,
+        related,
+    })
+}
+
+/// Links reachable from `code` backwards (predecessors) or forwards, breadth first.
+async fn walk(
+    db: &DatabaseConnection,
+    code: &str,
+    backwards: bool,
+) -> ServiceResult<Vec<LinkView>> {
+    let from = if backwards {
+        lineage_link::Column::SuccessorCode
+    } else {
+        lineage_link::Column::PredecessorCode
+    };
+    let mut links = Vec::new();
+    let mut seen = BTreeSet::from([code.to_owned()]);
+    let mut frontier = vec![code.to_owned()];
+    while !frontier.is_empty() && links.len() < 10_000 {
+        let found = lineage_link::Entity::find()
+            .filter(from.is_in(frontier.clone()))
+            .order_by_asc(lineage_link::Column::Id)
+            .all(db)
+            .await?;
+        frontier.clear();
+        for link in &found {
+            let next = if backwards {
+                &link.predecessor_code
+            } else {
+                &link.successor_code
+            };
+            if seen.insert(next.clone()) {
+                frontier.push(next.clone());
+            }
+        }
+        links.extend(found);
+    }
+    let decisions = decisions(db, links.iter().map(|l| l.reorganisation_id).collect()).await?;
+    links
+        .into_iter()
+        .map(|l| {
+            let d = decisions.get(&l.reorganisation_id).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("link {} has no reorganisation", l.id))
+            })?;
+            Ok(LinkView {
+                predecessor_code: l.predecessor_code,
+                successor_code: l.successor_code,
+                kind: l.kind,
+                effective_date: d.effective_date,
+                legal_basis: d.legal_basis.clone(),
+                reorganisation_id: l.reorganisation_id,
+            })
+        })
+        .collect()
+}
+
+async fn decisions(
+    db: &DatabaseConnection,
+    ids: Vec<i64>,
+) -> ServiceResult<HashMap<i64, reorganisation::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(reorganisation::Entity::find()
+        .filter(reorganisation::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
+}

@@ -1,0 +1,108 @@
+//! The registry's service layer: agencies, their history, credentials and
+//! the rest, over the registry's own tables. Every function takes the
+//! connection (or a transaction) it works on.
+
+mod agencies;
+mod credentials;
+mod history;
+
+pub use agencies::*;
+pub use credentials::*;
+pub use history::*;
+
+use chiso_domain::{AdminUnitCode, FieldErrors};
+use chiso_runtime::ServiceError;
+use chrono::{FixedOffset, NaiveDate};
+
+/// Today in Vietnam (UTC+7, no daylight saving): the default date of
+/// registrations and "as of" queries.
+pub fn today() -> NaiveDate {
+    let offset = FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+    chrono::Utc::now().with_timezone(&offset).date_naive()
+}
+
+/// Which agencies a caller may change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Any agency (admin).
+    Everywhere,
+    /// Agencies of one province (a province officer).
+    Province(AdminUnitCode),
+}
+
+impl Scope {
+    /// Refuses a change to an agency of `province` outside the scope.
+    pub fn check(&self, province: &str, what: &str) -> Result<(), ServiceError> {
+        match self {
+            Self::Everywhere => Ok(()),
+            Self::Province(own) if own.as_str() == province => Ok(()),
+            Self::Province(own) => Err(ServiceError::PermissionDenied(format!(
+                "{what} belongs to province {province}; a province officer of {own} may change only that province"
+            ))),
+        }
+    }
+}
+
+/// Everything wrong with one request, collected so the caller sees all of it:
+/// invalid fields and taken codes, each under its field.
+#[derive(Debug, Default)]
+pub struct Problems {
+    errors: FieldErrors,
+    invalid: usize,
+}
+
+impl Problems {
+    /// A field whose value is invalid.
+    pub fn invalid(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(field, message);
+        self.invalid += 1;
+    }
+
+    /// A field whose value clashes with what is stored (a taken code).
+    pub fn conflict(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(field, message);
+    }
+
+    pub fn len(&self) -> usize {
+        self.errors.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// 409 when every problem is a taken code, else 422; both name every field.
+    pub fn into_error(self) -> ServiceError {
+        if self.invalid == 0 {
+            ServiceError::Conflict(self.errors)
+        } else {
+            ServiceError::InvalidArgument(self.errors)
+        }
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn into_result(self) -> Result<(), ServiceError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into_error())
+        }
+    }
+}
+
+/// `prefix.field`, or `field` without a prefix.
+pub fn at(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+/// A stored value that should have parsed; failing means the database was changed behind our back.
+pub(crate) fn stored<T, E: std::fmt::Display>(
+    what: &str,
+    r: Result<T, E>,
+) -> Result<T, ServiceError> {
+    r.map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored {what} is invalid: {e}")))
+}

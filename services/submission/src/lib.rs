@@ -36,12 +36,13 @@ impl Application {
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
         let head = store::head(&db).await?;
         let stop = CancellationToken::new();
-        let state = Arc::new(api::Submission {
-            db,
-            head: tokio::sync::watch::Sender::new(head),
+        let head = tokio::sync::watch::Sender::new(head);
+        let follow = chiso_runtime::feed::Follow {
+            head: head.subscribe(),
             poll: Duration::from_millis(config.feed_poll_ms),
             stop: stop.clone(),
-        });
+        };
+        let state = Arc::new(api::Submission { db, head, follow });
         let auth = AuthInterceptor::new(verifier);
         let server = GrpcServer::bind(
             "submission",

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chiso_domain::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldErrors, PeriodCode};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_runtime::{ServiceError, ServiceResult, feed};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use crate::entity::{change, data_element, indicator, report, report_value};
@@ -111,7 +111,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
     let txn = db.begin().await?;
     // Taking the next sequence number first locks the feed head row until
     // commit, so feed entries become visible in sequence order.
-    let seq = next_seq(&txn).await?;
+    let seq = feed::next_seq(&txn, FEED_HEAD).await?;
     let latest: Option<i32> = report::Entity::find()
         .select_only()
         .column(report::Column::Version)
@@ -162,18 +162,6 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
         report: model,
         values,
     })
-}
-
-async fn next_seq(txn: &impl ConnectionTrait) -> ServiceResult<i64> {
-    let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            backend,
-            "UPDATE feed_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq",
-        ))
-        .await?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
-    Ok(row.try_get("", "last_seq")?)
 }
 
 #[tracing::instrument(name = "db.report", skip_all)]
@@ -235,16 +223,10 @@ pub async fn changes_after(
         .collect()
 }
 
+/// Table whose one row holds the feed's last sequence number.
+pub const FEED_HEAD: &str = "feed_head";
+
 /// The highest committed sequence number.
-#[tracing::instrument(name = "db.head", skip_all)]
 pub async fn head(db: &DatabaseConnection) -> ServiceResult<i64> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT last_seq FROM feed_head WHERE id = 1",
-        ))
-        .await?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
-    Ok(row.try_get("", "last_seq")?)
+    feed::head(db, FEED_HEAD).await
 }

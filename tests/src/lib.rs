@@ -182,6 +182,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             secret: SecretString::from(ADMIN_SECRET),
         },
         service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
+        feed_poll_ms: 200,
     })
     .await?;
     let registry_addr = registry.local_addr();

@@ -72,16 +72,20 @@ pub struct GrpcServer {
     router: Router,
     reporter: HealthReporter,
     addr: SocketAddr,
+    streams: CancellationToken,
 }
 
 impl GrpcServer {
     /// `services` are the fully qualified names `add` registers; they are
     /// reported healthy and listed by reflection.
+    /// `streams` is cancelled when shutdown begins: server streams that never
+    /// end by themselves (change feeds) watch it so the server can stop.
     pub async fn bind(
         name: &'static str,
         addr: SocketAddr,
         tls: &TlsConfig,
         services: &[&str],
+        streams: CancellationToken,
         add: impl FnOnce(Router) -> Router,
     ) -> anyhow::Result<Self> {
         let (router, reporter) = server_with_health(services, tls).await?;
@@ -93,6 +97,7 @@ impl GrpcServer {
             router: add(router),
             reporter,
             addr,
+            streams,
         })
     }
 
@@ -104,6 +109,11 @@ impl GrpcServer {
     /// Serves until `shutdown` is cancelled.
     pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(service = self.name, addr = %self.addr, "listening");
+        let (streams, stopping) = (self.streams, shutdown.clone());
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            streams.cancel();
+        });
         serve(self.router, self.listener, self.reporter, shutdown).await
     }
 }

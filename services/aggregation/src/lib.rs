@@ -55,6 +55,7 @@ impl Application {
             config.grpc.addr,
             &config.tls,
             &["chiso.aggregation.v1.AggregationService"],
+            CancellationToken::new(),
             |router| {
                 router.add_service(InterceptedService::new(
                     AggregationServiceServer::new(api::AggregationApi(state)),

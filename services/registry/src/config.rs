@@ -17,6 +17,10 @@ pub struct RegistryConfig {
     pub database: DatabaseConfig,
     pub auth: SigningConfig,
     pub bootstrap_admin: BootstrapAdmin,
+    /// How often `WatchAgencies` streams re-read the feed without a local
+    /// wake-up (writes by other replicas), in milliseconds.
+    #[serde(default = "default_feed_poll_ms")]
+    pub feed_poll_ms: u64,
     /// Other chiso services' client secrets by client id (e.g. `aggregation`).
     #[serde(default)]
     pub service_accounts: BTreeMap<String, SecretString>,
@@ -30,6 +34,10 @@ pub struct SigningConfig {
     pub jwt_public_key_file: PathBuf,
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
+}
+
+fn default_feed_poll_ms() -> u64 {
+    1000
 }
 
 fn default_token_ttl() -> u64 {
@@ -66,6 +74,9 @@ impl ServiceConfig for RegistryConfig {
         self.database.validate(errors);
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
+        }
+        if self.feed_poll_ms == 0 {
+            errors.push("feed_poll_ms: must be positive".into());
         }
         if self.auth.token_ttl_secs == 0 {
             errors.push("auth.token_ttl_secs: must be positive".into());

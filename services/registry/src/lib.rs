@@ -54,10 +54,19 @@ impl Application {
             });
         }
 
+        let head = tokio::sync::watch::Sender::new(store::agency_feed_head(&db).await?);
+        let streams = CancellationToken::new();
+        let follow = chiso_runtime::feed::Follow {
+            head: head.subscribe(),
+            poll: std::time::Duration::from_millis(config.feed_poll_ms),
+            stop: streams.clone(),
+        };
         let state = Arc::new(api::Registry {
             db,
             signer,
             static_clients,
+            feed_head: head,
+            follow,
         });
         let auth = AuthInterceptor::new(verifier);
         let server = GrpcServer::bind(
@@ -68,6 +77,7 @@ impl Application {
                 "chiso.registry.v1.AgencyService",
                 "chiso.registry.v1.CredentialService",
             ],
+            streams,
             |router| {
                 router
                     .add_service(InterceptedService::new(

@@ -27,7 +27,6 @@ pub use config::SubmissionConfig;
 /// A built submission service, bound to its port and ready to serve.
 pub struct Application {
     server: GrpcServer,
-    stop: CancellationToken,
 }
 
 impl Application {
@@ -53,6 +52,7 @@ impl Application {
                 "chiso.submission.v1.ReportService",
                 "chiso.submission.v1.ChangeFeedService",
             ],
+            stop,
             |router| {
                 router
                     .add_service(InterceptedService::new(
@@ -70,7 +70,7 @@ impl Application {
             },
         )
         .await?;
-        Ok(Self { server, stop })
+        Ok(Self { server })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -78,13 +78,6 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let stop = self.stop.clone();
-        let watcher = shutdown.clone();
-        // Feed streams never end by themselves; end them so shutdown can finish.
-        tokio::spawn(async move {
-            watcher.cancelled().await;
-            stop.cancel();
-        });
         self.server.serve(shutdown).await
     }
 }

@@ -31,6 +31,20 @@ pub struct Registry {
     pub db: DatabaseConnection,
     pub signer: TokenSigner,
     pub static_clients: Vec<StaticClient>,
+    /// Latest agency-feed sequence number written by this process.
+    pub feed_head: tokio::sync::watch::Sender<i64>,
+    /// What open `WatchAgencies` streams follow.
+    pub follow: chiso_runtime::feed::Follow,
+}
+
+impl Registry {
+    /// Wakes `WatchAgencies` streams after a write; they also poll, so a
+    /// failure here only delays them.
+    pub async fn feed_written(&self) {
+        if let Ok(head) = crate::store::agency_feed_head(&self.db).await {
+            self.feed_head.send_replace(head);
+        }
+    }
 }
 
 /// Anyone with a token may read the tree.

@@ -362,9 +362,12 @@ pub async fn insert_agency<C: ConnectionTrait>(
         retired_by: Set(None),
         ..Default::default()
     };
-    Ok(Some(
-        agency::Entity::insert(model).exec_with_returning(c).await?,
-    ))
+    let inserted = agency::Entity::insert(model).exec_with_returning(c).await?;
+    // A reorganisation records its own feed entries when it commits.
+    if reorganisation_id.is_none() {
+        super::append_agency_events(c, [inserted.code.clone()]).await?;
+    }
+    Ok(Some(inserted))
 }
 
 #[tracing::instrument(name = "db.find", skip_all)]

@@ -4,10 +4,12 @@
 
 mod agencies;
 mod credentials;
+mod feed;
 mod history;
 
 pub use agencies::*;
 pub use credentials::*;
+pub use feed::*;
 pub use history::*;
 
 use chiso_domain::{AdminUnitCode, FieldErrors};

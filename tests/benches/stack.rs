@@ -122,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
                     indicator: "computer_equipment_rate".into(),
                     area: "51".into(),
                     period: format!("2024{:02}", 1 + i % MONTHS),
+                    as_of: String::new(),
                 };
                 let answer = client
                     .get_aggregate(with_bearer(request, &admin).expect("request"))

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real services, fresh databases.
 
+mod areas;
 mod bad_input;
 mod change_feed;
 mod database_outage;

@@ -217,6 +217,7 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
                     indicator: "computer_equipment_rate".into(),
                     area: "51".into(),
                     period: "2018".into(),
+                    as_of: String::new(),
                 },
                 &admin,
             )

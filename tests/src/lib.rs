@@ -9,7 +9,10 @@ use chiso_proto::{
     aggregation::v1::{
         GetFeedPositionRequest, aggregation_service_client::AggregationServiceClient,
     },
-    registry::v1::{IssueTokenRequest, credential_service_client::CredentialServiceClient},
+    registry::v1::{
+        GetAgencyFeedHeadRequest, IssueTokenRequest, agency_service_client::AgencyServiceClient,
+        credential_service_client::CredentialServiceClient,
+    },
 };
 use chiso_runtime::{
     auth,
@@ -420,19 +423,29 @@ impl TestStack {
         .expect("valid address")
     }
 
-    /// Waits until aggregation has applied the feed up to `seq`.
+    /// Waits until aggregation has applied the submission feed up to `seq`
+    /// and the registry's agency feed up to its current head.
     pub async fn wait_for_feed(&self, token: &str, seq: i64) {
+        let agency_head = AgencyServiceClient::new(self.channel(self.registry_addr))
+            .get_agency_feed_head(
+                grpc::with_bearer(GetAgencyFeedHeadRequest {}, token).expect("request"),
+            )
+            .await
+            .expect("agency feed head")
+            .into_inner()
+            .last_seq;
         let mut client = AggregationServiceClient::new(self.channel(self.aggregation_addr));
         for _ in 0..200 {
             let request = grpc::with_bearer(GetFeedPositionRequest {}, token).expect("request");
             if let Ok(position) = client.get_feed_position(request).await
                 && position.get_ref().last_seq >= seq
+                && position.get_ref().agency_seq >= agency_head
             {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aggregation did not reach feed position {seq}");
+        panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
     }
 
     /// Stops the aggregation service (its database stays).

@@ -36,13 +36,14 @@ impl Application {
         let submission = grpc::channel(&config.submission_url, &config.tls)?;
         let registry = grpc::channel(&config.registry_url, &config.tls)?;
         let token = Arc::new(token::ServiceToken::new(
-            registry,
+            registry.clone(),
             config.service_account.client_id.clone(),
             config.service_account.secret.clone(),
         ));
         let follower = follower::Follower {
             db: db.clone(),
             submission: submission.clone(),
+            registry: registry.clone(),
             token: token.clone(),
         };
         let state = Arc::new(api::Aggregation {

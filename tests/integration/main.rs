@@ -4,7 +4,9 @@ mod areas;
 mod bad_input;
 mod change_feed;
 mod database_outage;
+mod registry_credentials;
 mod registry_history;
+mod registry_list;
 mod scenario;
 mod tls;
 

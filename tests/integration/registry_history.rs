@@ -49,7 +49,7 @@ pub async fn create_all(stack: &TestStack, token: &str, agencies: &[Value]) {
 
 /// Quảng Ngãi (51) with Bình Sơn's two communes, and Kon Tum (62) with a
 /// department, a district and a township.
-async fn two_provinces(stack: &TestStack) -> String {
+pub async fn two_provinces(stack: &TestStack) -> String {
     let (admin, _) = register_quang_ngai(stack).await;
     create_all(
         stack,

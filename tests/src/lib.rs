@@ -186,6 +186,8 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         },
         service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
         feed_poll_ms: 200,
+        credentials: Default::default(),
+        registration: Default::default(),
     })
     .await?;
     let registry_addr = registry.local_addr();
@@ -479,6 +481,24 @@ impl TestStack {
 
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().to_owned()
+    }
+
+    /// `GET` from the gateway, keeping the response headers.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("gateway unreachable");
+        let headers = response.headers().clone();
+        let (status, body) = Self::read(response).await;
+        (status, headers, body)
     }
 }
 

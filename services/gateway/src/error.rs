@@ -56,6 +56,23 @@ impl ApiError {
         }
     }
 
+    /// Several invalid fields at once.
+    pub fn fields(violations: Vec<(String, String)>) -> Self {
+        let message = violations
+            .iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            code: Code::InvalidArgument,
+            message: format!("invalid input: {message}"),
+            fields: violations
+                .into_iter()
+                .map(|(field, message)| FieldViolation { field, message })
+                .collect(),
+        }
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
     }

@@ -35,21 +35,51 @@ pub mod agency {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod credential {
+pub mod client {
     use sea_orm::entity::prelude::*;
 
+    /// Whoever authenticates with a client id: an agency or a province officer.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "credentials")]
+    #[sea_orm(table_name = "clients")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
         #[sea_orm(unique)]
         pub client_id: String,
-        /// Argon2id PHC string; the secret itself is never stored.
-        pub secret_hash: String,
-        pub agency_code: String,
+        /// `agency` or `province_officer`.
+        pub role: String,
+        /// The agency an agency client acts for.
+        pub agency_code: Option<String>,
+        /// The province an officer acts in (agencies take their agency's current province).
+        pub province_code: Option<String>,
+        /// Who or what the credentials are for, e.g. an officer's name.
+        pub label: Option<String>,
+        pub created_by: String,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod client_secret {
+    use sea_orm::entity::prelude::*;
+
+    /// One secret of a client; a rotated secret expires after a grace period.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_secrets")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub client_id: String,
+        /// Argon2id PHC string; the secret itself is never stored.
+        pub secret_hash: String,
+        pub created_at: DateTimeUtc,
+        /// No longer accepted from this instant; `None` until the secret is rotated.
+        pub expires_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -67,6 +67,7 @@ impl Application {
             static_clients,
             feed_head: head,
             follow,
+            rotation_grace: config.rotation_grace(),
         });
         let auth = AuthInterceptor::new(verifier);
         let server = GrpcServer::bind(

@@ -10,7 +10,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(M0001Agencies),
             Box::new(M0002History),
-            Box::new(M0003AgencyFeed),
+            Box::new(M0003Clients),
+            Box::new(M0004AgencyFeed),
         ]
     }
 }
@@ -338,6 +339,142 @@ impl MigrationTrait for M0002History {
 }
 
 #[derive(DeriveIden)]
+enum Clients {
+    Table,
+    Id,
+    ClientId,
+    Role,
+    AgencyCode,
+    ProvinceCode,
+    Label,
+    CreatedBy,
+    CreatedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum ClientSecrets {
+    Table,
+    Id,
+    ClientId,
+    SecretHash,
+    CreatedAt,
+    ExpiresAt,
+}
+
+/// Clients of any role (agencies and province officers), each with one or
+/// more secrets so a rotated secret can keep working for a grace period.
+/// Replaces `credentials`, whose rows become agency clients.
+struct M0003Clients;
+
+impl MigrationName for M0003Clients {
+    fn name(&self) -> &str {
+        "m0003_clients"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Clients {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Clients::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(Clients::Id))
+                    .col(string_len_uniq(Clients::ClientId, 64))
+                    .col(string_len(Clients::Role, 32))
+                    .col(string_len_null(Clients::AgencyCode, 32))
+                    .col(string_len_null(Clients::ProvinceCode, 8))
+                    .col(string_len_null(Clients::Label, 255))
+                    .col(string_len(Clients::CreatedBy, 64))
+                    .col(timestamp_with_time_zone(Clients::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Clients::RevokedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_clients_agency")
+                    .table(Clients::Table)
+                    .col(Clients::AgencyCode)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ClientSecrets::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(ClientSecrets::Id))
+                    .col(string_len(ClientSecrets::ClientId, 64))
+                    .col(string_len(ClientSecrets::SecretHash, 256))
+                    .col(timestamp_with_time_zone(ClientSecrets::CreatedAt))
+                    .col(timestamp_with_time_zone_null(ClientSecrets::ExpiresAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_client_secrets_client")
+                    .table(ClientSecrets::Table)
+                    .col(ClientSecrets::ClientId)
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "INSERT INTO clients (client_id, role, agency_code, created_by, created_at, revoked_at) \
+             SELECT client_id, 'agency', agency_code, 'admin', created_at, revoked_at FROM credentials ORDER BY id",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO client_secrets (client_id, secret_hash, created_at) \
+             SELECT client_id, secret_hash, created_at FROM credentials ORDER BY id",
+        )
+        .await?;
+        manager
+            .drop_table(Table::drop().table(Credentials::Table).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Credentials::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(Credentials::Id))
+                    .col(string_len_uniq(Credentials::ClientId, 64))
+                    .col(string_len(Credentials::SecretHash, 256))
+                    .col(string_len(Credentials::AgencyCode, 32))
+                    .col(timestamp_with_time_zone(Credentials::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Credentials::RevokedAt))
+                    .to_owned(),
+            )
+            .await?;
+        // Agency clients keep their newest secret; officers did not exist before.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO credentials (client_id, secret_hash, agency_code, created_at, revoked_at) \
+                 SELECT c.client_id, s.secret_hash, c.agency_code, c.created_at, c.revoked_at \
+                 FROM clients c JOIN client_secrets s ON s.client_id = c.client_id \
+                 WHERE c.role = 'agency' AND s.id = (SELECT MAX(id) FROM client_secrets x WHERE x.client_id = c.client_id)",
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table(ClientSecrets::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Clients::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
 enum AgencyEvents {
     Table,
     Seq,
@@ -354,16 +491,16 @@ enum AgencyFeedHead {
 
 /// The agency change feed, seeded with one entry per existing agency so a
 /// consumer starting from 0 gets the whole tree.
-struct M0003AgencyFeed;
+struct M0004AgencyFeed;
 
-impl MigrationName for M0003AgencyFeed {
+impl MigrationName for M0004AgencyFeed {
     fn name(&self) -> &str {
-        "m0003_agency_feed"
+        "m0004_agency_feed"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M0003AgencyFeed {
+impl MigrationTrait for M0004AgencyFeed {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
@@ -393,5 +530,78 @@ impl MigrationTrait for M0003AgencyFeed {
         )
         .await?;
         Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(AgencyFeedHead::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(AgencyEvents::Table).to_owned())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
+
+    use super::*;
+
+    /// A database made before versions and clients existed upgrades with its data.
+    #[tokio::test]
+    async fn upgrades_keep_agencies_and_credentials() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, Some(1)).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO agencies (code, admin_unit_code, name, name_search, name_sort, kind, level, \
+             province_code, valid_from, created_at) VALUES ('000.00.00.H51', '51', 'Tỉnh Quảng Ngãi', \
+             'tinh quang ngai', '0001', 'provincial_committee', 'province', '51', '1989-07-01', \
+             '2024-01-01 00:00:00+00:00')",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared(
+            "INSERT INTO credentials (client_id, secret_hash, agency_code, created_at) \
+             VALUES ('agency-1', '$argon2id$x', '000.00.00.H51', '2024-01-01 00:00:00+00:00')",
+        )
+        .await
+        .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let one = |sql: &str| {
+            let db = &db;
+            let sql = sql.to_owned();
+            async move {
+                db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let version = one("SELECT code, valid_from, valid_to FROM agency_versions").await;
+        assert_eq!(
+            version.try_get::<String>("", "code").unwrap(),
+            "000.00.00.H51"
+        );
+        assert_eq!(
+            version.try_get::<Option<String>>("", "valid_to").unwrap(),
+            None
+        );
+        let client =
+            one("SELECT role, agency_code FROM clients WHERE client_id = 'agency-1'").await;
+        assert_eq!(client.try_get::<String>("", "role").unwrap(), "agency");
+        let secret =
+            one("SELECT secret_hash FROM client_secrets WHERE client_id = 'agency-1'").await;
+        assert_eq!(
+            secret.try_get::<String>("", "secret_hash").unwrap(),
+            "$argon2id$x"
+        );
+        // Undo the agency feed (m0004) and the clients (m0003).
+        Migrator::down(&db, Some(2)).await.unwrap();
+        let back = one("SELECT secret_hash FROM credentials WHERE client_id = 'agency-1'").await;
+        assert_eq!(
+            back.try_get::<String>("", "secret_hash").unwrap(),
+            "$argon2id$x"
+        );
     }
 }

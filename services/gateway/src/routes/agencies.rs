@@ -13,6 +13,7 @@ use chiso_proto::registry::v1::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::credentials::Credentials;
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agencies/{code}/lineage", get(get_lineage))
         .route(
             "/api/v1/agencies/{code}/credentials",
-            post(issue_credentials),
+            post(issue_credentials).get(super::credentials::list_agency_credentials),
         )
         .route("/api/v1/agencies/reorganisations", post(reorganise))
 }
@@ -227,14 +228,6 @@ pub struct Lineage {
     pub related: Vec<Agency>,
 }
 
-/// Credentials for an agency; the secret is shown only in this answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: String,
-    pub agency_code: String,
-}
-
 /// Registers an agency (admin).
 #[utoipa::path(
     post, path = "/api/v1/agencies", tag = "agencies",
@@ -276,22 +269,30 @@ pub async fn list_agencies(
     user: AuthUser,
     Query(query): Query<AgencyQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Agency>>)> {
+    let mut invalid = Vec::new();
     let level = match query.level.as_deref() {
         None | Some("") => pb::AdminLevel::Unspecified,
         Some("province") => pb::AdminLevel::Province,
         Some("district") => pb::AdminLevel::District,
         Some("commune") => pb::AdminLevel::Commune,
         Some(other) => {
-            return Err(ApiError::field(
-                "level",
+            invalid.push((
+                "level".to_owned(),
                 format!("`{other}` is not one of province, district, commune"),
             ));
+            pb::AdminLevel::Unspecified
         }
     };
     let kind = match query.kind.as_deref() {
         None | Some("") => pb::AgencyKind::Unspecified,
-        Some(kind) => parse_kind("kind", kind)?,
+        Some(kind) => parse_kind("kind", kind).unwrap_or_else(|_| {
+            invalid.push(("kind".to_owned(), kind_message(kind)));
+            pb::AgencyKind::Unspecified
+        }),
     };
+    if !invalid.is_empty() {
+        return Err(ApiError::fields(invalid));
+    }
     let request = user.request(pb::ListAgenciesRequest {
         parent_code: query.parent.unwrap_or_default(),
         province_code: query.province.unwrap_or_default(),
@@ -501,13 +502,14 @@ fn parse_kind(field: &str, kind: &str) -> ApiResult<pb::AgencyKind> {
         "department" => Ok(pb::AgencyKind::Department),
         "district_committee" => Ok(pb::AgencyKind::DistrictCommittee),
         "commune_committee" => Ok(pb::AgencyKind::CommuneCommittee),
-        other => Err(ApiError::field(
-            field,
-            format!(
-                "`{other}` is not one of provincial_committee, department, district_committee, commune_committee"
-            ),
-        )),
+        other => Err(ApiError::field(field, kind_message(other))),
     }
+}
+
+fn kind_message(kind: &str) -> String {
+    format!(
+        "`{kind}` is not one of provincial_committee, department, district_committee, commune_committee"
+    )
 }
 
 /// The gRPC request for a new agency; errors are named under `prefix`.
@@ -554,9 +556,10 @@ pub async fn get_agency(
     Ok(Json(agency.into()))
 }
 
-/// Issues client credentials for an agency (admin). The secret is shown once.
+/// Issues client credentials for an agency (admin, or an officer of its
+/// province). The secret is shown once.
 #[utoipa::path(
-    post, path = "/api/v1/agencies/{code}/credentials", tag = "agencies",
+    post, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
     params(("code" = String, Path, description = "QCVN 102 agency code")),
     responses((status = 201, body = Credentials), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
@@ -571,17 +574,10 @@ pub async fn issue_credentials(
         .issue_credentials(request)
         .await?
         .into_inner();
-    Ok((
-        StatusCode::CREATED,
-        Json(Credentials {
-            client_id: issued.client_id,
-            client_secret: issued.client_secret,
-            agency_code: issued.agency_code,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-fn non_empty(s: String) -> Option<String> {
+pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 

@@ -33,6 +33,9 @@ pub struct TokenResponse {
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency_code: Option<String>,
+    /// The province the caller acts in (agencies and province officers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
 }
 
 /// Exchanges client credentials for a bearer token.
@@ -78,5 +81,6 @@ pub async fn issue_token(
         expires_in: response.expires_in,
         role: role.to_owned(),
         agency_code: Some(principal.agency_code).filter(|c| !c.is_empty()),
+        province_code: Some(principal.province_code).filter(|c| !c.is_empty()),
     }))
 }

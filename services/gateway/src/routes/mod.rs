@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod aggregates;
 pub mod auth;
+pub mod credentials;
 pub mod health;
 pub mod reports;
 
@@ -22,6 +23,8 @@ use crate::AppState;
         auth::issue_token,
         agencies::create_agency, agencies::list_agencies, agencies::get_agency, agencies::issue_credentials,
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise,
+        credentials::list_agency_credentials, credentials::issue_officer_credentials,
+        credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
         reports::submit_report, reports::get_report, reports::list_data_elements, reports::list_indicators,
         aggregates::get_aggregate,
     ),
@@ -51,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(agencies::router())
+        .merge(credentials::router())
         .merge(reports::router())
         .merge(aggregates::router())
         .merge(health::router())

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use chiso_runtime::{
     ServiceError,
-    auth::{Role, require},
+    auth::{Principal, Role, require},
     feed,
 };
 use futures::Stream;
@@ -50,7 +50,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        require(&request, READERS)?;
+        let principal = require(&request, READERS)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -58,6 +58,7 @@ impl AgencyService for AgencyApi {
         let Some(code) = code.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
+        own_record_only(&principal, Some(&code))?;
         let found = match as_of {
             Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
             None => store::AgencyView::latest(store::get(&self.0.db, &code).await?),
@@ -69,7 +70,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        require(&request, READERS)?;
+        own_record_only(&require(&request, READERS)?, None)?;
         let filter = decode_filter(request.get_ref())?;
         let (agencies, next) = store::list(&self.0.db, &filter).await?;
         Ok(Response::new(pb::ListAgenciesResponse {
@@ -82,7 +83,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetSubtreeRequest>,
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
-        require(&request, READERS)?;
+        own_record_only(&require(&request, READERS)?, None)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -140,8 +141,9 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetLineageRequest>,
     ) -> Result<Response<pb::Lineage>, Status> {
-        require(&request, READERS)?;
+        let principal = require(&request, READERS)?;
         let code = parse_code("code", &request.get_ref().code)?;
+        own_record_only(&principal, Some(&code))?;
         let lineage = store::lineage(&self.0.db, &code).await?;
         Ok(Response::new(pb::Lineage {
             agency: Some(encode_agency(lineage.agency)),
@@ -206,6 +208,16 @@ fn encode_version(h: VersionView) -> pb::AgencyVersion {
         reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
         legal_basis: h.legal_basis.unwrap_or_default(),
     }
+}
+
+/// An agency reads only its own record; everyone else reads the whole tree.
+fn own_record_only(principal: &Principal, code: Option<&AgencyCode>) -> Result<(), ServiceError> {
+    if principal.role != Role::Agency || (code.is_some() && principal.agency.as_ref() == code) {
+        return Ok(());
+    }
+    Err(ServiceError::PermissionDenied(
+        "an agency may read only its own record".into(),
+    ))
 }
 
 fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceError> {

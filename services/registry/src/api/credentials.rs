@@ -1,6 +1,8 @@
 //! `CredentialService`: client credentials and bearer tokens.
 
-use chiso_domain::FieldErrors;
+use std::time::Duration;
+
+use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, credential_service_server::CredentialService};
 use chiso_runtime::{
     ServiceError,
@@ -9,8 +11,12 @@ use chiso_runtime::{
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{State, encode_principal, parse_code};
-use crate::{secrets, store};
+use super::{State, WRITERS, encode_principal, encode_role, optional, parse_code, scope_of};
+use crate::{
+    config::MAX_ROTATION_GRACE_SECS,
+    secrets,
+    store::{self, ClientView, ClientsOf, Issued},
+};
 
 /// `CredentialService` implementation.
 #[derive(Clone)]
@@ -23,14 +29,130 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::IssueCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        require(&request, &[Role::Admin])?;
+        let principal = require(&request, WRITERS)?;
+        let scope = scope_of(&principal)?;
         let code = parse_code("agency_code", &request.get_ref().agency_code)?;
-        let (client_id, client_secret) = store::issue_credentials(&self.0.db, &code).await?;
-        info!(agency = %code, client_id, "credentials issued");
-        Ok(Response::new(pb::IssuedCredentials {
-            client_id,
-            client_secret,
-            agency_code: code.to_string(),
+        let issued =
+            store::issue_credentials(&self.0.db, &code, &scope, &principal.subject).await?;
+        info!(agency = %code, client_id = %issued.client.client_id, "credentials issued");
+        Ok(Response::new(encode_issued(issued)))
+    }
+
+    #[instrument(skip_all, fields(province = %request.get_ref().province_code))]
+    async fn issue_officer_credentials(
+        &self,
+        request: Request<pb::IssueOfficerCredentialsRequest>,
+    ) -> Result<Response<pb::IssuedCredentials>, Status> {
+        let principal = require(&request, &[Role::Admin])?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let province = errors.check("province_code", AdminUnitCode::parse(&req.province_code));
+        let province = province.filter(|p| {
+            let ok = p.level() == chiso_domain::AdminLevel::Province;
+            if !ok {
+                errors.push(
+                    "province_code",
+                    format!("{p} is not a 2-digit province code"),
+                );
+            }
+            ok
+        });
+        let label = optional(&req.label).and_then(|l| errors.check("label", VnName::parse(l)));
+        let Some(province) = province.filter(|_| errors.is_empty()) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let issued = store::issue_officer_credentials(
+            &self.0.db,
+            &province,
+            label.map(String::from),
+            &principal.subject,
+        )
+        .await?;
+        info!(%province, client_id = %issued.client.client_id, "officer credentials issued");
+        Ok(Response::new(encode_issued(issued)))
+    }
+
+    #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
+    async fn rotate_credentials(
+        &self,
+        request: Request<pb::RotateCredentialsRequest>,
+    ) -> Result<Response<pb::IssuedCredentials>, Status> {
+        let principal = require(
+            &request,
+            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
+        )?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let client_id = required_client_id(&req.client_id, &mut errors);
+        let grace = match req.grace_period_secs {
+            None => Some(self.0.rotation_grace),
+            Some(secs) if (0..=MAX_ROTATION_GRACE_SECS as i64).contains(&secs) => {
+                Some(Duration::from_secs(secs as u64))
+            }
+            Some(secs) => {
+                errors.push(
+                    "grace_period_secs",
+                    format!(
+                        "must be between 0 and {MAX_ROTATION_GRACE_SECS} (30 days), got {secs}"
+                    ),
+                );
+                None
+            }
+        };
+        let (Some(client_id), Some(grace)) = (client_id, grace) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let issued = store::rotate(&self.0.db, client_id, grace, &principal).await?;
+        info!(client_id, by = %principal.subject, grace_secs = grace.as_secs(), "credentials rotated");
+        Ok(Response::new(encode_issued(issued)))
+    }
+
+    #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
+    async fn revoke_credentials(
+        &self,
+        request: Request<pb::RevokeCredentialsRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let principal = require(
+            &request,
+            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
+        )?;
+        let mut errors = FieldErrors::new();
+        let Some(client_id) = required_client_id(&request.get_ref().client_id, &mut errors) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let revoked = store::revoke(&self.0.db, client_id, &principal).await?;
+        info!(client_id, by = %principal.subject, "credentials revoked");
+        Ok(Response::new(encode_client(revoked)))
+    }
+
+    async fn list_credentials(
+        &self,
+        request: Request<pb::ListCredentialsRequest>,
+    ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
+        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let of = match (optional(&req.agency_code), optional(&req.province_code)) {
+            (Some(code), None) => errors
+                .check("agency_code", AgencyCode::parse(code))
+                .map(ClientsOf::Agency),
+            (None, Some(province)) => errors
+                .check("province_code", AdminUnitCode::parse(province))
+                .map(ClientsOf::Province),
+            _ => {
+                errors.push(
+                    "agency_code",
+                    "give exactly one of agency_code and province_code",
+                );
+                None
+            }
+        };
+        let Some(of) = of else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let clients = store::list_clients(&self.0.db, &of, &scope).await?;
+        Ok(Response::new(pb::ListCredentialsResponse {
+            clients: clients.into_iter().map(encode_client).collect(),
         }))
     }
 
@@ -91,8 +213,54 @@ impl CredentialApi {
                 Err(rejected())
             };
         }
-        store::verify_agency_credentials(&self.0.db, client_id, secret)
+        store::verify_client(&self.0.db, client_id, secret)
             .await?
             .ok_or_else(rejected)
+    }
+}
+
+fn required_client_id<'a>(raw: &'a str, errors: &mut FieldErrors) -> Option<&'a str> {
+    let id = optional(raw);
+    if id.is_none() {
+        errors.push("client_id", "is required");
+    }
+    id
+}
+
+fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
+    let info = encode_client(ClientView {
+        client: issued.client,
+        active_secrets: 1,
+    });
+    pb::IssuedCredentials {
+        client_id: info.client_id,
+        client_secret: issued.secret,
+        agency_code: info.agency_code,
+        role: info.role,
+        province_code: info.province_code,
+        previous_secret_expires_at: issued
+            .previous_expire_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+    }
+}
+
+fn encode_client(view: ClientView) -> pb::ClientInfo {
+    let c = view.client;
+    let role = match c.role.as_str() {
+        "agency" => Role::Agency,
+        _ => Role::ProvinceOfficer,
+    };
+    let instant =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    pb::ClientInfo {
+        client_id: c.client_id,
+        role: encode_role(role).into(),
+        agency_code: c.agency_code.unwrap_or_default(),
+        province_code: c.province_code.unwrap_or_default(),
+        label: c.label.unwrap_or_default(),
+        created_at: instant(c.created_at),
+        revoked_at: c.revoked_at.map(instant).unwrap_or_default(),
+        active_secrets: i32::try_from(view.active_secrets).unwrap_or(i32::MAX),
     }
 }

@@ -31,6 +31,8 @@ pub struct Registry {
     pub db: DatabaseConnection,
     pub signer: TokenSigner,
     pub static_clients: Vec<StaticClient>,
+    /// How long a rotated secret keeps working by default.
+    pub rotation_grace: std::time::Duration,
     /// Latest agency-feed sequence number written by this process.
     pub feed_head: tokio::sync::watch::Sender<i64>,
     /// What open `WatchAgencies` streams follow.
@@ -190,16 +192,19 @@ fn encode_agency(a: AgencyView) -> pb::Agency {
     }
 }
 
-fn encode_principal(p: &Principal) -> pb::Principal {
-    let role = match p.role {
+fn encode_role(role: Role) -> pb::Role {
+    match role {
         Role::Admin => pb::Role::Admin,
         Role::ProvinceOfficer => pb::Role::ProvinceOfficer,
         Role::Agency => pb::Role::Agency,
         Role::Service => pb::Role::Service,
-    };
+    }
+}
+
+fn encode_principal(p: &Principal) -> pb::Principal {
     pb::Principal {
         subject: p.subject.clone(),
-        role: role.into(),
+        role: encode_role(p.role).into(),
         agency_code: p
             .agency
             .as_ref()

@@ -1,63 +1,370 @@
-//! Client credentials: ids and Argon2id-hashed secrets.
+//! Client credentials: agencies and province officers authenticate with a
+//! client id and a secret that is shown once and stored as an Argon2id hash.
+//! A client may hold several secrets while a rotation's grace period runs.
 
-use chiso_domain::{AdminUnitCode, AgencyCode};
+use std::time::Duration;
+
+use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind};
 use chiso_runtime::{
-    ServiceResult,
+    ServiceError, ServiceResult,
     auth::{Principal, Role},
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
+};
 
-use super::{get, stored};
-use crate::{entity::credential, secrets};
+use super::{Scope, find_str, get, stored};
+use crate::{
+    entity::{agency, client, client_secret},
+    secrets,
+};
 
-/// A new client id and secret for an agency; only the secret's hash is kept.
-#[tracing::instrument(name = "db.issue_credentials", skip_all)]
-pub async fn issue_credentials(
-    db: &DatabaseConnection,
+/// Credentials just issued or rotated: the secret is in clear text only here.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub client: client::Model,
+    pub secret: String,
+    /// When the previous secrets stop working, after a rotation.
+    pub previous_expire_at: Option<DateTime<Utc>>,
+}
+
+/// A client and how many of its secrets work now.
+#[derive(Debug, Clone)]
+pub struct ClientView {
+    pub client: client::Model,
+    pub active_secrets: usize,
+}
+
+/// Whose clients to list.
+#[derive(Debug, Clone)]
+pub enum ClientsOf {
+    Agency(AgencyCode),
+    /// A province's officers.
+    Province(AdminUnitCode),
+}
+
+const AGENCY: &str = "agency";
+const OFFICER: &str = "province_officer";
+
+/// New credentials for an agency (admin, or an officer of its province).
+pub async fn issue_credentials<C: ConnectionTrait>(
+    c: &C,
     agency_code: &AgencyCode,
-) -> ServiceResult<(String, String)> {
-    let agency = get(db, agency_code).await?;
-    let client_id = format!("agency-{}", uuid::Uuid::new_v4().simple());
+    scope: &Scope,
+    created_by: &str,
+) -> ServiceResult<Issued> {
+    let agency = get(c, agency_code).await?;
+    scope.check(&agency.province_code, &format!("agency {agency_code}"))?;
+    if let Some(retired) = agency.valid_to {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "agency {agency_code} was retired on {retired} and cannot get new credentials"
+        )));
+    }
+    new_client(c, AGENCY, Some(agency.code), None, None, created_by).await
+}
+
+/// New credentials for an officer of a province (admin only).
+pub async fn issue_officer_credentials<C: ConnectionTrait>(
+    c: &C,
+    province: &AdminUnitCode,
+    label: Option<String>,
+    created_by: &str,
+) -> ServiceResult<Issued> {
+    let root = agency::Entity::find()
+        .filter(agency::Column::AdminUnitCode.eq(province.as_str()))
+        .filter(agency::Column::Kind.eq(AgencyKind::ProvincialCommittee.as_str()))
+        .filter(agency::Column::ValidTo.is_null())
+        .one(c)
+        .await?;
+    if root.is_none() {
+        return Err(ServiceError::field(
+            "province_code",
+            format!("no province with code {province} is registered and active"),
+        ));
+    }
+    new_client(
+        c,
+        OFFICER,
+        None,
+        Some(province.to_string()),
+        label,
+        created_by,
+    )
+    .await
+}
+
+async fn new_client<C: ConnectionTrait>(
+    c: &C,
+    role: &str,
+    agency_code: Option<String>,
+    province_code: Option<String>,
+    label: Option<String>,
+    created_by: &str,
+) -> ServiceResult<Issued> {
+    let prefix = if role == AGENCY { "agency" } else { "officer" };
+    let client_id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
     let secret = secrets::generate_secret();
     let hash = secrets::hash(secret.clone()).await?;
-    credential::Entity::insert(credential::ActiveModel {
+    let now = Utc::now();
+    let client = client::Entity::insert(client::ActiveModel {
         client_id: Set(client_id.clone()),
-        secret_hash: Set(hash),
-        agency_code: Set(agency.code),
-        created_at: Set(chrono::Utc::now()),
+        role: Set(role.to_owned()),
+        agency_code: Set(agency_code),
+        province_code: Set(province_code),
+        label: Set(label),
+        created_by: Set(created_by.to_owned()),
+        created_at: Set(now),
         revoked_at: Set(None),
         ..Default::default()
     })
-    .exec(db)
+    .exec_with_returning(c)
     .await?;
-    Ok((client_id, secret))
+    client_secret::Entity::insert(client_secret::ActiveModel {
+        client_id: Set(client_id),
+        secret_hash: Set(hash),
+        created_at: Set(now),
+        expires_at: Set(None),
+        ..Default::default()
+    })
+    .exec_without_returning(c)
+    .await?;
+    Ok(Issued {
+        client,
+        secret,
+        previous_expire_at: None,
+    })
 }
 
-/// The agency principal for a client id and secret, if they match and are not revoked.
-#[tracing::instrument(name = "db.verify_agency_credentials", skip_all)]
-pub async fn verify_agency_credentials(
+/// The client named `client_id`, if `actor` may manage it: an admin, an
+/// officer of its province, or the agency it belongs to.
+async fn managed_client<C: ConnectionTrait>(
+    c: &C,
+    client_id: &str,
+    actor: &Principal,
+) -> ServiceResult<client::Model> {
+    let client = client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .one(c)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no client has id {client_id}")))?;
+    let allowed = match actor.role {
+        Role::Admin => true,
+        Role::ProvinceOfficer => {
+            let province = province_of(c, &client).await?;
+            actor
+                .province
+                .as_ref()
+                .is_some_and(|p| p.as_str() == province)
+        }
+        Role::Agency => {
+            actor.agency.is_some()
+                && actor.agency.as_ref().map(AgencyCode::as_str) == client.agency_code.as_deref()
+        }
+        Role::Service => false,
+    };
+    if allowed {
+        Ok(client)
+    } else {
+        Err(ServiceError::PermissionDenied(format!(
+            "client {client_id} is not yours to manage"
+        )))
+    }
+}
+
+/// The province a client acts in now.
+async fn province_of<C: ConnectionTrait>(c: &C, client: &client::Model) -> ServiceResult<String> {
+    match (&client.province_code, &client.agency_code) {
+        (Some(province), _) => Ok(province.clone()),
+        (None, Some(code)) => Ok(find_str(c, code)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("client of unknown agency {code}"))
+            })?
+            .province_code),
+        (None, None) => Err(ServiceError::Internal(anyhow::anyhow!(
+            "client {} has neither agency nor province",
+            client.client_id
+        ))),
+    }
+}
+
+/// A new secret for a client; its other secrets keep working for `grace`.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    client_id: &str,
+    grace: Duration,
+    actor: &Principal,
+) -> ServiceResult<Issued> {
+    let client = managed_client(db, client_id, actor).await?;
+    if let Some(revoked) = client.revoked_at {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "client {client_id} was revoked at {}; issue new credentials instead",
+            revoked.to_rfc3339()
+        )));
+    }
+    let secret = secrets::generate_secret();
+    let hash = secrets::hash(secret.clone()).await?;
+    let now = Utc::now();
+    let expire_at = now
+        + chrono::Duration::from_std(grace)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("grace period: {e}")))?;
+    let txn = db.begin().await?;
+    // A secret already on its way out keeps the earlier of its two deadlines.
+    client_secret::Entity::update_many()
+        .col_expr(client_secret::Column::ExpiresAt, Expr::value(expire_at))
+        .filter(client_secret::Column::ClientId.eq(client_id))
+        .filter(
+            Condition::any()
+                .add(client_secret::Column::ExpiresAt.is_null())
+                .add(client_secret::Column::ExpiresAt.gt(expire_at)),
+        )
+        .exec(&txn)
+        .await?;
+    client_secret::Entity::insert(client_secret::ActiveModel {
+        client_id: Set(client_id.to_owned()),
+        secret_hash: Set(hash),
+        created_at: Set(now),
+        expires_at: Set(None),
+        ..Default::default()
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Issued {
+        client,
+        secret,
+        previous_expire_at: Some(expire_at),
+    })
+}
+
+/// Ends a client's credentials at once. Revoking twice changes nothing.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    client_id: &str,
+    actor: &Principal,
+) -> ServiceResult<ClientView> {
+    let client = managed_client(db, client_id, actor).await?;
+    let client = if client.revoked_at.is_none() {
+        let mut row = client.into_active_model();
+        row.revoked_at = Set(Some(Utc::now()));
+        row.update(db).await?
+    } else {
+        client
+    };
+    Ok(ClientView {
+        client,
+        active_secrets: 0,
+    })
+}
+
+/// Clients of an agency, or a province's officers, oldest first.
+pub async fn list_clients(
+    db: &DatabaseConnection,
+    of: &ClientsOf,
+    scope: &Scope,
+) -> ServiceResult<Vec<ClientView>> {
+    let query = match of {
+        ClientsOf::Agency(code) => {
+            let agency = get(db, code).await?;
+            scope.check(&agency.province_code, &format!("agency {code}"))?;
+            client::Entity::find().filter(client::Column::AgencyCode.eq(code.as_str()))
+        }
+        ClientsOf::Province(province) => {
+            scope.check(province.as_str(), &format!("province {province}"))?;
+            client::Entity::find()
+                .filter(client::Column::Role.eq(OFFICER))
+                .filter(client::Column::ProvinceCode.eq(province.as_str()))
+        }
+    };
+    let clients = query.order_by_asc(client::Column::Id).all(db).await?;
+    let now = Utc::now();
+    let mut out = Vec::with_capacity(clients.len());
+    for client in clients {
+        let active_secrets = if client.revoked_at.is_some() {
+            0
+        } else {
+            live_secrets(db, &client.client_id, now).await?.len()
+        };
+        out.push(ClientView {
+            client,
+            active_secrets,
+        });
+    }
+    Ok(out)
+}
+
+/// Secrets of a client that work at `now`, newest first.
+async fn live_secrets<C: ConnectionTrait>(
+    c: &C,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<client_secret::Model>> {
+    Ok(client_secret::Entity::find()
+        .filter(client_secret::Column::ClientId.eq(client_id))
+        .filter(
+            Condition::any()
+                .add(client_secret::Column::ExpiresAt.is_null())
+                .add(client_secret::Column::ExpiresAt.gt(now)),
+        )
+        .order_by_desc(client_secret::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// The principal for a client id and secret, if they match a live secret of
+/// a client that is not revoked.
+pub async fn verify_client(
     db: &DatabaseConnection,
     client_id: &str,
     secret: &str,
 ) -> ServiceResult<Option<Principal>> {
-    let Some(cred) = credential::Entity::find()
-        .filter(credential::Column::ClientId.eq(client_id))
-        .filter(credential::Column::RevokedAt.is_null())
+    let Some(client) = client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .filter(client::Column::RevokedAt.is_null())
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    if !secrets::verify(cred.secret_hash.clone(), secret.to_owned()).await? {
+    let mut matched = false;
+    for candidate in live_secrets(db, client_id, Utc::now()).await? {
+        if secrets::verify(candidate.secret_hash, secret.to_owned()).await? {
+            matched = true;
+            break;
+        }
+    }
+    if !matched {
         return Ok(None);
     }
-    let code = stored("agency code", AgencyCode::parse(&cred.agency_code))?;
-    let agency = get(db, &code).await?;
-    let province = stored("province code", AdminUnitCode::parse(&agency.province_code))?;
-    Ok(Some(Principal {
-        subject: cred.client_id,
-        role: Role::Agency,
-        agency: Some(code),
-        province: Some(province),
-    }))
+    let province = stored(
+        "province code",
+        AdminUnitCode::parse(&province_of(db, &client).await?),
+    )?;
+    let principal = match client.role.as_str() {
+        AGENCY => Principal {
+            agency: client
+                .agency_code
+                .as_deref()
+                .map(|c| stored("agency code", AgencyCode::parse(c)))
+                .transpose()?,
+            subject: client.client_id,
+            role: Role::Agency,
+            province: Some(province),
+        },
+        OFFICER => Principal {
+            subject: client.client_id,
+            role: Role::ProvinceOfficer,
+            agency: None,
+            province: Some(province),
+        },
+        other => {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "client {client_id} has unknown role {other}"
+            )));
+        }
+    };
+    Ok(Some(principal))
 }

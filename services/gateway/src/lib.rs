@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -48,7 +49,10 @@ impl Application {
             aggregation: grpc::channel(&config.aggregation_url, &config.tls)?,
             verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
         };
-        let router = routes::router(state).layer(TraceLayer::new_for_http());
+        let router = routes::router(state)
+            .merge(metrics::router())
+            .route_layer(axum::middleware::from_fn(metrics::track))
+            .layer(TraceLayer::new_for_http());
         let https = config.tls.https_server()?;
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;

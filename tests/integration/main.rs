@@ -7,6 +7,7 @@ mod database_outage;
 mod registry_credentials;
 mod registry_history;
 mod registry_list;
+mod registry_registrations;
 mod scenario;
 mod tls;
 

@@ -14,7 +14,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 EXPECTED = {
-    0: {"chiso.registry.v1.AgencyService", "chiso.registry.v1.CredentialService"},
+    0: {
+        "chiso.registry.v1.AgencyService",
+        "chiso.registry.v1.CredentialService",
+        "chiso.registry.v1.RegistrationService",
+    },
     1: {
         "chiso.submission.v1.CatalogueService",
         "chiso.submission.v1.ReportService",

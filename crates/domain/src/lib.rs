@@ -6,6 +6,7 @@
 
 pub mod agency;
 pub mod codes;
+pub mod contact;
 pub mod error;
 pub mod period;
 pub mod text;
@@ -13,6 +14,7 @@ pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
 pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
+pub use contact::Email;
 pub use error::{FieldError, FieldErrors};
 pub use period::{PeriodCode, PeriodType};
 pub use text::VnName;

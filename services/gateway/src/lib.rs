@@ -72,9 +72,13 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
         let stopping = shutdown.clone();
+        // Peer addresses let the registry rate-limit unauthenticated registrations.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
         let server = async move {
             match self.https {
-                None => axum::serve(self.listener, self.router)
+                None => axum::serve(self.listener, app)
                     .with_graceful_shutdown(async move { stopping.cancelled().await })
                     .await
                     .map_err(anyhow::Error::from),
@@ -90,7 +94,7 @@ impl Application {
                         axum_server::tls_rustls::RustlsConfig::from_config(tls),
                     )?
                     .handle(handle)
-                    .serve(self.router.into_make_service())
+                    .serve(app)
                     .await
                     .map_err(anyhow::Error::from)
                 }

@@ -167,6 +167,47 @@ pub mod lineage_link {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod registration {
+    use sea_orm::entity::prelude::*;
+
+    /// A request to register an agency, filed without a token.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "registration_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub code: String,
+        pub admin_unit_code: Option<String>,
+        pub name: String,
+        pub name_en: Option<String>,
+        pub kind: String,
+        pub parent_code: Option<String>,
+        pub valid_from: Date,
+        /// The province the agency would join: who may decide.
+        pub province_code: String,
+        pub contact_name: String,
+        pub contact_email: String,
+        pub contact_phone: Option<String>,
+        pub note: Option<String>,
+        /// `pending`, `approved` or `rejected`.
+        pub status: String,
+        /// Why it was rejected.
+        pub reason: Option<String>,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<DateTimeUtc>,
+        /// The client issued on approval.
+        pub client_id: Option<String>,
+        /// The address it was filed from, as the rate limit saw it.
+        pub filed_from: String,
+        pub filed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod agency_event {
     use sea_orm::entity::prelude::*;
 

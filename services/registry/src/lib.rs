@@ -4,6 +4,7 @@ pub mod config;
 
 mod api;
 mod entity;
+mod limit;
 mod migration;
 mod secrets;
 mod store;
@@ -13,6 +14,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use chiso_proto::registry::v1::{
     agency_service_server::AgencyServiceServer, credential_service_server::CredentialServiceServer,
+    registration_service_server::RegistrationServiceServer,
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
@@ -68,6 +70,11 @@ impl Application {
             feed_head: head,
             follow,
             rotation_grace: config.rotation_grace(),
+            registration_limit: limit::RateLimiter::new(
+                config.registration.burst,
+                config.registration.per_hour,
+            ),
+            trust_forwarded_for: config.registration.trust_forwarded_for,
         });
         let auth = AuthInterceptor::new(verifier);
         let server = GrpcServer::bind(
@@ -77,6 +84,7 @@ impl Application {
             &[
                 "chiso.registry.v1.AgencyService",
                 "chiso.registry.v1.CredentialService",
+                "chiso.registry.v1.RegistrationService",
             ],
             streams,
             |router| {
@@ -86,7 +94,11 @@ impl Application {
                         auth.clone(),
                     ))
                     .add_service(InterceptedService::new(
-                        CredentialServiceServer::new(api::CredentialApi(state)),
+                        CredentialServiceServer::new(api::CredentialApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        RegistrationServiceServer::new(api::RegistrationApi(state)),
                         auth,
                     ))
             },

@@ -11,7 +11,8 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Agencies),
             Box::new(M0002History),
             Box::new(M0003Clients),
-            Box::new(M0004AgencyFeed),
+            Box::new(M0004Registrations),
+            Box::new(M0005AgencyFeed),
         ]
     }
 }
@@ -475,6 +476,101 @@ impl MigrationTrait for M0003Clients {
 }
 
 #[derive(DeriveIden)]
+enum RegistrationRequests {
+    Table,
+    Id,
+    Code,
+    AdminUnitCode,
+    Name,
+    NameEn,
+    Kind,
+    ParentCode,
+    ValidFrom,
+    ProvinceCode,
+    ContactName,
+    ContactEmail,
+    ContactPhone,
+    Note,
+    Status,
+    Reason,
+    DecidedBy,
+    DecidedAt,
+    ClientId,
+    FiledFrom,
+    FiledAt,
+}
+
+/// Registration requests agencies file without a token, for an officer to decide.
+struct M0004Registrations;
+
+impl MigrationName for M0004Registrations {
+    fn name(&self) -> &str {
+        "m0004_registrations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004Registrations {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RegistrationRequests::Table)
+                    .if_not_exists()
+                    .col(string_len(RegistrationRequests::Id, 36).primary_key())
+                    .col(string_len(RegistrationRequests::Code, 32))
+                    .col(string_len_null(RegistrationRequests::AdminUnitCode, 8))
+                    .col(string_len(RegistrationRequests::Name, 512))
+                    .col(string_len_null(RegistrationRequests::NameEn, 512))
+                    .col(string_len(RegistrationRequests::Kind, 32))
+                    .col(string_len_null(RegistrationRequests::ParentCode, 32))
+                    .col(date(RegistrationRequests::ValidFrom))
+                    .col(string_len(RegistrationRequests::ProvinceCode, 8))
+                    .col(string_len(RegistrationRequests::ContactName, 255))
+                    .col(string_len(RegistrationRequests::ContactEmail, 254))
+                    .col(string_len_null(RegistrationRequests::ContactPhone, 32))
+                    .col(string_len_null(RegistrationRequests::Note, 2048))
+                    .col(string_len(RegistrationRequests::Status, 16))
+                    .col(string_len_null(RegistrationRequests::Reason, 2048))
+                    .col(string_len_null(RegistrationRequests::DecidedBy, 64))
+                    .col(timestamp_with_time_zone_null(
+                        RegistrationRequests::DecidedAt,
+                    ))
+                    .col(string_len_null(RegistrationRequests::ClientId, 64))
+                    .col(string_len(RegistrationRequests::FiledFrom, 64))
+                    .col(timestamp_with_time_zone(RegistrationRequests::FiledAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_registrations_status_province")
+                    .table(RegistrationRequests::Table)
+                    .col(RegistrationRequests::Status)
+                    .col(RegistrationRequests::ProvinceCode)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_registrations_code")
+                    .table(RegistrationRequests::Table)
+                    .col(RegistrationRequests::Code)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(RegistrationRequests::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
 enum AgencyEvents {
     Table,
     Seq,
@@ -491,16 +587,16 @@ enum AgencyFeedHead {
 
 /// The agency change feed, seeded with one entry per existing agency so a
 /// consumer starting from 0 gets the whole tree.
-struct M0004AgencyFeed;
+struct M0005AgencyFeed;
 
-impl MigrationName for M0004AgencyFeed {
+impl MigrationName for M0005AgencyFeed {
     fn name(&self) -> &str {
-        "m0004_agency_feed"
+        "m0005_agency_feed"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M0004AgencyFeed {
+impl MigrationTrait for M0005AgencyFeed {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
@@ -596,8 +692,9 @@ mod tests {
             secret.try_get::<String>("", "secret_hash").unwrap(),
             "$argon2id$x"
         );
-        // Undo the agency feed (m0004) and the clients (m0003).
-        Migrator::down(&db, Some(2)).await.unwrap();
+        // Back to before m0003: the newest secret returns to `credentials`.
+        let applied = Migrator::migrations().len() as u32;
+        Migrator::down(&db, Some(applied - 2)).await.unwrap();
         let back = one("SELECT secret_hash FROM credentials WHERE client_id = 'agency-1'").await;
         assert_eq!(
             back.try_get::<String>("", "secret_hash").unwrap(),

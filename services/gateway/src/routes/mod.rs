@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod auth;
 pub mod credentials;
 pub mod health;
+pub mod registrations;
 pub mod reports;
 
 use axum::Router;
@@ -25,6 +26,8 @@ use crate::AppState;
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise,
         credentials::list_agency_credentials, credentials::issue_officer_credentials,
         credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
+        registrations::file_registration, registrations::list_registrations, registrations::get_registration,
+        registrations::approve_registration, registrations::reject_registration,
         reports::submit_report, reports::get_report, reports::list_data_elements, reports::list_indicators,
         aggregates::get_aggregate,
     ),
@@ -55,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(agencies::router())
         .merge(credentials::router())
+        .merge(registrations::router())
         .merge(reports::router())
         .merge(aggregates::router())
         .merge(health::router())

@@ -227,7 +227,7 @@ fn required_client_id<'a>(raw: &'a str, errors: &mut FieldErrors) -> Option<&'a 
     id
 }
 
-fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
+pub(super) fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
     let info = encode_client(ClientView {
         client: issued.client,
         active_secrets: 1,

@@ -2,6 +2,7 @@
 
 mod agencies;
 mod credentials;
+mod registrations;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::store::{AgencyView, NewAgency, Scope};
 
 pub use agencies::AgencyApi;
 pub use credentials::CredentialApi;
+pub use registrations::RegistrationApi;
 
 /// A configured non-agency client (the bootstrap admin or a service account).
 pub struct StaticClient {
@@ -33,6 +35,10 @@ pub struct Registry {
     pub static_clients: Vec<StaticClient>,
     /// How long a rotated secret keeps working by default.
     pub rotation_grace: std::time::Duration,
+    /// Limits registration requests per client address.
+    pub registration_limit: crate::limit::RateLimiter,
+    /// Whether the client address may come from `x-forwarded-for`.
+    pub trust_forwarded_for: bool,
     /// Latest agency-feed sequence number written by this process.
     pub feed_head: tokio::sync::watch::Sender<i64>,
     /// What open `WatchAgencies` streams follow.

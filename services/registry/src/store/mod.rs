@@ -6,11 +6,13 @@ mod agencies;
 mod credentials;
 mod feed;
 mod history;
+mod registrations;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use feed::*;
 pub use history::*;
+pub use registrations::*;
 
 use chiso_domain::{AdminUnitCode, FieldErrors};
 use chiso_runtime::ServiceError;

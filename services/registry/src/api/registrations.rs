@@ -1,0 +1,251 @@
+//! `RegistrationService`: requests filed without a token, decided by officers.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use chiso_domain::{AdminUnitCode, Email, FieldErrors, VnName};
+use chiso_proto::registry::v1::{self as pb, registration_service_server::RegistrationService};
+use chiso_runtime::{ServiceError, auth::require};
+use tonic::{Request, Response, Status};
+use tracing::{info, instrument, warn};
+
+use super::{
+    State, WRITERS, credentials::encode_issued, decode_new_agency, encode_agency, encode_kind,
+    optional, scope_of,
+};
+use crate::{
+    entity::registration,
+    store::{self, Filing, Scope},
+};
+
+/// `RegistrationService` implementation.
+#[derive(Clone)]
+pub struct RegistrationApi(pub State);
+
+#[tonic::async_trait]
+impl RegistrationService for RegistrationApi {
+    #[instrument(skip_all, fields(code = %request.get_ref().agency.as_ref().map(|a| a.code.as_str()).unwrap_or("")))]
+    async fn file_registration(
+        &self,
+        request: Request<pb::FileRegistrationRequest>,
+    ) -> Result<Response<pb::RegistrationRequest>, Status> {
+        let from = caller_address(&request, self.0.trust_forwarded_for);
+        if let Err(wait) = self.0.registration_limit.check(from) {
+            warn!(%from, "registration request refused by the rate limit");
+            return Err(Status::resource_exhausted(format!(
+                "too many registration requests from this address; try again in {} minutes",
+                wait.as_secs().div_ceil(60).max(1)
+            )));
+        }
+        let filing = decode_filing(request.into_inner(), from)?;
+        let filed = store::file(&self.0.db, filing).await?;
+        info!(id = %filed.id, agency = %filed.code, province = %filed.province_code, "registration requested");
+        Ok(Response::new(encode_registration(filed)))
+    }
+
+    async fn list_registrations(
+        &self,
+        request: Request<pb::ListRegistrationsRequest>,
+    ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
+        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let status = errors.check("status", decode_status(req.status));
+        let province = optional(&req.province_code)
+            .and_then(|p| errors.check("province_code", AdminUnitCode::parse(p)));
+        let Some(status) = status.filter(|_| errors.is_empty()) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let province = match (&scope, province) {
+            (Scope::Province(own), None) => Some(own.clone()),
+            (scope, Some(p)) => {
+                scope.check(p.as_str(), &format!("province {p}"))?;
+                Some(p)
+            }
+            (Scope::Everywhere, None) => None,
+        };
+        let found = store::list_registrations(&self.0.db, status, province.as_ref()).await?;
+        Ok(Response::new(pb::ListRegistrationsResponse {
+            registrations: found.into_iter().map(encode_registration).collect(),
+        }))
+    }
+
+    async fn get_registration(
+        &self,
+        request: Request<pb::GetRegistrationRequest>,
+    ) -> Result<Response<pb::RegistrationRequest>, Status> {
+        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let id = required_id(&request.get_ref().id)?;
+        let found = store::get_registration(&self.0.db, id, &scope).await?;
+        Ok(Response::new(encode_registration(found)))
+    }
+
+    #[instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn approve_registration(
+        &self,
+        request: Request<pb::ApproveRegistrationRequest>,
+    ) -> Result<Response<pb::ApprovedRegistration>, Status> {
+        let principal = require(&request, WRITERS)?;
+        let scope = scope_of(&principal)?;
+        let id = required_id(&request.get_ref().id)?;
+        let (decided, agency, issued) =
+            store::approve(&self.0.db, id, &scope, &principal.subject).await?;
+        info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
+        Ok(Response::new(pb::ApprovedRegistration {
+            registration: Some(encode_registration(decided)),
+            agency: Some(encode_agency(agency)),
+            credentials: Some(encode_issued(issued)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn reject_registration(
+        &self,
+        request: Request<pb::RejectRegistrationRequest>,
+    ) -> Result<Response<pb::RegistrationRequest>, Status> {
+        let principal = require(&request, WRITERS)?;
+        let scope = scope_of(&principal)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        if optional(&req.id).is_none() {
+            errors.push("id", "is required");
+        }
+        let reason = match VnName::parse(&req.reason) {
+            Ok(r) => Some(r),
+            Err(chiso_domain::text::NameError::Empty) => {
+                errors.push(
+                    "reason",
+                    "is required: say why, for the agency to correct it",
+                );
+                None
+            }
+            Err(e) => {
+                errors.push("reason", e.to_string());
+                None
+            }
+        };
+        let Some(reason) = reason.filter(|_| errors.is_empty()) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        let decided = store::reject(
+            &self.0.db,
+            req.id.trim(),
+            reason.as_str(),
+            &scope,
+            &principal.subject,
+        )
+        .await?;
+        info!(id = %decided.id, by = %principal.subject, "registration rejected");
+        Ok(Response::new(encode_registration(decided)))
+    }
+}
+
+/// The address to charge: the gateway's `x-forwarded-for` (its last entry,
+/// the one the gateway added) when trusted, else the peer.
+fn caller_address<T>(request: &Request<T>, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| request.metadata().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok());
+    forwarded
+        .or_else(|| request.remote_addr().map(|a| a.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn required_id(raw: &str) -> Result<&str, ServiceError> {
+    optional(raw).ok_or_else(|| ServiceError::field("id", "is required"))
+}
+
+fn decode_status(status: i32) -> Result<store::Status, String> {
+    match pb::RegistrationStatus::try_from(status) {
+        Ok(pb::RegistrationStatus::Unspecified | pb::RegistrationStatus::Pending) => {
+            Ok(store::Status::Pending)
+        }
+        Ok(pb::RegistrationStatus::Approved) => Ok(store::Status::Approved),
+        Ok(pb::RegistrationStatus::Rejected) => Ok(store::Status::Rejected),
+        Err(_) => Err(format!(
+            "{status} is not a status: pending, approved or rejected"
+        )),
+    }
+}
+
+fn decode_filing(req: pb::FileRegistrationRequest, from: IpAddr) -> Result<Filing, ServiceError> {
+    let mut errors = FieldErrors::new();
+    let agency = match &req.agency {
+        Some(a) => decode_new_agency(a, "agency", store::today(), &mut errors),
+        None => {
+            errors.push("agency", "is required");
+            None
+        }
+    };
+    let contact = req.contact.unwrap_or_default();
+    let name = errors.check("contact.name", VnName::parse(&contact.name));
+    let email = errors.check("contact.email", Email::parse(&contact.email));
+    let phone = optional(&contact.phone).map(str::to_owned);
+    if let Some(p) = &phone {
+        let ok = p.len() <= 32
+            && p.chars().filter(char::is_ascii_digit).count() >= 6
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+        if !ok {
+            errors.push(
+                "contact.phone",
+                format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
+            );
+        }
+    }
+    let note = optional(&req.note).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        errors.push("note", "must be at most 2000 characters");
+    }
+    match (agency, name, email) {
+        (Some(agency), Some(contact_name), Some(contact_email)) if errors.is_empty() => {
+            Ok(Filing {
+                agency,
+                contact_name,
+                contact_email,
+                contact_phone: phone,
+                note,
+                filed_from: from.to_string(),
+            })
+        }
+        _ => Err(errors.into()),
+    }
+}
+
+fn encode_registration(r: registration::Model) -> pb::RegistrationRequest {
+    let status = match r.status.as_str() {
+        "pending" => pb::RegistrationStatus::Pending,
+        "approved" => pb::RegistrationStatus::Approved,
+        "rejected" => pb::RegistrationStatus::Rejected,
+        _ => pb::RegistrationStatus::Unspecified,
+    };
+    let instant =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    pb::RegistrationRequest {
+        id: r.id,
+        agency: Some(pb::CreateAgencyRequest {
+            kind: encode_kind(&r.kind).into(),
+            code: r.code,
+            admin_unit_code: r.admin_unit_code.unwrap_or_default(),
+            name: r.name,
+            name_en: r.name_en.unwrap_or_default(),
+            parent_code: r.parent_code.unwrap_or_default(),
+            valid_from: r.valid_from.to_string(),
+        }),
+        province_code: r.province_code,
+        contact: Some(pb::Contact {
+            name: r.contact_name,
+            email: r.contact_email,
+            phone: r.contact_phone.unwrap_or_default(),
+        }),
+        note: r.note.unwrap_or_default(),
+        status: status.into(),
+        filed_at: instant(r.filed_at),
+        decided_at: r.decided_at.map(instant).unwrap_or_default(),
+        decided_by: r.decided_by.unwrap_or_default(),
+        reason: r.reason.unwrap_or_default(),
+        client_id: r.client_id.unwrap_or_default(),
+    }
+}

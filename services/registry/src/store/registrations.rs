@@ -1,0 +1,235 @@
+//! Registration requests: filed without a token, decided by an officer of
+//! the province or an admin. Approval creates the agency and its
+//! credentials in one transaction.
+
+use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind, Email, VnName};
+use chiso_runtime::{ServiceError, ServiceResult};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use super::{
+    AgencyView, Issued, NewAgency, Problems, Scope, check_new_agency, insert_agency,
+    issue_credentials, stored,
+};
+use crate::entity::registration;
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// A decoded request to register an agency.
+#[derive(Debug, Clone)]
+pub struct Filing {
+    pub agency: NewAgency,
+    pub contact_name: VnName,
+    pub contact_email: Email,
+    pub contact_phone: Option<String>,
+    pub note: Option<String>,
+    /// The address the rate limit charged.
+    pub filed_from: String,
+}
+
+/// Stores a request after the same checks a registration would make, so a
+/// request that could never be approved is refused at once.
+pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<registration::Model> {
+    let mut problems = Problems::default();
+    let province = check_new_agency(db, &filing.agency, "agency", &mut problems).await?;
+    let a = &filing.agency;
+    if let Some(pending) = pending_with(db, registration::Column::Code, a.code.as_str()).await? {
+        problems.conflict(
+            "agency.code",
+            format!(
+                "a request for {} is already pending (filed {})",
+                a.code,
+                pending.filed_at.format("%Y-%m-%d")
+            ),
+        );
+    }
+    if let Some(unit) = &a.admin_unit_code
+        && let Some(pending) =
+            pending_with(db, registration::Column::AdminUnitCode, unit.as_str()).await?
+    {
+        problems.conflict(
+            "agency.admin_unit_code",
+            format!(
+                "a request for administrative-unit code {unit} is already pending ({})",
+                pending.code
+            ),
+        );
+    }
+    problems.into_result()?;
+    let province = province.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("a checked request has no province"))
+    })?;
+    let model = registration::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        code: a.code.to_string(),
+        admin_unit_code: a.admin_unit_code.as_ref().map(ToString::to_string),
+        name: a.name.to_string(),
+        name_en: a.name_en.as_ref().map(ToString::to_string),
+        kind: a.kind.as_str().to_owned(),
+        parent_code: a.parent_code.as_ref().map(ToString::to_string),
+        valid_from: a.valid_from,
+        province_code: province,
+        contact_name: filing.contact_name.to_string(),
+        contact_email: filing.contact_email.to_string(),
+        contact_phone: filing.contact_phone,
+        note: filing.note,
+        status: Status::Pending.as_str().to_owned(),
+        reason: None,
+        decided_by: None,
+        decided_at: None,
+        client_id: None,
+        filed_from: filing.filed_from,
+        filed_at: Utc::now(),
+    };
+    registration::Entity::insert(registration::ActiveModel::from(model.clone()))
+        .exec_without_returning(db)
+        .await?;
+    Ok(model)
+}
+
+async fn pending_with<C: ConnectionTrait>(
+    c: &C,
+    column: registration::Column,
+    value: &str,
+) -> ServiceResult<Option<registration::Model>> {
+    Ok(registration::Entity::find()
+        .filter(column.eq(value))
+        .filter(registration::Column::Status.eq(Status::Pending.as_str()))
+        .one(c)
+        .await?)
+}
+
+/// Requests with `status`, of one province or all, oldest first.
+pub async fn list_registrations(
+    db: &DatabaseConnection,
+    status: Status,
+    province: Option<&AdminUnitCode>,
+) -> ServiceResult<Vec<registration::Model>> {
+    let mut query =
+        registration::Entity::find().filter(registration::Column::Status.eq(status.as_str()));
+    if let Some(province) = province {
+        query = query.filter(registration::Column::ProvinceCode.eq(province.as_str()));
+    }
+    Ok(query
+        .order_by_asc(registration::Column::FiledAt)
+        .order_by_asc(registration::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One request, if the caller may see it.
+pub async fn get_registration<C: ConnectionTrait>(
+    c: &C,
+    id: &str,
+    scope: &Scope,
+) -> ServiceResult<registration::Model> {
+    let found = registration::Entity::find_by_id(id.to_owned())
+        .one(c)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no registration request has id {id}")))?;
+    scope.check(&found.province_code, &format!("registration request {id}"))?;
+    Ok(found)
+}
+
+fn require_pending(r: &registration::Model) -> ServiceResult<()> {
+    if r.status == Status::Pending.as_str() {
+        return Ok(());
+    }
+    let when = r
+        .decided_at
+        .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    Err(ServiceError::FailedPrecondition(format!(
+        "registration request {} was already {}{when}",
+        r.id, r.status
+    )))
+}
+
+/// Registers the agency a request describes and issues its credentials,
+/// all in one transaction; the request stays pending if anything fails.
+pub async fn approve(
+    db: &DatabaseConnection,
+    id: &str,
+    scope: &Scope,
+    decided_by: &str,
+) -> ServiceResult<(registration::Model, AgencyView, Issued)> {
+    let txn = db.begin().await?;
+    let request = get_registration(&txn, id, scope).await?;
+    require_pending(&request)?;
+    let new = NewAgency {
+        code: stored("agency code", AgencyCode::parse(&request.code))?,
+        admin_unit_code: request
+            .admin_unit_code
+            .as_deref()
+            .map(|c| stored("administrative-unit code", AdminUnitCode::parse(c)))
+            .transpose()?,
+        name: stored("name", VnName::parse(&request.name))?,
+        name_en: request
+            .name_en
+            .as_deref()
+            .map(|n| stored("name", VnName::parse(n)))
+            .transpose()?,
+        kind: stored("kind", request.kind.parse::<AgencyKind>())?,
+        parent_code: request
+            .parent_code
+            .as_deref()
+            .map(|c| stored("parent code", AgencyCode::parse(c)))
+            .transpose()?,
+        valid_from: request.valid_from,
+    };
+    let mut problems = Problems::default();
+    let Some(agency) = insert_agency(&txn, &new, "agency", None, scope, &mut problems).await?
+    else {
+        // The tree changed since filing (a code taken, a parent retired).
+        return Err(problems.into_error());
+    };
+    let issued = issue_credentials(&txn, &new.code, scope, decided_by).await?;
+    let mut row = request.into_active_model();
+    row.status = Set(Status::Approved.as_str().to_owned());
+    row.decided_by = Set(Some(decided_by.to_owned()));
+    row.decided_at = Set(Some(Utc::now()));
+    row.client_id = Set(Some(issued.client.client_id.clone()));
+    let decided = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok((decided, AgencyView::latest(agency), issued))
+}
+
+/// Rejects a pending request with a reason.
+pub async fn reject(
+    db: &DatabaseConnection,
+    id: &str,
+    reason: &str,
+    scope: &Scope,
+    decided_by: &str,
+) -> ServiceResult<registration::Model> {
+    let txn = db.begin().await?;
+    let request = get_registration(&txn, id, scope).await?;
+    require_pending(&request)?;
+    let mut row = request.into_active_model();
+    row.status = Set(Status::Rejected.as_str().to_owned());
+    row.reason = Set(Some(reason.to_owned()));
+    row.decided_by = Set(Some(decided_by.to_owned()));
+    row.decided_at = Set(Some(Utc::now()));
+    let decided = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(decided)
+}

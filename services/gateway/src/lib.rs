@@ -14,7 +14,7 @@ use chiso_runtime::{auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 pub use config::GatewayConfig;
 
@@ -52,7 +52,11 @@ impl Application {
         let router = routes::router(state)
             .merge(metrics::router())
             .route_layer(axum::middleware::from_fn(metrics::track))
-            .layer(TraceLayer::new_for_http());
+            // INFO, not tower-http's DEBUG default: the request span is the root of each trace.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
+            );
         let https = config.tls.https_server()?;
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;

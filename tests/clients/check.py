@@ -18,6 +18,7 @@ EXPECTED = {
         "chiso.registry.v1.AgencyService",
         "chiso.registry.v1.CredentialService",
         "chiso.registry.v1.RegistrationService",
+        "chiso.registry.v1.SigningKeyService",
     },
     1: {
         "chiso.submission.v1.CatalogueService",

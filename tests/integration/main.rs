@@ -6,6 +6,8 @@ mod change_feed;
 mod database_outage;
 mod registry_credentials;
 mod registry_history;
+mod registry_import;
+mod registry_keys;
 mod registry_list;
 mod registry_registrations;
 mod scenario;

@@ -4,29 +4,17 @@
 use anyhow::Context;
 use chiso_proto::{
     registry::v1::{
-        AgencyKind, CreateAgencyRequest, GetAgencyRequest, IssueCredentialsRequest,
+        AgencyKind, GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest,
         IssueTokenRequest, agency_service_client::AgencyServiceClient,
         credential_service_client::CredentialServiceClient,
     },
     submission::v1::{DataValue, SubmitReportRequest, report_service_client::ReportServiceClient},
 };
 use chiso_runtime::grpc::{channel, with_bearer};
-use serde::Deserialize;
 
 const AGENCIES_CSV: &str = include_str!("../demo/quang-binh.csv");
 const ROOT: &str = "000.00.00.H44";
 const PERIODS: [&str; 2] = ["2023", "2024"];
-
-#[derive(Debug, Deserialize)]
-struct Row {
-    code: String,
-    admin_unit_code: String,
-    name: String,
-    name_en: String,
-    kind: String,
-    parent_code: String,
-    valid_from: String,
-}
 
 /// Loads the demo unless its province is already registered; returns a summary.
 pub async fn load(
@@ -65,40 +53,27 @@ pub async fn load(
         Err(status) => return Err(status).context("checking for demo data"),
     }
 
-    let rows: Vec<Row> = csv::Reader::from_reader(AGENCIES_CSV.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .context("demo CSV")?;
+    // The same all-or-nothing import a province office uses for its spreadsheet.
+    let imported = agencies
+        .import_agencies(with_bearer(
+            ImportAgenciesRequest {
+                csv: AGENCIES_CSV.as_bytes().to_vec(),
+                dry_run: false,
+            },
+            &admin,
+        )?)
+        .await
+        .context("importing the demo agencies")?
+        .into_inner();
     let mut submitted = 0;
-    for row in &rows {
-        let kind = match row.kind.as_str() {
-            "provincial_committee" => AgencyKind::ProvincialCommittee,
-            "department" => AgencyKind::Department,
-            "district_committee" => AgencyKind::DistrictCommittee,
-            _ => AgencyKind::CommuneCommittee,
-        };
-        agencies
-            .create_agency(with_bearer(
-                CreateAgencyRequest {
-                    code: row.code.clone(),
-                    admin_unit_code: row.admin_unit_code.clone(),
-                    name: row.name.clone(),
-                    name_en: row.name_en.clone(),
-                    kind: kind.into(),
-                    parent_code: row.parent_code.clone(),
-                    valid_from: row.valid_from.clone(),
-                },
-                &admin,
-            )?)
-            .await
-            .with_context(|| format!("creating {}", row.code))?;
-        if kind == AgencyKind::ProvincialCommittee {
+    for agency in &imported.created {
+        if agency.kind() == AgencyKind::ProvincialCommittee {
             continue;
         }
         let issued = credentials
             .issue_credentials(with_bearer(
                 IssueCredentialsRequest {
-                    agency_code: row.code.clone(),
+                    agency_code: agency.code.clone(),
                 },
                 &admin,
             )?)
@@ -114,18 +89,18 @@ pub async fn load(
                 .submit_report(with_bearer(
                     SubmitReportRequest {
                         period: (*period).into(),
-                        values: demo_values(&row.code, i as u64),
+                        values: demo_values(&agency.code, i as u64),
                     },
                     &agency_token,
                 )?)
                 .await
-                .with_context(|| format!("report of {}", row.code))?;
+                .with_context(|| format!("report of {}", agency.code))?;
             submitted += 1;
         }
     }
     Ok(Some(format!(
         "{} agencies of Quảng Bình (44), {submitted} reports for {}",
-        rows.len(),
+        imported.created.len(),
         PERIODS.join(", ")
     )))
 }

@@ -74,29 +74,36 @@ fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// Violations a status carries at most: they travel in trailers, which
+/// HTTP/2 peers limit to a few kilobytes. Longer lists belong in a body.
+const MAX_VIOLATIONS: usize = 40;
+/// Violations spelled out in a status message at most.
+const MAX_IN_MESSAGE: usize = 8;
+
+fn with_violations(code: Code, prefix: &str, fields: &FieldErrors) -> Status {
+    let mut details = ErrorDetails::new();
+    for f in fields.0.iter().take(MAX_VIOLATIONS) {
+        details.add_bad_request_violation(f.field.clone(), f.message.clone());
+    }
+    let mut parts: Vec<String> = fields
+        .0
+        .iter()
+        .take(MAX_IN_MESSAGE)
+        .map(ToString::to_string)
+        .collect();
+    if fields.0.len() > MAX_IN_MESSAGE {
+        parts.push(format!("and {} more", fields.0.len() - MAX_IN_MESSAGE));
+    }
+    Status::with_error_details(code, format!("{prefix}{}", parts.join("; ")), details)
+}
+
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::InvalidArgument(fields) => {
-                let mut details = ErrorDetails::new();
-                for f in &fields.0 {
-                    details.add_bad_request_violation(f.field.clone(), f.message.clone());
-                }
-                Status::with_error_details(Code::InvalidArgument, fields.to_string(), details)
+                with_violations(Code::InvalidArgument, "invalid input: ", &fields)
             }
-            ServiceError::Conflict(fields) => {
-                let mut details = ErrorDetails::new();
-                for f in &fields.0 {
-                    details.add_bad_request_violation(f.field.clone(), f.message.clone());
-                }
-                let message = fields
-                    .0
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Status::with_error_details(Code::AlreadyExists, message, details)
-            }
+            ServiceError::Conflict(fields) => with_violations(Code::AlreadyExists, "", &fields),
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
@@ -191,6 +198,22 @@ mod tests {
         assert_eq!(
             http_status(status.code()),
             http::StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+
+    #[test]
+    fn long_lists_are_capped_to_fit_trailers() {
+        let mut errors = FieldErrors::new();
+        for i in 0..100 {
+            errors.push(format!("lines[{i}].code"), "is taken");
+        }
+        let status = Status::from(ServiceError::Conflict(errors));
+        assert_eq!(status.code(), Code::AlreadyExists);
+        assert_eq!(field_violations(&status).len(), MAX_VIOLATIONS);
+        assert!(
+            status.message().ends_with("and 92 more"),
+            "{}",
+            status.message()
         );
     }
 

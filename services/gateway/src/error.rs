@@ -56,6 +56,22 @@ impl ApiError {
         }
     }
 
+    /// An error of `code` naming several fields.
+    pub fn with_fields(
+        code: Code,
+        message: impl Into<String>,
+        violations: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: violations
+                .into_iter()
+                .map(|(field, message)| FieldViolation { field, message })
+                .collect(),
+        }
+    }
+
     /// Several invalid fields at once.
     pub fn fields(violations: Vec<(String, String)>) -> Self {
         let message = violations

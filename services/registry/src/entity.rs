@@ -208,6 +208,36 @@ pub mod registration {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+
+    /// An Ed25519 public key an agency signs its reports with.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub key_id: String,
+        pub agency_code: String,
+        /// Standard base64 of the 32 key bytes.
+        #[sea_orm(unique)]
+        pub public_key: String,
+        pub label: Option<String>,
+        pub registered_by: String,
+        pub registered_at: DateTimeUtc,
+        /// Signatures made from this instant on are not accepted.
+        pub revoked_at: Option<DateTimeUtc>,
+        pub revoked_by: Option<String>,
+        pub revocation_reason: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod agency_event {
     use sea_orm::entity::prelude::*;
 

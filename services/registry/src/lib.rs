@@ -3,7 +3,9 @@
 pub mod config;
 
 mod api;
+mod csv_import;
 mod entity;
+mod keys;
 mod limit;
 mod migration;
 mod secrets;
@@ -15,6 +17,7 @@ use anyhow::Context;
 use chiso_proto::registry::v1::{
     agency_service_server::AgencyServiceServer, credential_service_server::CredentialServiceServer,
     registration_service_server::RegistrationServiceServer,
+    signing_key_service_server::SigningKeyServiceServer,
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
@@ -85,6 +88,7 @@ impl Application {
                 "chiso.registry.v1.AgencyService",
                 "chiso.registry.v1.CredentialService",
                 "chiso.registry.v1.RegistrationService",
+                "chiso.registry.v1.SigningKeyService",
             ],
             streams,
             |router| {
@@ -98,7 +102,11 @@ impl Application {
                         auth.clone(),
                     ))
                     .add_service(InterceptedService::new(
-                        RegistrationServiceServer::new(api::RegistrationApi(state)),
+                        RegistrationServiceServer::new(api::RegistrationApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        SigningKeyServiceServer::new(api::SigningKeyApi(state)),
                         auth,
                     ))
             },

@@ -12,7 +12,8 @@ impl MigratorTrait for Migrator {
             Box::new(M0002History),
             Box::new(M0003Clients),
             Box::new(M0004Registrations),
-            Box::new(M0005AgencyFeed),
+            Box::new(M0005SigningKeys),
+            Box::new(M0006AgencyFeed),
         ]
     }
 }
@@ -571,6 +572,70 @@ impl MigrationTrait for M0004Registrations {
 }
 
 #[derive(DeriveIden)]
+enum SigningKeys {
+    Table,
+    Id,
+    KeyId,
+    AgencyCode,
+    PublicKey,
+    Label,
+    RegisteredBy,
+    RegisteredAt,
+    RevokedAt,
+    RevokedBy,
+    RevocationReason,
+}
+
+/// Ed25519 public keys agencies sign reports with; revoked keys stay, so
+/// signatures made before the revocation remain verifiable.
+struct M0005SigningKeys;
+
+impl MigrationName for M0005SigningKeys {
+    fn name(&self) -> &str {
+        "m0005_signing_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005SigningKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SigningKeys::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(SigningKeys::Id))
+                    .col(string_len_uniq(SigningKeys::KeyId, 64))
+                    .col(string_len(SigningKeys::AgencyCode, 32))
+                    .col(string_len_uniq(SigningKeys::PublicKey, 64))
+                    .col(string_len_null(SigningKeys::Label, 255))
+                    .col(string_len(SigningKeys::RegisteredBy, 64))
+                    .col(timestamp_with_time_zone(SigningKeys::RegisteredAt))
+                    .col(timestamp_with_time_zone_null(SigningKeys::RevokedAt))
+                    .col(string_len_null(SigningKeys::RevokedBy, 64))
+                    .col(string_len_null(SigningKeys::RevocationReason, 2048))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_signing_keys_agency")
+                    .table(SigningKeys::Table)
+                    .col(SigningKeys::AgencyCode)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(SigningKeys::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
 enum AgencyEvents {
     Table,
     Seq,
@@ -587,16 +652,16 @@ enum AgencyFeedHead {
 
 /// The agency change feed, seeded with one entry per existing agency so a
 /// consumer starting from 0 gets the whole tree.
-struct M0005AgencyFeed;
+struct M0006AgencyFeed;
 
-impl MigrationName for M0005AgencyFeed {
+impl MigrationName for M0006AgencyFeed {
     fn name(&self) -> &str {
-        "m0005_agency_feed"
+        "m0006_agency_feed"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M0005AgencyFeed {
+impl MigrationTrait for M0006AgencyFeed {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()

@@ -2,7 +2,8 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     routing::{get, post},
 };
@@ -31,7 +32,14 @@ pub fn router() -> Router<AppState> {
             post(issue_credentials).get(super::credentials::list_agency_credentials),
         )
         .route("/api/v1/agencies/reorganisations", post(reorganise))
+        .route(
+            "/api/v1/agencies/import",
+            post(import_agencies).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
 }
+
+/// Largest CSV file an import accepts.
+const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Response header carrying the token of the next page of a list.
 pub const NEXT_PAGE_HEADER: &str = "x-next-page-token";
@@ -102,6 +110,41 @@ pub struct AgencyQuery {
     pub page_token: Option<String>,
     /// Every agency ever registered, retired ones too, in its latest state.
     pub include_inactive: Option<bool>,
+}
+
+/// How to import.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Check everything and report what would be created, storing nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// One problem of an import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportError {
+    /// `lines[5].parent_code` (line numbers as a spreadsheet shows them, the
+    /// header being line 1), or `file`.
+    pub field: String,
+    /// 0 for the file as a whole.
+    pub line: i64,
+    pub message: String,
+    /// The value clashes with stored data (a code taken or retired).
+    pub conflict: bool,
+}
+
+/// What an import did, or would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportSummary {
+    /// Data rows read.
+    pub rows: i32,
+    /// Agencies created, or that a commit would create, in file order.
+    pub created: Vec<Agency>,
+    /// Every problem, in line order (a dry run reports them here; a commit
+    /// with problems answers 422, or 409 when every problem is a taken code,
+    /// naming them instead).
+    pub errors: Vec<ImportError>,
+    pub committed: bool,
 }
 
 /// A date to look at the tree on.
@@ -472,6 +515,82 @@ pub async fn reorganise(
             changed: r.changed.into_iter().map(Agency::from).collect(),
             retired: r.retired.into_iter().map(Agency::from).collect(),
             links: r.links.into_iter().map(LineageLink::from).collect(),
+        }),
+    ))
+}
+
+/// Imports an agency list from a CSV file (UTF-8, header row; columns code,
+/// name, kind, and optionally admin_unit_code, name_en, parent_code,
+/// valid_from), all or nothing (admin, or an officer for their province).
+/// With `dry_run=true` nothing is stored and every problem is listed (200);
+/// a commit answers 201, or 422/409 naming every bad cell and storing nothing.
+#[utoipa::path(
+    post, path = "/api/v1/agencies/import", tag = "agencies",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "the agency list"),
+    responses(
+        (status = 200, description = "dry run", body = ImportSummary),
+        (status = 201, description = "imported", body = ImportSummary),
+        (status = 409, description = "codes taken or retired, each named", body = crate::error::ErrorBody),
+        (status = 422, description = "bad rows, each cell named", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_agencies(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ImportSummary>)> {
+    let dry_run = query.dry_run.unwrap_or(false);
+    let request = user.request(pb::ImportAgenciesRequest {
+        csv: body.to_vec(),
+        dry_run,
+    })?;
+    let summary = AgencyServiceClient::new(state.registry.clone())
+        .import_agencies(request)
+        .await?
+        .into_inner();
+    if !dry_run && !summary.committed {
+        // Nothing was stored: answer like any rejected request, naming every cell.
+        let code = if summary.errors.iter().all(|e| e.conflict) {
+            tonic::Code::AlreadyExists
+        } else {
+            tonic::Code::InvalidArgument
+        };
+        let message = format!(
+            "nothing imported: {} problems in {} rows",
+            summary.errors.len(),
+            summary.rows
+        );
+        let violations = summary
+            .errors
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect();
+        return Err(ApiError::with_fields(code, message, violations));
+    }
+    let status = if summary.committed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(ImportSummary {
+            rows: summary.rows,
+            created: summary.created.into_iter().map(Agency::from).collect(),
+            errors: summary
+                .errors
+                .into_iter()
+                .map(|e| ImportError {
+                    field: e.field,
+                    line: e.line,
+                    message: e.message,
+                    conflict: e.conflict,
+                })
+                .collect(),
+            committed: summary.committed,
         }),
     ))
 }

@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod auth;
 pub mod credentials;
 pub mod health;
+pub mod keys;
 pub mod registrations;
 pub mod reports;
 
@@ -23,11 +24,12 @@ use crate::AppState;
     paths(
         auth::issue_token,
         agencies::create_agency, agencies::list_agencies, agencies::get_agency, agencies::issue_credentials,
-        agencies::get_subtree, agencies::get_lineage, agencies::reorganise,
+        agencies::get_subtree, agencies::get_lineage, agencies::reorganise, agencies::import_agencies,
         credentials::list_agency_credentials, credentials::issue_officer_credentials,
         credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
         registrations::file_registration, registrations::list_registrations, registrations::get_registration,
         registrations::approve_registration, registrations::reject_registration,
+        keys::list_keys, keys::register_key, keys::revoke_key,
         reports::submit_report, reports::get_report, reports::list_data_elements, reports::list_indicators,
         aggregates::get_aggregate,
     ),
@@ -59,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agencies::router())
         .merge(credentials::router())
         .merge(registrations::router())
+        .merge(keys::router())
         .merge(reports::router())
         .merge(aggregates::router())
         .merge(health::router())

@@ -137,6 +137,46 @@ impl AgencyService for AgencyApi {
         }))
     }
 
+    #[instrument(skip_all, fields(bytes = request.get_ref().csv.len(), dry_run = request.get_ref().dry_run))]
+    async fn import_agencies(
+        &self,
+        request: Request<pb::ImportAgenciesRequest>,
+    ) -> Result<Response<pb::ImportSummary>, Status> {
+        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let req = request.into_inner();
+        if req.csv.len() > MAX_IMPORT_BYTES {
+            return Err(ServiceError::field(
+                "csv",
+                format!("is larger than {} MiB; split it", MAX_IMPORT_BYTES >> 20),
+            )
+            .into());
+        }
+        let parsed = crate::csv_import::parse(&req.csv, store::today());
+        let summary = store::import_agencies(&self.0.db, parsed, req.dry_run, &scope).await?;
+        info!(
+            rows = summary.rows,
+            created = summary.created.len(),
+            errors = summary.errors.len(),
+            committed = summary.committed,
+            "agency import"
+        );
+        Ok(Response::new(pb::ImportSummary {
+            rows: i32::try_from(summary.rows).unwrap_or(i32::MAX),
+            created: summary.created.into_iter().map(encode_agency).collect(),
+            errors: summary
+                .errors
+                .into_iter()
+                .map(|(e, conflict)| pb::ImportError {
+                    line: i64::try_from(store::line_of(&e.field)).unwrap_or(0),
+                    field: e.field,
+                    message: e.message,
+                    conflict,
+                })
+                .collect(),
+            committed: summary.committed,
+        }))
+    }
+
     async fn get_lineage(
         &self,
         request: Request<pb::GetLineageRequest>,
@@ -219,6 +259,9 @@ fn own_record_only(principal: &Principal, code: Option<&AgencyCode>) -> Result<(
         "an agency may read only its own record".into(),
     ))
 }
+
+/// Largest CSV file accepted, in bytes.
+const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 
 fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceError> {
     let mut errors = FieldErrors::new();

@@ -2,6 +2,7 @@
 
 mod agencies;
 mod credentials;
+mod keys;
 mod registrations;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::store::{AgencyView, NewAgency, Scope};
 
 pub use agencies::AgencyApi;
 pub use credentials::CredentialApi;
+pub use keys::SigningKeyApi;
 pub use registrations::RegistrationApi;
 
 /// A configured non-agency client (the bootstrap admin or a service account).

@@ -6,15 +6,19 @@ mod agencies;
 mod credentials;
 mod feed;
 mod history;
+mod import;
 mod registrations;
+mod signing;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use feed::*;
 pub use history::*;
+pub use import::*;
 pub use registrations::*;
+pub use signing::*;
 
-use chiso_domain::{AdminUnitCode, FieldErrors};
+use chiso_domain::{AdminUnitCode, FieldError, FieldErrors};
 use chiso_runtime::ServiceError;
 use chrono::{FixedOffset, NaiveDate};
 
@@ -52,6 +56,8 @@ impl Scope {
 #[derive(Debug, Default)]
 pub struct Problems {
     errors: FieldErrors,
+    /// Parallel to `errors`: whether each clashes with stored data.
+    conflicts: Vec<bool>,
     invalid: usize,
 }
 
@@ -59,12 +65,14 @@ impl Problems {
     /// A field whose value is invalid.
     pub fn invalid(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(field, message);
+        self.conflicts.push(false);
         self.invalid += 1;
     }
 
     /// A field whose value clashes with what is stored (a taken code).
     pub fn conflict(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(field, message);
+        self.conflicts.push(true);
     }
 
     pub fn len(&self) -> usize {
@@ -84,6 +92,15 @@ impl Problems {
         }
     }
 
+    /// Each error and whether it is a conflict, in the order of the lines
+    /// they name (`lines[N]`), file-wide ones first.
+    pub fn into_sorted_by_line(self) -> Vec<(FieldError, bool)> {
+        let mut entries: Vec<(FieldError, bool)> =
+            self.errors.0.into_iter().zip(self.conflicts).collect();
+        entries.sort_by_key(|(e, _)| line_of(&e.field));
+        entries
+    }
+
     /// `Ok(())` when nothing was recorded.
     pub fn into_result(self) -> Result<(), ServiceError> {
         if self.is_empty() {
@@ -92,6 +109,15 @@ impl Problems {
             Err(self.into_error())
         }
     }
+}
+
+/// The line a `lines[N]…` field names; 0 for anything else.
+pub fn line_of(field: &str) -> u64 {
+    field
+        .strip_prefix("lines[")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `prefix.field`, or `field` without a prefix.

@@ -1,0 +1,118 @@
+//! `SigningKeyService`: agencies' Ed25519 report-signing keys.
+
+use chiso_domain::{AgencyCode, FieldErrors, VnName};
+use chiso_proto::registry::v1::{self as pb, signing_key_service_server::SigningKeyService};
+use chiso_runtime::{
+    ServiceError,
+    auth::{Role, require},
+};
+use tonic::{Request, Response, Status};
+use tracing::{info, instrument};
+
+use super::{READERS, State, optional, parse_code};
+use crate::{entity::signing_key, keys::PublicKey, store};
+
+/// `SigningKeyService` implementation.
+#[derive(Clone)]
+pub struct SigningKeyApi(pub State);
+
+const MANAGERS: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency];
+
+#[tonic::async_trait]
+impl SigningKeyService for SigningKeyApi {
+    #[instrument(skip_all, fields(agency = %request.get_ref().agency_code))]
+    async fn register_signing_key(
+        &self,
+        request: Request<pb::RegisterSigningKeyRequest>,
+    ) -> Result<Response<pb::SigningKey>, Status> {
+        let principal = require(&request, MANAGERS)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
+        let key = errors.check("public_key", PublicKey::parse(&req.public_key));
+        let label = optional(&req.label).and_then(|l| errors.check("label", VnName::parse(l)));
+        let (Some(code), Some(key)) = (code, key) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::from(errors).into());
+        }
+        let stored =
+            store::register_key(&self.0.db, &code, &key, label.map(String::from), &principal)
+                .await?;
+        info!(agency = %code, key_id = %stored.key_id, "signing key registered");
+        Ok(Response::new(encode_key(stored)))
+    }
+
+    async fn list_signing_keys(
+        &self,
+        request: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        let principal = require(&request, READERS)?;
+        let code = parse_code("agency_code", &request.get_ref().agency_code)?;
+        let keys = store::list_keys(&self.0.db, &code, &principal).await?;
+        Ok(Response::new(pb::ListSigningKeysResponse {
+            keys: keys.into_iter().map(encode_key).collect(),
+        }))
+    }
+
+    async fn get_signing_key(
+        &self,
+        request: Request<pb::GetSigningKeyRequest>,
+    ) -> Result<Response<pb::SigningKey>, Status> {
+        let principal = require(&request, READERS)?;
+        let key_id = optional(&request.get_ref().key_id)
+            .ok_or_else(|| ServiceError::field("key_id", "is required"))?;
+        let key = store::get_key(&self.0.db, key_id, &principal).await?;
+        Ok(Response::new(encode_key(key)))
+    }
+
+    #[instrument(skip_all, fields(agency = %request.get_ref().agency_code, key_id = %request.get_ref().key_id))]
+    async fn revoke_signing_key(
+        &self,
+        request: Request<pb::RevokeSigningKeyRequest>,
+    ) -> Result<Response<pb::SigningKey>, Status> {
+        let principal = require(&request, MANAGERS)?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
+        let key_id = optional(&req.key_id);
+        if key_id.is_none() {
+            errors.push("key_id", "is required");
+        }
+        let reason = optional(&req.reason).and_then(|r| errors.check("reason", VnName::parse(r)));
+        let (Some(code), Some(key_id)) = (code, key_id) else {
+            return Err(ServiceError::from(errors).into());
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::from(errors).into());
+        }
+        let revoked = store::revoke_key(
+            &self.0.db,
+            &code,
+            key_id,
+            reason.map(String::from),
+            &principal,
+        )
+        .await?;
+        info!(agency = %code, key_id, by = %principal.subject, "signing key revoked");
+        Ok(Response::new(encode_key(revoked)))
+    }
+}
+
+fn encode_key(k: signing_key::Model) -> pb::SigningKey {
+    let instant =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    pb::SigningKey {
+        key_id: k.key_id,
+        agency_code: k.agency_code,
+        algorithm: "ed25519".into(),
+        public_key: k.public_key,
+        label: k.label.unwrap_or_default(),
+        registered_at: instant(k.registered_at),
+        registered_by: k.registered_by,
+        revoked_at: k.revoked_at.map(instant).unwrap_or_default(),
+        revoked_by: k.revoked_by.unwrap_or_default(),
+        revocation_reason: k.revocation_reason.unwrap_or_default(),
+    }
+}

@@ -1,7 +1,9 @@
 //! Integration tests: one binary, real services, fresh databases.
 
+mod areas;
 mod bad_input;
 mod change_feed;
+mod database_outage;
 mod registry_credentials;
 mod registry_history;
 mod registry_import;
@@ -9,6 +11,7 @@ mod registry_keys;
 mod registry_list;
 mod registry_registrations;
 mod scenario;
+mod tls;
 
 use chiso_tests::TestStack;
 use serde_json::{Value, json};

@@ -91,6 +91,27 @@ async fn province_rate_is_sum_over_sum_over_rest() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"], serde_json::Value::Null);
     assert_eq!(body["agencies_reporting"], 0);
+
+    // Prometheus sees the requests by route and status (counts are process-wide).
+    let metrics = stack
+        .http
+        .get(format!("{}/metrics", stack.gateway_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let submitted = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains(r#"route="/api/v1/reports""#)
+                && l.contains(r#"status="201""#)
+        })
+        .unwrap_or_else(|| panic!("no counter for submitted reports in:\n{metrics}"));
+    let count: f64 = submitted.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 2.0, "{submitted}");
     stack.shutdown().await;
 }
 
@@ -217,6 +238,7 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
                     indicator: "computer_equipment_rate".into(),
                     area: "51".into(),
                     period: "2018".into(),
+                    as_of: String::new(),
                 },
                 &admin,
             )

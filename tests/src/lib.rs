@@ -9,12 +9,16 @@ use chiso_proto::{
     aggregation::v1::{
         GetFeedPositionRequest, aggregation_service_client::AggregationServiceClient,
     },
-    registry::v1::{IssueTokenRequest, credential_service_client::CredentialServiceClient},
+    registry::v1::{
+        GetAgencyFeedHeadRequest, IssueTokenRequest, agency_service_client::AgencyServiceClient,
+        credential_service_client::CredentialServiceClient,
+    },
 };
 use chiso_runtime::{
     auth,
     config::{DatabaseConfig, GrpcConfig, HttpConfig, VerifyConfig},
     grpc,
+    tls::TlsConfig,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -23,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub use chiso_proto as proto;
+
+mod proxy;
+pub use proxy::DbProxy;
 
 const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
 const SERVICE_SECRET: &str = "test-aggregation-secret-0123456789";
@@ -46,6 +53,21 @@ enum Databases {
     Postgres { admin_url: String, name: String },
 }
 
+/// How to start the stack.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StackOptions {
+    /// Route the services' PostgreSQL connections through a [`DbProxy`]
+    /// (`TestStack::db_proxy`); ignored on SQLite.
+    pub db_proxy: bool,
+    /// Serve TLS everywhere, with mutual TLS required between services.
+    pub tls: bool,
+}
+
+/// Whether the suite runs on PostgreSQL (`CHISO_TEST_DATABASE_URL` is set).
+pub fn on_postgres() -> bool {
+    std::env::var("CHISO_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
 /// The whole stack, running.
 pub struct TestStack {
     pub gateway_url: String,
@@ -55,6 +77,10 @@ pub struct TestStack {
     pub admin_client_id: String,
     pub admin_secret: String,
     pub http: reqwest::Client,
+    /// The proxy in front of PostgreSQL, when started with `db_proxy`.
+    pub db_proxy: Option<DbProxy>,
+    /// How test clients reach the gRPC services: plain text, or TLS with a client certificate.
+    pub client_tls: Option<TlsConfig>,
     aggregation_config: chiso_aggregation::AggregationConfig,
     aggregation: Option<Running>,
     others: Vec<Running>,
@@ -64,11 +90,20 @@ pub struct TestStack {
 
 /// Starts registry, submission, aggregation and gateway.
 pub async fn spawn_stack() -> TestStack {
-    try_spawn_stack().await.expect("failed to start the stack")
+    spawn_stack_with(StackOptions::default()).await
 }
 
-async fn try_spawn_stack() -> anyhow::Result<TestStack> {
+/// Starts the stack with options.
+pub async fn spawn_stack_with(options: StackOptions) -> TestStack {
+    try_spawn_stack(options)
+        .await
+        .expect("failed to start the stack")
+}
+
+async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     chiso_runtime::telemetry::init_for_tests();
+    // reqwest is built without a crypto provider; ring is the one in the tree.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
     let keys = dir.path().join("keys");
     auth::ensure_keypair(&keys)?;
@@ -93,6 +128,12 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
         }
         _ => Databases::Sqlite,
     };
+    let db_proxy = match &databases {
+        Databases::Postgres { admin_url, .. } if options.db_proxy => {
+            Some(DbProxy::start(postgres_addr(admin_url)?).await?)
+        }
+        _ => None,
+    };
     let database = |service: &str| -> DatabaseConfig {
         match &databases {
             Databases::Sqlite => DatabaseConfig::with_url(format!(
@@ -100,11 +141,30 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
                 dir.path().join(format!("{service}.db")).display()
             )),
             Databases::Postgres { admin_url, name } => {
-                let mut config = DatabaseConfig::with_url(replace_database(admin_url, name));
+                let mut url = replace_database(admin_url, name);
+                if let Some(proxy) = &db_proxy {
+                    url = url.replace(&postgres_authority(admin_url), &proxy.addr().to_string());
+                }
+                let mut config = DatabaseConfig::with_url(url);
+                config.acquire_timeout_secs = 2;
                 config.schema = Some(service.to_owned());
                 config.max_connections = 5;
                 config
             }
+        }
+    };
+    let tls = if options.tls {
+        make_pki(dir.path())?
+    } else {
+        TlsConfig::default()
+    };
+    let scheme = if options.tls { "https" } else { "http" };
+    // Certificates name localhost, so TLS URLs use it rather than the IP.
+    let url = |addr: SocketAddr| {
+        if options.tls {
+            format!("{scheme}://localhost:{}", addr.port())
+        } else {
+            format!("{scheme}://{addr}")
         }
     };
     let any_port = || GrpcConfig {
@@ -113,6 +173,7 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
 
     let registry = chiso_registry::Application::build(chiso_registry::RegistryConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("registry"),
         auth: chiso_registry::config::SigningConfig {
             jwt_private_key_file: keys.join("jwt-private.pem"),
@@ -124,6 +185,7 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
             secret: SecretString::from(ADMIN_SECRET),
         },
         service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
+        feed_poll_ms: 200,
         credentials: Default::default(),
         registration: Default::default(),
     })
@@ -133,6 +195,7 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
 
     let submission = chiso_submission::Application::build(chiso_submission::SubmissionConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("submission"),
         auth: verify.clone(),
         feed_poll_ms: 200,
@@ -143,10 +206,11 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
         grpc: any_port(),
+        tls: tls.clone(),
         database: database("aggregation"),
         auth: verify.clone(),
-        submission_url: format!("http://{submission_addr}"),
-        registry_url: format!("http://{registry_addr}"),
+        submission_url: url(submission_addr),
+        registry_url: url(registry_addr),
         service_account: chiso_aggregation::config::ServiceAccount {
             client_id: "aggregation".into(),
             secret: SecretString::from(SERVICE_SECRET),
@@ -162,13 +226,21 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
         http: HttpConfig {
             addr: "127.0.0.1:0".parse()?,
         },
+        tls: TlsConfig {
+            client_ca_file: None,
+            ..tls.clone()
+        },
         auth: verify,
-        registry_url: format!("http://{registry_addr}"),
-        submission_url: format!("http://{submission_addr}"),
-        aggregation_url: format!("http://{aggregation_addr}"),
+        registry_url: url(registry_addr),
+        submission_url: url(submission_addr),
+        aggregation_url: url(aggregation_addr),
     })
     .await?;
-    let gateway_url = format!("http://{}", gateway.local_addr());
+    let gateway_url = url(gateway.local_addr());
+    let mut http = reqwest::Client::builder();
+    if let Some(ca) = &tls.ca_file {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
+    }
     let gateway = start(|stop| gateway.run_until_stopped(stop));
 
     Ok(TestStack {
@@ -178,12 +250,65 @@ async fn try_spawn_stack() -> anyhow::Result<TestStack> {
         aggregation_addr,
         admin_client_id: "admin".into(),
         admin_secret: ADMIN_SECRET.into(),
-        http: reqwest::Client::new(),
+        http: http.build()?,
+        db_proxy,
+        client_tls: options.tls.then_some(tls),
         aggregation_config,
         aggregation: Some(aggregation),
         others: vec![gateway, submission, registry],
         databases,
         _dir: dir,
+    })
+}
+
+/// Writes a test CA, a server certificate for localhost/127.0.0.1 and a
+/// client certificate, and returns settings that use them everywhere.
+fn make_pki(dir: &std::path::Path) -> anyhow::Result<TlsConfig> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "chiso test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let leaf =
+        |names: Vec<String>, usage: ExtendedKeyUsagePurpose| -> anyhow::Result<(String, String)> {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(names)?;
+            params.extended_key_usages = vec![usage];
+            let cert = params.signed_by(&key, &ca)?;
+            Ok((cert.pem(), key.serialize_pem()))
+        };
+    let (server_cert, server_key) = leaf(
+        vec!["localhost".into(), "127.0.0.1".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    )?;
+    let (client_cert, client_key) = leaf(
+        vec!["chiso-service".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    )?;
+    let tls_dir = dir.join("tls");
+    std::fs::create_dir_all(&tls_dir)?;
+    let write = |name: &str, pem: &str| -> anyhow::Result<PathBuf> {
+        let path = tls_dir.join(name);
+        std::fs::write(&path, pem)?;
+        Ok(path)
+    };
+    let ca_file = write("ca.pem", &ca.pem())?;
+    Ok(TlsConfig {
+        cert_file: Some(write("server.pem", &server_cert)?),
+        key_file: Some(write("server-key.pem", &server_key)?),
+        client_ca_file: Some(ca_file.clone()),
+        ca_file: Some(ca_file),
+        client_cert_file: Some(write("client.pem", &client_cert)?),
+        client_key_file: Some(write("client-key.pem", &client_key)?),
     })
 }
 
@@ -194,6 +319,26 @@ where
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run(stop.clone()));
     Running { stop, handle }
+}
+
+/// `host:port` of a PostgreSQL URL.
+fn postgres_authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+fn postgres_addr(url: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    postgres_authority(url)
+        .to_socket_addrs()?
+        .next()
+        .context("database host does not resolve")
 }
 
 fn replace_database(url: &str, name: &str) -> String {
@@ -273,22 +418,36 @@ impl TestStack {
     }
 
     pub fn channel(&self, addr: SocketAddr) -> Channel {
-        grpc::channel(&format!("http://{addr}")).expect("valid address")
+        match &self.client_tls {
+            Some(tls) => grpc::channel(&format!("https://localhost:{}", addr.port()), tls),
+            None => grpc::channel(&format!("http://{addr}"), &TlsConfig::default()),
+        }
+        .expect("valid address")
     }
 
-    /// Waits until aggregation has applied the feed up to `seq`.
+    /// Waits until aggregation has applied the submission feed up to `seq`
+    /// and the registry's agency feed up to its current head.
     pub async fn wait_for_feed(&self, token: &str, seq: i64) {
+        let agency_head = AgencyServiceClient::new(self.channel(self.registry_addr))
+            .get_agency_feed_head(
+                grpc::with_bearer(GetAgencyFeedHeadRequest {}, token).expect("request"),
+            )
+            .await
+            .expect("agency feed head")
+            .into_inner()
+            .last_seq;
         let mut client = AggregationServiceClient::new(self.channel(self.aggregation_addr));
         for _ in 0..200 {
             let request = grpc::with_bearer(GetFeedPositionRequest {}, token).expect("request");
             if let Ok(position) = client.get_feed_position(request).await
                 && position.get_ref().last_seq >= seq
+                && position.get_ref().agency_seq >= agency_head
             {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aggregation did not reach feed position {seq}");
+        panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
     }
 
     /// Stops the aggregation service (its database stays).
@@ -386,5 +545,10 @@ mod tests {
             super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
             "postgres://u@h/x?sslmode=disable"
         );
+        assert_eq!(
+            super::postgres_authority("postgres://postgres@127.0.0.1:5432/postgres"),
+            "127.0.0.1:5432"
+        );
+        assert_eq!(super::postgres_authority("postgres://u:p@db/x"), "db:5432");
     }
 }

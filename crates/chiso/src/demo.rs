@@ -23,10 +23,10 @@ pub async fn load(
     admin_id: &str,
     admin_secret: &str,
 ) -> anyhow::Result<Option<String>> {
-    let registry = channel(registry_url)?;
+    let registry = channel(registry_url, &Default::default())?;
     let mut credentials = CredentialServiceClient::new(registry.clone());
     let mut agencies = AgencyServiceClient::new(registry);
-    let mut reports = ReportServiceClient::new(channel(submission_url)?);
+    let mut reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
     let token = |id: &str, secret: &str| IssueTokenRequest {
         client_id: id.into(),
         client_secret: secret.into(),

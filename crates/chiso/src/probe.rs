@@ -9,8 +9,18 @@ use tonic_health::pb::{
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Target {
-    /// gRPC health of the service at HOST:PORT.
-    Grpc { addr: String },
+    /// gRPC health of the service at HOST:PORT (or an http:// or https:// URL).
+    Grpc {
+        addr: String,
+        /// CA that signs the service's certificate, for https:// URLs.
+        #[arg(long, env = "CHISO_TLS__CA_FILE")]
+        ca_file: Option<std::path::PathBuf>,
+        /// Client certificate and key, when the service requires mutual TLS.
+        #[arg(long, env = "CHISO_TLS__CLIENT_CERT_FILE")]
+        client_cert_file: Option<std::path::PathBuf>,
+        #[arg(long, env = "CHISO_TLS__CLIENT_KEY_FILE")]
+        client_key_file: Option<std::path::PathBuf>,
+    },
     /// HTTP GET that must answer 2xx.
     Http { url: String },
 }
@@ -23,13 +33,24 @@ pub async fn run(target: Target) -> anyhow::Result<()> {
 
 async fn check(target: Target) -> anyhow::Result<()> {
     match target {
-        Target::Grpc { addr } => {
+        Target::Grpc {
+            addr,
+            ca_file,
+            client_cert_file,
+            client_key_file,
+        } => {
             let url = if addr.contains("://") {
                 addr
             } else {
                 format!("http://{addr}")
             };
-            let channel = chiso_runtime::grpc::channel(&url)?;
+            let tls = chiso_runtime::tls::TlsConfig {
+                ca_file,
+                client_cert_file,
+                client_key_file,
+                ..Default::default()
+            };
+            let channel = chiso_runtime::grpc::channel(&url, &tls)?;
             let response = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: String::new(),

@@ -7,7 +7,11 @@ use std::{
 };
 
 use anyhow::Context;
-use chiso_runtime::{auth, config::Source, shutdown, telemetry};
+use chiso_runtime::{
+    auth,
+    config::{ServiceConfig, Source},
+    shutdown, telemetry,
+};
 use tokio::task::JoinSet;
 
 /// Options of `chiso up`.
@@ -31,7 +35,7 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    telemetry::init("info");
+    let _telemetry = telemetry::init("chiso", "info");
     let data = &args.data_dir;
     std::fs::create_dir_all(data)
         .with_context(|| format!("failed to create {}", data.display()))?;

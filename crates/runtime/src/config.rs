@@ -50,6 +50,37 @@ pub fn load<T: DeserializeOwned>(
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
 
+/// A service's settings: built-in defaults, layered sources, one validation.
+pub trait ServiceConfig: DeserializeOwned {
+    /// Service name used in error messages.
+    const SERVICE: &'static str;
+    /// Built-in defaults as dotted keys, for a service running alone.
+    const DEFAULTS: &'static [(&'static str, &'static str)];
+
+    /// Records every invalid setting, naming its key.
+    fn check(&self, errors: &mut Vec<String>);
+
+    /// Loads from the built-in defaults, the file and the environment, then validates.
+    fn load(source: Source<'_>) -> anyhow::Result<Self> {
+        Self::load_with(source, &[])
+    }
+
+    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
+    fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let all: Vec<(&str, &str)> = Self::DEFAULTS.iter().chain(defaults).copied().collect();
+        let config: Self = load(source, &all)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// All configuration mistakes at once.
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut errors = Vec::new();
+        self.check(&mut errors);
+        finish_validation(Self::SERVICE, errors)
+    }
+}
+
 /// Where a database lives and how many connections to keep.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,9 +14,32 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
     config: &DatabaseConfig,
 ) -> anyhow::Result<DatabaseConnection> {
     let db = connect(config).await?;
-    M::up(&db, None).await.context("failed to run migrations")?;
+    if config.is_postgres() {
+        // Replicas starting together take turns: the session-level advisory
+        // lock lives on the one connection of this single-connection pool.
+        let mut single = config.clone();
+        single.max_connections = 1;
+        single.min_connections = 1;
+        let session = connect(&single).await?;
+        session
+            .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await
+            .context("failed to take the migration lock")?;
+        let migrated = M::up(&session, None).await;
+        session
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await
+            .ok();
+        session.close().await.ok();
+        migrated.context("failed to run migrations")?;
+    } else {
+        M::up(&db, None).await.context("failed to run migrations")?;
+    }
     Ok(db)
 }
+
+/// Advisory-lock key that serialises migrations within one database.
+const MIGRATION_LOCK: i64 = 0x6368_6973_6f00;
 
 /// Opens a pool sized by `config`.
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {

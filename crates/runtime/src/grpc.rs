@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Server, server::Router};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
+use crate::tls::TlsConfig;
+
 /// Binds a listener; port 0 picks a free port.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
@@ -19,7 +21,10 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// A server builder with health and reflection (v1 and v1alpha) already added.
 /// The reporter marks the overall service ("") and each named service serving.
-pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, HealthReporter)> {
+pub async fn server_with_health(
+    services: &[&str],
+    tls: &TlsConfig,
+) -> anyhow::Result<(Router, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status("", ServingStatus::Serving)
@@ -46,11 +51,71 @@ pub async fn server_with_health(services: &[&str]) -> anyhow::Result<(Router, He
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .context("failed to build reflection service")?;
-    let router = Server::builder()
+    let mut server = Server::builder().trace_fn(crate::telemetry::grpc_request_span);
+    if let Some(config) = tls.grpc_server()? {
+        server = server
+            .tls_config(config)
+            .context("invalid TLS configuration")?;
+    }
+    let router = server
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     Ok((router, reporter))
+}
+
+/// A back service's gRPC server: health, reflection and its own services,
+/// bound to its port (0 picks one) and ready to serve.
+pub struct GrpcServer {
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    reporter: HealthReporter,
+    addr: SocketAddr,
+    streams: CancellationToken,
+}
+
+impl GrpcServer {
+    /// `services` are the fully qualified names `add` registers; they are
+    /// reported healthy and listed by reflection.
+    /// `streams` is cancelled when shutdown begins: server streams that never
+    /// end by themselves (change feeds) watch it so the server can stop.
+    pub async fn bind(
+        name: &'static str,
+        addr: SocketAddr,
+        tls: &TlsConfig,
+        services: &[&str],
+        streams: CancellationToken,
+        add: impl FnOnce(Router) -> Router,
+    ) -> anyhow::Result<Self> {
+        let (router, reporter) = server_with_health(services, tls).await?;
+        let listener = bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            name,
+            listener,
+            router: add(router),
+            reporter,
+            addr,
+            streams,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(service = self.name, addr = %self.addr, "listening");
+        let (streams, stopping) = (self.streams, shutdown.clone());
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            streams.cancel();
+        });
+        serve(self.router, self.listener, self.reporter, shutdown).await
+    }
 }
 
 /// How long in-flight calls may run on after shutdown begins.
@@ -85,18 +150,25 @@ pub async fn serve(
     }
 }
 
-/// A lazily connecting channel to another chiso service.
-pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
+/// A lazily connecting channel to another chiso service; `https://` URLs
+/// are verified against `tls.ca_file`.
+pub fn channel(url: &str, tls: &TlsConfig) -> anyhow::Result<tonic::transport::Channel> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid service URL {url}"))?
         .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect_lazy())
+        .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(tls.grpc_client()?)
+            .context("invalid TLS client configuration")?;
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 /// Wraps a message with a bearer token for another service.
 pub fn with_bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
+    crate::telemetry::inject_trace_context(request.metadata_mut());
     request.metadata_mut().insert(
         "authorization",
         format!("Bearer {token}")

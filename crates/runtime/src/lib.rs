@@ -6,8 +6,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod grpc;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::{ServiceError, ServiceResult};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chiso_domain::{AdminLevel, AdminUnitCode, FieldErrors, IndicatorCode, PeriodCode};
+use chiso_domain::{AdminUnitCode, FieldErrors, IndicatorCode, PeriodCode};
 use chiso_proto::{
     aggregation::v1::{self as pb, aggregation_service_server::AggregationService},
     submission::v1::{GetIndicatorRequest, catalogue_service_client::CatalogueServiceClient},
@@ -12,6 +12,7 @@ use chiso_runtime::{
     auth::{Role, require},
     grpc::with_bearer,
 };
+use chrono::{FixedOffset, NaiveDate};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status, transport::Channel};
 
@@ -44,30 +45,36 @@ impl AggregationService for AggregationApi {
         let req = request.into_inner();
         let mut errors = FieldErrors::new();
         let indicator = errors.check("indicator", IndicatorCode::parse(&req.indicator));
-        let area = errors
-            .check("area", AdminUnitCode::parse(&req.area))
-            .and_then(|area| {
-                if area.level() == AdminLevel::Province {
-                    Some(area)
-                } else {
-                    errors.push(
-                        "area",
-                        "only province areas (2 digits) are aggregated so far",
-                    );
-                    None
-                }
-            });
+        let area = errors.check("area", AdminUnitCode::parse(&req.area));
         let period = errors.check("period", PeriodCode::parse(&req.period));
-        let (Some(indicator), Some(area), Some(period)) = (indicator, area, period) else {
+        let as_of = match req.as_of.trim() {
+            "" => Some(today()),
+            raw => errors.check(
+                "as_of",
+                NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map_err(|_| format!("`{raw}` is not a date of the form YYYY-MM-DD")),
+            ),
+        };
+        let (Some(indicator), Some(area), Some(period), Some(as_of)) =
+            (indicator, area, period, as_of)
+        else {
             return Err(ServiceError::from(errors).into());
         };
 
         let definition = self.indicator(&indicator).await?;
-        let numerator = store::sum(&self.0.db, &area, &period, &definition.numerator).await?;
+        let members = store::area_members(&self.0.db, &area, as_of)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::field(
+                    "area",
+                    format!("no People's Committee had administrative-unit code {area} on {as_of}"),
+                )
+            })?;
+        let numerator = store::sum(&self.0.db, &members, &period, &definition.numerator).await?;
         let denominator = if definition.denominator.is_empty() {
             None
         } else {
-            Some(store::sum(&self.0.db, &area, &period, &definition.denominator).await?)
+            Some(store::sum(&self.0.db, &members, &period, &definition.denominator).await?)
         };
         // Sum of numerators over sum of denominators: never a mean of ratios.
         let (value, agencies) = match denominator {
@@ -92,6 +99,7 @@ impl AggregationService for AggregationApi {
             agencies_reporting: agencies,
             factor: definition.factor,
             unit: definition.unit,
+            as_of: as_of.to_string(),
         }))
     }
 
@@ -101,7 +109,11 @@ impl AggregationService for AggregationApi {
     ) -> Result<Response<pb::FeedPosition>, Status> {
         require(&request, ANY_ROLE)?;
         let last_seq = store::cursor(&self.0.db, store::SUBMISSION_FEED).await?;
-        Ok(Response::new(pb::FeedPosition { last_seq }))
+        let agency_seq = store::cursor(&self.0.db, store::REGISTRY_FEED).await?;
+        Ok(Response::new(pb::FeedPosition {
+            last_seq,
+            agency_seq,
+        }))
     }
 }
 
@@ -132,4 +144,10 @@ impl AggregationApi {
             Err(s) => Err(s),
         }
     }
+}
+
+/// Today in Vietnam (UTC+7): the default date of the organisation tree.
+fn today() -> NaiveDate {
+    let offset = FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+    chrono::Utc::now().with_timezone(&offset).date_naive()
 }

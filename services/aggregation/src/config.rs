@@ -1,6 +1,9 @@
 //! Aggregation settings.
 
-use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use chiso_runtime::config::{
+    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, validate_url,
+};
+use chiso_runtime::tls::TlsConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -8,6 +11,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregationConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     #[serde(default)]
@@ -40,24 +45,14 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("registry_url", "http://127.0.0.1:50051"),
 ];
 
-impl AggregationConfig {
-    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        Self::load_with(source, &[])
-    }
+impl ServiceConfig for AggregationConfig {
+    const SERVICE: &'static str = "aggregation";
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
-    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
-    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
-        let config: Self = config::load(source, &all)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let mut errors = Vec::new();
-        self.database.validate(&mut errors);
-        config::validate_url("submission_url", &self.submission_url, &mut errors);
-        config::validate_url("registry_url", &self.registry_url, &mut errors);
-        config::finish_validation("aggregation", errors)
+    fn check(&self, errors: &mut Vec<String>) {
+        self.tls.validate(errors);
+        self.database.validate(errors);
+        validate_url("submission_url", &self.submission_url, errors);
+        validate_url("registry_url", &self.registry_url, errors);
     }
 }

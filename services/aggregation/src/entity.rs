@@ -44,3 +44,28 @@ pub mod feed_cursor {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod agency_tree {
+    use sea_orm::entity::prelude::*;
+
+    /// This service's copy of the organisation tree: one row per version of
+    /// each agency, kept current from the registry's agency feed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agency_tree")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub valid_from: Date,
+        /// Exclusive end; `None` for the current version.
+        pub valid_to: Option<Date>,
+        pub parent_code: Option<String>,
+        pub province_code: String,
+        pub admin_unit_code: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -7,7 +7,7 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Facts)]
+        vec![Box::new(M0001Facts), Box::new(M0002AgencyTree)]
     }
 }
 
@@ -75,6 +75,56 @@ impl MigrationTrait for M0001Facts {
                 .table(FeedCursors::Table)
                 .col(string_len(FeedCursors::Feed, 32).primary_key())
                 .col(big_integer(FeedCursors::LastSeq))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum AgencyTree {
+    Table,
+    Code,
+    ValidFrom,
+    ValidTo,
+    ParentCode,
+    ProvinceCode,
+    AdminUnitCode,
+}
+
+struct M0002AgencyTree;
+
+impl MigrationName for M0002AgencyTree {
+    fn name(&self) -> &str {
+        "m0002_agency_tree"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002AgencyTree {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(AgencyTree::Table)
+                .col(string_len(AgencyTree::Code, 32))
+                .col(date(AgencyTree::ValidFrom))
+                .col(date_null(AgencyTree::ValidTo))
+                .col(string_len_null(AgencyTree::ParentCode, 32))
+                .col(string_len(AgencyTree::ProvinceCode, 8))
+                .col(string_len_null(AgencyTree::AdminUnitCode, 8))
+                .primary_key(
+                    Index::create()
+                        .col(AgencyTree::Code)
+                        .col(AgencyTree::ValidFrom),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_agency_tree_admin_unit")
+                .table(AgencyTree::Table)
+                .col(AgencyTree::AdminUnitCode)
                 .to_owned(),
         )
         .await

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use chiso_runtime::{auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 pub use config::GatewayConfig;
 
@@ -37,23 +38,33 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     addr: SocketAddr,
+    https: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Application {
     pub async fn build(config: GatewayConfig) -> anyhow::Result<Self> {
         let state = AppState {
-            registry: grpc::channel(&config.registry_url)?,
-            submission: grpc::channel(&config.submission_url)?,
-            aggregation: grpc::channel(&config.aggregation_url)?,
+            registry: grpc::channel(&config.registry_url, &config.tls)?,
+            submission: grpc::channel(&config.submission_url, &config.tls)?,
+            aggregation: grpc::channel(&config.aggregation_url, &config.tls)?,
             verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
         };
-        let router = routes::router(state).layer(TraceLayer::new_for_http());
+        let router = routes::router(state)
+            .merge(metrics::router())
+            .route_layer(axum::middleware::from_fn(metrics::track))
+            // INFO, not tower-http's DEBUG default: the request span is the root of each trace.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
+            );
+        let https = config.tls.https_server()?;
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;
         Ok(Self {
             listener,
             router,
             addr,
+            https,
         })
     }
 
@@ -63,16 +74,38 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled, letting requests in flight finish.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "gateway listening");
+        tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
         let stopping = shutdown.clone();
         // Peer addresses let the registry rate-limit unauthenticated registrations.
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { stopping.cancelled().await });
+        let server = async move {
+            match self.https {
+                None => axum::serve(self.listener, app)
+                    .with_graceful_shutdown(async move { stopping.cancelled().await })
+                    .await
+                    .map_err(anyhow::Error::from),
+                Some(tls) => {
+                    let handle = axum_server::Handle::new();
+                    let stopper = handle.clone();
+                    tokio::spawn(async move {
+                        stopping.cancelled().await;
+                        stopper.graceful_shutdown(Some(grpc::SHUTDOWN_GRACE));
+                    });
+                    axum_server::from_tcp_rustls(
+                        self.listener.into_std()?,
+                        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+                    )?
+                    .handle(handle)
+                    .serve(app)
+                    .await
+                    .map_err(anyhow::Error::from)
+                }
+            }
+        };
         tokio::select! {
-            result = server => Ok(result?),
+            result = server => result,
             () = async {
                 shutdown.cancelled().await;
                 tokio::time::sleep(grpc::SHUTDOWN_GRACE).await;

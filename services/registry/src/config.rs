@@ -2,18 +2,25 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source};
-use secrecy::SecretString;
+use chiso_runtime::config::{DatabaseConfig, GrpcConfig, ServiceConfig};
+use chiso_runtime::tls::TlsConfig;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Everything the registry needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     pub auth: SigningConfig,
     pub bootstrap_admin: BootstrapAdmin,
+    /// How often `WatchAgencies` streams re-read the feed without a local
+    /// wake-up (writes by other replicas), in milliseconds.
+    #[serde(default = "default_feed_poll_ms")]
+    pub feed_poll_ms: u64,
     /// Other chiso services' client secrets by client id (e.g. `aggregation`).
     #[serde(default)]
     pub service_accounts: BTreeMap<String, SecretString>,
@@ -90,6 +97,10 @@ pub struct SigningConfig {
     pub token_ttl_secs: u64,
 }
 
+fn default_feed_poll_ms() -> u64 {
+    1000
+}
+
 fn default_token_ttl() -> u64 {
     3600
 }
@@ -118,25 +129,18 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("auth.jwt_public_key_file", "data/keys/jwt-public.pem"),
 ];
 
-impl RegistryConfig {
-    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        Self::load_with(source, &[])
-    }
+impl ServiceConfig for RegistryConfig {
+    const SERVICE: &'static str = "registry";
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
-    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
-    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
-        let config: Self = config::load(source, &all)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        use secrecy::ExposeSecret;
-        let mut errors = Vec::new();
-        self.database.validate(&mut errors);
+    fn check(&self, errors: &mut Vec<String>) {
+        self.tls.validate(errors);
+        self.database.validate(errors);
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
+        }
+        if self.feed_poll_ms == 0 {
+            errors.push("feed_poll_ms: must be positive".into());
         }
         if self.auth.token_ttl_secs == 0 {
             errors.push("auth.token_ttl_secs: must be positive".into());
@@ -156,14 +160,15 @@ impl RegistryConfig {
                 ));
             }
         }
-        config::finish_validation("registry", errors)
+    }
+}
+
+impl RegistryConfig {
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth.token_ttl_secs)
     }
 
     pub fn rotation_grace(&self) -> Duration {
         Duration::from_secs(self.credentials.rotation_grace_secs)
-    }
-
-    pub fn token_ttl(&self) -> Duration {
-        Duration::from_secs(self.auth.token_ttl_secs)
     }
 }

@@ -21,22 +21,18 @@ use chiso_proto::registry::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
-    db, grpc,
+    db,
+    grpc::GrpcServer,
 };
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::Router};
-use tonic_health::server::HealthReporter;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::RegistryConfig;
 
 /// A built registry, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    reporter: HealthReporter,
-    addr: SocketAddr,
+    server: GrpcServer,
 }
 
 impl Application {
@@ -63,10 +59,19 @@ impl Application {
             });
         }
 
+        let head = tokio::sync::watch::Sender::new(store::agency_feed_head(&db).await?);
+        let streams = CancellationToken::new();
+        let follow = chiso_runtime::feed::Follow {
+            head: head.subscribe(),
+            poll: std::time::Duration::from_millis(config.feed_poll_ms),
+            stop: streams.clone(),
+        };
         let state = Arc::new(api::Registry {
             db,
             signer,
             static_clients,
+            feed_head: head,
+            follow,
             rotation_grace: config.rotation_grace(),
             registration_limit: limit::RateLimiter::new(
                 config.registration.burst,
@@ -75,48 +80,48 @@ impl Application {
             trust_forwarded_for: config.registration.trust_forwarded_for,
         });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(&[
-            "chiso.registry.v1.AgencyService",
-            "chiso.registry.v1.CredentialService",
-            "chiso.registry.v1.RegistrationService",
-            "chiso.registry.v1.SigningKeyService",
-        ])
+        let server = GrpcServer::bind(
+            "registry",
+            config.grpc.addr,
+            &config.tls,
+            &[
+                "chiso.registry.v1.AgencyService",
+                "chiso.registry.v1.CredentialService",
+                "chiso.registry.v1.RegistrationService",
+                "chiso.registry.v1.SigningKeyService",
+            ],
+            streams,
+            |router| {
+                router
+                    .add_service(InterceptedService::new(
+                        AgencyServiceServer::new(api::AgencyApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        CredentialServiceServer::new(api::CredentialApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        RegistrationServiceServer::new(api::RegistrationApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        SigningKeyServiceServer::new(api::SigningKeyApi(state)),
+                        auth,
+                    ))
+            },
+        )
         .await?;
-        let router = router
-            .add_service(InterceptedService::new(
-                AgencyServiceServer::new(api::AgencyApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                CredentialServiceServer::new(api::CredentialApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                RegistrationServiceServer::new(api::RegistrationApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                SigningKeyServiceServer::new(api::SigningKeyApi(state)),
-                auth,
-            ));
-        let listener = grpc::bind(config.grpc.addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            reporter,
-            addr,
-        })
+        Ok(Self { server })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "registry listening");
-        grpc::serve(self.router, self.listener, self.reporter, shutdown).await
+        self.server.serve(shutdown).await
     }
 }

@@ -1,6 +1,6 @@
 //! gRPC surface of the submission service.
 
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc};
 
 use chiso_domain::{AdminUnitCode, AgencyCode};
 use chiso_proto::submission::v1::{
@@ -10,14 +10,13 @@ use chiso_proto::submission::v1::{
 use chiso_runtime::{
     ServiceError,
     auth::{Role, require},
+    feed,
 };
 use futures::Stream;
 use sea_orm::DatabaseConnection;
-use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::watch;
 use tonic::{Request, Response, Status};
-use tracing::{debug, info, instrument, warn};
+use tracing::{info, instrument};
 
 use crate::{
     entity::{data_element, indicator},
@@ -29,10 +28,8 @@ pub struct Submission {
     pub db: DatabaseConnection,
     /// Latest sequence number committed by this process; wakes feed watchers.
     pub head: watch::Sender<i64>,
-    /// How often watchers re-read the feed without a local wake-up.
-    pub poll: Duration,
-    /// Cancelled at shutdown so open feed streams end and the server can stop.
-    pub stop: CancellationToken,
+    /// What open feed streams follow.
+    pub follow: feed::Follow,
 }
 
 #[derive(Clone)]
@@ -48,7 +45,6 @@ const ANY_ROLE: &[Role] = &[
     Role::Agency,
     Role::Service,
 ];
-const FEED_BATCH: u64 = 256;
 
 #[tonic::async_trait]
 impl CatalogueService for CatalogueApi {
@@ -161,51 +157,28 @@ impl ChangeFeedService for FeedApi {
         if after < 0 {
             return Err(ServiceError::field("after_seq", "must be zero or more").into());
         }
-        let (tx, rx) = mpsc::channel(FEED_BATCH as usize);
-        tokio::spawn(follow(self.0.clone(), after, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-}
-
-/// Sends every change after `cursor`, then waits for more, until the caller
-/// goes away or the service stops.
-async fn follow(
-    state: Arc<Submission>,
-    mut cursor: i64,
-    tx: mpsc::Sender<Result<pb::ChangeEvent, Status>>,
-) {
-    let mut head = state.head.subscribe();
-    loop {
-        let batch = match store::changes_after(&state.db, cursor, FEED_BATCH).await {
-            Ok(batch) => batch,
-            Err(err) => {
-                warn!(error = %err, "change feed read failed");
-                let _ = tx.send(Err(Status::from(err))).await;
-                return;
+        let db = self.0.db.clone();
+        let stream = feed::stream(self.0.follow.clone(), after, move |after| {
+            let db = db.clone();
+            async move {
+                let batch = store::changes_after(&db, after, feed::BATCH).await?;
+                Ok(batch
+                    .into_iter()
+                    .map(|(seq, stored)| {
+                        let change =
+                            pb::change_event::Change::ReportSubmitted(encode_report(stored));
+                        (
+                            seq,
+                            pb::ChangeEvent {
+                                seq,
+                                change: Some(change),
+                            },
+                        )
+                    })
+                    .collect())
             }
-        };
-        let caught_up = (batch.len() as u64) < FEED_BATCH;
-        for (seq, stored) in batch {
-            let event = pb::ChangeEvent {
-                seq,
-                change: Some(pb::change_event::Change::ReportSubmitted(encode_report(
-                    stored,
-                ))),
-            };
-            if tx.send(Ok(event)).await.is_err() {
-                debug!("feed watcher went away");
-                return;
-            }
-            cursor = seq;
-        }
-        if caught_up {
-            tokio::select! {
-                _ = head.changed() => {}
-                () = tokio::time::sleep(state.poll) => {}
-                () = tx.closed() => return,
-                () = state.stop.cancelled() => return,
-            }
-        }
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 

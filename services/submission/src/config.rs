@@ -1,12 +1,15 @@
 //! Submission settings.
 
-use chiso_runtime::config::{self, DatabaseConfig, GrpcConfig, Source, VerifyConfig};
+use chiso_runtime::config::{DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig};
+use chiso_runtime::tls::TlsConfig;
 use serde::Deserialize;
 
 /// Everything the submission service needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionConfig {
+    #[serde(default)]
+    pub tls: TlsConfig,
     pub grpc: GrpcConfig,
     pub database: DatabaseConfig,
     #[serde(default)]
@@ -27,25 +30,15 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("database.url", "sqlite://data/submission.db?mode=rwc"),
 ];
 
-impl SubmissionConfig {
-    pub fn load(source: Source<'_>) -> anyhow::Result<Self> {
-        Self::load_with(source, &[])
-    }
+impl ServiceConfig for SubmissionConfig {
+    const SERVICE: &'static str = "submission";
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
-    /// Like [`Self::load`], with `defaults` taking precedence over the built-in ones.
-    pub fn load_with(source: Source<'_>, defaults: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let all: Vec<(&str, &str)> = DEFAULTS.iter().chain(defaults).copied().collect();
-        let config: Self = config::load(source, &all)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let mut errors = Vec::new();
-        self.database.validate(&mut errors);
+    fn check(&self, errors: &mut Vec<String>) {
+        self.tls.validate(errors);
+        self.database.validate(errors);
         if self.feed_poll_ms == 0 {
             errors.push("feed_poll_ms: must be positive".into());
         }
-        config::finish_validation("submission", errors)
     }
 }

@@ -16,22 +16,17 @@ use chiso_proto::submission::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
-    db, grpc,
+    db,
+    grpc::GrpcServer,
 };
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::interceptor::InterceptedService, transport::server::Router};
-use tonic_health::server::HealthReporter;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::SubmissionConfig;
 
 /// A built submission service, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    reporter: HealthReporter,
-    addr: SocketAddr,
-    stop: CancellationToken,
+    server: GrpcServer,
 }
 
 impl Application {
@@ -40,56 +35,49 @@ impl Application {
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
         let head = store::head(&db).await?;
         let stop = CancellationToken::new();
-        let state = Arc::new(api::Submission {
-            db,
-            head: tokio::sync::watch::Sender::new(head),
+        let head = tokio::sync::watch::Sender::new(head);
+        let follow = chiso_runtime::feed::Follow {
+            head: head.subscribe(),
             poll: Duration::from_millis(config.feed_poll_ms),
             stop: stop.clone(),
-        });
+        };
+        let state = Arc::new(api::Submission { db, head, follow });
         let auth = AuthInterceptor::new(verifier);
-        let (router, reporter) = grpc::server_with_health(&[
-            "chiso.submission.v1.CatalogueService",
-            "chiso.submission.v1.ReportService",
-            "chiso.submission.v1.ChangeFeedService",
-        ])
-        .await?;
-        let router = router
-            .add_service(InterceptedService::new(
-                CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ReportServiceServer::new(api::ReportApi(state.clone())),
-                auth.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ChangeFeedServiceServer::new(api::FeedApi(state)),
-                auth,
-            ));
-        let listener = grpc::bind(config.grpc.addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router,
-            reporter,
-            addr,
+        let server = GrpcServer::bind(
+            "submission",
+            config.grpc.addr,
+            &config.tls,
+            &[
+                "chiso.submission.v1.CatalogueService",
+                "chiso.submission.v1.ReportService",
+                "chiso.submission.v1.ChangeFeedService",
+            ],
             stop,
-        })
+            |router| {
+                router
+                    .add_service(InterceptedService::new(
+                        CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        ReportServiceServer::new(api::ReportApi(state.clone())),
+                        auth.clone(),
+                    ))
+                    .add_service(InterceptedService::new(
+                        ChangeFeedServiceServer::new(api::FeedApi(state)),
+                        auth,
+                    ))
+            },
+        )
+        .await?;
+        Ok(Self { server })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "submission listening");
-        let stop = self.stop.clone();
-        let watcher = shutdown.clone();
-        // Feed streams never end by themselves; end them so shutdown can finish.
-        tokio::spawn(async move {
-            watcher.cancelled().await;
-            stop.cancel();
-        });
-        grpc::serve(self.router, self.listener, self.reporter, shutdown).await
+        self.server.serve(shutdown).await
     }
 }

@@ -1,9 +1,9 @@
-use chiso_runtime::{cli::ServiceArgs, shutdown, telemetry};
+use chiso_runtime::{cli::ServiceArgs, config::ServiceConfig, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = <ServiceArgs as clap::Parser>::parse();
-    telemetry::init("info");
+    let _telemetry = telemetry::init("chiso-submission", "info");
     let config = chiso_submission::SubmissionConfig::load(args.source())?;
     let app = chiso_submission::Application::build(config).await?;
     app.run_until_stopped(shutdown::on_signal()).await

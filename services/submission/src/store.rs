@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chiso_domain::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldErrors, PeriodCode};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_runtime::{ServiceError, ServiceResult, feed};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use crate::entity::{change, data_element, indicator, report, report_value};
@@ -36,6 +36,7 @@ pub struct StoredReport {
     pub values: Vec<report_value::Model>,
 }
 
+#[tracing::instrument(name = "db.data_elements", skip_all)]
 pub async fn data_elements(db: &DatabaseConnection) -> ServiceResult<Vec<data_element::Model>> {
     Ok(data_element::Entity::find()
         .order_by_asc(data_element::Column::Code)
@@ -43,6 +44,7 @@ pub async fn data_elements(db: &DatabaseConnection) -> ServiceResult<Vec<data_el
         .await?)
 }
 
+#[tracing::instrument(name = "db.indicators", skip_all)]
 pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator::Model>> {
     Ok(indicator::Entity::find()
         .order_by_asc(indicator::Column::Code)
@@ -50,6 +52,7 @@ pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator:
         .await?)
 }
 
+#[tracing::instrument(name = "db.indicator", skip_all)]
 pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<indicator::Model> {
     indicator::Entity::find_by_id(code.to_owned())
         .one(db)
@@ -58,6 +61,7 @@ pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<ind
 }
 
 /// Checks every field of a submission and reports all errors at once.
+#[tracing::instrument(name = "db.validate_report", skip_all)]
 pub async fn validate_report(
     db: &DatabaseConnection,
     period: &str,
@@ -102,11 +106,12 @@ pub async fn validate_report(
 
 /// Stores a new version of the agency's report for the period and appends it
 /// to the change feed, all in one transaction.
+#[tracing::instrument(name = "db.submit", skip_all)]
 pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<StoredReport> {
     let txn = db.begin().await?;
     // Taking the next sequence number first locks the feed head row until
     // commit, so feed entries become visible in sequence order.
-    let seq = next_seq(&txn).await?;
+    let seq = feed::next_seq(&txn, FEED_HEAD).await?;
     let latest: Option<i32> = report::Entity::find()
         .select_only()
         .column(report::Column::Version)
@@ -159,18 +164,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
     })
 }
 
-async fn next_seq(txn: &impl ConnectionTrait) -> ServiceResult<i64> {
-    let backend = txn.get_database_backend();
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            backend,
-            "UPDATE feed_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq",
-        ))
-        .await?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
-    Ok(row.try_get("", "last_seq")?)
-}
-
+#[tracing::instrument(name = "db.report", skip_all)]
 pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredReport> {
     let report = report::Entity::find_by_id(id.to_owned())
         .one(db)
@@ -185,6 +179,7 @@ pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredRe
 }
 
 /// Feed entries after `after_seq`, oldest first, with their reports.
+#[tracing::instrument(name = "db.changes_after", skip_all)]
 pub async fn changes_after(
     db: &DatabaseConnection,
     after_seq: i64,
@@ -228,15 +223,10 @@ pub async fn changes_after(
         .collect()
 }
 
+/// Table whose one row holds the feed's last sequence number.
+pub const FEED_HEAD: &str = "feed_head";
+
 /// The highest committed sequence number.
 pub async fn head(db: &DatabaseConnection) -> ServiceResult<i64> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT last_seq FROM feed_head WHERE id = 1",
-        ))
-        .await?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed_head row is missing")))?;
-    Ok(row.try_get("", "last_seq")?)
+    feed::head(db, FEED_HEAD).await
 }

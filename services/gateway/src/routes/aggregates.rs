@@ -27,6 +27,8 @@ pub struct AggregateQuery {
     pub area: String,
     /// Period code, e.g. `2018`.
     pub period: String,
+    /// `YYYY-MM-DD`: whose organisation tree decides the area's agencies; today when absent.
+    pub as_of: Option<String>,
 }
 
 /// An indicator value with the sums it came from.
@@ -42,9 +44,12 @@ pub struct Aggregate {
     pub agencies_reporting: i64,
     pub factor: f64,
     pub unit: String,
+    /// The date whose organisation tree was used.
+    pub as_of: String,
 }
 
-/// Computes an indicator over all reporting agencies of an area.
+/// Computes an indicator over the reporting agencies of an area: the People's
+/// Committee with that administrative-unit code and everything under it.
 #[utoipa::path(
     get, path = "/api/v1/aggregates", tag = "aggregates",
     params(AggregateQuery),
@@ -60,6 +65,7 @@ pub async fn get_aggregate(
         indicator: query.indicator,
         area: query.area,
         period: query.period,
+        as_of: query.as_of.unwrap_or_default(),
     })?;
     let a = AggregationServiceClient::new(state.aggregation.clone())
         .get_aggregate(request)
@@ -75,5 +81,6 @@ pub async fn get_aggregate(
         agencies_reporting: a.agencies_reporting,
         factor: a.factor,
         unit: a.unit,
+        as_of: a.as_of,
     }))
 }

@@ -2,10 +2,14 @@
 
 use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, agency_service_server::AgencyService};
+use std::pin::Pin;
+
 use chiso_runtime::{
     ServiceError,
     auth::{Principal, Role, require},
+    feed,
 };
+use futures::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
@@ -15,7 +19,7 @@ use super::{
 };
 use crate::store::{
     self, AgencyFilter, DEFAULT_PAGE_SIZE, LinkView, MAX_PAGE_SIZE, Operation, PageCursor, Plan,
-    Successor, View,
+    Successor, VersionView, View,
 };
 
 /// `AgencyService` implementation.
@@ -37,6 +41,7 @@ impl AgencyService for AgencyApi {
             _ => return Err(ServiceError::from(errors).into()),
         };
         let created = store::create_agency(&self.0.db, new, &scope).await?;
+        self.0.feed_written().await;
         info!(agency = %created.code, province = %created.province_code, "agency registered");
         Ok(Response::new(encode_agency(created)))
     }
@@ -108,6 +113,7 @@ impl AgencyService for AgencyApi {
         let scope = scope_of(&principal)?;
         let plan = decode_plan(request.into_inner())?;
         let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
+        self.0.feed_written().await;
         let r = &outcome.reorganisation;
         info!(
             id = r.id,
@@ -183,22 +189,64 @@ impl AgencyService for AgencyApi {
             agency: Some(encode_agency(lineage.agency)),
             predecessors: lineage.predecessors.into_iter().map(encode_link).collect(),
             successors: lineage.successors.into_iter().map(encode_link).collect(),
-            history: lineage
-                .history
-                .into_iter()
-                .map(|h| pb::AgencyVersion {
-                    name: h.version.name,
-                    name_en: h.version.name_en.unwrap_or_default(),
-                    parent_code: h.version.parent_code.unwrap_or_default(),
-                    province_code: h.version.province_code,
-                    valid_from: h.version.valid_from.to_string(),
-                    valid_to: date_string(h.version.valid_to),
-                    reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
-                    legal_basis: h.legal_basis.unwrap_or_default(),
-                })
-                .collect(),
+            history: lineage.history.into_iter().map(encode_version).collect(),
             related: lineage.related.into_iter().map(encode_agency).collect(),
         }))
+    }
+
+    type WatchAgenciesStream = Pin<Box<dyn Stream<Item = Result<pb::AgencyChange, Status>> + Send>>;
+
+    #[instrument(skip_all, fields(after_seq = request.get_ref().after_seq))]
+    async fn watch_agencies(
+        &self,
+        request: Request<pb::WatchAgenciesRequest>,
+    ) -> Result<Response<Self::WatchAgenciesStream>, Status> {
+        require(&request, &[Role::Service, Role::Admin])?;
+        let after = request.get_ref().after_seq;
+        if after < 0 {
+            return Err(ServiceError::field("after_seq", "must be zero or more").into());
+        }
+        let db = self.0.db.clone();
+        let stream = feed::stream(self.0.follow.clone(), after, move |after| {
+            let db = db.clone();
+            async move {
+                let changes = store::agency_changes_after(&db, after, feed::BATCH).await?;
+                Ok(changes
+                    .into_iter()
+                    .map(|c| {
+                        let change = pb::AgencyChange {
+                            seq: c.seq,
+                            agency: Some(encode_agency(c.agency)),
+                            versions: c.versions.into_iter().map(encode_version).collect(),
+                        };
+                        (c.seq, change)
+                    })
+                    .collect())
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_agency_feed_head(
+        &self,
+        request: Request<pb::GetAgencyFeedHeadRequest>,
+    ) -> Result<Response<pb::AgencyFeedHead>, Status> {
+        require(&request, READERS)?;
+        let last_seq = store::agency_feed_head(&self.0.db).await?;
+        Ok(Response::new(pb::AgencyFeedHead { last_seq }))
+    }
+}
+
+fn encode_version(h: VersionView) -> pb::AgencyVersion {
+    pb::AgencyVersion {
+        name: h.version.name,
+        name_en: h.version.name_en.unwrap_or_default(),
+        parent_code: h.version.parent_code.unwrap_or_default(),
+        province_code: h.version.province_code,
+        valid_from: h.version.valid_from.to_string(),
+        valid_to: date_string(h.version.valid_to),
+        reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
+        legal_basis: h.legal_basis.unwrap_or_default(),
     }
 }
 

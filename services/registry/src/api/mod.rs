@@ -41,6 +41,20 @@ pub struct Registry {
     pub registration_limit: crate::limit::RateLimiter,
     /// Whether the client address may come from `x-forwarded-for`.
     pub trust_forwarded_for: bool,
+    /// Latest agency-feed sequence number written by this process.
+    pub feed_head: tokio::sync::watch::Sender<i64>,
+    /// What open `WatchAgencies` streams follow.
+    pub follow: chiso_runtime::feed::Follow,
+}
+
+impl Registry {
+    /// Wakes `WatchAgencies` streams after a write; they also poll, so a
+    /// failure here only delays them.
+    pub async fn feed_written(&self) {
+        if let Ok(head) = crate::store::agency_feed_head(&self.db).await {
+            self.feed_head.send_replace(head);
+        }
+    }
 }
 
 /// Anyone with a token may read the tree.

@@ -168,6 +168,7 @@ pub(crate) fn kind_of(a: &agency::Model) -> ServiceResult<AgencyKind> {
 }
 
 /// Registers one agency (admin, or an officer of its province).
+#[tracing::instrument(name = "db.create_agency", skip_all)]
 pub async fn create_agency(
     db: &DatabaseConnection,
     new: NewAgency,
@@ -187,6 +188,7 @@ pub async fn create_agency(
 
 /// Checks where a new agency may sit and that its codes are free, recording
 /// every problem under `prefix`; returns its province when it may be stored.
+#[tracing::instrument(name = "db.check_new_agency", skip_all)]
 pub async fn check_new_agency<C: ConnectionTrait>(
     c: &C,
     new: &NewAgency,
@@ -309,6 +311,7 @@ fn taken_message(taken: &agency::Model, what: &str, value: &str) -> String {
 /// Checks and stores a new agency and its first version. Problems are
 /// recorded under `prefix` and leave nothing stored; an agency outside
 /// `scope` is refused outright.
+#[tracing::instrument(name = "db.insert_agency", skip_all)]
 pub async fn insert_agency<C: ConnectionTrait>(
     c: &C,
     new: &NewAgency,
@@ -359,11 +362,15 @@ pub async fn insert_agency<C: ConnectionTrait>(
         retired_by: Set(None),
         ..Default::default()
     };
-    Ok(Some(
-        agency::Entity::insert(model).exec_with_returning(c).await?,
-    ))
+    let inserted = agency::Entity::insert(model).exec_with_returning(c).await?;
+    // A reorganisation records its own feed entries when it commits.
+    if reorganisation_id.is_none() {
+        super::append_agency_events(c, [inserted.code.clone()]).await?;
+    }
+    Ok(Some(inserted))
 }
 
+#[tracing::instrument(name = "db.find", skip_all)]
 pub async fn find<C: ConnectionTrait>(
     c: &C,
     code: &AgencyCode,
@@ -382,6 +389,7 @@ pub(crate) async fn find_str<C: ConnectionTrait>(
 }
 
 /// The latest record of an agency, retired or not.
+#[tracing::instrument(name = "db.get", skip_all)]
 pub async fn get<C: ConnectionTrait>(c: &C, code: &AgencyCode) -> ServiceResult<agency::Model> {
     find(c, code)
         .await?
@@ -389,6 +397,7 @@ pub async fn get<C: ConnectionTrait>(c: &C, code: &AgencyCode) -> ServiceResult<
 }
 
 /// An agency as it was on `date`.
+#[tracing::instrument(name = "db.get_as_of", skip_all)]
 pub async fn get_as_of<C: ConnectionTrait>(
     c: &C,
     code: &AgencyCode,
@@ -444,6 +453,7 @@ fn in_view(view: View) -> Condition {
 
 /// Agencies matching `filter` in Vietnamese alphabetical order, one page,
 /// and the cursor of the next page if there is one.
+#[tracing::instrument(name = "db.list", skip_all)]
 pub async fn list<C: ConnectionTrait>(
     c: &C,
     filter: &AgencyFilter,
@@ -546,6 +556,7 @@ async fn with_agencies<C: ConnectionTrait>(
 
 /// `root` and everything under it in `view`, depth first with each agency's
 /// sub-agencies in Vietnamese order, with their depths below `root`.
+#[tracing::instrument(name = "db.subtree", skip_all)]
 pub async fn subtree<C: ConnectionTrait>(
     c: &C,
     root: &AgencyCode,

@@ -127,6 +127,7 @@ struct Apply<'a> {
 /// Applies a decision in one transaction: every operation is checked against
 /// the state the earlier ones left, every problem is reported, and nothing is
 /// stored unless all of them succeed.
+#[tracing::instrument(name = "db.reorganise", skip_all)]
 pub async fn reorganise(
     db: &DatabaseConnection,
     plan: Plan,
@@ -230,6 +231,12 @@ pub async fn reorganise(
             .collect(),
         reorganisation: record,
     };
+    let touched = state
+        .created
+        .iter()
+        .chain(&state.changed)
+        .chain(&state.retired);
+    super::append_agency_events(&txn, touched.cloned()).await?;
     txn.commit().await?;
     Ok(outcome)
 }
@@ -658,31 +665,12 @@ fn parse(code: &str) -> ServiceResult<AgencyCode> {
 
 /// Predecessors and successors of an agency (through every merge and split,
 /// nearest first), its own versions, and the agencies the links name.
+#[tracing::instrument(name = "db.lineage", skip_all)]
 pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<LineageView> {
     let agency = get(db, code).await?;
     let predecessors = walk(db, &agency.code, true).await?;
     let successors = walk(db, &agency.code, false).await?;
-    let versions = agency_version::Entity::find()
-        .filter(agency_version::Column::Code.eq(agency.code.as_str()))
-        .order_by_asc(agency_version::Column::Id)
-        .all(db)
-        .await?;
-    let mut ids: Vec<i64> = versions
-        .iter()
-        .filter_map(|v| v.reorganisation_id)
-        .collect();
-    ids.extend(agency.retired_by);
-    let decisions = decisions(db, ids).await?;
-    let history = versions
-        .into_iter()
-        .map(|version| VersionView {
-            legal_basis: version
-                .reorganisation_id
-                .and_then(|id| decisions.get(&id))
-                .map(|d| d.legal_basis.clone()),
-            version,
-        })
-        .collect();
+    let history = super::history_of(db, &agency.code).await?;
     let mut related = Vec::new();
     let mut seen = BTreeSet::from([agency.code.clone()]);
     for link in predecessors.iter().chain(&successors) {
@@ -755,8 +743,8 @@ async fn walk(
         .collect()
 }
 
-async fn decisions(
-    db: &DatabaseConnection,
+pub(super) async fn decisions<C: ConnectionTrait>(
+    db: &C,
     ids: Vec<i64>,
 ) -> ServiceResult<HashMap<i64, reorganisation::Model>> {
     if ids.is_empty() {

@@ -4,6 +4,7 @@
 
 mod agencies;
 mod credentials;
+mod feed;
 mod history;
 mod import;
 mod registrations;
@@ -11,6 +12,7 @@ mod signing;
 
 pub use agencies::*;
 pub use credentials::*;
+pub use feed::*;
 pub use history::*;
 pub use import::*;
 pub use registrations::*;

@@ -5,6 +5,7 @@ mod bad_input;
 mod change_feed;
 mod database_outage;
 mod registry_credentials;
+mod registry_feed;
 mod registry_history;
 mod registry_import;
 mod registry_keys;

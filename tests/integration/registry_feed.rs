@@ -181,6 +181,39 @@ async fn the_agency_feed_replays_follows_and_resumes() {
         .collect();
     assert_eq!(tree, expected);
 
+    // The same changes a page at a time over REST, for clients that poll.
+    let (status, page) = stack
+        .get("/api/v1/agencies/changes?after_seq=15&limit=10", &admin)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["head_seq"], 17);
+    let polled: Vec<(i64, &str)> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["seq"].as_i64().unwrap(),
+                c["agency"]["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(polled, [(16, "000.02.24.H51"), (17, "000.00.16.H51")]);
+    assert_eq!(
+        page["changes"][0]["versions"][1],
+        json!({"name": "UBND xã Bình Chánh", "parent_code": "000.00.00.H51", "province_code": "51",
+               "valid_from": "2025-07-01", "reorganisation_id": body["id"],
+               "legal_basis": "Nghị quyết 202/2025/QH15"})
+    );
+    let (status, page) = stack
+        .get("/api/v1/agencies/changes?after_seq=-1&limit=5000", &admin)
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert_eq!(
+        crate::registry_history::fields(&page),
+        ["after_seq", "limit"]
+    );
+
     // Agencies do not follow the feed.
     let (id, secret) = agency_credentials(&stack, &admin, "000.00.16.H51").await;
     let agency = stack.grpc_token(&id, &secret).await;
@@ -189,5 +222,7 @@ async fn the_agency_feed_replays_follows_and_resumes() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    let (status, _) = stack.get("/api/v1/agencies/changes", &agency).await;
+    assert_eq!(status, 403);
     stack.shutdown().await;
 }

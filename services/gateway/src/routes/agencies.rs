@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             post(issue_credentials).get(super::credentials::list_agency_credentials),
         )
         .route("/api/v1/agencies/reorganisations", post(reorganise))
+        .route("/api/v1/agencies/changes", get(list_changes))
         .route(
             "/api/v1/agencies/import",
             post(import_agencies).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
@@ -110,6 +111,34 @@ pub struct AgencyQuery {
     pub page_token: Option<String>,
     /// Every agency ever registered, retired ones too, in its latest state.
     pub include_inactive: Option<bool>,
+}
+
+/// Where to resume reading the tree's changes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The last sequence number applied; 0 (default) for everything.
+    pub after_seq: Option<i64>,
+    /// At most this many (default and maximum 1000).
+    pub limit: Option<i32>,
+}
+
+/// One change of the tree: the agency's latest record and whole history;
+/// applying changes in `seq` order keeps a copy of the tree current.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyChange {
+    pub seq: i64,
+    pub agency: Agency,
+    /// Every version, oldest first.
+    pub versions: Vec<AgencyVersion>,
+}
+
+/// A page of changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyChanges {
+    pub changes: Vec<AgencyChange>,
+    /// The last sequence number committed when the page was read.
+    pub head_seq: i64,
 }
 
 /// How to import.
@@ -420,20 +449,7 @@ pub async fn get_lineage(
         agency: l.agency.unwrap_or_default().into(),
         predecessors: l.predecessors.into_iter().map(LineageLink::from).collect(),
         successors: l.successors.into_iter().map(LineageLink::from).collect(),
-        history: l
-            .history
-            .into_iter()
-            .map(|h| AgencyVersion {
-                name: h.name,
-                name_en: non_empty(h.name_en),
-                parent_code: non_empty(h.parent_code),
-                province_code: h.province_code,
-                valid_from: h.valid_from,
-                valid_to: non_empty(h.valid_to),
-                reorganisation_id: (h.reorganisation_id != 0).then_some(h.reorganisation_id),
-                legal_basis: non_empty(h.legal_basis),
-            })
-            .collect(),
+        history: l.history.into_iter().map(AgencyVersion::from).collect(),
         related: l.related.into_iter().map(Agency::from).collect(),
     }))
 }
@@ -595,6 +611,45 @@ pub async fn import_agencies(
     ))
 }
 
+/// The tree's changes after `after_seq`, in order (admin or service):
+/// the REST view of the `WatchAgencies` stream, for clients that poll.
+#[utoipa::path(
+    get, path = "/api/v1/agencies/changes", tag = "agencies",
+    params(ChangesQuery),
+    responses(
+        (status = 200, body = AgencyChanges),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_changes(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<ChangesQuery>,
+) -> ApiResult<Json<AgencyChanges>> {
+    let request = user.request(pb::ListAgencyChangesRequest {
+        after_seq: query.after_seq.unwrap_or_default(),
+        limit: query.limit.unwrap_or_default(),
+    })?;
+    let page = AgencyServiceClient::new(state.registry.clone())
+        .list_agency_changes(request)
+        .await?
+        .into_inner();
+    Ok(Json(AgencyChanges {
+        changes: page
+            .changes
+            .into_iter()
+            .map(|c| AgencyChange {
+                seq: c.seq,
+                agency: c.agency.unwrap_or_default().into(),
+                versions: c.versions.into_iter().map(AgencyVersion::from).collect(),
+            })
+            .collect(),
+        head_seq: page.head_seq,
+    }))
+}
+
 fn successor(body: SuccessorBody, prefix: &str) -> ApiResult<pb::Successor> {
     use pb::successor::Target;
     let target = match (body.existing_code, body.new_agency) {
@@ -744,6 +799,21 @@ impl From<pb::LineageLink> for LineageLink {
             effective_date: l.effective_date,
             legal_basis: l.legal_basis,
             reorganisation_id: l.reorganisation_id,
+        }
+    }
+}
+
+impl From<pb::AgencyVersion> for AgencyVersion {
+    fn from(h: pb::AgencyVersion) -> Self {
+        Self {
+            name: h.name,
+            name_en: non_empty(h.name_en),
+            parent_code: non_empty(h.parent_code),
+            province_code: h.province_code,
+            valid_from: h.valid_from,
+            valid_to: non_empty(h.valid_to),
+            reorganisation_id: (h.reorganisation_id != 0).then_some(h.reorganisation_id),
+            legal_basis: non_empty(h.legal_basis),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::AppState;
         auth::issue_token,
         agencies::create_agency, agencies::list_agencies, agencies::get_agency, agencies::issue_credentials,
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise, agencies::import_agencies,
+        agencies::list_changes,
         credentials::list_agency_credentials, credentials::issue_officer_credentials,
         credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
         registrations::file_registration, registrations::list_registrations, registrations::get_registration,

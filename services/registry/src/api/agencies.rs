@@ -227,6 +227,46 @@ impl AgencyService for AgencyApi {
         Ok(Response::new(Box::pin(stream)))
     }
 
+    async fn list_agency_changes(
+        &self,
+        request: Request<pb::ListAgencyChangesRequest>,
+    ) -> Result<Response<pb::ListAgencyChangesResponse>, Status> {
+        require(&request, &[Role::Service, Role::Admin])?;
+        let req = request.get_ref();
+        let mut errors = FieldErrors::new();
+        if req.after_seq < 0 {
+            errors.push("after_seq", "must be zero or more");
+        }
+        let limit = match req.limit {
+            0 => MAX_CHANGES_PAGE,
+            n if n > 0 && n as u64 <= MAX_CHANGES_PAGE => n as u64,
+            n => {
+                errors.push(
+                    "limit",
+                    format!("must be between 1 and {MAX_CHANGES_PAGE}, got {n}"),
+                );
+                0
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::from(errors).into());
+        }
+        // The head first: every change up to it is committed, so in this page or a later one.
+        let head_seq = store::agency_feed_head(&self.0.db).await?;
+        let changes = store::agency_changes_after(&self.0.db, req.after_seq, limit).await?;
+        Ok(Response::new(pb::ListAgencyChangesResponse {
+            changes: changes
+                .into_iter()
+                .map(|c| pb::AgencyChange {
+                    seq: c.seq,
+                    agency: Some(encode_agency(c.agency)),
+                    versions: c.versions.into_iter().map(encode_version).collect(),
+                })
+                .collect(),
+            head_seq,
+        }))
+    }
+
     async fn get_agency_feed_head(
         &self,
         request: Request<pb::GetAgencyFeedHeadRequest>,
@@ -236,6 +276,9 @@ impl AgencyService for AgencyApi {
         Ok(Response::new(pb::AgencyFeedHead { last_seq }))
     }
 }
+
+/// Changes in one page of ListAgencyChanges at most.
+const MAX_CHANGES_PAGE: u64 = 1000;
 
 fn encode_version(h: VersionView) -> pb::AgencyVersion {
     pb::AgencyVersion {

@@ -1,12 +1,14 @@
 //! The services survive their database going away: requests fail with 503
 //! meanwhile and succeed again afterwards, with no service restarted.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
-use chiso_tests::{StackOptions, on_postgres, spawn_stack_with};
+use chiso_tests::{StackOptions, TestStack, on_postgres, spawn_stack_with};
 
 use crate::{computers_report, register_quang_ngai};
 
+/// Through a proxy that drops every connection and refuses new ones, as a
+/// restart does, without disturbing the other tests sharing the server.
 #[tokio::test]
 async fn postgres_outage_gives_503_then_recovers() {
     if !on_postgres() {
@@ -19,7 +21,42 @@ async fn postgres_outage_gives_503_then_recovers() {
     })
     .await;
     let proxy = stack.db_proxy.clone().expect("proxy");
-    let (admin, credentials) = register_quang_ngai(&stack).await;
+    outage_then_recovery(&stack, proxy.cut(), async { proxy.restore() }).await;
+    stack.shutdown().await;
+}
+
+/// A real restart of the PostgreSQL server: `.ci/run` runs it alone, after
+/// the suite, with the commands that stop and start the server.
+#[tokio::test]
+#[ignore = "stops the shared PostgreSQL server; .ci/run runs it on its own"]
+async fn postgres_restart_gives_503_then_recovers() {
+    assert!(on_postgres(), "needs CHISO_TEST_DATABASE_URL");
+    let command = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("set {name}"));
+    let (stop, start) = (
+        command("CHISO_TEST_PG_STOP"),
+        command("CHISO_TEST_PG_START"),
+    );
+    let stack = spawn_stack_with(StackOptions::default()).await;
+    outage_then_recovery(&stack, run(stop), run(start)).await;
+    stack.shutdown().await;
+}
+
+async fn run(command: String) {
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .status()
+        .await
+        .expect("runs");
+    assert!(status.success(), "`{command}` failed: {status}");
+}
+
+async fn outage_then_recovery(
+    stack: &TestStack,
+    go_down: impl Future<Output = ()>,
+    come_back: impl Future<Output = ()>,
+) {
+    let (admin, credentials) = register_quang_ngai(stack).await;
     let agency = stack.token(&credentials[0].1, &credentials[0].2).await;
     let (status, body) = stack
         .post(
@@ -31,7 +68,7 @@ async fn postgres_outage_gives_503_then_recovers() {
     assert_eq!(status, 201, "{body}");
     stack.wait_for_feed(&admin, 1).await;
 
-    proxy.cut().await;
+    go_down.await;
     let (status, body) = stack
         .post(
             "/api/v1/reports",
@@ -51,9 +88,9 @@ async fn postgres_outage_gives_503_then_recovers() {
         .await;
     assert_eq!(status, 503);
 
-    proxy.restore();
+    come_back.await;
     let mut recovered = None;
-    for _ in 0..50 {
+    for _ in 0..100 {
         let (status, body) = stack
             .post(
                 "/api/v1/reports",
@@ -73,7 +110,7 @@ async fn postgres_outage_gives_503_then_recovers() {
     let (status, body) = stack.get("/api/v1/agencies/000.00.15.H51", &admin).await;
     assert_eq!(status, 200, "{body}");
 
-    // Aggregation's feed follower reconnects by itself and applies version 2.
+    // Aggregation's feed followers reconnect by themselves and apply version 2.
     stack.wait_for_feed(&admin, 2).await;
     let (status, body) = stack
         .get(
@@ -84,5 +121,4 @@ async fn postgres_outage_gives_503_then_recovers() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["denominator"], 130);
     assert_eq!(body["numerator"], 120);
-    stack.shutdown().await;
 }

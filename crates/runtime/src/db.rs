@@ -2,7 +2,10 @@
 //! (one schema per service) in production.
 
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use secrecy::ExposeSecret;
 use tracing::info;
@@ -75,6 +78,18 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
     }
     info!(backend = ?db.get_database_backend(), schema = schema.unwrap_or("-"), "database connected");
     Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN IMMEDIATE`, waiting its turn: a deferred transaction that reads
+/// first would fail with "database is locked" when another write committed
+/// in between. PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 fn base_options(config: &DatabaseConfig) -> ConnectOptions {

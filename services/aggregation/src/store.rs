@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 
@@ -38,7 +38,7 @@ pub async fn apply(
     seq: i64,
     report: &submission::Report,
 ) -> ServiceResult<bool> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, SUBMISSION_FEED, seq).await? {
         return Ok(false);
     }
@@ -73,7 +73,7 @@ pub async fn apply_agency(
     agency: &registry::Agency,
     versions: &[registry::AgencyVersion],
 ) -> ServiceResult<bool> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, REGISTRY_FEED, seq).await? {
         return Ok(false);
     }

@@ -7,7 +7,7 @@ use chiso_domain::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldError
 use chiso_runtime::{ServiceError, ServiceResult, feed};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 use crate::entity::{change, data_element, indicator, report, report_value};
@@ -108,7 +108,7 @@ pub async fn validate_report(
 /// to the change feed, all in one transaction.
 #[tracing::instrument(name = "db.submit", skip_all)]
 pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<StoredReport> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     // Taking the next sequence number first locks the feed head row until
     // commit, so feed entries become visible in sequence order.
     let seq = feed::next_seq(&txn, FEED_HEAD).await?;

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
     sea_query::{LikeExpr, Query},
 };
 
@@ -174,7 +174,7 @@ pub async fn create_agency(
     new: NewAgency,
     scope: &Scope,
 ) -> ServiceResult<AgencyView> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     let mut problems = Problems::default();
     let created = insert_agency(&txn, &new, "", None, scope, &mut problems).await?;
     match created {

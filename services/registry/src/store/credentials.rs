@@ -12,8 +12,7 @@ use chiso_runtime::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::Expr,
+    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
 use super::{Scope, find_str, get, stored};
@@ -211,7 +210,7 @@ pub async fn rotate(
     let expire_at = now
         + chrono::Duration::from_std(grace)
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("grace period: {e}")))?;
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     // A secret already on its way out keeps the earlier of its two deadlines.
     client_secret::Entity::update_many()
         .col_expr(client_secret::Column::ExpiresAt, Expr::value(expire_at))

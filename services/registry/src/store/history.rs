@@ -134,7 +134,7 @@ pub async fn reorganise(
     scope: &Scope,
     recorded_by: &str,
 ) -> ServiceResult<Outcome> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     let record = reorganisation::Entity::insert(reorganisation::ActiveModel {
         effective_date: Set(plan.effective_date),
         legal_basis: Set(plan.legal_basis.clone()),

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chiso_domain::FieldError;
 use chiso_runtime::ServiceResult;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use super::{AgencyView, Problems, Scope, find_str, insert_agency};
 use crate::csv_import::{Parsed, cell};
@@ -68,7 +68,7 @@ pub async fn import_agencies(
         }
     }
 
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     let mut created: Vec<(u64, AgencyView)> = Vec::new();
     let mut imported: BTreeSet<String> = BTreeSet::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();

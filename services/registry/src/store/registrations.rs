@@ -7,7 +7,7 @@ use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use super::{
@@ -172,7 +172,7 @@ pub async fn approve(
     scope: &Scope,
     decided_by: &str,
 ) -> ServiceResult<(registration::Model, AgencyView, Issued)> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     let request = get_registration(&txn, id, scope).await?;
     require_pending(&request)?;
     let new = NewAgency {
@@ -221,7 +221,7 @@ pub async fn reject(
     scope: &Scope,
     decided_by: &str,
 ) -> ServiceResult<registration::Model> {
-    let txn = db.begin().await?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
     let request = get_registration(&txn, id, scope).await?;
     require_pending(&request)?;
     let mut row = request.into_active_model();

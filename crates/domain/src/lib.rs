@@ -7,15 +7,19 @@
 pub mod agency;
 pub mod codes;
 pub mod contact;
+pub mod date;
 pub mod error;
 pub mod period;
+pub mod role;
 pub mod text;
 pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
 pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
+pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
 pub use period::{PeriodCode, PeriodType};
+pub use role::Role;
 pub use text::VnName;
 pub use value::Count;

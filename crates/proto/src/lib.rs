@@ -1,8 +1,9 @@
 //! Protobuf and gRPC types for every chiso service, generated from `proto/`.
 
-#![allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod convert;
 
 /// `chiso.registry.v1`: agencies, credentials and tokens.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
 pub mod registry {
     pub mod v1 {
         tonic::include_proto!("chiso.registry.v1");
@@ -10,6 +11,7 @@ pub mod registry {
 }
 
 /// `chiso.submission.v1`: catalogue, reports and the change feed.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
 pub mod submission {
     pub mod v1 {
         tonic::include_proto!("chiso.submission.v1");
@@ -17,6 +19,7 @@ pub mod submission {
 }
 
 /// `chiso.aggregation.v1`: indicator aggregates.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
 pub mod aggregation {
     pub mod v1 {
         tonic::include_proto!("chiso.aggregation.v1");

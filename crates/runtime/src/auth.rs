@@ -15,26 +15,7 @@ use crate::error::ServiceError;
 const ISSUER: &str = "chiso";
 const AUDIENCE: &str = "chiso";
 
-/// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    ProvinceOfficer,
-    Agency,
-    Service,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::ProvinceOfficer => "province_officer",
-            Self::Agency => "agency",
-            Self::Service => "service",
-        }
-    }
-}
+pub use chiso_domain::Role;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod feed;
 pub mod grpc;
+pub mod policy;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

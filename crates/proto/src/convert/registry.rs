@@ -1,0 +1,153 @@
+//! `chiso.registry.v1` enums and their domain types.
+
+use chiso_domain::{AdminLevel, AgencyKind, Role};
+
+use super::Unspecified;
+use crate::registry::v1 as pb;
+
+const KINDS: &str = "provincial_committee, department, district_committee or commune_committee";
+const LEVELS: &str = "province, district or commune";
+const ROLES: &str = "admin, province_officer, agency or service";
+
+impl From<AgencyKind> for pb::AgencyKind {
+    fn from(kind: AgencyKind) -> Self {
+        match kind {
+            AgencyKind::ProvincialCommittee => Self::ProvincialCommittee,
+            AgencyKind::Department => Self::Department,
+            AgencyKind::DistrictCommittee => Self::DistrictCommittee,
+            AgencyKind::CommuneCommittee => Self::CommuneCommittee,
+        }
+    }
+}
+
+impl TryFrom<pb::AgencyKind> for AgencyKind {
+    type Error = Unspecified;
+    fn try_from(kind: pb::AgencyKind) -> Result<Self, Self::Error> {
+        match kind {
+            pb::AgencyKind::ProvincialCommittee => Ok(Self::ProvincialCommittee),
+            pb::AgencyKind::Department => Ok(Self::Department),
+            pb::AgencyKind::DistrictCommittee => Ok(Self::DistrictCommittee),
+            pb::AgencyKind::CommuneCommittee => Ok(Self::CommuneCommittee),
+            pb::AgencyKind::Unspecified => Err(Unspecified { expected: KINDS }),
+        }
+    }
+}
+
+/// A required agency kind from its wire number.
+pub fn agency_kind(raw: i32) -> Result<AgencyKind, Unspecified> {
+    pb::AgencyKind::try_from(raw)
+        .map_err(|_| Unspecified { expected: KINDS })
+        .and_then(AgencyKind::try_from)
+}
+
+/// An optional agency kind (a filter): `None` when unspecified.
+pub fn agency_kind_filter(raw: i32) -> Result<Option<AgencyKind>, Unspecified> {
+    match pb::AgencyKind::try_from(raw) {
+        Ok(pb::AgencyKind::Unspecified) => Ok(None),
+        _ => agency_kind(raw).map(Some),
+    }
+}
+
+impl From<AdminLevel> for pb::AdminLevel {
+    fn from(level: AdminLevel) -> Self {
+        match level {
+            AdminLevel::Province => Self::Province,
+            AdminLevel::District => Self::District,
+            AdminLevel::Commune => Self::Commune,
+        }
+    }
+}
+
+impl TryFrom<pb::AdminLevel> for AdminLevel {
+    type Error = Unspecified;
+    fn try_from(level: pb::AdminLevel) -> Result<Self, Self::Error> {
+        match level {
+            pb::AdminLevel::Province => Ok(Self::Province),
+            pb::AdminLevel::District => Ok(Self::District),
+            pb::AdminLevel::Commune => Ok(Self::Commune),
+            pb::AdminLevel::Unspecified => Err(Unspecified { expected: LEVELS }),
+        }
+    }
+}
+
+/// A required administrative level from its wire number.
+pub fn admin_level(raw: i32) -> Result<AdminLevel, Unspecified> {
+    pb::AdminLevel::try_from(raw)
+        .map_err(|_| Unspecified { expected: LEVELS })
+        .and_then(AdminLevel::try_from)
+}
+
+/// An optional administrative level (a filter): `None` when unspecified.
+pub fn admin_level_filter(raw: i32) -> Result<Option<AdminLevel>, Unspecified> {
+    match pb::AdminLevel::try_from(raw) {
+        Ok(pb::AdminLevel::Unspecified) => Ok(None),
+        _ => admin_level(raw).map(Some),
+    }
+}
+
+impl From<Role> for pb::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::ProvinceOfficer => Self::ProvinceOfficer,
+            Role::Agency => Self::Agency,
+            Role::Service => Self::Service,
+        }
+    }
+}
+
+impl TryFrom<pb::Role> for Role {
+    type Error = Unspecified;
+    fn try_from(role: pb::Role) -> Result<Self, Self::Error> {
+        match role {
+            pb::Role::Admin => Ok(Self::Admin),
+            pb::Role::ProvinceOfficer => Ok(Self::ProvinceOfficer),
+            pb::Role::Agency => Ok(Self::Agency),
+            pb::Role::Service => Ok(Self::Service),
+            pb::Role::Unspecified => Err(Unspecified { expected: ROLES }),
+        }
+    }
+}
+
+/// A required role from its wire number.
+pub fn role(raw: i32) -> Result<Role, Unspecified> {
+    pb::Role::try_from(raw)
+        .map_err(|_| Unspecified { expected: ROLES })
+        .and_then(Role::try_from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_value_round_trips_through_the_wire() {
+        for kind in AgencyKind::ALL {
+            assert_eq!(agency_kind(pb::AgencyKind::from(kind) as i32), Ok(kind));
+        }
+        for level in [
+            AdminLevel::Province,
+            AdminLevel::District,
+            AdminLevel::Commune,
+        ] {
+            assert_eq!(admin_level(pb::AdminLevel::from(level) as i32), Ok(level));
+        }
+        for r in Role::ALL {
+            assert_eq!(role(pb::Role::from(r) as i32), Ok(r));
+        }
+    }
+
+    #[test]
+    fn unspecified_and_unknown_numbers_are_errors_naming_the_choices() {
+        assert_eq!(
+            agency_kind(0).unwrap_err().to_string(),
+            "is required: provincial_committee, department, district_committee or commune_committee"
+        );
+        assert!(agency_kind(99).is_err());
+        assert_eq!(agency_kind_filter(0), Ok(None));
+        assert!(agency_kind_filter(99).is_err());
+        assert_eq!(admin_level_filter(0), Ok(None));
+        assert!(role(0).is_err());
+        assert!(role(7).is_err());
+    }
+}

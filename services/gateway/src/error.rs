@@ -10,6 +10,11 @@ use serde::Serialize;
 use tonic::Code;
 use utoipa::ToSchema;
 
+/// What a client sees of an error inside the gateway.
+const INTERNAL: &str = "internal error";
+/// What a client sees when a back service cannot be reached.
+const UNAVAILABLE: &str = "service temporarily unavailable, try again";
+
 /// An error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -104,7 +109,7 @@ impl From<tonic::Status> for ApiError {
             // A transport failure's message describes our network, not the request.
             Code::Unavailable | Code::Unknown if status.message().contains("transport") => {
                 tracing::warn!(error = %status, "back service unreachable");
-                "service temporarily unavailable, try again".to_owned()
+                UNAVAILABLE.to_owned()
             }
             _ => status.message().to_owned(),
         };
@@ -120,10 +125,37 @@ impl From<tonic::Status> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Names the fields as the REST client sent them: back services name
+    /// their gRPC request's fields, and `names` lists the (gRPC, REST) pairs
+    /// of a route whose query, path or body calls a field differently.
+    pub fn with_rest_names(mut self, names: RestNames) -> Self {
+        for violation in &mut self.fields {
+            let Some(&(_, rest)) = names.iter().find(|(grpc, _)| *grpc == violation.field) else {
+                continue;
+            };
+            // The message spells each violation as `field: message`.
+            let grpc = format!("{}: {}", violation.field, violation.message);
+            let renamed = format!("{rest}: {}", violation.message);
+            self.message = self.message.replace(&grpc, &renamed);
+            violation.field = rest.to_owned();
+        }
+        self
+    }
+}
+
+/// (gRPC field, REST name) pairs of one route, for [`ApiError::with_rest_names`].
+pub type RestNames = &'static [(&'static str, &'static str)];
+
+/// Turns a back service's error into the REST error of a route named by `names`.
+pub fn rest_error(names: RestNames) -> impl Fn(tonic::Status) -> ApiError {
+    move |status| ApiError::from(status).with_rest_names(names)
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         tracing::error!(error = format!("{err:#}"), "internal error");
-        Self::new(Code::Internal, "internal error")
+        Self::new(Code::Internal, INTERNAL)
     }
 }
 

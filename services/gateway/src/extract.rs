@@ -172,16 +172,21 @@ where
     }
 }
 
-/// The field a JSON error is about. serde reports a missing or unknown field
-/// at the enclosing object's path, naming the field only in its message.
+/// The field a JSON error is about. serde reports a missing field at the
+/// enclosing object's path, naming the field only in its message; an
+/// unknown field's path already ends with it.
 fn field_of(path: &str, message: &str) -> String {
     let named = ["missing field `", "unknown field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
     match (path, named) {
-        (".", Some(name)) => name.to_owned(),
-        (".", None) => "body".to_owned(),
+        // `?`: the body broke off before serde knew where it was.
+        ("." | "?", Some(name)) => name.to_owned(),
+        ("." | "?", None) => "body".to_owned(),
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
         (path, Some(name)) => format!("{path}.{name}"),
         (path, None) => path.to_owned(),
     }
@@ -210,5 +215,15 @@ mod tests {
             "values[0].value"
         );
         assert_eq!(field_of(".", "EOF while parsing"), "body");
+        assert_eq!(field_of("?", "EOF while parsing an object"), "body");
+        // serde_path_to_error puts an unknown field in the path already.
+        assert_eq!(
+            field_of("scope", "unknown field `scope`, expected one of"),
+            "scope"
+        );
+        assert_eq!(
+            field_of("values[0].valu", "unknown field `valu`, expected one of"),
+            "values[0].valu"
+        );
     }
 }

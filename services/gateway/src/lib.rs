@@ -7,6 +7,9 @@ pub mod extract;
 pub mod metrics;
 pub mod routes;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 
 use chiso_runtime::{auth::TokenVerifier, grpc};

@@ -181,16 +181,14 @@ async fn bad_list_parameters_are_named() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+    // Named as the REST client sent them, not as the gRPC request calls them.
     assert_eq!(
         fields(&body),
-        [
-            "parent_code",
-            "province_code",
-            "as_of",
-            "page_size",
-            "page_token"
-        ]
+        ["parent", "province", "as_of", "page_size", "page_token"]
     );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("parent: "), "{body}");
+    assert!(!message.contains("parent_code"), "{body}");
     let (status, body) = stack
         .get("/api/v1/agencies?level=ward&kind=ministry", &admin)
         .await;

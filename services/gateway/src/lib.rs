@@ -7,9 +7,11 @@ pub mod extract;
 pub mod metrics;
 pub mod routes;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 
-use axum::extract::FromRef;
 use chiso_runtime::{auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -25,12 +27,6 @@ pub struct AppState {
     pub submission: Channel,
     pub aggregation: Channel,
     pub verifier: TokenVerifier,
-}
-
-impl FromRef<AppState> for TokenVerifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
 }
 
 /// A built gateway, bound to its port and ready to serve.

@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod aggregates;
 pub mod auth;
+mod common;
 pub mod credentials;
 pub mod health;
 pub mod keys;
@@ -23,10 +24,10 @@ use crate::AppState;
     info(title = "chiso", description = "IT-application indicators of Vietnamese government agencies"),
     paths(
         auth::issue_token,
-        agencies::create_agency, agencies::list_agencies, agencies::get_agency, agencies::issue_credentials,
+        agencies::create_agency, agencies::list_agencies, agencies::get_agency,
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise, agencies::import_agencies,
         agencies::list_changes,
-        credentials::list_agency_credentials, credentials::issue_officer_credentials,
+        credentials::issue_credentials, credentials::list_agency_credentials, credentials::issue_officer_credentials,
         credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
         registrations::file_registration, registrations::list_registrations, registrations::get_registration,
         registrations::approve_registration, registrations::reject_registration,

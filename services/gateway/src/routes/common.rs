@@ -1,0 +1,124 @@
+//! What several route modules share: optional strings, list pages, created
+//! answers, and the REST names of the registry's enums, each taken from
+//! `chiso_domain` and `chiso_proto::convert` so every name is written once.
+
+use axum::{
+    Json,
+    http::{HeaderMap, HeaderValue, StatusCode},
+};
+use chiso_domain::{AdminLevel, AgencyKind, Role};
+use chiso_proto::{convert::registry as wire, registry::v1 as pb};
+
+use crate::error::ApiResult;
+
+/// Response header carrying the token of the next page of a list.
+pub const NEXT_PAGE_HEADER: &str = "x-next-page-token";
+
+/// The REST name of a wire enum value that has no domain meaning.
+pub const UNSPECIFIED: &str = "unspecified";
+
+/// Every administrative level, in REST messages' order (the domain type has
+/// no list of its own).
+const LEVELS: [AdminLevel; 3] = [
+    AdminLevel::Province,
+    AdminLevel::District,
+    AdminLevel::Commune,
+];
+
+/// Proto leaves absent strings empty; REST leaves them out.
+pub fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Each proto message of a list as its REST shape.
+pub fn convert_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(U::from).collect()
+}
+
+/// A `201 Created` answer.
+pub fn created<T>(body: T) -> (StatusCode, Json<T>) {
+    (StatusCode::CREATED, Json(body))
+}
+
+/// The headers of a list page: the next page's token, when there is one.
+pub fn next_page(token: &str) -> ApiResult<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    if !token.is_empty() {
+        let value = HeaderValue::from_str(token)
+            .map_err(|e| anyhow::anyhow!("page token is not a header value: {e}"))?;
+        headers.insert(NEXT_PAGE_HEADER, value);
+    }
+    Ok(headers)
+}
+
+/// "`x` is not one of a, b, c": the message for a name outside `names`.
+pub fn not_one_of(value: &str, names: impl IntoIterator<Item = &'static str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    format!("`{value}` is not one of {}", names.join(", "))
+}
+
+/// The agency kind a REST string names, or why it names none.
+pub fn parse_kind(kind: &str) -> Result<pb::AgencyKind, String> {
+    kind.parse::<AgencyKind>()
+        .map(pb::AgencyKind::from)
+        .map_err(|_| not_one_of(kind, AgencyKind::ALL.map(AgencyKind::as_str)))
+}
+
+/// The administrative level a REST string names, or why it names none.
+pub fn parse_level(level: &str) -> Result<pb::AdminLevel, String> {
+    LEVELS
+        .into_iter()
+        .find(|l| l.as_str() == level)
+        .map(pb::AdminLevel::from)
+        .ok_or_else(|| not_one_of(level, LEVELS.map(AdminLevel::as_str)))
+}
+
+/// The REST name of a wire agency kind.
+pub fn kind_name(raw: i32) -> &'static str {
+    wire::agency_kind(raw).map_or(UNSPECIFIED, AgencyKind::as_str)
+}
+
+/// The REST name of a wire administrative level.
+pub fn level_name(raw: i32) -> &'static str {
+    wire::admin_level(raw).map_or(UNSPECIFIED, AdminLevel::as_str)
+}
+
+/// The REST name of a wire role.
+pub fn role_name(raw: i32) -> &'static str {
+    wire::role(raw).map_or(UNSPECIFIED, Role::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_levels_and_roles_round_trip_through_their_rest_names() {
+        for kind in AgencyKind::ALL {
+            let wire = parse_kind(kind.as_str()).unwrap();
+            assert_eq!(kind_name(wire as i32), kind.as_str());
+        }
+        for level in LEVELS {
+            let wire = parse_level(level.as_str()).unwrap();
+            assert_eq!(level_name(wire as i32), level.as_str());
+        }
+        for role in Role::ALL {
+            assert_eq!(role_name(pb::Role::from(role) as i32), role.as_str());
+        }
+        assert_eq!(kind_name(0), "unspecified");
+        assert_eq!(level_name(99), "unspecified");
+        assert_eq!(role_name(0), "unspecified");
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        assert_eq!(
+            parse_kind("ministry").unwrap_err(),
+            "`ministry` is not one of provincial_committee, department, district_committee, commune_committee"
+        );
+        assert_eq!(
+            parse_level("ward").unwrap_err(),
+            "`ward` is not one of province, district, commune"
+        );
+    }
+}

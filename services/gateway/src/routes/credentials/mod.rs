@@ -1,0 +1,184 @@
+//! Client credentials: agencies' and province officers', and rotating or
+//! revoking any client's secrets.
+
+mod convert;
+mod types;
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query},
+    http::StatusCode,
+    routing::post,
+};
+use chiso_proto::registry::v1 as pb;
+
+use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
+pub use self::types::{ClientInfo, Credentials, NewOfficer, OfficerQuery, RotateQuery};
+use super::common::{convert_all, created};
+use crate::{
+    AppState,
+    error::{ApiResult, RestNames, rest_error},
+    extract::{ApiJson, AuthUser},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/agencies/{code}/credentials",
+            post(issue_credentials).get(list_agency_credentials),
+        )
+        .route(
+            "/api/v1/officers",
+            post(issue_officer_credentials).get(list_officers),
+        )
+        .route(
+            "/api/v1/credentials/{client_id}/rotate",
+            post(rotate_credentials),
+        )
+        .route(
+            "/api/v1/credentials/{client_id}/revoke",
+            post(revoke_credentials),
+        )
+}
+
+/// Issues client credentials for an agency (admin, or an officer of its
+/// province). The secret is shown once.
+#[utoipa::path(
+    post, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
+    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    responses((status = 201, body = Credentials), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn issue_credentials(
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    let issued = user
+        .credentials()
+        .issue_credentials(pb::IssueCredentialsRequest { agency_code: code })
+        .await
+        .map_err(rest_error(AGENCY_NAMES))?
+        .into_inner();
+    Ok(created(issued.into()))
+}
+
+/// Issues credentials for a province officer (admin). The secret is shown once.
+#[utoipa::path(
+    post, path = "/api/v1/officers", tag = "credentials",
+    request_body = NewOfficer,
+    responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn issue_officer_credentials(
+    user: AuthUser,
+    ApiJson(body): ApiJson<NewOfficer>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    let issued = user
+        .credentials()
+        .issue_officer_credentials(pb::IssueOfficerCredentialsRequest {
+            province_code: body.province_code,
+            label: body.label.unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    Ok(created(issued.into()))
+}
+
+/// A province's officers, revoked ones too (admin, or an officer of that province).
+#[utoipa::path(
+    get, path = "/api/v1/officers", tag = "credentials",
+    params(OfficerQuery),
+    responses((status = 200, body = Vec<ClientInfo>)),
+    security(("bearer" = []))
+)]
+pub async fn list_officers(
+    user: AuthUser,
+    Query(query): Query<OfficerQuery>,
+) -> ApiResult<Json<Vec<ClientInfo>>> {
+    let of = pb::ListCredentialsRequest {
+        province_code: query.province,
+        ..Default::default()
+    };
+    list(&user, of, OFFICER_LIST_NAMES).await
+}
+
+/// An agency's clients, revoked ones too (admin, or an officer of its province).
+#[utoipa::path(
+    get, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
+    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    responses((status = 200, body = Vec<ClientInfo>), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn list_agency_credentials(
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<ClientInfo>>> {
+    let of = pb::ListCredentialsRequest {
+        agency_code: code,
+        ..Default::default()
+    };
+    list(&user, of, AGENCY_NAMES).await
+}
+
+/// The clients of an agency or of a province's officers.
+async fn list(
+    user: &AuthUser,
+    of: pb::ListCredentialsRequest,
+    names: RestNames,
+) -> ApiResult<Json<Vec<ClientInfo>>> {
+    let listed = user
+        .credentials()
+        .list_credentials(of)
+        .await
+        .map_err(rest_error(names))?
+        .into_inner();
+    Ok(Json(convert_all(listed.clients)))
+}
+
+/// A new secret for a client, shown once; the previous ones keep working for
+/// a grace period. The agency itself, an officer of its province or an admin
+/// may rotate.
+#[utoipa::path(
+    post, path = "/api/v1/credentials/{client_id}/rotate", tag = "credentials",
+    params(("client_id" = String, Path, description = "client id"), RotateQuery),
+    responses(
+        (status = 201, body = Credentials),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 409, description = "the client was revoked", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rotate_credentials(
+    user: AuthUser,
+    Path(client_id): Path<String>,
+    Query(query): Query<RotateQuery>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    let issued = user
+        .credentials()
+        .rotate_credentials(pb::RotateCredentialsRequest {
+            client_id,
+            grace_period_secs: query.grace_period_secs,
+        })
+        .await?
+        .into_inner();
+    Ok(created(issued.into()))
+}
+
+/// Ends a client's credentials at once: none of its secrets works again.
+#[utoipa::path(
+    post, path = "/api/v1/credentials/{client_id}/revoke", tag = "credentials",
+    params(("client_id" = String, Path, description = "client id")),
+    responses((status = 200, body = ClientInfo), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn revoke_credentials(
+    user: AuthUser,
+    Path(client_id): Path<String>,
+) -> ApiResult<Json<ClientInfo>> {
+    let info = user
+        .credentials()
+        .revoke_credentials(pb::RevokeCredentialsRequest { client_id })
+        .await?
+        .into_inner();
+    Ok(Json(info.into()))
+}

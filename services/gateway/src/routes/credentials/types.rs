@@ -1,0 +1,68 @@
+//! The REST shapes of client credentials.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Client credentials; the secret is shown only in this answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The agency the client acts for; absent for an officer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
+    /// `agency` or `province_officer`.
+    pub role: String,
+    /// The province an officer acts in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// After a rotation: when the previous secrets stop working (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
+}
+
+/// A client, without its secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientInfo {
+    pub client_id: String,
+    /// `agency` or `province_officer`.
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Secrets that work now (two during a rotation's grace period).
+    pub active_secrets: i32,
+}
+
+/// Credentials for an officer of a province.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfficer {
+    /// 2-digit administrative-unit code of the province.
+    pub province_code: String,
+    /// Whom the credentials are for.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// Whose officers to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OfficerQuery {
+    /// 2-digit administrative-unit code of the province.
+    pub province: String,
+}
+
+/// How long the previous secrets keep working.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RotateQuery {
+    /// Seconds; the configured grace period when absent, 0 to end them now.
+    pub grace_period_secs: Option<i64>,
+}

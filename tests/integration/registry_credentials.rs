@@ -204,10 +204,11 @@ async fn an_agency_reads_only_its_own_record() {
     let (status, own) = stack.get("/api/v1/agencies/000.01.24.H51", &agency).await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(own["name"], "UBND xã Bình Thạnh");
-    let (status, _) = stack
+    let (status, lineage) = stack
         .get("/api/v1/agencies/000.01.24.H51/lineage", &agency)
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{lineage}");
+    assert_eq!(lineage["agency"]["code"], "000.01.24.H51");
     for path in [
         "/api/v1/agencies/000.02.24.H51",
         "/api/v1/agencies?province=51",

@@ -99,14 +99,15 @@ async fn agencies_manage_their_keys_and_old_signatures_stay_verifiable() {
         .await;
     assert_eq!(status, 403, "{error}");
     assert_eq!(error["code"], "permission_denied");
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/000.00.15.H51/keys",
             Some(&other),
             &json!({"public_key": STANDARD.encode(SigningKey::from_bytes(&[13u8; 32]).verifying_key().as_bytes())}),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let (officer_id, officer_secret) = officer(&stack, &admin, "62").await;
     let officer62 = stack.token(&officer_id, &officer_secret).await;
     let (status, error) = stack

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Validate the deployment files without a cluster: render deploy/k8s/base and
-# each deploy/k8s/overlays/* with `kubectl kustomize`; validate every object
-# against the Kubernetes schemas in strict mode (unknown fields are errors)
-# with kubernetes-validate, which bundles them (the CloudNativePG Cluster, a
-# CRD, only gets a warning); then chiso's own rules (tools/chiso_rules.py) on
-# the renderings and compose.yaml, after the rules' self-test. The Python tools
-# come from the pinned tools/requirements.txt into a venv, reused until it changes.
+# Validate the deployment files without a cluster: render k8s/base and each
+# k8s/overlays/* with `kubectl kustomize`; check every object against the
+# Kubernetes schemas ($CHISO_K8S_VERSIONS) in strict mode with kubernetes-validate
+# (the CloudNativePG Cluster, a CRD, only gets a warning); then chiso's own rules
+# (tools/chiso_rules.py) on the renderings and compose.yaml, after their
+# self-test. Python tools: the pinned tools/requirements.txt, in a reused venv.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,9 +17,8 @@ if ! command -v kubectl >/dev/null; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq kubernetes-client >/dev/null \
     || die "could not install kubernetes-client; install kubectl >= 1.24"
 fi
-# kubectl reports its built-in kustomize from 1.24 (kustomize v4.5) on.
-# Debian bookworm's kubernetes-client is kubectl 1.20 with kustomize v2,
-# which cannot read the overlays' `patches` and `replicas` fields.
+# kubectl reports its kustomize from 1.24 (v4.5) on; Debian bookworm's kubectl
+# 1.20 has kustomize v2, which rejects the overlays' `patches` and `replicas`.
 kustomize="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v//p')"
 [[ "${kustomize%%.*}" =~ ^[0-9]+$ && "${kustomize%%.*}" -ge 4 ]] \
   || die "$(command -v kubectl) has no kustomize v4 or newer (Debian bookworm's kubernetes-client 1.20 is too old for the overlays); install kubectl >= 1.24: https://kubernetes.io/docs/tasks/tools/"
@@ -40,11 +38,8 @@ for dir in "$here"/k8s/base "$here"/k8s/overlays/*/; do
   name="$(basename "$dir")"
   kubectl kustomize "$dir" >"$out/$name.yaml" || die "kubectl kustomize $dir failed"
   for version in ${CHISO_K8S_VERSIONS:-1.30.0 1.37.0}; do
-    if "$venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$out/$name.yaml"; then
-      echo "ok    k8s/$name: Kubernetes $version schemas (strict)"
-    else
-      status=1
-    fi
+    "$venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$out/$name.yaml" \
+      && echo "ok    k8s/$name: Kubernetes $version schemas (strict)" || status=1
   done
 done
 

@@ -1,77 +1,50 @@
 #!/usr/bin/env bash
-# Validate the deployment files without Docker, kubectl or a cluster:
-#   - deploy/k8s/base and every deploy/k8s/overlays/*: rendered (kustomize or
-#     kubectl when installed, else deploy/tools/kustomize_lite.py), each object
-#     checked against the Kubernetes JSON schemas bundled in the
-#     kubernetes-validate wheel (strict), the CloudNativePG Cluster checked by
-#     hand, then cross-references (selectors, ports, Secret/ConfigMap keys,
-#     HPAs, PDBs, hardening, the single aggregation replica);
-#   - deploy/compose.yaml: services, depends_on, volumes, variables, and the
-#     Compose specification when the compose-spec wheel is available.
-#
-# Tools come from PyPI into a private virtualenv, created on first run and
-# reused afterwards (no network needed once installed):
-#   ${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}/venv
-#
-# Environment:
-#   CHISO_TOOLS_DIR        where the venv lives (default ~/.cache/chiso-tools)
-#   CHISO_K8S_VERSIONS     Kubernetes versions to validate against
-#                          (default "1.30 latest"; latest = newest bundled)
-#   CHISO_KUSTOMIZE        auto | lite | kustomize | kubectl (default auto)
-#   CHISO_VALIDATE_STRICT  1 = a missing optional validator is an error
-#   PYTHON                 interpreter used to create the venv (default python3)
-#
-# Exit status: 0 when everything passes, non-zero otherwise.
+# Validate the deployment files without a cluster: render k8s/base and each
+# k8s/overlays/* with `kubectl kustomize`; check every object against the
+# Kubernetes schemas ($CHISO_K8S_VERSIONS) in strict mode with kubernetes-validate
+# (the CloudNativePG Cluster, a CRD, only gets a warning); then chiso's own rules
+# (tools/chiso_rules.py) on the renderings and compose.yaml, after their
+# self-test. Python tools: the pinned tools/requirements.txt, in a reused venv.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
-tools_dir="${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}"
-venv="$tools_dir/venv"
-requirements="$here/tools/requirements.txt"
-optional="$here/tools/requirements-optional.txt"
-python="${PYTHON:-python3}"
-
+venv="${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}/deploy-venv"
 die() { echo "validate.sh: error: $*" >&2; exit 1; }
 
-command -v "$python" >/dev/null 2>&1 \
-  || die "$python not found; install Python 3.9+ (Debian: apt-get install python3 python3-venv)"
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
-  || die "Python 3.9+ required, found $("$python" -V 2>&1)"
-"$python" -c 'import venv, ensurepip' 2>/dev/null \
-  || die "the Python venv module is missing (Debian: apt-get install python3-venv)"
-
-mkdir -p "$tools_dir"
-# Serialise concurrent runs on the same tools directory.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$tools_dir/.lock"
-  flock 9
+if ! command -v kubectl >/dev/null; then
+  echo "==> kubectl not found: installing Debian's kubernetes-client"
+  sudo=$([[ $EUID -eq 0 ]] || echo sudo)
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq kubernetes-client >/dev/null \
+    || die "could not install kubernetes-client; install kubectl >= 1.24"
 fi
+# kubectl reports its kustomize from 1.24 (v4.5) on; Debian bookworm's kubectl
+# 1.20 has kustomize v2, which rejects the overlays' `patches` and `replicas`.
+kustomize="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v//p')"
+[[ "${kustomize%%.*}" =~ ^[0-9]+$ && "${kustomize%%.*}" -ge 4 ]] \
+  || die "$(command -v kubectl) has no kustomize v4 or newer (Debian bookworm's kubernetes-client 1.20 is too old for the overlays); install kubectl >= 1.24: https://kubernetes.io/docs/tasks/tools/"
 
-# Reinstall only when the requirement files or the interpreter change.
-fingerprint="$(cat "$requirements" "$optional" <("$python" -c 'import sys; print(sys.version)') \
-  | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.chiso-fingerprint"
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$fingerprint" ]]; then
-  echo "==> installing validators into $venv (first run or requirements changed)"
+if ! cmp -s "$here/tools/requirements.txt" "$venv/requirements.txt"; then
+  echo "==> installing $here/tools/requirements.txt into $venv"
   rm -rf "$venv"
-  "$python" -m venv "$venv" || die "could not create a virtualenv at $venv"
-  export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-  "$venv/bin/python" -m pip install --quiet -r "$requirements" \
-    || die "pip could not install $(basename "$requirements") (is PyPI reachable?)"
-  if ! "$venv/bin/python" -m pip install --quiet --only-binary=:all: -r "$optional" \
-      2>"$tools_dir/pip-optional.log"; then
-    echo "WARN  optional validators from $(basename "$optional") not installed" \
-      "(no wheel for this platform/Python?); see $tools_dir/pip-optional.log"
-  fi
-  echo "$fingerprint" >"$stamp"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/tools/requirements.txt"
+  cp "$here/tools/requirements.txt" "$venv/requirements.txt"
 fi
 
-compose_spec=auto
-[[ "${CHISO_VALIDATE_STRICT:-0}" == 1 ]] && compose_spec=required
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+status=0
+for dir in "$here"/k8s/base "$here"/k8s/overlays/*/; do
+  name="$(basename "$dir")"
+  kubectl kustomize "$dir" >"$out/$name.yaml" || die "kubectl kustomize $dir failed"
+  for version in ${CHISO_K8S_VERSIONS:-1.30.0 1.37.0}; do
+    "$venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$out/$name.yaml" \
+      && echo "ok    k8s/$name: Kubernetes $version schemas (strict)" || status=1
+  done
+done
 
-exec "$venv/bin/python" "$here/tools/validate_deploy.py" \
-  --root "$root" \
-  --k8s-version "${CHISO_K8S_VERSIONS:-1.30 latest}" \
-  --renderer "${CHISO_KUSTOMIZE:-auto}" \
-  --compose-spec "$compose_spec"
+rules=("$venv/bin/python" "$here/tools/chiso_rules.py" --compose "$here/compose.yaml" "$out"/*.yaml)
+"${rules[@]}" --self-test || status=1
+"${rules[@]}" && echo "ok    chiso rules: $(basename -s .yaml "$out"/*.yaml | tr '\n' ' ')compose" || status=1
+[[ $status -eq 0 ]] && echo "validate: all checks passed" || echo "validate: FAILED"
+exit $status

@@ -26,7 +26,7 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    let (status, _) = stack
+    let (status, error) = stack
         .get(
             "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
             &admin,
@@ -34,8 +34,9 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
         .await;
     assert_eq!(
         status, 503,
-        "aggregation is down, so the gateway answers 503"
+        "aggregation is down, so the gateway answers 503: {error}"
     );
+    assert_eq!(error["code"], "unavailable");
 
     stack.start_aggregation().await;
     stack.wait_for_feed(&admin, 2).await;

@@ -59,15 +59,16 @@ fn client<'a>(listed: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{id} not in {listed}"))
 }
 
-async fn token_status(stack: &TestStack, id: &str, secret: &str) -> u16 {
-    let (status, _) = stack
+/// The status of a token request and the error `code` of its answer (null on success).
+async fn token_status(stack: &TestStack, id: &str, secret: &str) -> (u16, Value) {
+    let (status, body) = stack
         .post(
             "/api/v1/auth/token",
             None,
             &json!({"client_id": id, "client_secret": secret}),
         )
         .await;
-    status
+    (status, body["code"].clone())
 }
 
 #[tokio::test]
@@ -106,10 +107,7 @@ async fn province_officers_act_only_in_their_province() {
         )
         .await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("province 62"),
-        "{body}"
-    );
+    assert_eq!(body["code"], "permission_denied");
     let rename = |code: &str| {
         json!({"effective_date": "2025-03-01", "legal_basis": "Quyết định 475/QĐ-UBND",
                "operations": [{"type": "rename", "code": code, "name": "Sở Khoa học và Công nghệ"}]})
@@ -123,14 +121,15 @@ async fn province_officers_act_only_in_their_province() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["recorded_by"], id.as_str());
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/reorganisations",
             Some(&officer),
             &rename("000.00.15.H62"),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     // Nothing of that refused decision was stored.
     let (_, kon_tum) = stack.get("/api/v1/agencies/000.00.15.H62", &admin).await;
     assert_eq!(kon_tum["name"], "Sở Thông tin và Truyền thông");
@@ -138,22 +137,24 @@ async fn province_officers_act_only_in_their_province() {
     // Credentials: for its province's agencies only; officers only by an admin.
     let (agency_id, _) = agency_credentials(&stack, &officer, "000.00.24.H51").await;
     assert!(agency_id.starts_with("agency-"));
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/000.00.15.H62/credentials",
             Some(&officer),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 403);
-    let (status, _) = stack
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
+    let (status, error) = stack
         .post(
             "/api/v1/officers",
             Some(&officer),
             &json!({"province_code": "51"}),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let (status, listed) = stack.get("/api/v1/officers?province=51", &officer).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(pluck(&listed, "client_id"), [id.as_str()]);
@@ -161,8 +162,9 @@ async fn province_officers_act_only_in_their_province() {
         pluck(&listed, "label"),
         ["Nguyễn Văn An, Sở Thông tin và Truyền thông"]
     );
-    let (status, _) = stack.get("/api/v1/officers?province=62", &officer).await;
-    assert_eq!(status, 403);
+    let (status, error) = stack.get("/api/v1/officers?province=62", &officer).await;
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let (status, listed) = stack
         .get("/api/v1/agencies/000.00.24.H51/credentials", &officer)
         .await;
@@ -202,10 +204,11 @@ async fn an_agency_reads_only_its_own_record() {
     let (status, own) = stack.get("/api/v1/agencies/000.01.24.H51", &agency).await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(own["name"], "UBND xã Bình Thạnh");
-    let (status, _) = stack
+    let (status, lineage) = stack
         .get("/api/v1/agencies/000.01.24.H51/lineage", &agency)
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{lineage}");
+    assert_eq!(lineage["agency"]["code"], "000.01.24.H51");
     for path in [
         "/api/v1/agencies/000.02.24.H51",
         "/api/v1/agencies?province=51",
@@ -215,6 +218,7 @@ async fn an_agency_reads_only_its_own_record() {
     ] {
         let (status, body) = stack.get(path, &agency).await;
         assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["code"], "permission_denied", "{path}");
     }
     stack.shutdown().await;
 }
@@ -241,8 +245,8 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     assert_ne!(second, first);
     let expires = rotated["previous_secret_expires_at"].as_str().unwrap();
     assert!(expires.ends_with('Z') && expires.len() == 20, "{expires}");
-    assert_eq!(token_status(&stack, &id, &first).await, 200);
-    assert_eq!(token_status(&stack, &id, &second).await, 200);
+    assert_eq!(token_status(&stack, &id, &first).await, (200, Value::Null));
+    assert_eq!(token_status(&stack, &id, &second).await, (200, Value::Null));
     let (_, listed) = stack
         .get("/api/v1/agencies/000.00.15.H51/credentials", &admin)
         .await;
@@ -258,9 +262,15 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
         .await;
     assert_eq!(status, 201, "{rotated}");
     let third = rotated["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(token_status(&stack, &id, &first).await, 401);
-    assert_eq!(token_status(&stack, &id, &second).await, 401);
-    assert_eq!(token_status(&stack, &id, &third).await, 200);
+    assert_eq!(
+        token_status(&stack, &id, &first).await,
+        (401, json!("unauthenticated"))
+    );
+    assert_eq!(
+        token_status(&stack, &id, &second).await,
+        (401, json!("unauthenticated"))
+    );
+    assert_eq!(token_status(&stack, &id, &third).await, (200, Value::Null));
     let (_, listed) = stack
         .get("/api/v1/agencies/000.00.15.H51/credentials", &admin)
         .await;
@@ -269,14 +279,15 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     // Other agencies cannot touch it; bad grace periods are named.
     let (other_id, other_secret) = agency_credentials(&stack, &admin, "000.00.24.H51").await;
     let other = stack.token(&other_id, &other_secret).await;
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             &format!("/api/v1/credentials/{id}/rotate"),
             Some(&other),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let (status, body) = stack
         .post(
             &format!("/api/v1/credentials/{id}/rotate?grace_period_secs=-1"),
@@ -298,7 +309,10 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     assert_eq!(status, 200, "{revoked}");
     assert_eq!(revoked["active_secrets"], 0);
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
-    assert_eq!(token_status(&stack, &id, &third).await, 401);
+    assert_eq!(
+        token_status(&stack, &id, &third).await,
+        (401, json!("unauthenticated"))
+    );
     let status = CredentialServiceClient::new(stack.channel(stack.registry_addr))
         .verify_credentials(VerifyCredentialsRequest {
             client_id: id.clone(),
@@ -329,13 +343,14 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     assert_eq!(principal.role(), Role::Agency);
     assert_eq!(principal.agency_code, "000.00.24.H51");
     assert_eq!(principal.province_code, "51");
-    let (status, _): (u16, Value) = stack
+    let (status, error): (u16, Value) = stack
         .post(
             "/api/v1/credentials/agency-unknown/revoke",
             Some(&admin),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "not_found");
     stack.shutdown().await;
 }

@@ -118,7 +118,7 @@ async fn the_agency_feed_replays_follows_and_resumes() {
     assert_eq!(township.versions[1].legal_basis, "Nghị quyết 202/2025/QH15");
 
     // A refused reorganisation leaves no trace: the next change is 17.
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/reorganisations",
             Some(&admin),
@@ -126,7 +126,12 @@ async fn the_agency_feed_replays_follows_and_resumes() {
                     "operations": [{"type": "dissolve", "code": "000.00.00.H51"}]}),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["code"], "invalid_argument");
+    assert_eq!(
+        crate::registry_history::fields(&error),
+        ["operations[0].code"]
+    );
     let (status, _) = stack
         .post(
             "/api/v1/agencies",
@@ -222,7 +227,8 @@ async fn the_agency_feed_replays_follows_and_resumes() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
-    let (status, _) = stack.get("/api/v1/agencies/changes", &agency).await;
-    assert_eq!(status, 403);
+    let (status, error) = stack.get("/api/v1/agencies/changes", &agency).await;
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     stack.shutdown().await;
 }

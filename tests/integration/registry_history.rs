@@ -211,6 +211,7 @@ async fn provinces_merge_and_a_district_is_abolished_without_rewriting_history()
         .get("/api/v1/agencies/000.00.00.H62?as_of=2025-07-01", &admin)
         .await;
     assert_eq!(status, 404, "{gone}");
+    assert_eq!(gone["code"], "not_found");
     assert!(
         gone["message"]
             .as_str()
@@ -222,10 +223,11 @@ async fn provinces_merge_and_a_district_is_abolished_without_rewriting_history()
     assert_eq!(status, 200);
     assert_eq!(record["valid_from"], "1991-08-12");
     assert_eq!(record["valid_to"], "2025-07-01");
-    let (status, _) = stack
+    let (status, error) = stack
         .get("/api/v1/agencies/000.00.24.H51?as_of=2025-07-01", &admin)
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "not_found");
     let (_, all) = stack
         .get("/api/v1/agencies?province=62&include_inactive=true", &admin)
         .await;
@@ -413,14 +415,15 @@ async fn bad_reorganisations_name_every_problem_and_store_nothing() {
     // An agency may not reorganise; the same errors come over gRPC as BadRequest details.
     let (_, credentials) = register_more_credentials(&stack, &admin).await;
     let agency = stack.token(&credentials.0, &credentials.1).await;
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/reorganisations",
             Some(&agency),
             &reorganise(json!([{"type": "dissolve", "code": "000.02.24.H51"}])),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let token = stack
         .grpc_token(&stack.admin_client_id, &stack.admin_secret)
         .await;

@@ -172,6 +172,7 @@ async fn every_bad_row_is_named_and_nothing_is_stored() {
         "code,name,kind,parent_code\n000.00.16.H62,Sở Tài chính,department,000.00.00.H62\n";
     let (status, body) = import(&stack, &officer51, theirs, false).await;
     assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "permission_denied");
 
     // A file that is not an agency list at all.
     let (status, answer) = import(&stack, &admin, "mã,tên\n1,2\n", false).await;

@@ -69,6 +69,7 @@ async fn agencies_manage_their_keys_and_old_signatures_stay_verifiable() {
         )
         .await;
     assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "already_exists");
     assert_eq!(fields(&answer), ["public_key"]);
     assert!(message(&answer, "public_key").contains("already registered as key"));
     for (bad, why) in [
@@ -93,24 +94,27 @@ async fn agencies_manage_their_keys_and_old_signatures_stay_verifiable() {
     // Other agencies and other provinces' officers keep out.
     let (other_id, other_secret) = agency_credentials(&stack, &admin, "000.00.24.H51").await;
     let other = stack.token(&other_id, &other_secret).await;
-    let (status, _) = stack
+    let (status, error) = stack
         .get("/api/v1/agencies/000.00.15.H51/keys", &other)
         .await;
-    assert_eq!(status, 403);
-    let (status, _) = stack
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/000.00.15.H51/keys",
             Some(&other),
             &json!({"public_key": STANDARD.encode(SigningKey::from_bytes(&[13u8; 32]).verifying_key().as_bytes())}),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
     let (officer_id, officer_secret) = officer(&stack, &admin, "62").await;
     let officer62 = stack.token(&officer_id, &officer_secret).await;
-    let (status, _) = stack
+    let (status, error) = stack
         .get("/api/v1/agencies/000.00.15.H51/keys", &officer62)
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
 
     // A report signed before the key is revoked...
     let report = "000.00.15.H51|2025|officials=120|officials_with_computer=114";
@@ -180,21 +184,23 @@ async fn agencies_manage_their_keys_and_old_signatures_stay_verifiable() {
     assert_eq!(fetched.revoked_at, revoked_at);
 
     // Keys are revoked only through their own agency.
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             &format!("/api/v1/agencies/000.00.24.H51/keys/{key1_id}/revoke"),
             Some(&admin),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 404);
-    let (status, _) = stack
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "not_found");
+    let (status, error) = stack
         .post(
             "/api/v1/agencies/000.00.15.H51/keys/key-unknown/revoke",
             Some(&admin),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "not_found");
     stack.shutdown().await;
 }

@@ -64,6 +64,7 @@ async fn officers_approve_or_reject_registration_requests() {
         .post("/api/v1/registrations", None, &binh_hiep())
         .await;
     assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "already_exists");
     assert_eq!(fields(&answer), ["agency.code", "agency.admin_unit_code"]);
     assert!(message(&answer, "agency.code").contains("already pending"));
     let (status, answer) = stack
@@ -99,26 +100,29 @@ async fn officers_approve_or_reject_registration_requests() {
     );
     let (_, pending) = stack.get("/api/v1/registrations", &officer62).await;
     assert_eq!(pending, json!([]));
-    let (status, _) = stack
+    let (status, error) = stack
         .get("/api/v1/registrations?province=51", &officer62)
         .await;
-    assert_eq!(status, 403);
-    let (status, _) = stack
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
+    let (status, error) = stack
         .post(
             &format!("/api/v1/registrations/{first_id}/approve"),
             Some(&officer62),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 403);
-    let (status, _) = stack
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["code"], "permission_denied");
+    let (status, error) = stack
         .post(
             &format!("/api/v1/registrations/{first_id}/approve"),
             None,
             &json!({}),
         )
         .await;
-    assert_eq!(status, 401);
+    assert_eq!(status, 401, "{error}");
+    assert_eq!(error["code"], "unauthenticated");
 
     // Approval registers the agency and issues credentials that work at once.
     let (status, approved) = stack
@@ -156,6 +160,7 @@ async fn officers_approve_or_reject_registration_requests() {
         )
         .await;
     assert_eq!(status, 409, "{again}");
+    assert_eq!(again["code"], "failed_precondition");
     assert!(
         again["message"]
             .as_str()
@@ -187,14 +192,15 @@ async fn officers_approve_or_reject_registration_requests() {
         "Sở Tài chính đã có tài khoản; liên hệ Sở TT&TT"
     );
     assert_eq!(rejected.get("client_id"), None);
-    let (status, _) = stack
+    let (status, error) = stack
         .post(
             &format!("/api/v1/registrations/{second_id}/approve"),
             Some(&officer51),
             &json!({}),
         )
         .await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 409, "{error}");
+    assert_eq!(error["code"], "failed_precondition");
     for (status_filter, expected) in [
         ("pending", vec![]),
         ("approved", vec![first_id.as_str()]),
@@ -241,6 +247,7 @@ async fn officers_approve_or_reject_registration_requests() {
         )
         .await;
     assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "already_exists");
     assert_eq!(fields(&answer), ["agency.code"]);
     let (_, still) = stack
         .get(&format!("/api/v1/registrations/{third_id}"), &admin)

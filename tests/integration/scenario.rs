@@ -279,8 +279,10 @@ async fn agencies_cannot_register_agencies_and_tokens_need_valid_secrets() {
         )
         .await;
     assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "permission_denied");
 
-    let (status, _) = stack.get("/api/v1/indicators", "not-a-token").await;
-    assert_eq!(status, 401);
+    let (status, error) = stack.get("/api/v1/indicators", "not-a-token").await;
+    assert_eq!(status, 401, "{error}");
+    assert_eq!(error["code"], "unauthenticated");
     stack.shutdown().await;
 }

@@ -11,6 +11,7 @@ use chiso_proto::{
     submission::v1::{DataValue, SubmitReportRequest, report_service_client::ReportServiceClient},
 };
 use chiso_runtime::grpc::{channel, with_bearer};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const AGENCIES_CSV: &str = include_str!("../demo/quang-binh.csv");
 const ROOT: &str = "000.00.00.H44";
@@ -107,19 +108,15 @@ pub async fn load(
 
 /// Plausible, repeatable counts for an agency and year; the later year is better equipped.
 fn demo_values(code: &str, year_index: u64) -> Vec<DataValue> {
-    let mut seed = code.bytes().fold(1469598103934665603u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(1099511628211)
-    });
-    let mut next = |lo: u64, hi: u64| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        lo + (seed >> 33) % (hi - lo + 1)
-    };
-    let officials = next(25, 320);
-    let equipped_pct = (next(72, 95) + 3 * year_index).min(100);
-    let documents = next(400, 4000);
-    let electronic_pct = (next(55, 90) + 6 * year_index).min(100);
+    // Seeded by the agency code (its bytes, zero-padded), so every `chiso up`
+    // loads the same demo; StdRng's stream is fixed for the locked rand version.
+    let mut seed = <StdRng as SeedableRng>::Seed::default();
+    seed.iter_mut().zip(code.bytes()).for_each(|(s, b)| *s = b);
+    let mut rng = StdRng::from_seed(seed);
+    let officials: u64 = rng.gen_range(25..=320);
+    let equipped_pct = (rng.gen_range(72..=95) + 3 * year_index).min(100);
+    let documents: u64 = rng.gen_range(400..=4000);
+    let electronic_pct = (rng.gen_range(55..=90) + 6 * year_index).min(100);
     let value = |data_element: &str, value: u64| DataValue {
         data_element: data_element.into(),
         value: i64::try_from(value).unwrap_or(i64::MAX),

@@ -19,7 +19,7 @@ pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
-pub use period::{PeriodCode, PeriodType};
+pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use role::Role;
 pub use text::VnName;
 pub use value::Count;

@@ -5,10 +5,12 @@
 //! handles an unchecked code, period or count.
 
 pub mod agency;
+pub mod catalogue;
 pub mod codes;
 pub mod contact;
 pub mod date;
 pub mod error;
+pub mod keys;
 pub mod period;
 pub mod role;
 pub mod text;
@@ -19,6 +21,7 @@ pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
+pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use role::Role;
 pub use text::VnName;

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod contact;
 pub mod date;
 pub mod error;
+pub mod form;
 pub mod keys;
 pub mod period;
 pub mod role;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod form;
 pub mod keys;
 pub mod period;
+pub mod plan;
 pub mod role;
 pub mod text;
 pub mod value;

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod period;
 pub mod plan;
 pub mod role;
+pub mod seed;
 pub mod text;
 pub mod value;
 

@@ -335,15 +335,16 @@ impl Plan {
     }
 
     /// Targets on one indicator, for one group, in one year.
-    pub fn targets_for<'a>(
-        &'a self,
-        indicator: &'a IndicatorCode,
+    pub fn targets_for(
+        &self,
+        indicator: &IndicatorCode,
         group: TargetGroup,
         year: u16,
-    ) -> impl Iterator<Item = &'a Target> + 'a {
+    ) -> impl Iterator<Item = &Target> {
+        let indicator = indicator.clone();
         self.targets
             .iter()
-            .filter(move |t| &t.indicator == indicator && t.group == group && t.year == year)
+            .filter(move |t| t.indicator == indicator && t.group == group && t.year == year)
     }
 }
 

@@ -435,6 +435,19 @@ impl Form {
         (late > 0).then(|| u32::try_from(late).unwrap_or(u32::MAX))
     }
 
+    /// Days late of a report submitted at `submitted_at`, judged by the date
+    /// in Vietnam (UTC+7): a report sent at 23:30 on the due day is on time.
+    pub fn lateness_at(
+        &self,
+        period: &PeriodCode,
+        submitted_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<u32> {
+        let local = submitted_at
+            .with_timezone(&crate::date::vietnam_offset())
+            .date_naive();
+        self.lateness(period, local)
+    }
+
     /// Whether agencies may enter data for `period` on `today`: a period of
     /// the form's type, not before the form opened, already begun, not locked.
     pub fn is_open_for(&self, period: &PeriodCode, today: NaiveDate) -> bool {
@@ -705,6 +718,74 @@ mod tests {
         );
         let everywhere = f.expected_reporters(&p("2018Q4"), None, &versions);
         assert!(everywhere.contains(&a("000.00.05.H45")));
+    }
+
+    #[test]
+    fn lateness_uses_the_date_in_vietnam() {
+        use chrono::TimeZone;
+        let f = Form::build(&raw(), &catalogue()).unwrap();
+        let q3 = p("2018Q3");
+        // 2018-10-15 16:30 UTC is 23:30 on the due day in Vietnam; 17:30 UTC is the next day.
+        let on_time = chrono::Utc
+            .with_ymd_and_hms(2018, 10, 15, 16, 30, 0)
+            .unwrap();
+        let late = chrono::Utc
+            .with_ymd_and_hms(2018, 10, 15, 17, 30, 0)
+            .unwrap();
+        assert_eq!(f.lateness_at(&q3, on_time), None);
+        assert_eq!(f.lateness_at(&q3, late), Some(1));
+    }
+
+    fn any_quarter() -> impl proptest::strategy::Strategy<Value = PeriodCode> {
+        use proptest::strategy::Strategy;
+        (1950u16..2900, 1u8..=4)
+            .prop_map(|(y, q)| PeriodCode::new(y, PeriodType::Quarterly, q).unwrap())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lateness_counts_days_after_the_deadline(q in any_quarter(), k in -400i64..400, due in 1u8..=28) {
+            for deadline in [DeadlineRule::DaysAfterEnd { days: 15 }, DeadlineRule::Decree09 { due_day: due }] {
+                let mut r = raw();
+                r.deadline = deadline;
+                let f = Form::build(&r, &catalogue()).unwrap();
+                let due_on = f.deadline(&q);
+                proptest::prop_assert!(due_on > q.end());
+                let day = due_on + chrono::Duration::days(k);
+                let expected = if k > 0 { Some(k as u32) } else { None };
+                proptest::prop_assert_eq!(f.lateness(&q, day), expected);
+                let lock = f.lock_date(&q).unwrap();
+                proptest::prop_assert_eq!(f.is_locked(&q, day), day >= lock);
+                let (from, to) = f.data_window(&q);
+                proptest::prop_assert!(from < to && to <= q.end());
+                if let DeadlineRule::Decree09 { .. } = deadline {
+                    // Consecutive windows meet without gap or overlap.
+                    let (next_from, _) = f.data_window(&q.next().unwrap());
+                    proptest::prop_assert_eq!(next_from, to + chrono::Duration::days(1));
+                }
+            }
+        }
+
+        #[test]
+        fn an_agency_is_expected_exactly_when_it_existed(
+            q in any_quarter(), from_off in -400i64..400, len in 1i64..800, open_ended in proptest::bool::ANY
+        ) {
+            let f = Form::build(&raw(), &catalogue()).unwrap();
+            let valid_from = q.start() + chrono::Duration::days(from_off);
+            let valid_to = (!open_ended).then(|| valid_from + chrono::Duration::days(len));
+            let v = AgencyVersion {
+                code: a("000.00.09.H51"),
+                kind: AgencyKind::Department,
+                level: AdminLevel::Province,
+                province: AdminUnitCode::parse("51").unwrap(),
+                valid_from,
+                valid_to,
+            };
+            let existed = (q.start()..=q.end()).contains(&valid_from)
+                || (valid_from < q.start() && valid_to.is_none_or(|t| t > q.start()));
+            let got = f.expected_reporters(&q, None, [&v]);
+            proptest::prop_assert_eq!(got.len() == 1, existed && q >= p("2018Q1"));
+        }
     }
 
     #[test]

@@ -20,12 +20,18 @@ pub mod text;
 pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
+pub use catalogue::{
+    Catalogue, DataElement, Indicator, NoValue, Ratio, RawCatalogue, RuleFailure, Totals,
+    ValidationRule, Value,
+};
 pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
+pub use form::{AgencyVersion, Form, RawForm};
 pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
+pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use role::Role;
 pub use text::VnName;
 pub use value::Count;

@@ -490,6 +490,32 @@ mod tests {
         assert_eq!(t(Comparator::Eq).gap(Ratio::integer(3)), Ratio::integer(2));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn gap_agrees_with_attained(
+            cmp in 0usize..5, tn in 0i128..10_000, td in 1i128..100, an in -10_000i128..10_000, ad in 1i128..100
+        ) {
+            let comparator = [Comparator::Lt, Comparator::Le, Comparator::Eq, Comparator::Ge, Comparator::Gt][cmp];
+            let t = Target {
+                indicator: IndicatorCode::parse("x").unwrap(),
+                group: TargetGroup::WholeProvince,
+                comparator,
+                value: r(tn, td),
+                kind: TargetKind::Absolute,
+                year: 2020,
+                wording: String::new(),
+            };
+            let actual = r(an, ad);
+            let gap = t.gap(actual).compare(Ratio::integer(0));
+            let expected = match comparator {
+                Comparator::Le | Comparator::Ge => gap.is_le(),
+                Comparator::Lt | Comparator::Gt => gap.is_lt(),
+                Comparator::Eq => gap.is_eq(),
+            };
+            proptest::prop_assert_eq!(t.attained(actual), expected);
+        }
+    }
+
     #[test]
     fn groups_parse_and_include() {
         for g in [

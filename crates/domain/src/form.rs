@@ -59,12 +59,13 @@ pub struct Reporters {
     #[serde(default)]
     pub kinds: BTreeSet<AgencyKindKey>,
     #[serde(default)]
-    pub levels: BTreeSet<AdminLevelKey>,
+    pub levels: BTreeSet<AdminLevel>,
     #[serde(default)]
     pub agencies: BTreeSet<AgencyCode>,
 }
 
-/// `AgencyKind` with an order, so it can sit in a `BTreeSet`.
+/// `AgencyKind` with an order, so it can sit in a `BTreeSet` (`agency.rs`
+/// gives the kind no `Ord`); serialised as the kind's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AgencyKindKey(u8);
@@ -98,9 +99,6 @@ impl From<AgencyKindKey> for String {
         k.kind().as_str().to_owned()
     }
 }
-
-/// `AdminLevel` as a set key (it already orders; this keeps the serde form).
-pub type AdminLevelKey = AdminLevel;
 
 impl Reporters {
     /// Whether an agency of this kind, level and code must report.

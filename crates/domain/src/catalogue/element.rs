@@ -16,8 +16,9 @@ use crate::{DataElementCode, VnName, value::Count};
 /// i128. No real count (documents, computers, staff) comes near 10^12.
 pub const MAX_VALUE: i64 = 1_000_000_000_000;
 
-/// Most decimals a decimal element may keep; 10^6 × 10^12 still fits an i64
-/// only as a scaled value bounded by [`MAX_VALUE`], which is what is stored.
+/// Most decimals a decimal element may keep. [`MAX_VALUE`] bounds the
+/// stored scaled integer, so the ceiling's arithmetic holds for decimals too
+/// (a 2-decimal element tops out at 10^10).
 pub const MAX_DECIMALS: u8 = 6;
 
 /// Which part of IT application an element or indicator measures (the
@@ -134,7 +135,9 @@ impl Decimal {
     }
 
     /// Parses `12`, `12.5` or `.5` at the given number of decimals (fewer
-    /// digits are padded); `None` for anything else, or too many decimals.
+    /// digits are padded, trailing zeros beyond them ignored). A dot is the
+    /// only separator: `1.234` would be a thousand in Vietnamese notation, so
+    /// a comma is refused rather than guessed at.
     fn parse(raw: &str, decimals: u8) -> Result<Self, DecimalError> {
         let s = raw.trim();
         let (whole, frac) = s.split_once('.').unwrap_or((s, ""));

@@ -273,6 +273,29 @@ mod tests {
         assert_eq!(got.len(), 6, "{got:?}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn build_never_panics(num in "\\PC{0,24}", den in "[a-z_()+\\- 0-9]{0,24}", rule in "[a-z_()<=>+\\- 0-9]{0,30}") {
+            let raw = RawCatalogue {
+                elements: vec![raw_element("officials", "count"), raw_element("has_lan", "yes_no")],
+                indicators: vec![raw_indicator("x", &num, Some(&den))],
+                rules: vec![RawValidationRule {
+                    code: "r".into(),
+                    rule,
+                    message: "m".into(),
+                    message_en: "m".into(),
+                }],
+            };
+            if let Ok(cat) = Catalogue::build(&raw) {
+                let mut t = Totals::new();
+                t.add(&DataElementCode::parse("officials").unwrap(), &Value::Count(crate::value::Count::new(3).unwrap()));
+                t.add(&DataElementCode::parse("has_lan").unwrap(), &Value::YesNo(true));
+                let _ = cat.indicators()[0].evaluate(&t);
+                let _ = cat.rules()[0].check(&t);
+            }
+        }
+    }
+
     #[test]
     fn a_good_catalogue_answers_lookups_and_checks_reports() {
         let raw = RawCatalogue {

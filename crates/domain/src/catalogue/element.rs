@@ -434,7 +434,7 @@ impl DataElement {
             vt => {
                 let n = parse_number(raw, vt, self.max).map_err(wrap)?;
                 if n < self.min {
-                    let shown = show(n.max(self.min), vt);
+                    let shown = show(self.min, vt);
                     return Err(wrap(format!("{} is below the minimum {shown}", raw.trim())));
                 }
                 Ok(match vt {

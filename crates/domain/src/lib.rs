@@ -5,21 +5,33 @@
 //! handles an unchecked code, period or count.
 
 pub mod agency;
+pub mod catalogue;
 pub mod codes;
 pub mod contact;
 pub mod date;
 pub mod error;
+pub mod form;
+pub mod keys;
 pub mod period;
+pub mod plan;
 pub mod role;
+pub mod seed;
 pub mod text;
 pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
+pub use catalogue::{
+    Catalogue, DataElement, Indicator, NoValue, Ratio, RawCatalogue, RuleFailure, Totals,
+    ValidationRule, Value,
+};
 pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
-pub use period::{PeriodCode, PeriodType};
+pub use form::{AgencyVersion, Form, RawForm};
+pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
+pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
+pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use role::Role;
 pub use text::VnName;
 pub use value::Count;

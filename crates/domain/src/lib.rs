@@ -9,7 +9,9 @@ pub mod codes;
 pub mod contact;
 pub mod date;
 pub mod error;
+pub mod indicator;
 pub mod period;
+pub mod report;
 pub mod role;
 pub mod text;
 pub mod value;
@@ -19,7 +21,11 @@ pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
+pub use indicator::{
+    Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
+};
 pub use period::{PeriodCode, PeriodType};
+pub use report::{ReportContent, ReportVersion};
 pub use role::Role;
 pub use text::VnName;
 pub use value::Count;

@@ -2,15 +2,18 @@
 //! agencies): sequence numbers that commit in order, and a server stream that
 //! sends everything after a cursor and then follows new entries.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use sea_orm::{ConnectionTrait, Statement};
 use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tokio_util::sync::CancellationToken;
-use tonic::Status;
+use tonic::{Request, Response, Status};
 
-use crate::{ServiceError, ServiceResult};
+use crate::{
+    ServiceError, ServiceResult,
+    policy::{Action, Resource, authorize, caller},
+};
 
 /// Entries read per batch while catching up.
 pub const BATCH: u64 = 256;
@@ -99,4 +102,40 @@ where
         }
     });
     ReceiverStream::new(rx)
+}
+
+/// The server stream of a `Watch…` call: what every feed RPC answers.
+pub type FeedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// A feed cursor from a request: the last sequence number the caller
+/// applied, zero or more.
+pub fn decode_cursor(after_seq: i64) -> Result<i64, ServiceError> {
+    if after_seq < 0 {
+        return Err(ServiceError::field("after_seq", "must be zero or more"));
+    }
+    Ok(after_seq)
+}
+
+/// Answers a `Watch…` call: the caller must be allowed to follow feeds, and
+/// gets every entry after `after_seq`, then new ones as they commit.
+/// `fetch(db, after)` reads up to [`BATCH`] entries after `after`, in order,
+/// already encoded.
+pub fn watch<Req, Db, T, F, Fut>(
+    request: &Request<Req>,
+    after_seq: i64,
+    follow: &Follow,
+    db: &Db,
+    fetch: F,
+) -> Result<Response<FeedStream<T>>, Status>
+where
+    Db: Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(Db, i64) -> Fut + Send + 'static,
+    Fut: Future<Output = ServiceResult<Vec<(i64, T)>>> + Send,
+{
+    authorize(&caller(request)?, Action::FollowFeed, Resource::Global)?;
+    let after = decode_cursor(after_seq)?;
+    let db = db.clone();
+    let entries = stream(follow.clone(), after, move |after| fetch(db.clone(), after));
+    Ok(Response::new(Box::pin(entries)))
 }

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use chiso_proto::{
+    convert::submission::decode_report,
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
         WatchChangesRequest, change_event::Change,
@@ -52,8 +53,11 @@ impl Follower {
         while let Some(event) = stream.message().await.context("change feed broke")? {
             match event.change {
                 Some(Change::ReportSubmitted(report)) => {
+                    let report = decode_report(&report).with_context(|| {
+                        format!("feed event {} is not a valid report", event.seq)
+                    })?;
                     let applied = store::apply(&self.db, event.seq, &report).await?;
-                    debug!(seq = event.seq, applied, agency = %report.agency_code, "feed event");
+                    debug!(seq = event.seq, applied, agency = %report.agency, "feed event");
                 }
                 None => debug!(seq = event.seq, "feed event of an unknown kind skipped"),
             }

@@ -2,15 +2,14 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chiso_domain::{AdminUnitCode, PeriodCode};
-use chiso_proto::{registry::v1 as registry, submission::v1 as submission};
+use anyhow::Context;
+use chiso_domain::{AdminUnitCode, Count, DataElementCode, PeriodCode, ReportVersion, Total};
+use chiso_proto::registry::v1 as registry;
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 
 use crate::entity::{agency_tree, fact, feed_cursor};
@@ -36,26 +35,29 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
 pub async fn apply(
     db: &DatabaseConnection,
     seq: i64,
-    report: &submission::Report,
+    report: &ReportVersion,
 ) -> ServiceResult<bool> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, SUBMISSION_FEED, seq).await? {
         return Ok(false);
     }
+    let period = report.content.period.to_string();
     fact::Entity::delete_many()
-        .filter(fact::Column::AgencyCode.eq(&report.agency_code))
-        .filter(fact::Column::Period.eq(&report.period))
+        .filter(fact::Column::AgencyCode.eq(report.agency.as_str()))
+        .filter(fact::Column::Period.eq(&period))
         .exec(&txn)
         .await?;
-    if !report.values.is_empty() {
-        fact::Entity::insert_many(report.values.iter().map(|v| fact::ActiveModel {
-            agency_code: Set(report.agency_code.clone()),
-            period: Set(report.period.clone()),
-            data_element: Set(v.data_element.clone()),
-            province_code: Set(report.province_code.clone()),
-            value: Set(v.value),
-            report_id: Set(report.id.clone()),
-            report_version: Set(report.version),
+    if !report.content.values.is_empty() {
+        fact::Entity::insert_many(report.content.values.iter().map(|(code, count)| {
+            fact::ActiveModel {
+                agency_code: Set(report.agency.to_string()),
+                period: Set(period.clone()),
+                data_element: Set(code.to_string()),
+                province_code: Set(report.province.to_string()),
+                value: Set(count.get()),
+                report_id: Set(report.id.clone()),
+                report_version: Set(report.version),
+            }
         }))
         .exec_without_returning(&txn)
         .await?;
@@ -179,36 +181,30 @@ pub async fn area_members(
     Ok(Some(members))
 }
 
-/// Sum of one data element and the number of agencies reporting it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sum {
-    pub total: i64,
-    pub agencies: i64,
-}
-
-/// Sums a data element over the given agencies for a period.
-#[tracing::instrument(name = "db.sum", skip_all)]
-pub async fn sum(
+/// The total of a data element over the given agencies for a period: the
+/// values are read and summed exactly in the domain, never in SQL, so a sum
+/// beyond 64 bits is an answerable error instead of a database failure.
+#[tracing::instrument(name = "db.total", skip_all)]
+pub async fn total(
     db: &DatabaseConnection,
     agencies: &[String],
     period: &PeriodCode,
-    data_element: &str,
-) -> ServiceResult<Sum> {
-    let row: Option<(Option<i64>, i64)> = fact::Entity::find()
+    data_element: &DataElementCode,
+) -> ServiceResult<Total> {
+    // One row per agency: (agency, period, data element) is the key.
+    let values: Vec<i64> = fact::Entity::find()
         .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
-            "total",
-        )
-        .column_as(Expr::cust("COUNT(DISTINCT agency_code)"), "agencies")
+        .column(fact::Column::Value)
         .filter(fact::Column::AgencyCode.is_in(agencies.iter().map(String::as_str)))
         .filter(fact::Column::Period.eq(period.to_string()))
-        .filter(fact::Column::DataElement.eq(data_element))
+        .filter(fact::Column::DataElement.eq(data_element.as_str()))
         .into_tuple()
-        .one(db)
+        .all(db)
         .await?;
-    Ok(row.map_or(Sum::default(), |(total, agencies)| Sum {
-        total: total.unwrap_or(0),
-        agencies,
-    }))
+    let counts = values
+        .into_iter()
+        .map(Count::new)
+        .collect::<Result<Vec<_>, _>>()
+        .context("a stored fact is not a count")?;
+    Ok(Total::of(counts))
 }

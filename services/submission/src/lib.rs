@@ -17,10 +17,9 @@ use chiso_proto::submission::v1::{
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
     db,
-    grpc::GrpcServer,
+    grpc::{AuthenticatedServices, GrpcServer},
 };
 use tokio_util::sync::CancellationToken;
-use tonic::service::interceptor::InterceptedService;
 
 pub use config::SubmissionConfig;
 
@@ -42,32 +41,18 @@ impl Application {
             stop: stop.clone(),
         };
         let state = Arc::new(api::Submission { db, head, follow });
-        let auth = AuthInterceptor::new(verifier);
-        let server = GrpcServer::bind(
+        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
+            .add(CatalogueServiceServer::new(api::CatalogueApi(
+                state.clone(),
+            )))
+            .add(ReportServiceServer::new(api::ReportApi(state.clone())))
+            .add(ChangeFeedServiceServer::new(api::FeedApi(state)));
+        let server = GrpcServer::bind_authenticated(
             "submission",
             config.grpc.addr,
             &config.tls,
-            &[
-                "chiso.submission.v1.CatalogueService",
-                "chiso.submission.v1.ReportService",
-                "chiso.submission.v1.ChangeFeedService",
-            ],
             stop,
-            |router| {
-                router
-                    .add_service(InterceptedService::new(
-                        CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        ReportServiceServer::new(api::ReportApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        ChangeFeedServiceServer::new(api::FeedApi(state)),
-                        auth,
-                    ))
-            },
+            services,
         )
         .await?;
         Ok(Self { server })

@@ -144,7 +144,7 @@ impl AuthenticatedServices {
     }
 
     /// Adds a generated tonic server (`FooServiceServer::new(api)`).
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn add_service<S>(mut self, service: S) -> Self
     where
         S: NamedService + Send + 'static,
         InterceptedService<S, AuthInterceptor>: Service<

@@ -51,7 +51,7 @@ impl Application {
             token,
         });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
-            .add(AggregationServiceServer::new(api::AggregationApi(state)));
+            .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
         // Aggregation serves no endless streams, so nothing else needs the token.
         let server = GrpcServer::bind_authenticated(
             "aggregation",

@@ -42,11 +42,11 @@ impl Application {
         };
         let state = Arc::new(api::Submission { db, head, follow });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
-            .add(CatalogueServiceServer::new(api::CatalogueApi(
+            .add_service(CatalogueServiceServer::new(api::CatalogueApi(
                 state.clone(),
             )))
-            .add(ReportServiceServer::new(api::ReportApi(state.clone())))
-            .add(ChangeFeedServiceServer::new(api::FeedApi(state)));
+            .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
+            .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
         let server = GrpcServer::bind_authenticated(
             "submission",
             config.grpc.addr,

@@ -14,6 +14,7 @@ pub mod period;
 pub mod report;
 pub mod role;
 pub mod text;
+pub mod tree;
 pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
@@ -28,4 +29,5 @@ pub use period::{PeriodCode, PeriodType};
 pub use report::{ReportContent, ReportVersion};
 pub use role::Role;
 pub use text::VnName;
+pub use tree::{AgencyHistory, TreeVersion};
 pub use value::Count;

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use chiso_proto::{
-    convert::submission::decode_report,
+    convert::{aggregation::decode_agency_history, submission::decode_report},
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
         WatchChangesRequest, change_event::Change,
@@ -84,8 +84,10 @@ impl Follower {
                 );
                 continue;
             };
-            let applied =
-                store::apply_agency(&self.db, change.seq, agency, &change.versions).await?;
+            let history = decode_agency_history(agency, &change.versions).with_context(|| {
+                format!("agency feed entry {} is not a valid agency", change.seq)
+            })?;
+            let applied = store::apply_agency(&self.db, change.seq, &history).await?;
             debug!(seq = change.seq, applied, agency = %agency.code, "agency feed entry");
         }
         Ok(())

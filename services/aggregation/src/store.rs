@@ -3,9 +3,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use anyhow::Context;
-use chiso_domain::{AdminUnitCode, Count, DataElementCode, PeriodCode, ReportVersion, Total};
-use chiso_proto::registry::v1 as registry;
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_domain::{
+    AdminUnitCode, AgencyHistory, Count, DataElementCode, PeriodCode, ReportVersion, Total,
+};
+use chiso_runtime::ServiceResult;
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -72,38 +73,28 @@ pub async fn apply(
 pub async fn apply_agency(
     db: &DatabaseConnection,
     seq: i64,
-    agency: &registry::Agency,
-    versions: &[registry::AgencyVersion],
+    history: &AgencyHistory,
 ) -> ServiceResult<bool> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, REGISTRY_FEED, seq).await? {
         return Ok(false);
     }
     agency_tree::Entity::delete_many()
-        .filter(agency_tree::Column::Code.eq(&agency.code))
+        .filter(agency_tree::Column::Code.eq(history.code.as_str()))
         .exec(&txn)
         .await?;
-    let date = |field: &str, raw: &str| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            ServiceError::Internal(anyhow::anyhow!(
-                "agency feed entry {seq}: {field} `{raw}` is not a date"
-            ))
+    let rows: Vec<agency_tree::ActiveModel> = history
+        .versions
+        .iter()
+        .map(|v| agency_tree::ActiveModel {
+            code: Set(history.code.to_string()),
+            valid_from: Set(v.valid_from),
+            valid_to: Set(v.valid_to),
+            parent_code: Set(v.parent.as_ref().map(ToString::to_string)),
+            province_code: Set(v.province.to_string()),
+            admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
         })
-    };
-    let mut rows = Vec::with_capacity(versions.len());
-    for v in versions {
-        rows.push(agency_tree::ActiveModel {
-            code: Set(agency.code.clone()),
-            valid_from: Set(date("valid_from", &v.valid_from)?),
-            valid_to: Set(match v.valid_to.as_str() {
-                "" => None,
-                raw => Some(date("valid_to", raw)?),
-            }),
-            parent_code: Set(Some(v.parent_code.clone()).filter(|p| !p.is_empty())),
-            province_code: Set(v.province_code.clone()),
-            admin_unit_code: Set(Some(agency.admin_unit_code.clone()).filter(|c| !c.is_empty())),
-        });
-    }
+        .collect();
     if !rows.is_empty() {
         agency_tree::Entity::insert_many(rows)
             .exec_without_returning(&txn)

@@ -1,12 +1,13 @@
 //! `chiso.aggregation.v1` messages and their domain types.
 
 use chiso_domain::{
-    AdminUnitCode, Aggregate, AggregateQuery, FieldErrors, IndicatorCode, PeriodCode,
+    AdminUnitCode, AgencyCode, AgencyHistory, Aggregate, AggregateQuery, FieldErrors,
+    IndicatorCode, PeriodCode, TreeVersion,
     date::{format_date, parse_date},
 };
 use chrono::NaiveDate;
 
-use crate::aggregation::v1 as pb;
+use crate::{aggregation::v1 as pb, registry::v1 as registry};
 
 /// An aggregate query; an empty `as_of` means today, which the caller decides.
 pub fn decode_get_aggregate(
@@ -53,6 +54,64 @@ pub fn encode_aggregate(
     }
 }
 
+/// An agency-feed entry as the aggregator keeps it: the agency and every
+/// version of its place in the tree. The registry stored them after the
+/// same checks, so an error here means a corrupt or foreign feed.
+pub fn decode_agency_history(
+    agency: &registry::Agency,
+    versions: &[registry::AgencyVersion],
+) -> Result<AgencyHistory, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let code = errors.check("agency.code", AgencyCode::parse(&agency.code));
+    let admin_unit = match agency.admin_unit_code.as_str() {
+        "" => Some(None),
+        raw => errors
+            .check("agency.admin_unit_code", AdminUnitCode::parse(raw))
+            .map(Some),
+    };
+    let mut decoded = Vec::with_capacity(versions.len());
+    for (i, v) in versions.iter().enumerate() {
+        let valid_from = errors.check(
+            format!("versions[{i}].valid_from"),
+            parse_date(&v.valid_from),
+        );
+        let valid_to = match v.valid_to.as_str() {
+            "" => Some(None),
+            raw => errors
+                .check(format!("versions[{i}].valid_to"), parse_date(raw))
+                .map(Some),
+        };
+        let parent = match v.parent_code.as_str() {
+            "" => Some(None),
+            raw => errors
+                .check(format!("versions[{i}].parent_code"), AgencyCode::parse(raw))
+                .map(Some),
+        };
+        let province = errors.check(
+            format!("versions[{i}].province_code"),
+            AdminUnitCode::parse(&v.province_code),
+        );
+        if let (Some(valid_from), Some(valid_to), Some(parent), Some(province)) =
+            (valid_from, valid_to, parent, province)
+        {
+            decoded.push(TreeVersion {
+                valid_from,
+                valid_to,
+                parent,
+                province,
+            });
+        }
+    }
+    match (code, admin_unit) {
+        (Some(code), Some(admin_unit)) if errors.is_empty() => Ok(AgencyHistory {
+            code,
+            admin_unit,
+            versions: decoded,
+        }),
+        _ => Err(errors),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +142,29 @@ mod tests {
             as_of: " ".into(),
         };
         assert_eq!(decode_get_aggregate(&request).unwrap().as_of, None);
+    }
+
+    #[test]
+    fn an_agency_feed_entry_decodes_and_bad_dates_are_named() {
+        let agency = registry::Agency {
+            code: "000.00.31.H51".into(),
+            admin_unit_code: "522".into(),
+            ..Default::default()
+        };
+        let mut versions = vec![registry::AgencyVersion {
+            parent_code: "000.00.00.H51".into(),
+            province_code: "51".into(),
+            valid_from: "2020-01-01".into(),
+            valid_to: "2025-07-01".into(),
+            ..Default::default()
+        }];
+        let history = decode_agency_history(&agency, &versions).unwrap();
+        assert_eq!(history.admin_unit.unwrap().as_str(), "522");
+        let version = &history.versions[0];
+        assert_eq!(version.parent.as_ref().unwrap().as_str(), "000.00.00.H51");
+        assert_eq!(version.valid_to.map(format_date).unwrap(), "2025-07-01");
+        versions[0].valid_to = "soon".into();
+        let errors = decode_agency_history(&agency, &versions).unwrap_err();
+        assert_eq!(errors.0[0].field, "versions[0].valid_to");
     }
 }

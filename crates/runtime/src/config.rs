@@ -186,6 +186,24 @@ impl Default for VerifyConfig {
     }
 }
 
+/// The checks every back gRPC service with its own database makes: its TLS
+/// files and its database settings.
+pub fn check_back_service(
+    tls: &crate::tls::TlsConfig,
+    database: &DatabaseConfig,
+    errors: &mut Vec<String>,
+) {
+    tls.validate(errors);
+    database.validate(errors);
+}
+
+/// Checks a feed's poll interval (`feed_poll_ms`): zero would spin.
+pub fn check_feed_poll_ms(feed_poll_ms: u64, errors: &mut Vec<String>) {
+    if feed_poll_ms == 0 {
+        errors.push("feed_poll_ms: must be positive".into());
+    }
+}
+
 /// Turns collected validation messages into one error.
 pub fn finish_validation(service: &str, errors: Vec<String>) -> anyhow::Result<()> {
     if errors.is_empty() {

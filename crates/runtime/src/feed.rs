@@ -59,6 +59,21 @@ pub struct Follow {
     pub stop: CancellationToken,
 }
 
+impl Follow {
+    /// Followers of a feed whose last committed sequence number is `head`,
+    /// and the sender that wakes them after each local commit; they re-read
+    /// every `poll` anyway and end when `stop` is cancelled.
+    pub fn new(head: i64, poll: Duration, stop: CancellationToken) -> (watch::Sender<i64>, Self) {
+        let head = watch::Sender::new(head);
+        let follow = Self {
+            head: head.subscribe(),
+            poll,
+            stop,
+        };
+        (head, follow)
+    }
+}
+
 /// A stream of every entry after `cursor`, then of new ones as they commit.
 /// `fetch(after)` returns up to [`BATCH`] entries after `after`, in order.
 pub fn stream<T, F, Fut>(follow: Follow, cursor: i64, fetch: F) -> ReceiverStream<Result<T, Status>>

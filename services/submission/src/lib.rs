@@ -16,7 +16,7 @@ use chiso_proto::submission::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
-    db,
+    db, feed,
     grpc::{AuthenticatedServices, GrpcServer},
 };
 use tokio_util::sync::CancellationToken;
@@ -32,14 +32,12 @@ impl Application {
     pub async fn build(config: SubmissionConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
-        let head = store::head(&db).await?;
         let stop = CancellationToken::new();
-        let head = tokio::sync::watch::Sender::new(head);
-        let follow = chiso_runtime::feed::Follow {
-            head: head.subscribe(),
-            poll: Duration::from_millis(config.feed_poll_ms),
-            stop: stop.clone(),
-        };
+        let (head, follow) = feed::Follow::new(
+            store::head(&db).await?,
+            Duration::from_millis(config.feed_poll_ms),
+            stop.clone(),
+        );
         let state = Arc::new(api::Submission { db, head, follow });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(CatalogueServiceServer::new(api::CatalogueApi(

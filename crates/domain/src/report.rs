@@ -127,4 +127,20 @@ mod tests {
         let errors = ReportContent::parse::<&str>("2018", &[], known).unwrap_err();
         assert_eq!(fields(&errors), ["values"]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_submission_parses_or_names_its_fields_never_panics(
+            period in "\\PC{0,8}",
+            values in proptest::collection::vec(("[a-zA-Z_ ]{0,12}", proptest::num::i64::ANY), 0..6),
+        ) {
+            match ReportContent::parse(&period, &values, known) {
+                Ok(report) => {
+                    proptest::prop_assert_eq!(report.values.len(), values.len());
+                    proptest::prop_assert!(report.values.keys().all(known));
+                }
+                Err(errors) => proptest::prop_assert!(!errors.is_empty()),
+            }
+        }
+    }
 }

@@ -11,12 +11,15 @@ pub mod contact;
 pub mod date;
 pub mod error;
 pub mod form;
+pub mod indicator;
 pub mod keys;
 pub mod period;
 pub mod plan;
+pub mod report;
 pub mod role;
 pub mod seed;
 pub mod text;
+pub mod tree;
 pub mod value;
 
 pub use agency::{AdminLevel, AgencyKind};
@@ -29,9 +32,14 @@ pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
 pub use form::{AgencyVersion, Form, RawForm};
+pub use indicator::{
+    Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
+};
 pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
+pub use report::{ReportContent, ReportVersion};
 pub use role::Role;
 pub use text::VnName;
+pub use tree::{AgencyHistory, TreeVersion};
 pub use value::Count;

@@ -186,6 +186,24 @@ impl Default for VerifyConfig {
     }
 }
 
+/// The checks every back gRPC service with its own database makes: its TLS
+/// files and its database settings.
+pub fn check_back_service(
+    tls: &crate::tls::TlsConfig,
+    database: &DatabaseConfig,
+    errors: &mut Vec<String>,
+) {
+    tls.validate(errors);
+    database.validate(errors);
+}
+
+/// Checks a feed's poll interval (`feed_poll_ms`): zero would spin.
+pub fn check_feed_poll_ms(feed_poll_ms: u64, errors: &mut Vec<String>) {
+    if feed_poll_ms == 0 {
+        errors.push("feed_poll_ms: must be positive".into());
+    }
+}
+
 /// Turns collected validation messages into one error.
 pub fn finish_validation(service: &str, errors: Vec<String>) -> anyhow::Result<()> {
     if errors.is_empty() {
@@ -201,5 +219,177 @@ pub fn validate_url(field: &str, url: &str, errors: &mut Vec<String>) {
         errors.push(format!(
             "{field}: must be an http:// or https:// URL, got `{url}`"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    /// A service's settings as every back service shapes them.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TestConfig {
+        grpc: GrpcConfig,
+        database: DatabaseConfig,
+        #[serde(default)]
+        auth: VerifyConfig,
+        #[serde(default = "default_poll")]
+        poll_ms: u64,
+    }
+
+    fn default_poll() -> u64 {
+        1000
+    }
+
+    impl ServiceConfig for TestConfig {
+        const SERVICE: &'static str = "test";
+        const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+            ("grpc.addr", "0.0.0.0:50052"),
+            ("database.url", "sqlite://data/test.db?mode=rwc"),
+        ];
+
+        fn check(&self, errors: &mut Vec<String>) {
+            self.database.validate(errors);
+            if self.poll_ms == 0 {
+                errors.push("poll_ms: must be positive".into());
+            }
+        }
+    }
+
+    fn source<'a>(
+        file: Option<&'a std::path::Path>,
+        section: Option<&'a str>,
+        env_prefix: &'a str,
+    ) -> Source<'a> {
+        Source {
+            file,
+            section,
+            env_prefix,
+        }
+    }
+
+    fn url(config: &TestConfig) -> &str {
+        config.database.url.expose_secret()
+    }
+
+    #[test]
+    fn defaults_alone_make_a_service_that_runs_alone() {
+        Jail::expect_with(|_| {
+            let config = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap();
+            assert_eq!(config.grpc.addr.to_string(), "0.0.0.0:50052");
+            assert_eq!(url(&config), "sqlite://data/test.db?mode=rwc");
+            assert_eq!(config.database.max_connections, 10);
+            assert_eq!(config.poll_ms, 1000);
+            assert_eq!(
+                config.auth.jwt_public_key_file,
+                PathBuf::from("data/keys/jwt-public.pem")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "chiso.toml",
+                r#"
+                poll_ms = 250
+                [grpc]
+                addr = "127.0.0.1:6000"
+                [database]
+                url = "postgres://file@db/chiso"
+                max_connections = 4
+                "#,
+            )?;
+            jail.set_env("CHISO_GRPC__ADDR", "127.0.0.1:7000");
+            jail.set_env("CHISO_DATABASE__MIN_CONNECTIONS", "2");
+            let file = std::path::Path::new("chiso.toml");
+            let config = TestConfig::load(source(Some(file), None, ENV_PREFIX)).unwrap();
+            assert_eq!(config.grpc.addr.to_string(), "127.0.0.1:7000");
+            assert_eq!(url(&config), "postgres://file@db/chiso");
+            assert_eq!(config.database.max_connections, 4);
+            assert_eq!(config.database.min_connections, 2);
+            assert_eq!(config.poll_ms, 250);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_section_and_its_prefix_serve_one_service_of_a_shared_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "chiso.toml",
+                r#"
+                [test.grpc]
+                addr = "127.0.0.1:6000"
+                [other.grpc]
+                addr = "127.0.0.1:6001"
+                "#,
+            )?;
+            // Another service's variables and the plain prefix do not apply.
+            jail.set_env("CHISO_OTHER__POLL_MS", "5");
+            jail.set_env("CHISO_TEST__POLL_MS", "50");
+            let file = std::path::Path::new("chiso.toml");
+            let config = TestConfig::load_with(
+                source(Some(file), Some("test"), "CHISO_TEST__"),
+                &[("database.url", "sqlite://other.db")],
+            )
+            .unwrap();
+            assert_eq!(config.grpc.addr.to_string(), "127.0.0.1:6000");
+            assert_eq!(config.poll_ms, 50);
+            // `load_with` defaults win over the built-in ones.
+            assert_eq!(url(&config), "sqlite://other.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_invalid_setting_is_reported_at_once() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CHISO_DATABASE__URL", "mysql://db");
+            jail.set_env("CHISO_DATABASE__MAX_CONNECTIONS", "0");
+            jail.set_env("CHISO_DATABASE__SCHEMA", "Bad-Schema");
+            jail.set_env("CHISO_POLL_MS", "0");
+            let err = TestConfig::load(source(None, None, ENV_PREFIX))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("invalid test configuration: "), "{err}");
+            for key in [
+                "database.url",
+                "database.max_connections",
+                "database.schema",
+                "poll_ms",
+            ] {
+                assert!(err.contains(key), "{key} missing from: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_and_malformed_settings_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CHISO_GRPC__PORT", "1");
+            let err = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap_err();
+            assert!(err.to_string().contains("port"), "{err}");
+            jail.clear_env();
+            jail.set_env("CHISO_GRPC__ADDR", "not an address");
+            let err = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap_err();
+            assert!(
+                err.to_string().starts_with("invalid configuration"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let config = DatabaseConfig::with_url("postgres://user:hunter2@db/chiso");
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -1,16 +1,22 @@
 //! Serving gRPC: every back service gets health and reflection, listens on
 //! a pre-bound socket (port 0 in tests) and stops on the shutdown token.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Server, server::Router};
+use tonic::{
+    body::Body,
+    codegen::Service,
+    server::NamedService,
+    service::interceptor::{InterceptedService, ResponseBody},
+    transport::{Server, server::Router},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
-use crate::tls::TlsConfig;
+use crate::{auth::AuthInterceptor, tls::TlsConfig};
 
 /// Binds a listener; port 0 picks a free port.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -115,6 +121,65 @@ impl GrpcServer {
             streams.cancel();
         });
         serve(self.router, self.listener, self.reporter, shutdown).await
+    }
+}
+
+/// The gRPC services of one back service, each behind the bearer-token
+/// interceptor, with the names health and reflection report, taken from the
+/// services themselves so the list cannot drift from what is served.
+pub struct AuthenticatedServices {
+    auth: AuthInterceptor,
+    names: Vec<&'static str>,
+    add: Box<dyn FnOnce(Router) -> Router + Send>,
+}
+
+impl AuthenticatedServices {
+    /// No services yet; each one added will check tokens with `auth`.
+    pub fn new(auth: AuthInterceptor) -> Self {
+        Self {
+            auth,
+            names: Vec::new(),
+            add: Box::new(|router| router),
+        }
+    }
+
+    /// Adds a generated tonic server (`FooServiceServer::new(api)`).
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: NamedService + Send + 'static,
+        InterceptedService<S, AuthInterceptor>: Service<
+                http::Request<Body>,
+                Response = http::Response<ResponseBody<Body>>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <InterceptedService<S, AuthInterceptor> as Service<http::Request<Body>>>::Future:
+            Send + 'static,
+    {
+        self.names.push(S::NAME);
+        let auth = self.auth.clone();
+        let before = self.add;
+        self.add = Box::new(move |router| {
+            before(router).add_service(InterceptedService::new(service, auth))
+        });
+        self
+    }
+}
+
+impl GrpcServer {
+    /// [`GrpcServer::bind`] for a service whose every RPC needs a bearer token.
+    pub async fn bind_authenticated(
+        name: &'static str,
+        addr: SocketAddr,
+        tls: &TlsConfig,
+        streams: CancellationToken,
+        services: AuthenticatedServices,
+    ) -> anyhow::Result<Self> {
+        let AuthenticatedServices { names, add, .. } = services;
+        Self::bind(name, addr, tls, &names, streams, add).await
     }
 }
 

@@ -124,12 +124,13 @@ pub fn grant(role: Role, action: Action) -> Reach {
         ) => OwnProvince,
         (Role::ProvinceOfficer, CreateOfficers | FollowFeed | SubmitReport) => None,
 
-        (Role::Agency, ReadAgencyChanges | ReadCatalogue | ReadReport | ReadAggregates) => {
-            Everywhere
-        }
+        (Role::Agency, ReadAgencyChanges | ReadCatalogue | ReadAggregates) => Everywhere,
+        // An agency reads only its own reports; the submission service answers
+        // "not found" for another agency's, so ids reveal nothing.
         (
             Role::Agency,
-            ReadAgency | ManageCredentials | ReadSigningKeys | ManageSigningKeys | SubmitReport,
+            ReadAgency | ManageCredentials | ReadSigningKeys | ManageSigningKeys | SubmitReport
+            | ReadReport,
         ) => OwnAgency,
         (
             Role::Agency,
@@ -388,7 +389,7 @@ mod tests {
                 (FollowFeed, None),
                 (ReadCatalogue, Everywhere),
                 (SubmitReport, OwnAgency),
-                (ReadReport, Everywhere),
+                (ReadReport, OwnAgency),
                 (ReadAggregates, Everywhere),
             ],
             Role::Service => &[

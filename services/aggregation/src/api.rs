@@ -2,17 +2,20 @@
 
 use std::sync::Arc;
 
-use chiso_domain::{AdminUnitCode, FieldErrors, IndicatorCode, PeriodCode};
+use chiso_domain::{IndicatorCode, aggregate, today};
 use chiso_proto::{
     aggregation::v1::{self as pb, aggregation_service_server::AggregationService},
+    convert::{
+        aggregation::{decode_get_aggregate, encode_aggregate},
+        submission::decode_formula,
+    },
     submission::v1::{GetIndicatorRequest, catalogue_service_client::CatalogueServiceClient},
 };
 use chiso_runtime::{
     ServiceError,
-    auth::{Role, require},
     grpc::with_bearer,
+    policy::{Action, Resource, authorize, caller},
 };
-use chrono::{FixedOffset, NaiveDate};
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status, transport::Channel};
 
@@ -28,41 +31,24 @@ pub struct Aggregation {
 #[derive(Clone)]
 pub struct AggregationApi(pub Arc<Aggregation>);
 
-const ANY_ROLE: &[Role] = &[
-    Role::Admin,
-    Role::ProvinceOfficer,
-    Role::Agency,
-    Role::Service,
-];
-
 #[tonic::async_trait]
 impl AggregationService for AggregationApi {
     async fn get_aggregate(
         &self,
         request: Request<pb::GetAggregateRequest>,
     ) -> Result<Response<pb::Aggregate>, Status> {
-        require(&request, ANY_ROLE)?;
-        let req = request.into_inner();
-        let mut errors = FieldErrors::new();
-        let indicator = errors.check("indicator", IndicatorCode::parse(&req.indicator));
-        let area = errors.check("area", AdminUnitCode::parse(&req.area));
-        let period = errors.check("period", PeriodCode::parse(&req.period));
-        let as_of = match req.as_of.trim() {
-            "" => Some(today()),
-            raw => errors.check(
-                "as_of",
-                NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                    .map_err(|_| format!("`{raw}` is not a date of the form YYYY-MM-DD")),
-            ),
-        };
-        let (Some(indicator), Some(area), Some(period), Some(as_of)) =
-            (indicator, area, period, as_of)
-        else {
-            return Err(ServiceError::from(errors).into());
-        };
-
-        let definition = self.indicator(&indicator).await?;
-        let members = store::area_members(&self.0.db, &area, as_of)
+        authorize(&caller(&request)?, Action::ReadAggregates, Resource::Global)?;
+        let query = decode_get_aggregate(request.get_ref()).map_err(ServiceError::from)?;
+        let as_of = query.as_of.unwrap_or_else(today);
+        let definition = self.indicator(&query.indicator).await?;
+        let formula = decode_formula(&definition).map_err(|e| {
+            ServiceError::Internal(anyhow::anyhow!(
+                "the catalogue's indicator {} is malformed: {e}",
+                query.indicator
+            ))
+        })?;
+        let area = &query.area;
+        let members = store::area_members(&self.0.db, area, as_of)
             .await?
             .ok_or_else(|| {
                 ServiceError::field(
@@ -70,44 +56,29 @@ impl AggregationService for AggregationApi {
                     format!("no People's Committee had administrative-unit code {area} on {as_of}"),
                 )
             })?;
-        let numerator = store::sum(&self.0.db, &members, &period, &definition.numerator).await?;
-        let denominator = if definition.denominator.is_empty() {
-            None
-        } else {
-            Some(store::sum(&self.0.db, &members, &period, &definition.denominator).await?)
+        let numerator =
+            store::total(&self.0.db, &members, &query.period, &formula.numerator).await?;
+        let denominator = match &formula.denominator {
+            Some(code) => Some(store::total(&self.0.db, &members, &query.period, code).await?),
+            None => None,
         };
-        // Sum of numerators over sum of denominators: never a mean of ratios.
-        let (value, agencies) = match denominator {
-            Some(den) if den.total > 0 => (
-                Some(numerator.total as f64 / den.total as f64 * definition.factor),
-                den.agencies,
-            ),
-            Some(den) => (None, den.agencies),
-            None if numerator.agencies > 0 => (
-                Some(numerator.total as f64 * definition.factor),
-                numerator.agencies,
-            ),
-            None => (None, 0),
-        };
-        Ok(Response::new(pb::Aggregate {
-            indicator: indicator.to_string(),
-            area: area.to_string(),
-            period: period.to_string(),
-            value,
-            numerator: numerator.total,
-            denominator: denominator.map_or(0, |d| d.total),
-            agencies_reporting: agencies,
-            factor: definition.factor,
-            unit: definition.unit,
-            as_of: as_of.to_string(),
-        }))
+        let aggregate = aggregate(numerator, denominator, formula.factor)
+            .map_err(|e| ServiceError::FailedPrecondition(e.to_string()))?;
+        Ok(Response::new(encode_aggregate(
+            &query,
+            as_of,
+            &aggregate,
+            definition.factor,
+            definition.unit,
+        )))
     }
 
     async fn get_feed_position(
         &self,
         request: Request<pb::GetFeedPositionRequest>,
     ) -> Result<Response<pb::FeedPosition>, Status> {
-        require(&request, ANY_ROLE)?;
+        // How far the aggregates have caught up: open to whoever reads them.
+        authorize(&caller(&request)?, Action::ReadAggregates, Resource::Global)?;
         let last_seq = store::cursor(&self.0.db, store::SUBMISSION_FEED).await?;
         let agency_seq = store::cursor(&self.0.db, store::REGISTRY_FEED).await?;
         Ok(Response::new(pb::FeedPosition {
@@ -144,10 +115,4 @@ impl AggregationApi {
             Err(s) => Err(s),
         }
     }
-}
-
-/// Today in Vietnam (UTC+7): the default date of the organisation tree.
-fn today() -> NaiveDate {
-    let offset = FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
-    chrono::Utc::now().with_timezone(&offset).date_naive()
 }

@@ -1,7 +1,7 @@
 //! Aggregation settings.
 
 use chiso_runtime::config::{
-    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, validate_url,
+    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service, validate_url,
 };
 use chiso_runtime::tls::TlsConfig;
 use secrecy::SecretString;
@@ -50,8 +50,7 @@ impl ServiceConfig for AggregationConfig {
     const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
     fn check(&self, errors: &mut Vec<String>) {
-        self.tls.validate(errors);
-        self.database.validate(errors);
+        check_back_service(&self.tls, &self.database, errors);
         validate_url("submission_url", &self.submission_url, errors);
         validate_url("registry_url", &self.registry_url, errors);
     }

@@ -4,7 +4,9 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use chiso_proto::{
+    convert::{aggregation::decode_agency_history, submission::decode_report},
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
         WatchChangesRequest, change_event::Change,
@@ -52,8 +54,11 @@ impl Follower {
         while let Some(event) = stream.message().await.context("change feed broke")? {
             match event.change {
                 Some(Change::ReportSubmitted(report)) => {
+                    let report = decode_report(&report).with_context(|| {
+                        format!("feed event {} is not a valid report", event.seq)
+                    })?;
                     let applied = store::apply(&self.db, event.seq, &report).await?;
-                    debug!(seq = event.seq, applied, agency = %report.agency_code, "feed event");
+                    debug!(seq = event.seq, applied, agency = %report.agency, "feed event");
                 }
                 None => debug!(seq = event.seq, "feed event of an unknown kind skipped"),
             }
@@ -79,8 +84,10 @@ impl Follower {
                 );
                 continue;
             };
-            let applied =
-                store::apply_agency(&self.db, change.seq, agency, &change.versions).await?;
+            let history = decode_agency_history(agency, &change.versions).with_context(|| {
+                format!("agency feed entry {} is not a valid agency", change.seq)
+            })?;
+            let applied = store::apply_agency(&self.db, change.seq, &history).await?;
             debug!(seq = change.seq, applied, agency = %agency.code, "agency feed entry");
         }
         Ok(())
@@ -103,28 +110,62 @@ impl Follower {
     }
 }
 
+/// Delays between attempts to follow a feed: exponential from 200 ms, with
+/// jitter so replicas that lost the same upstream do not reconnect in
+/// lockstep, and never exhausted (a follower retries until stopped). Jitter
+/// adds up to as much again as the delay, so the cap is half the longest wait.
+fn backoff() -> ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(200))
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF / 2)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
 /// Runs `follow` again after each interruption, backing off, until `stop`.
 async fn retrying<F, Fut>(feed: &'static str, stop: CancellationToken, follow: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let mut backoff = Duration::from_millis(200);
+    let mut delays = backoff();
     loop {
         let result = tokio::select! {
             result = follow() => result,
             () = stop.cancelled() => return,
         };
-        match result {
-            Ok(()) => backoff = Duration::from_millis(200),
-            Err(err) => {
-                warn!(feed, error = format!("{err:#}"), retry_in = ?backoff, "feed interrupted");
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+        let delay = match result {
+            // A feed that ended cleanly (the upstream stopped) starts afresh.
+            Ok(()) => {
+                delays = backoff();
+                delays.next()
             }
-        }
+            Err(err) => {
+                let delay = delays.next();
+                warn!(feed, error = format!("{err:#}"), retry_in = ?delay, "feed interrupted");
+                delay
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(delay.unwrap_or(MAX_BACKOFF)) => {}
             () = stop.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_with_jitter_stay_capped_and_never_run_out() {
+        let delays: Vec<Duration> = backoff().take(50).collect();
+        assert_eq!(delays.len(), 50);
+        assert!(delays[0] >= Duration::from_millis(200));
+        assert!(delays[0] <= Duration::from_millis(400));
+        assert!(delays.iter().all(|d| *d <= MAX_BACKOFF));
+        assert!(delays[49] >= MAX_BACKOFF / 2);
     }
 }

@@ -16,10 +16,9 @@ use chiso_proto::aggregation::v1::aggregation_service_server::AggregationService
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
     db,
-    grpc::{self, GrpcServer},
+    grpc::{self, AuthenticatedServices, GrpcServer},
 };
 use tokio_util::sync::CancellationToken;
-use tonic::service::interceptor::InterceptedService;
 
 pub use config::AggregationConfig;
 
@@ -51,18 +50,15 @@ impl Application {
             submission,
             token,
         });
-        let server = GrpcServer::bind(
+        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
+            .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
+        // Aggregation serves no endless streams, so nothing else needs the token.
+        let server = GrpcServer::bind_authenticated(
             "aggregation",
             config.grpc.addr,
             &config.tls,
-            &["chiso.aggregation.v1.AggregationService"],
             CancellationToken::new(),
-            |router| {
-                router.add_service(InterceptedService::new(
-                    AggregationServiceServer::new(api::AggregationApi(state)),
-                    AuthInterceptor::new(verifier),
-                ))
-            },
+            services,
         )
         .await?;
         Ok(Self { server, follower })

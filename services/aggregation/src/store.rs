@@ -2,15 +2,15 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chiso_domain::{AdminUnitCode, PeriodCode};
-use chiso_proto::{registry::v1 as registry, submission::v1 as submission};
-use chiso_runtime::{ServiceError, ServiceResult};
+use anyhow::Context;
+use chiso_domain::{
+    AdminUnitCode, AgencyHistory, Count, DataElementCode, PeriodCode, ReportVersion, Total,
+};
+use chiso_runtime::ServiceResult;
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 
 use crate::entity::{agency_tree, fact, feed_cursor};
@@ -36,26 +36,29 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
 pub async fn apply(
     db: &DatabaseConnection,
     seq: i64,
-    report: &submission::Report,
+    report: &ReportVersion,
 ) -> ServiceResult<bool> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, SUBMISSION_FEED, seq).await? {
         return Ok(false);
     }
+    let period = report.content.period.to_string();
     fact::Entity::delete_many()
-        .filter(fact::Column::AgencyCode.eq(&report.agency_code))
-        .filter(fact::Column::Period.eq(&report.period))
+        .filter(fact::Column::AgencyCode.eq(report.agency.as_str()))
+        .filter(fact::Column::Period.eq(&period))
         .exec(&txn)
         .await?;
-    if !report.values.is_empty() {
-        fact::Entity::insert_many(report.values.iter().map(|v| fact::ActiveModel {
-            agency_code: Set(report.agency_code.clone()),
-            period: Set(report.period.clone()),
-            data_element: Set(v.data_element.clone()),
-            province_code: Set(report.province_code.clone()),
-            value: Set(v.value),
-            report_id: Set(report.id.clone()),
-            report_version: Set(report.version),
+    if !report.content.values.is_empty() {
+        fact::Entity::insert_many(report.content.values.iter().map(|(code, count)| {
+            fact::ActiveModel {
+                agency_code: Set(report.agency.to_string()),
+                period: Set(period.clone()),
+                data_element: Set(code.to_string()),
+                province_code: Set(report.province.to_string()),
+                value: Set(count.get()),
+                report_id: Set(report.id.clone()),
+                report_version: Set(report.version),
+            }
         }))
         .exec_without_returning(&txn)
         .await?;
@@ -70,38 +73,28 @@ pub async fn apply(
 pub async fn apply_agency(
     db: &DatabaseConnection,
     seq: i64,
-    agency: &registry::Agency,
-    versions: &[registry::AgencyVersion],
+    history: &AgencyHistory,
 ) -> ServiceResult<bool> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     if !advance(&txn, REGISTRY_FEED, seq).await? {
         return Ok(false);
     }
     agency_tree::Entity::delete_many()
-        .filter(agency_tree::Column::Code.eq(&agency.code))
+        .filter(agency_tree::Column::Code.eq(history.code.as_str()))
         .exec(&txn)
         .await?;
-    let date = |field: &str, raw: &str| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            ServiceError::Internal(anyhow::anyhow!(
-                "agency feed entry {seq}: {field} `{raw}` is not a date"
-            ))
+    let rows: Vec<agency_tree::ActiveModel> = history
+        .versions
+        .iter()
+        .map(|v| agency_tree::ActiveModel {
+            code: Set(history.code.to_string()),
+            valid_from: Set(v.valid_from),
+            valid_to: Set(v.valid_to),
+            parent_code: Set(v.parent.as_ref().map(ToString::to_string)),
+            province_code: Set(v.province.to_string()),
+            admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
         })
-    };
-    let mut rows = Vec::with_capacity(versions.len());
-    for v in versions {
-        rows.push(agency_tree::ActiveModel {
-            code: Set(agency.code.clone()),
-            valid_from: Set(date("valid_from", &v.valid_from)?),
-            valid_to: Set(match v.valid_to.as_str() {
-                "" => None,
-                raw => Some(date("valid_to", raw)?),
-            }),
-            parent_code: Set(Some(v.parent_code.clone()).filter(|p| !p.is_empty())),
-            province_code: Set(v.province_code.clone()),
-            admin_unit_code: Set(Some(agency.admin_unit_code.clone()).filter(|c| !c.is_empty())),
-        });
-    }
+        .collect();
     if !rows.is_empty() {
         agency_tree::Entity::insert_many(rows)
             .exec_without_returning(&txn)
@@ -179,36 +172,30 @@ pub async fn area_members(
     Ok(Some(members))
 }
 
-/// Sum of one data element and the number of agencies reporting it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sum {
-    pub total: i64,
-    pub agencies: i64,
-}
-
-/// Sums a data element over the given agencies for a period.
-#[tracing::instrument(name = "db.sum", skip_all)]
-pub async fn sum(
+/// The total of a data element over the given agencies for a period: the
+/// values are read and summed exactly in the domain, never in SQL, so a sum
+/// beyond 64 bits is an answerable error instead of a database failure.
+#[tracing::instrument(name = "db.total", skip_all)]
+pub async fn total(
     db: &DatabaseConnection,
     agencies: &[String],
     period: &PeriodCode,
-    data_element: &str,
-) -> ServiceResult<Sum> {
-    let row: Option<(Option<i64>, i64)> = fact::Entity::find()
+    data_element: &DataElementCode,
+) -> ServiceResult<Total> {
+    // One row per agency: (agency, period, data element) is the key.
+    let values: Vec<i64> = fact::Entity::find()
         .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
-            "total",
-        )
-        .column_as(Expr::cust("COUNT(DISTINCT agency_code)"), "agencies")
+        .column(fact::Column::Value)
         .filter(fact::Column::AgencyCode.is_in(agencies.iter().map(String::as_str)))
         .filter(fact::Column::Period.eq(period.to_string()))
-        .filter(fact::Column::DataElement.eq(data_element))
+        .filter(fact::Column::DataElement.eq(data_element.as_str()))
         .into_tuple()
-        .one(db)
+        .all(db)
         .await?;
-    Ok(row.map_or(Sum::default(), |(total, agencies)| Sum {
-        total: total.unwrap_or(0),
-        agencies,
-    }))
+    let counts = values
+        .into_iter()
+        .map(Count::new)
+        .collect::<Result<Vec<_>, _>>()
+        .context("a stored fact is not a count")?;
+    Ok(Total::of(counts))
 }

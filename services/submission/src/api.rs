@@ -1,18 +1,21 @@
 //! gRPC surface of the submission service.
 
-use std::{pin::Pin, sync::Arc};
+use std::sync::Arc;
 
-use chiso_domain::{AdminUnitCode, AgencyCode};
-use chiso_proto::submission::v1::{
-    self as pb, catalogue_service_server::CatalogueService,
-    change_feed_service_server::ChangeFeedService, report_service_server::ReportService,
+use chiso_domain::{AdminUnitCode, AgencyCode, IndicatorCode};
+use chiso_proto::{
+    convert::submission::decode_submit_report,
+    submission::v1::{
+        self as pb, catalogue_service_server::CatalogueService,
+        change_feed_service_server::ChangeFeedService, report_service_server::ReportService,
+    },
 };
 use chiso_runtime::{
     ServiceError,
-    auth::{Role, require},
+    auth::Principal,
     feed,
+    policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
-use futures::Stream;
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
@@ -20,7 +23,7 @@ use tracing::{info, instrument};
 
 use crate::{
     entity::{data_element, indicator},
-    store::{self, NewReport, RawValue, StoredReport},
+    store::{self, NewReport, StoredReport},
 };
 
 /// State shared by the submission service's gRPC services.
@@ -39,20 +42,13 @@ pub struct ReportApi(pub Arc<Submission>);
 #[derive(Clone)]
 pub struct FeedApi(pub Arc<Submission>);
 
-const ANY_ROLE: &[Role] = &[
-    Role::Admin,
-    Role::ProvinceOfficer,
-    Role::Agency,
-    Role::Service,
-];
-
 #[tonic::async_trait]
 impl CatalogueService for CatalogueApi {
     async fn list_data_elements(
         &self,
         request: Request<pb::ListDataElementsRequest>,
     ) -> Result<Response<pb::ListDataElementsResponse>, Status> {
-        require(&request, ANY_ROLE)?;
+        authorize(&caller(&request)?, Action::ReadCatalogue, Resource::Global)?;
         let data_elements = store::data_elements(&self.0.db).await?;
         Ok(Response::new(pb::ListDataElementsResponse {
             data_elements: data_elements.into_iter().map(encode_data_element).collect(),
@@ -63,7 +59,7 @@ impl CatalogueService for CatalogueApi {
         &self,
         request: Request<pb::ListIndicatorsRequest>,
     ) -> Result<Response<pb::ListIndicatorsResponse>, Status> {
-        require(&request, ANY_ROLE)?;
+        authorize(&caller(&request)?, Action::ReadCatalogue, Resource::Global)?;
         let indicators = store::indicators(&self.0.db).await?;
         Ok(Response::new(pb::ListIndicatorsResponse {
             indicators: indicators.into_iter().map(encode_indicator).collect(),
@@ -74,8 +70,11 @@ impl CatalogueService for CatalogueApi {
         &self,
         request: Request<pb::GetIndicatorRequest>,
     ) -> Result<Response<pb::Indicator>, Status> {
-        require(&request, ANY_ROLE)?;
-        let found = store::indicator(&self.0.db, request.get_ref().code.trim()).await?;
+        authorize(&caller(&request)?, Action::ReadCatalogue, Resource::Global)?;
+        let raw = request.get_ref().code.trim();
+        // No indicator has a malformed code: the same answer as an unknown one.
+        let code = IndicatorCode::parse(raw).map_err(|_| store::no_indicator(raw))?;
+        let found = store::indicator(&self.0.db, &code).await?;
         Ok(Response::new(encode_indicator(found)))
     }
 }
@@ -87,25 +86,22 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::SubmitReportRequest>,
     ) -> Result<Response<pb::Report>, Status> {
-        let principal = require(&request, &[Role::Agency])?;
-        let (agency, province) = agency_of(principal.agency, principal.province)?;
-        let req = request.into_inner();
-        let raw: Vec<RawValue> = req
-            .values
-            .into_iter()
-            .map(|v| RawValue {
-                data_element: v.data_element,
-                value: v.value,
-            })
-            .collect();
-        let (period, values) = store::validate_report(&self.0.db, &req.period, &raw).await?;
+        let (principal, scope) = caller_in_scope(&request, Action::SubmitReport)?;
+        // The token names the agency a report is for; the body cannot.
+        let (agency, province) = agency_of(&principal)?;
+        scope.check(
+            Action::SubmitReport,
+            Resource::agency(agency.as_str(), province.as_str()),
+        )?;
+        let known = store::data_element_codes(&self.0.db).await?;
+        let content = decode_submit_report(request.get_ref(), |code| known.contains(code.as_str()))
+            .map_err(ServiceError::from)?;
         let stored = store::submit(
             &self.0.db,
             NewReport {
                 agency,
                 province,
-                period,
-                values,
+                content,
                 submitted_by: principal.subject,
             },
         )
@@ -125,13 +121,10 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::GetReportRequest>,
     ) -> Result<Response<pb::Report>, Status> {
-        let principal = require(&request, ANY_ROLE)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReadReport)?;
         let stored = store::report(&self.0.db, request.get_ref().id.trim()).await?;
-        let own = principal
-            .agency
-            .as_ref()
-            .is_some_and(|a| a.as_str() == stored.report.agency_code);
-        if principal.role == Role::Agency && !own {
+        let owner = Resource::agency(&stored.report.agency_code, &stored.report.province_code);
+        if !scope.covers(owner) {
             // Same answer as a missing report: do not reveal other agencies' ids.
             return Err(
                 ServiceError::NotFound(format!("no report has id {}", stored.report.id)).into(),
@@ -141,53 +134,44 @@ impl ReportService for ReportApi {
     }
 }
 
-type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::ChangeEvent, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl ChangeFeedService for FeedApi {
-    type WatchChangesStream = ChangeStream;
+    type WatchChangesStream = feed::FeedStream<pb::ChangeEvent>;
 
     #[instrument(skip_all, fields(after_seq = request.get_ref().after_seq))]
     async fn watch_changes(
         &self,
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        require(&request, &[Role::Service, Role::Admin])?;
-        let after = request.get_ref().after_seq;
-        if after < 0 {
-            return Err(ServiceError::field("after_seq", "must be zero or more").into());
-        }
-        let db = self.0.db.clone();
-        let stream = feed::stream(self.0.follow.clone(), after, move |after| {
-            let db = db.clone();
-            async move {
+        let after_seq = request.get_ref().after_seq;
+        feed::watch(
+            &request,
+            after_seq,
+            &self.0.follow,
+            &self.0.db,
+            |db, after| async move {
                 let batch = store::changes_after(&db, after, feed::BATCH).await?;
                 Ok(batch
                     .into_iter()
                     .map(|(seq, stored)| {
                         let change =
                             pb::change_event::Change::ReportSubmitted(encode_report(stored));
-                        (
+                        let event = pb::ChangeEvent {
                             seq,
-                            pb::ChangeEvent {
-                                seq,
-                                change: Some(change),
-                            },
-                        )
+                            change: Some(change),
+                        };
+                        (seq, event)
                     })
                     .collect())
-            }
-        });
-        Ok(Response::new(Box::pin(stream)))
+            },
+        )
     }
 }
 
-fn agency_of(
-    agency: Option<AgencyCode>,
-    province: Option<AdminUnitCode>,
-) -> Result<(AgencyCode, AdminUnitCode), ServiceError> {
-    match (agency, province) {
-        (Some(a), Some(p)) => Ok((a, p)),
+/// The agency a token speaks for, and its province.
+fn agency_of(principal: &Principal) -> Result<(AgencyCode, AdminUnitCode), ServiceError> {
+    match (&principal.agency, &principal.province) {
+        (Some(a), Some(p)) => Ok((a.clone(), p.clone())),
         _ => Err(ServiceError::PermissionDenied(
             "the token does not name an agency and its province".into(),
         )),
@@ -226,10 +210,7 @@ fn encode_report(s: StoredReport) -> pb::Report {
         values: s
             .values
             .into_iter()
-            .map(|v| pb::DataValue {
-                data_element: v.data_element,
-                value: v.value,
-            })
+            .map(|v| pb::DataValue::new(v.data_element, v.value))
             .collect(),
         submitted_at: Some(prost_types::Timestamp {
             seconds: ts.timestamp(),

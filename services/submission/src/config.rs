@@ -1,6 +1,8 @@
 //! Submission settings.
 
-use chiso_runtime::config::{DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig};
+use chiso_runtime::config::{
+    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service, check_feed_poll_ms,
+};
 use chiso_runtime::tls::TlsConfig;
 use serde::Deserialize;
 
@@ -35,10 +37,7 @@ impl ServiceConfig for SubmissionConfig {
     const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
     fn check(&self, errors: &mut Vec<String>) {
-        self.tls.validate(errors);
-        self.database.validate(errors);
-        if self.feed_poll_ms == 0 {
-            errors.push("feed_poll_ms: must be positive".into());
-        }
+        check_back_service(&self.tls, &self.database, errors);
+        check_feed_poll_ms(self.feed_poll_ms, errors);
     }
 }

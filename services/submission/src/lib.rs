@@ -16,11 +16,10 @@ use chiso_proto::submission::v1::{
 };
 use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
-    db,
-    grpc::GrpcServer,
+    db, feed,
+    grpc::{AuthenticatedServices, GrpcServer},
 };
 use tokio_util::sync::CancellationToken;
-use tonic::service::interceptor::InterceptedService;
 
 pub use config::SubmissionConfig;
 
@@ -33,41 +32,25 @@ impl Application {
     pub async fn build(config: SubmissionConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
-        let head = store::head(&db).await?;
         let stop = CancellationToken::new();
-        let head = tokio::sync::watch::Sender::new(head);
-        let follow = chiso_runtime::feed::Follow {
-            head: head.subscribe(),
-            poll: Duration::from_millis(config.feed_poll_ms),
-            stop: stop.clone(),
-        };
+        let (head, follow) = feed::Follow::new(
+            store::head(&db).await?,
+            Duration::from_millis(config.feed_poll_ms),
+            stop.clone(),
+        );
         let state = Arc::new(api::Submission { db, head, follow });
-        let auth = AuthInterceptor::new(verifier);
-        let server = GrpcServer::bind(
+        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
+            .add_service(CatalogueServiceServer::new(api::CatalogueApi(
+                state.clone(),
+            )))
+            .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
+            .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
+        let server = GrpcServer::bind_authenticated(
             "submission",
             config.grpc.addr,
             &config.tls,
-            &[
-                "chiso.submission.v1.CatalogueService",
-                "chiso.submission.v1.ReportService",
-                "chiso.submission.v1.ChangeFeedService",
-            ],
             stop,
-            |router| {
-                router
-                    .add_service(InterceptedService::new(
-                        CatalogueServiceServer::new(api::CatalogueApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        ReportServiceServer::new(api::ReportApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        ChangeFeedServiceServer::new(api::FeedApi(state)),
-                        auth,
-                    ))
-            },
+            services,
         )
         .await?;
         Ok(Self { server })

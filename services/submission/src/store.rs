@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chiso_domain::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldErrors, PeriodCode};
+use chiso_domain::{AdminUnitCode, AgencyCode, IndicatorCode, ReportContent};
 use chiso_runtime::{ServiceError, ServiceResult, feed};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -12,20 +12,12 @@ use sea_orm::{
 
 use crate::entity::{change, data_element, indicator, report, report_value};
 
-/// One reported count before validation against the catalogue.
-#[derive(Debug, Clone)]
-pub struct RawValue {
-    pub data_element: String,
-    pub value: i64,
-}
-
-/// A report that passed validation, ready to store.
+/// A report that passed decoding, ready to store.
 #[derive(Debug, Clone)]
 pub struct NewReport {
     pub agency: AgencyCode,
     pub province: AdminUnitCode,
-    pub period: PeriodCode,
-    pub values: BTreeMap<DataElementCode, Count>,
+    pub content: ReportContent,
     pub submitted_by: String,
 }
 
@@ -53,55 +45,32 @@ pub async fn indicators(db: &DatabaseConnection) -> ServiceResult<Vec<indicator:
 }
 
 #[tracing::instrument(name = "db.indicator", skip_all)]
-pub async fn indicator(db: &DatabaseConnection, code: &str) -> ServiceResult<indicator::Model> {
-    indicator::Entity::find_by_id(code.to_owned())
+pub async fn indicator(
+    db: &DatabaseConnection,
+    code: &IndicatorCode,
+) -> ServiceResult<indicator::Model> {
+    indicator::Entity::find_by_id(code.to_string())
         .one(db)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no indicator has code {code}")))
+        .ok_or_else(|| no_indicator(code.as_str()))
 }
 
-/// Checks every field of a submission and reports all errors at once.
-#[tracing::instrument(name = "db.validate_report", skip_all)]
-pub async fn validate_report(
-    db: &DatabaseConnection,
-    period: &str,
-    values: &[RawValue],
-) -> ServiceResult<(PeriodCode, BTreeMap<DataElementCode, Count>)> {
-    let known: HashSet<String> = data_elements(db)
+/// The answer for an indicator code the catalogue does not have.
+pub fn no_indicator(code: &str) -> ServiceError {
+    ServiceError::NotFound(format!("no indicator has code {code}"))
+}
+
+/// Codes of the data elements the catalogue knows, to check a report against.
+#[tracing::instrument(name = "db.data_element_codes", skip_all)]
+pub async fn data_element_codes(db: &DatabaseConnection) -> ServiceResult<HashSet<String>> {
+    Ok(data_element::Entity::find()
+        .select_only()
+        .column(data_element::Column::Code)
+        .into_tuple()
+        .all(db)
         .await?
         .into_iter()
-        .map(|d| d.code)
-        .collect();
-    let mut errors = FieldErrors::new();
-    let period = errors.check("period", PeriodCode::parse(period));
-    if values.is_empty() {
-        errors.push("values", "at least one value is required");
-    }
-    let mut parsed = BTreeMap::new();
-    for (i, raw) in values.iter().enumerate() {
-        let field = format!("values[{i}].data_element");
-        let code = match DataElementCode::parse(&raw.data_element) {
-            Ok(code) if known.contains(code.as_str()) => Some(code),
-            Ok(code) => {
-                errors.push(&field, format!("unknown data element `{code}`"));
-                None
-            }
-            Err(e) => {
-                errors.push(&field, e.to_string());
-                None
-            }
-        };
-        let count = errors.check(format!("values[{i}].value"), Count::new(raw.value));
-        if let (Some(code), Some(count)) = (code, count)
-            && parsed.insert(code.clone(), count).is_some()
-        {
-            errors.push(&field, format!("`{code}` is given more than once"));
-        }
-    }
-    match period {
-        Some(period) if errors.is_empty() => Ok((period, parsed)),
-        _ => Err(errors.into()),
-    }
+        .collect())
 }
 
 /// Stores a new version of the agency's report for the period and appends it
@@ -116,7 +85,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
         .select_only()
         .column(report::Column::Version)
         .filter(report::Column::AgencyCode.eq(new.agency.as_str()))
-        .filter(report::Column::Period.eq(new.period.to_string()))
+        .filter(report::Column::Period.eq(new.content.period.to_string()))
         .order_by_desc(report::Column::Version)
         .into_tuple()
         .one(&txn)
@@ -127,7 +96,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
         id: id.clone(),
         agency_code: new.agency.to_string(),
         province_code: new.province.to_string(),
-        period: new.period.to_string(),
+        period: new.content.period.to_string(),
         version: latest.unwrap_or(0) + 1,
         status: "submitted".into(),
         submitted_by: new.submitted_by,
@@ -137,6 +106,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
         .exec_without_returning(&txn)
         .await?;
     let values: Vec<report_value::Model> = new
+        .content
         .values
         .iter()
         .map(|(code, count)| report_value::Model {

@@ -5,7 +5,9 @@
 //! An unspecified or unknown wire value is an error (with the valid names),
 //! never a silent default.
 
+pub mod aggregation;
 pub mod registry;
+pub mod submission;
 
 /// A wire enum value that has no domain meaning (unspecified, or a number
 /// this build does not know).

@@ -73,7 +73,7 @@ impl Application {
             feed_head: head,
             follow,
             rotation_grace: config.rotation_grace(),
-            registration_limit: limit::RateLimiter::new(
+            registration_limit: limit::RegistrationLimit::new(
                 config.registration.burst,
                 config.registration.per_hour,
             ),

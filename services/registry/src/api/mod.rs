@@ -38,7 +38,7 @@ pub struct Registry {
     /// How long a rotated secret keeps working by default.
     pub rotation_grace: std::time::Duration,
     /// Limits registration requests per client address.
-    pub registration_limit: crate::limit::RateLimiter,
+    pub registration_limit: crate::limit::RegistrationLimit,
     /// Whether the client address may come from `x-forwarded-for`.
     pub trust_forwarded_for: bool,
     /// Latest agency-feed sequence number written by this process.

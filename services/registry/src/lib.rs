@@ -5,10 +5,10 @@ pub mod config;
 mod api;
 mod csv_import;
 mod entity;
-mod keys;
 mod limit;
 mod migration;
 mod secrets;
+mod signing_keys;
 mod store;
 
 use std::{net::SocketAddr, sync::Arc};

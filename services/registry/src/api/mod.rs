@@ -2,8 +2,8 @@
 
 mod agencies;
 mod credentials;
-mod keys;
 mod registrations;
+mod signing_keys;
 
 use std::sync::Arc;
 
@@ -20,8 +20,8 @@ use crate::store::{AgencyView, NewAgency, Scope};
 
 pub use agencies::AgencyApi;
 pub use credentials::CredentialApi;
-pub use keys::SigningKeyApi;
 pub use registrations::RegistrationApi;
+pub use signing_keys::SigningKeyApi;
 
 /// A configured non-agency client (the bootstrap admin or a service account).
 pub struct StaticClient {

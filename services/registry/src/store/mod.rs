@@ -5,18 +5,20 @@
 mod agencies;
 mod credentials;
 mod feed;
-mod history;
 mod import;
+mod lineage;
 mod registrations;
-mod signing;
+mod reorganise;
+mod signing_keys;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use feed::*;
-pub use history::*;
 pub use import::*;
+pub use lineage::*;
 pub use registrations::*;
-pub use signing::*;
+pub use reorganise::*;
+pub use signing_keys::*;
 
 use chiso_domain::{AdminUnitCode, FieldError, FieldErrors};
 use chiso_runtime::ServiceError;

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
 use super::{READERS, State, optional, parse_code};
-use crate::{entity::signing_key, keys::PublicKey, store};
+use crate::{entity::signing_key, signing_keys::PublicKey, store};
 
 /// `SigningKeyService` implementation.
 #[derive(Clone)]

@@ -14,7 +14,7 @@ use sea_orm::{
 use super::{Problems, get};
 use crate::{
     entity::{agency, signing_key},
-    keys::PublicKey,
+    signing_keys::PublicKey,
 };
 
 /// Whether `actor` may act for `agency`: itself, an officer of its province,

@@ -1,0 +1,152 @@
+//! Lineage: the links merges and splits leave between agencies, and an
+//! agency's versions with the decisions that started them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chiso_domain::AgencyCode;
+use chiso_runtime::{ServiceError, ServiceResult};
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::{AgencyView, find_str, get};
+use crate::entity::{agency_version, lineage_link, reorganisation};
+
+/// How a predecessor passed to a successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Merge,
+    Split,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Merge => "merge",
+            Self::Split => "split",
+        }
+    }
+}
+
+/// A lineage link with the decision that made it.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub predecessor_code: String,
+    pub successor_code: String,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub legal_basis: String,
+    pub reorganisation_id: i64,
+}
+/// One version of an agency with the decision that started it.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub version: agency_version::Model,
+    pub legal_basis: Option<String>,
+}
+
+/// Where an agency came from and what it became.
+#[derive(Debug, Clone)]
+pub struct LineageView {
+    pub agency: AgencyView,
+    pub predecessors: Vec<LinkView>,
+    pub successors: Vec<LinkView>,
+    pub history: Vec<VersionView>,
+    pub related: Vec<AgencyView>,
+}
+/// Predecessors and successors of an agency (through every merge and split,
+/// nearest first), its own versions, and the agencies the links name.
+#[tracing::instrument(name = "db.lineage", skip_all)]
+pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<LineageView> {
+    let agency = get(db, code).await?;
+    let predecessors = walk(db, &agency.code, true).await?;
+    let successors = walk(db, &agency.code, false).await?;
+    let history = super::history_of(db, &agency.code).await?;
+    let mut related = Vec::new();
+    let mut seen = BTreeSet::from([agency.code.clone()]);
+    for link in predecessors.iter().chain(&successors) {
+        for code in [&link.predecessor_code, &link.successor_code] {
+            if seen.insert(code.clone())
+                && let Some(a) = find_str(db, code).await?
+            {
+                related.push(AgencyView::latest(a));
+            }
+        }
+    }
+    Ok(LineageView {
+        agency: AgencyView::latest(agency),
+        predecessors,
+        successors,
+        history,
+        related,
+    })
+}
+
+/// Links reachable from `code` backwards (predecessors) or forwards, breadth first.
+async fn walk(
+    db: &DatabaseConnection,
+    code: &str,
+    backwards: bool,
+) -> ServiceResult<Vec<LinkView>> {
+    let from = if backwards {
+        lineage_link::Column::SuccessorCode
+    } else {
+        lineage_link::Column::PredecessorCode
+    };
+    let mut links = Vec::new();
+    let mut seen = BTreeSet::from([code.to_owned()]);
+    let mut frontier = vec![code.to_owned()];
+    while !frontier.is_empty() && links.len() < 10_000 {
+        let found = lineage_link::Entity::find()
+            .filter(from.is_in(frontier.clone()))
+            .order_by_asc(lineage_link::Column::Id)
+            .all(db)
+            .await?;
+        frontier.clear();
+        for link in &found {
+            let next = if backwards {
+                &link.predecessor_code
+            } else {
+                &link.successor_code
+            };
+            if seen.insert(next.clone()) {
+                frontier.push(next.clone());
+            }
+        }
+        links.extend(found);
+    }
+    let decisions = decisions(db, links.iter().map(|l| l.reorganisation_id).collect()).await?;
+    links
+        .into_iter()
+        .map(|l| {
+            let d = decisions.get(&l.reorganisation_id).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("link {} has no reorganisation", l.id))
+            })?;
+            Ok(LinkView {
+                predecessor_code: l.predecessor_code,
+                successor_code: l.successor_code,
+                kind: l.kind,
+                effective_date: d.effective_date,
+                legal_basis: d.legal_basis.clone(),
+                reorganisation_id: l.reorganisation_id,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn decisions<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<i64>,
+) -> ServiceResult<HashMap<i64, reorganisation::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(reorganisation::Entity::find()
+        .filter(reorganisation::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
+}

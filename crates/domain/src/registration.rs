@@ -1,0 +1,71 @@
+//! Registration requests (đăng ký): filed by an agency without a token,
+//! decided by an officer of its province.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a registration request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    /// Waiting for a decision.
+    Pending,
+    /// The agency was registered and given credentials.
+    Approved,
+    /// Turned down, with a reason.
+    Rejected,
+}
+
+impl RegistrationStatus {
+    pub const ALL: [RegistrationStatus; 3] = [Self::Pending, Self::Approved, Self::Rejected];
+
+    /// The status's name in columns and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for RegistrationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a status did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a registration status: pending, approved or rejected")]
+pub struct UnknownStatus(String);
+
+impl FromStr for RegistrationStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_refused() {
+        for status in RegistrationStatus::ALL {
+            assert_eq!(status.as_str().parse::<RegistrationStatus>(), Ok(status));
+        }
+        assert_eq!(
+            "done"
+                .parse::<RegistrationStatus>()
+                .unwrap_err()
+                .to_string(),
+            "`done` is not a registration status: pending, approved or rejected"
+        );
+    }
+}

@@ -1,6 +1,10 @@
 //! `chiso.registry.v1` enums and their domain types.
 
-use chiso_domain::{AdminLevel, AgencyKind, Role};
+use chiso_domain::{
+    AdminLevel, AgencyKind, FieldErrors, LineageKind, NewAgency, RawAgency, RegistrationStatus,
+    Role,
+};
+use chrono::NaiveDate;
 
 use super::Unspecified;
 use crate::registry::v1 as pb;
@@ -8,6 +12,7 @@ use crate::registry::v1 as pb;
 const KINDS: &str = "provincial_committee, department, district_committee or commune_committee";
 const LEVELS: &str = "province, district or commune";
 const ROLES: &str = "admin, province_officer, agency or service";
+const STATUSES: &str = "pending, approved or rejected";
 
 impl From<AgencyKind> for pb::AgencyKind {
     fn from(kind: AgencyKind) -> Self {
@@ -116,6 +121,57 @@ pub fn role(raw: i32) -> Result<Role, Unspecified> {
         .and_then(Role::try_from)
 }
 
+impl From<LineageKind> for pb::LineageKind {
+    fn from(kind: LineageKind) -> Self {
+        match kind {
+            LineageKind::Merge => Self::Merge,
+            LineageKind::Split => Self::Split,
+        }
+    }
+}
+
+impl From<RegistrationStatus> for pb::RegistrationStatus {
+    fn from(status: RegistrationStatus) -> Self {
+        match status {
+            RegistrationStatus::Pending => Self::Pending,
+            RegistrationStatus::Approved => Self::Approved,
+            RegistrationStatus::Rejected => Self::Rejected,
+        }
+    }
+}
+
+/// The status a listing asks for: pending when unspecified.
+pub fn registration_status_filter(raw: i32) -> Result<RegistrationStatus, Unspecified> {
+    match pb::RegistrationStatus::try_from(raw) {
+        Ok(pb::RegistrationStatus::Unspecified | pb::RegistrationStatus::Pending) => {
+            Ok(RegistrationStatus::Pending)
+        }
+        Ok(pb::RegistrationStatus::Approved) => Ok(RegistrationStatus::Approved),
+        Ok(pb::RegistrationStatus::Rejected) => Ok(RegistrationStatus::Rejected),
+        Err(_) => Err(Unspecified { expected: STATUSES }),
+    }
+}
+
+/// Decodes a new agency, recording errors under `prefix` (see
+/// [`RawAgency::decode`]); `valid_from` defaults to `default_from`.
+pub fn decode_new_agency(
+    req: &pb::CreateAgencyRequest,
+    prefix: &str,
+    default_from: NaiveDate,
+    errors: &mut FieldErrors,
+) -> Option<NewAgency> {
+    RawAgency {
+        code: &req.code,
+        admin_unit_code: &req.admin_unit_code,
+        name: &req.name,
+        name_en: &req.name_en,
+        kind: agency_kind(req.kind).map_err(|e| e.to_string()),
+        parent_code: &req.parent_code,
+        valid_from: &req.valid_from,
+    }
+    .decode(prefix, default_from, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +191,38 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(role(pb::Role::from(r) as i32), Ok(r));
         }
+        for status in RegistrationStatus::ALL {
+            assert_eq!(
+                registration_status_filter(pb::RegistrationStatus::from(status) as i32),
+                Ok(status)
+            );
+        }
+        for kind in LineageKind::ALL {
+            assert_ne!(pb::LineageKind::from(kind), pb::LineageKind::Unspecified);
+        }
+    }
+
+    #[test]
+    fn a_new_agency_decodes_with_its_fields_named_under_the_prefix() {
+        let from = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        let mut errors = FieldErrors::new();
+        let req = pb::CreateAgencyRequest {
+            code: "000.00.15.H51".into(),
+            name: "Sở Thông tin".into(),
+            kind: pb::AgencyKind::Department as i32,
+            parent_code: "000.00.00.H51".into(),
+            ..Default::default()
+        };
+        let new = decode_new_agency(&req, "", from, &mut errors).unwrap();
+        assert_eq!((new.kind, new.valid_from), (AgencyKind::Department, from));
+        let bad = pb::CreateAgencyRequest { kind: 0, ..req };
+        assert!(decode_new_agency(&bad, "agency", from, &mut errors).is_none());
+        assert_eq!(errors.0[0].field, "agency.kind");
+        assert_eq!(
+            registration_status_filter(0),
+            Ok(RegistrationStatus::Pending)
+        );
+        assert!(registration_status_filter(9).is_err());
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! `AgencyService`: the organisation tree, as of any date, and its reorganisations.
 
-use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
-use chiso_proto::registry::v1::{self as pb, agency_service_server::AgencyService};
 use std::pin::Pin;
 
+use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName, parse_date, today};
+use chiso_proto::{
+    convert::registry::{admin_level_filter, agency_kind_filter, decode_new_agency},
+    registry::v1::{self as pb, agency_service_server::AgencyService},
+};
 use chiso_runtime::{
-    ServiceError,
-    auth::{Principal, Role, require},
-    feed,
+    ServiceError, feed,
+    policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use futures::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{
-    READERS, State, WRITERS, date_string, decode_kind_filter, decode_level_filter,
-    decode_new_agency, encode_agency, optional, optional_date, parse_code, parse_date, scope_of,
-};
+use super::{State, date_string, encode_agency, optional, optional_date, parse_code};
+use crate::entity::agency;
 use crate::store::{
     self, AgencyFilter, DEFAULT_PAGE_SIZE, LinkView, MAX_PAGE_SIZE, Operation, PageCursor, Plan,
     Successor, VersionView, View,
@@ -33,9 +33,9 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::CreateAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ChangeTree)?;
         let mut errors = FieldErrors::new();
-        let new = decode_new_agency(request.get_ref(), "", store::today(), &mut errors);
+        let new = decode_new_agency(request.get_ref(), "", today(), &mut errors);
         let new = match new {
             Some(new) if errors.is_empty() => new,
             _ => return Err(ServiceError::from(errors).into()),
@@ -50,7 +50,6 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        let principal = require(&request, READERS)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -58,10 +57,10 @@ impl AgencyService for AgencyApi {
         let Some(code) = code.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
-        own_record_only(&principal, Some(&code))?;
+        let latest = self.readable(&request, &code).await?;
         let found = match as_of {
             Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
-            None => store::AgencyView::latest(store::get(&self.0.db, &code).await?),
+            None => store::AgencyView::latest(latest)?,
         };
         Ok(Response::new(encode_agency(found)))
     }
@@ -70,7 +69,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        own_record_only(&require(&request, READERS)?, None)?;
+        authorize(&caller(&request)?, Action::ReadTree, Resource::Global)?;
         let filter = decode_filter(request.get_ref())?;
         let (agencies, next) = store::list(&self.0.db, &filter).await?;
         Ok(Response::new(pb::ListAgenciesResponse {
@@ -83,7 +82,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetSubtreeRequest>,
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
-        own_record_only(&require(&request, READERS)?, None)?;
+        authorize(&caller(&request)?, Action::ReadTree, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("code", AgencyCode::parse(&req.code));
@@ -91,7 +90,7 @@ impl AgencyService for AgencyApi {
         let Some(code) = code.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
-        let date = as_of.unwrap_or_else(store::today);
+        let date = as_of.unwrap_or_else(today);
         let nodes = store::subtree(&self.0.db, &code, View::AsOf(date)).await?;
         Ok(Response::new(pb::GetSubtreeResponse {
             nodes: nodes
@@ -109,8 +108,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ReorganiseRequest>,
     ) -> Result<Response<pb::Reorganisation>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ChangeTree)?;
         let plan = decode_plan(request.into_inner())?;
         let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
         self.0.feed_written().await;
@@ -142,7 +140,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ImportAgenciesRequest>,
     ) -> Result<Response<pb::ImportSummary>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ChangeTree)?;
         let req = request.into_inner();
         if req.csv.len() > MAX_IMPORT_BYTES {
             return Err(ServiceError::field(
@@ -151,7 +149,7 @@ impl AgencyService for AgencyApi {
             )
             .into());
         }
-        let parsed = crate::csv_import::parse(&req.csv, store::today());
+        let parsed = crate::csv_import::parse(&req.csv, today());
         let summary = store::import_agencies(&self.0.db, parsed, req.dry_run, &scope).await?;
         info!(
             rows = summary.rows,
@@ -181,9 +179,8 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetLineageRequest>,
     ) -> Result<Response<pb::Lineage>, Status> {
-        let principal = require(&request, READERS)?;
         let code = parse_code("code", &request.get_ref().code)?;
-        own_record_only(&principal, Some(&code))?;
+        self.readable(&request, &code).await?;
         let lineage = store::lineage(&self.0.db, &code).await?;
         Ok(Response::new(pb::Lineage {
             agency: Some(encode_agency(lineage.agency)),
@@ -201,7 +198,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::WatchAgenciesRequest>,
     ) -> Result<Response<Self::WatchAgenciesStream>, Status> {
-        require(&request, &[Role::Service, Role::Admin])?;
+        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
         let after = request.get_ref().after_seq;
         if after < 0 {
             return Err(ServiceError::field("after_seq", "must be zero or more").into());
@@ -231,7 +228,8 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ListAgencyChangesRequest>,
     ) -> Result<Response<pb::ListAgencyChangesResponse>, Status> {
-        require(&request, &[Role::Service, Role::Admin])?;
+        // Polling is following the feed: other chiso services and admins.
+        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         if req.after_seq < 0 {
@@ -271,7 +269,11 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyFeedHeadRequest>,
     ) -> Result<Response<pb::AgencyFeedHead>, Status> {
-        require(&request, READERS)?;
+        authorize(
+            &caller(&request)?,
+            Action::ReadAgencyChanges,
+            Resource::Global,
+        )?;
         let last_seq = store::agency_feed_head(&self.0.db).await?;
         Ok(Response::new(pb::AgencyFeedHead { last_seq }))
     }
@@ -293,14 +295,22 @@ fn encode_version(h: VersionView) -> pb::AgencyVersion {
     }
 }
 
-/// An agency reads only its own record; everyone else reads the whole tree.
-fn own_record_only(principal: &Principal, code: Option<&AgencyCode>) -> Result<(), ServiceError> {
-    if principal.role != Role::Agency || (code.is_some() && principal.agency.as_ref() == code) {
-        return Ok(());
+impl AgencyApi {
+    /// The latest record of an agency the caller may read (an agency reads
+    /// only its own; everyone else every agency).
+    async fn readable<T>(
+        &self,
+        request: &Request<T>,
+        code: &AgencyCode,
+    ) -> Result<agency::Model, ServiceError> {
+        let (_, scope) = caller_in_scope(request, Action::ReadAgency)?;
+        let found = store::get(&self.0.db, code).await?;
+        scope.check(
+            Action::ReadAgency,
+            Resource::agency(code.as_str(), &found.province_code),
+        )?;
+        Ok(found)
     }
-    Err(ServiceError::PermissionDenied(
-        "an agency may read only its own record".into(),
-    ))
 }
 
 /// Largest CSV file accepted, in bytes.
@@ -316,9 +326,9 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
     let province_code = optional(&req.province_code)
         .and_then(|c| errors.check("province_code", AdminUnitCode::parse(c)));
     let level = errors
-        .check("level", decode_level_filter(req.level))
+        .check("level", admin_level_filter(req.level))
         .flatten();
-    let kind = errors.check("kind", decode_kind_filter(req.kind)).flatten();
+    let kind = errors.check("kind", agency_kind_filter(req.kind)).flatten();
     let as_of = optional_date(&mut errors, "as_of", &req.as_of);
     let view = match (as_of, req.include_inactive) {
         (Some(_), true) => {
@@ -329,7 +339,7 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
             View::Latest
         }
         (None, true) => View::Latest,
-        (date, false) => View::AsOf(date.unwrap_or_else(store::today)),
+        (date, false) => View::AsOf(date.unwrap_or_else(today)),
     };
     let query = optional(&req.query).map(chiso_domain::text::search_key);
     let page_size = match req.page_size {
@@ -533,15 +543,10 @@ fn decode_successor(
 }
 
 fn encode_link(l: LinkView) -> pb::LineageLink {
-    let kind = match l.kind.as_str() {
-        "merge" => pb::LineageKind::Merge,
-        "split" => pb::LineageKind::Split,
-        _ => pb::LineageKind::Unspecified,
-    };
     pb::LineageLink {
         predecessor_code: l.predecessor_code,
         successor_code: l.successor_code,
-        kind: kind.into(),
+        kind: pb::LineageKind::from(l.kind).into(),
         effective_date: l.effective_date.to_string(),
         legal_basis: l.legal_basis,
         reorganisation_id: l.reorganisation_id,

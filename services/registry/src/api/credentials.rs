@@ -6,12 +6,13 @@ use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, credential_service_server::CredentialService};
 use chiso_runtime::{
     ServiceError,
-    auth::{Principal, Role, require},
+    auth::Principal,
+    policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{State, WRITERS, encode_principal, encode_role, optional, parse_code, scope_of};
+use super::{State, encode_principal, optional, parse_code};
 use crate::{
     config::MAX_ROTATION_GRACE_SECS,
     secrets,
@@ -29,11 +30,14 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::IssueCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::IssueCredentials)?;
         let code = parse_code("agency_code", &request.get_ref().agency_code)?;
-        let issued =
-            store::issue_credentials(&self.0.db, &code, &scope, &principal.subject).await?;
+        let agency = store::get(&self.0.db, &code).await?;
+        scope.check(
+            Action::IssueCredentials,
+            Resource::agency(code.as_str(), &agency.province_code),
+        )?;
+        let issued = store::issue_credentials(&self.0.db, &code, &principal.subject).await?;
         info!(agency = %code, client_id = %issued.client.client_id, "credentials issued");
         Ok(Response::new(encode_issued(issued)))
     }
@@ -43,7 +47,8 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::IssueOfficerCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(&request, &[Role::Admin])?;
+        let principal = caller(&request)?;
+        authorize(&principal, Action::CreateOfficers, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let province = errors.check("province_code", AdminUnitCode::parse(&req.province_code));
@@ -77,10 +82,7 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::RotateCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(
-            &request,
-            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
-        )?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageCredentials)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let client_id = required_client_id(&req.client_id, &mut errors);
@@ -102,7 +104,8 @@ impl CredentialService for CredentialApi {
         let (Some(client_id), Some(grace)) = (client_id, grace) else {
             return Err(ServiceError::from(errors).into());
         };
-        let issued = store::rotate(&self.0.db, client_id, grace, &principal).await?;
+        let client = self.manageable(&scope, client_id).await?;
+        let issued = store::rotate(&self.0.db, client, grace).await?;
         info!(client_id, by = %principal.subject, grace_secs = grace.as_secs(), "credentials rotated");
         Ok(Response::new(encode_issued(issued)))
     }
@@ -112,15 +115,13 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::RevokeCredentialsRequest>,
     ) -> Result<Response<pb::ClientInfo>, Status> {
-        let principal = require(
-            &request,
-            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
-        )?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageCredentials)?;
         let mut errors = FieldErrors::new();
         let Some(client_id) = required_client_id(&request.get_ref().client_id, &mut errors) else {
             return Err(ServiceError::from(errors).into());
         };
-        let revoked = store::revoke(&self.0.db, client_id, &principal).await?;
+        let client = self.manageable(&scope, client_id).await?;
+        let revoked = store::revoke(&self.0.db, client).await?;
         info!(client_id, by = %principal.subject, "credentials revoked");
         Ok(Response::new(encode_client(revoked)))
     }
@@ -129,7 +130,8 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        // Listing credentials is for those who issue them, in their reach.
+        let (_, scope) = caller_in_scope(&request, Action::IssueCredentials)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let of = match (optional(&req.agency_code), optional(&req.province_code)) {
@@ -150,7 +152,22 @@ impl CredentialService for CredentialApi {
         let Some(of) = of else {
             return Err(ServiceError::from(errors).into());
         };
-        let clients = store::list_clients(&self.0.db, &of, &scope).await?;
+        match &of {
+            ClientsOf::Agency(code) => {
+                let agency = store::get(&self.0.db, code).await?;
+                scope.check(
+                    Action::IssueCredentials,
+                    Resource::agency(code.as_str(), &agency.province_code),
+                )?;
+            }
+            ClientsOf::Province(province) => {
+                scope.check(
+                    Action::IssueCredentials,
+                    Resource::Province(province.as_str()),
+                )?;
+            }
+        }
+        let clients = store::list_clients(&self.0.db, &of).await?;
         Ok(Response::new(pb::ListCredentialsResponse {
             clients: clients.into_iter().map(encode_client).collect(),
         }))
@@ -184,6 +201,23 @@ impl CredentialService for CredentialApi {
 }
 
 impl CredentialApi {
+    /// The client named `client_id`, if it is within `scope` (to manage
+    /// credentials): an agency's client in its province or itself, an
+    /// officer in its province.
+    async fn manageable(
+        &self,
+        scope: &chiso_runtime::policy::Scope,
+        client_id: &str,
+    ) -> Result<crate::entity::client::Model, ServiceError> {
+        let (client, province) = store::client_to_manage(&self.0.db, client_id).await?;
+        let resource = match &client.agency_code {
+            Some(code) => Resource::agency(code, &province),
+            None => Resource::Province(&province),
+        };
+        scope.check(Action::ManageCredentials, resource)?;
+        Ok(client)
+    }
+
     async fn verify(&self, client_id: &str, secret: &str) -> Result<Principal, ServiceError> {
         let mut errors = FieldErrors::new();
         if client_id.trim().is_empty() {
@@ -230,6 +264,7 @@ fn required_client_id<'a>(raw: &'a str, errors: &mut FieldErrors) -> Option<&'a 
 pub(super) fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
     let info = encode_client(ClientView {
         client: issued.client,
+        role: issued.role,
         active_secrets: 1,
     });
     pb::IssuedCredentials {
@@ -247,15 +282,11 @@ pub(super) fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
 
 fn encode_client(view: ClientView) -> pb::ClientInfo {
     let c = view.client;
-    let role = match c.role.as_str() {
-        "agency" => Role::Agency,
-        _ => Role::ProvinceOfficer,
-    };
     let instant =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     pb::ClientInfo {
         client_id: c.client_id,
-        role: encode_role(role).into(),
+        role: pb::Role::from(view.role).into(),
         agency_code: c.agency_code.unwrap_or_default(),
         province_code: c.province_code.unwrap_or_default(),
         label: c.label.unwrap_or_default(),

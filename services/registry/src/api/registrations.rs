@@ -2,20 +2,20 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chiso_domain::{AdminUnitCode, Email, FieldErrors, VnName};
-use chiso_proto::registry::v1::{self as pb, registration_service_server::RegistrationService};
-use chiso_runtime::{ServiceError, auth::require};
+use chiso_domain::{AdminUnitCode, Email, FieldErrors, VnName, today};
+use chiso_proto::{
+    convert::registry::{decode_new_agency, registration_status_filter},
+    registry::v1::{self as pb, registration_service_server::RegistrationService},
+};
+use chiso_runtime::{
+    ServiceError,
+    policy::{Action, Resource, Scope, caller_in_scope},
+};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument, warn};
 
-use super::{
-    State, WRITERS, credentials::encode_issued, decode_new_agency, encode_agency, encode_kind,
-    optional, scope_of,
-};
-use crate::{
-    entity::registration,
-    store::{self, Filing, Scope},
-};
+use super::{State, credentials::encode_issued, encode_agency, optional};
+use crate::store::{self, Filing, RegistrationView};
 
 /// `RegistrationService` implementation.
 #[derive(Clone)]
@@ -38,7 +38,8 @@ impl RegistrationService for RegistrationApi {
         }
         let filing = decode_filing(request.into_inner(), from)?;
         let filed = store::file(&self.0.db, filing).await?;
-        info!(id = %filed.id, agency = %filed.code, province = %filed.province_code, "registration requested");
+        let r = &filed.request;
+        info!(id = %r.id, agency = %r.code, province = %r.province_code, "registration requested");
         Ok(Response::new(encode_registration(filed)))
     }
 
@@ -46,22 +47,22 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::ListRegistrationsRequest>,
     ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
-        let status = errors.check("status", decode_status(req.status));
+        let status = errors.check("status", registration_status_filter(req.status));
         let province = optional(&req.province_code)
             .and_then(|p| errors.check("province_code", AdminUnitCode::parse(p)));
         let Some(status) = status.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
-        let province = match (&scope, province) {
-            (Scope::Province(own), None) => Some(own.clone()),
-            (scope, Some(p)) => {
-                scope.check(p.as_str(), &format!("province {p}"))?;
+        // Without a province, an officer sees their own.
+        let province = match province {
+            Some(p) => {
+                scope.check(Action::ReviewRegistrations, Resource::Province(p.as_str()))?;
                 Some(p)
             }
-            (Scope::Everywhere, None) => None,
+            None => scope.province().cloned(),
         };
         let found = store::list_registrations(&self.0.db, status, province.as_ref()).await?;
         Ok(Response::new(pb::ListRegistrationsResponse {
@@ -73,9 +74,9 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::GetRegistrationRequest>,
     ) -> Result<Response<pb::RegistrationRequest>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let id = required_id(&request.get_ref().id)?;
-        let found = store::get_registration(&self.0.db, id, &scope).await?;
+        let found = self.reviewable(&scope, id).await?;
         Ok(Response::new(encode_registration(found)))
     }
 
@@ -84,9 +85,9 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::ApproveRegistrationRequest>,
     ) -> Result<Response<pb::ApprovedRegistration>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let id = required_id(&request.get_ref().id)?;
+        self.reviewable(&scope, id).await?;
         let (decided, agency, issued) =
             store::approve(&self.0.db, id, &scope, &principal.subject).await?;
         info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
@@ -102,8 +103,7 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::RejectRegistrationRequest>,
     ) -> Result<Response<pb::RegistrationRequest>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         if optional(&req.id).is_none() {
@@ -126,16 +126,29 @@ impl RegistrationService for RegistrationApi {
         let Some(reason) = reason.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
+        self.reviewable(&scope, req.id.trim()).await?;
         let decided = store::reject(
             &self.0.db,
             req.id.trim(),
             reason.as_str(),
-            &scope,
             &principal.subject,
         )
         .await?;
-        info!(id = %decided.id, by = %principal.subject, "registration rejected");
+        info!(id = %decided.request.id, by = %principal.subject, "registration rejected");
         Ok(Response::new(encode_registration(decided)))
+    }
+}
+
+impl RegistrationApi {
+    /// A request whose province `scope` reaches (its province never changes,
+    /// so deciding on it later in a transaction stays authorized).
+    async fn reviewable(&self, scope: &Scope, id: &str) -> Result<RegistrationView, ServiceError> {
+        let found = store::get_registration(&self.0.db, id).await?;
+        scope.check(
+            Action::ReviewRegistrations,
+            Resource::Province(&found.request.province_code),
+        )?;
+        Ok(found)
     }
 }
 
@@ -157,23 +170,10 @@ fn required_id(raw: &str) -> Result<&str, ServiceError> {
     optional(raw).ok_or_else(|| ServiceError::field("id", "is required"))
 }
 
-fn decode_status(status: i32) -> Result<store::Status, String> {
-    match pb::RegistrationStatus::try_from(status) {
-        Ok(pb::RegistrationStatus::Unspecified | pb::RegistrationStatus::Pending) => {
-            Ok(store::Status::Pending)
-        }
-        Ok(pb::RegistrationStatus::Approved) => Ok(store::Status::Approved),
-        Ok(pb::RegistrationStatus::Rejected) => Ok(store::Status::Rejected),
-        Err(_) => Err(format!(
-            "{status} is not a status: pending, approved or rejected"
-        )),
-    }
-}
-
 fn decode_filing(req: pb::FileRegistrationRequest, from: IpAddr) -> Result<Filing, ServiceError> {
     let mut errors = FieldErrors::new();
     let agency = match &req.agency {
-        Some(a) => decode_new_agency(a, "agency", store::today(), &mut errors),
+        Some(a) => decode_new_agency(a, "agency", today(), &mut errors),
         None => {
             errors.push("agency", "is required");
             None
@@ -214,19 +214,14 @@ fn decode_filing(req: pb::FileRegistrationRequest, from: IpAddr) -> Result<Filin
     }
 }
 
-fn encode_registration(r: registration::Model) -> pb::RegistrationRequest {
-    let status = match r.status.as_str() {
-        "pending" => pb::RegistrationStatus::Pending,
-        "approved" => pb::RegistrationStatus::Approved,
-        "rejected" => pb::RegistrationStatus::Rejected,
-        _ => pb::RegistrationStatus::Unspecified,
-    };
+fn encode_registration(view: RegistrationView) -> pb::RegistrationRequest {
+    let r = view.request;
     let instant =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     pb::RegistrationRequest {
         id: r.id,
         agency: Some(pb::CreateAgencyRequest {
-            kind: encode_kind(&r.kind).into(),
+            kind: pb::AgencyKind::from(view.kind).into(),
             code: r.code,
             admin_unit_code: r.admin_unit_code.unwrap_or_default(),
             name: r.name,
@@ -241,7 +236,7 @@ fn encode_registration(r: registration::Model) -> pb::RegistrationRequest {
             phone: r.contact_phone.unwrap_or_default(),
         }),
         note: r.note.unwrap_or_default(),
-        status: status.into(),
+        status: pb::RegistrationStatus::from(view.status).into(),
         filed_at: instant(r.filed_at),
         decided_at: r.decided_at.map(instant).unwrap_or_default(),
         decided_by: r.decided_by.unwrap_or_default(),

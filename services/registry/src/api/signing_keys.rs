@@ -4,19 +4,21 @@ use chiso_domain::{AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, signing_key_service_server::SigningKeyService};
 use chiso_runtime::{
     ServiceError,
-    auth::{Role, require},
+    policy::{Action, Resource, Scope, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{READERS, State, optional, parse_code};
-use crate::{entity::signing_key, signing_keys::PublicKey, store};
+use super::{State, optional, parse_code};
+use crate::{
+    entity::{agency, signing_key},
+    signing_keys::PublicKey,
+    store,
+};
 
 /// `SigningKeyService` implementation.
 #[derive(Clone)]
 pub struct SigningKeyApi(pub State);
-
-const MANAGERS: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency];
 
 #[tonic::async_trait]
 impl SigningKeyService for SigningKeyApi {
@@ -25,7 +27,7 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::RegisterSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, MANAGERS)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageSigningKeys)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
@@ -37,9 +39,15 @@ impl SigningKeyService for SigningKeyApi {
         if !errors.is_empty() {
             return Err(ServiceError::from(errors).into());
         }
-        let stored =
-            store::register_key(&self.0.db, &code, &key, label.map(String::from), &principal)
-                .await?;
+        let agency = self.owner(&scope, Action::ManageSigningKeys, &code).await?;
+        let stored = store::register_key(
+            &self.0.db,
+            agency,
+            &key,
+            label.map(String::from),
+            &principal.subject,
+        )
+        .await?;
         info!(agency = %code, key_id = %stored.key_id, "signing key registered");
         Ok(Response::new(encode_key(stored)))
     }
@@ -48,9 +56,10 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::ListSigningKeysRequest>,
     ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
-        let principal = require(&request, READERS)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReadSigningKeys)?;
         let code = parse_code("agency_code", &request.get_ref().agency_code)?;
-        let keys = store::list_keys(&self.0.db, &code, &principal).await?;
+        let agency = self.owner(&scope, Action::ReadSigningKeys, &code).await?;
+        let keys = store::list_keys(&self.0.db, &agency).await?;
         Ok(Response::new(pb::ListSigningKeysResponse {
             keys: keys.into_iter().map(encode_key).collect(),
         }))
@@ -60,10 +69,14 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::GetSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, READERS)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReadSigningKeys)?;
         let key_id = optional(&request.get_ref().key_id)
             .ok_or_else(|| ServiceError::field("key_id", "is required"))?;
-        let key = store::get_key(&self.0.db, key_id, &principal).await?;
+        let (key, agency) = store::get_key(&self.0.db, key_id).await?;
+        scope.check(
+            Action::ReadSigningKeys,
+            Resource::agency(&agency.code, &agency.province_code),
+        )?;
         Ok(Response::new(encode_key(key)))
     }
 
@@ -72,7 +85,7 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::RevokeSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, MANAGERS)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageSigningKeys)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
@@ -87,16 +100,34 @@ impl SigningKeyService for SigningKeyApi {
         if !errors.is_empty() {
             return Err(ServiceError::from(errors).into());
         }
+        let agency = self.owner(&scope, Action::ManageSigningKeys, &code).await?;
         let revoked = store::revoke_key(
             &self.0.db,
-            &code,
+            &agency,
             key_id,
             reason.map(String::from),
-            &principal,
+            &principal.subject,
         )
         .await?;
         info!(agency = %code, key_id, by = %principal.subject, "signing key revoked");
         Ok(Response::new(encode_key(revoked)))
+    }
+}
+
+impl SigningKeyApi {
+    /// The agency whose keys the caller asks about, if `scope` reaches it.
+    async fn owner(
+        &self,
+        scope: &Scope,
+        action: Action,
+        code: &AgencyCode,
+    ) -> Result<agency::Model, ServiceError> {
+        let agency = store::get(&self.0.db, code).await?;
+        scope.check(
+            action,
+            Resource::agency(code.as_str(), &agency.province_code),
+        )?;
+        Ok(agency)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chiso_domain::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, VnName};
+use chiso_domain::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency};
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
@@ -12,20 +12,10 @@ use sea_orm::{
     sea_query::{LikeExpr, Query},
 };
 
-use super::{Problems, Scope, at, stored};
-use crate::entity::{agency, agency_version};
+use chiso_runtime::policy::{Action, Resource, Scope};
 
-/// A validated request to register an agency.
-#[derive(Debug, Clone)]
-pub struct NewAgency {
-    pub code: AgencyCode,
-    pub admin_unit_code: Option<AdminUnitCode>,
-    pub name: VnName,
-    pub name_en: Option<VnName>,
-    pub kind: AgencyKind,
-    pub parent_code: Option<AgencyCode>,
-    pub valid_from: NaiveDate,
-}
+use super::{Problems, at, stored};
+use crate::entity::{agency, agency_version};
 
 /// An agency as it was on some date, or in its latest state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +24,8 @@ pub struct AgencyView {
     pub admin_unit_code: Option<String>,
     pub name: String,
     pub name_en: Option<String>,
-    pub kind: String,
-    pub level: String,
+    pub kind: AgencyKind,
+    pub level: AdminLevel,
     pub parent_code: Option<String>,
     pub province_code: String,
     /// When the agency came into existence (not when this version began).
@@ -46,35 +36,35 @@ pub struct AgencyView {
 
 impl AgencyView {
     /// The latest state, which the agencies table keeps.
-    pub fn latest(a: agency::Model) -> Self {
-        Self {
+    pub fn latest(a: agency::Model) -> ServiceResult<Self> {
+        Ok(Self {
             code: a.code,
             admin_unit_code: a.admin_unit_code,
             name: a.name,
             name_en: a.name_en,
-            kind: a.kind,
-            level: a.level,
+            kind: stored("agency kind", a.kind.parse())?,
+            level: stored("agency level", a.level.parse())?,
             parent_code: a.parent_code,
             province_code: a.province_code,
             valid_from: a.valid_from,
             valid_to: a.valid_to,
-        }
+        })
     }
 
     /// The state during version `v` of agency `a`.
-    pub fn of_version(v: agency_version::Model, a: &agency::Model) -> Self {
-        Self {
+    pub fn of_version(v: agency_version::Model, a: &agency::Model) -> ServiceResult<Self> {
+        Ok(Self {
             code: v.code,
             admin_unit_code: v.admin_unit_code,
             name: v.name,
             name_en: v.name_en,
-            kind: v.kind,
-            level: v.level,
+            kind: stored("agency kind", v.kind.parse())?,
+            level: stored("agency level", v.level.parse())?,
             parent_code: v.parent_code,
             province_code: v.province_code,
             valid_from: a.valid_from,
             valid_to: a.valid_to,
-        }
+        })
     }
 }
 
@@ -148,26 +138,11 @@ impl PageCursor {
     }
 }
 
-/// Whether an agency of `kind` may sit directly under one of `parent`.
-pub fn may_sit_under(kind: AgencyKind, parent: AgencyKind) -> bool {
-    match kind {
-        AgencyKind::Department | AgencyKind::DistrictCommittee => {
-            parent == AgencyKind::ProvincialCommittee
-        }
-        // Since the 2025 reform communes may sit directly under the province.
-        AgencyKind::CommuneCommittee => matches!(
-            parent,
-            AgencyKind::DistrictCommittee | AgencyKind::ProvincialCommittee
-        ),
-        AgencyKind::ProvincialCommittee => false,
-    }
-}
-
 pub(crate) fn kind_of(a: &agency::Model) -> ServiceResult<AgencyKind> {
     stored("agency kind", a.kind.parse())
 }
 
-/// Registers one agency (admin, or an officer of its province).
+/// Registers one agency inside `scope` (where the caller may change the tree).
 #[tracing::instrument(name = "db.create_agency", skip_all)]
 pub async fn create_agency(
     db: &DatabaseConnection,
@@ -180,7 +155,7 @@ pub async fn create_agency(
     match created {
         Some(created) if problems.is_empty() => {
             txn.commit().await?;
-            Ok(AgencyView::latest(created))
+            AgencyView::latest(created)
         }
         _ => Err(problems.into_error()),
     }
@@ -232,7 +207,7 @@ pub async fn check_new_agency<C: ConnectionTrait>(
             }
             Some(parent) => {
                 let parent_kind = kind_of(&parent)?;
-                if !may_sit_under(kind, parent_kind) {
+                if !kind.may_sit_under(parent_kind) {
                     problems.invalid(
                         field("parent_code"),
                         format!("a {kind} cannot sit under a {parent_kind} ({parent_code})"),
@@ -323,7 +298,10 @@ pub async fn insert_agency<C: ConnectionTrait>(
     let Some(province_code) = check_new_agency(c, new, prefix, problems).await? else {
         return Ok(None);
     };
-    scope.check(&province_code, &format!("agency {}", new.code))?;
+    scope.check(
+        Action::ChangeTree,
+        Resource::agency(new.code.as_str(), &province_code),
+    )?;
     let now = chrono::Utc::now();
     let version = agency_version::ActiveModel {
         code: Set(new.code.to_string()),
@@ -411,7 +389,7 @@ pub async fn get_as_of<C: ConnectionTrait>(
         .one(c)
         .await?;
     match version {
-        Some(v) => Ok(AgencyView::of_version(v, &agency)),
+        Some(v) => AgencyView::of_version(v, &agency),
         None => {
             let until = agency
                 .valid_to
@@ -549,7 +527,7 @@ async fn with_agencies<C: ConnectionTrait>(
             let agency = agencies.get(&v.code).ok_or_else(|| {
                 ServiceError::Internal(anyhow::anyhow!("version of unknown agency {}", v.code))
             })?;
-            Ok(AgencyView::of_version(v, agency))
+            AgencyView::of_version(v, agency)
         })
         .collect()
 }
@@ -564,7 +542,7 @@ pub async fn subtree<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(AgencyView, u32)>> {
     let top = match view {
         View::AsOf(date) => get_as_of(c, root, date).await?,
-        View::Latest => AgencyView::latest(get(c, root).await?),
+        View::Latest => AgencyView::latest(get(c, root).await?)?,
     };
     // A subtree never leaves its province: moves carry the province along.
     let versions = agency_version::Entity::find()
@@ -611,16 +589,5 @@ mod tests {
     #[test]
     fn like_patterns_are_escaped() {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
-
-    #[test]
-    fn placement_rules() {
-        use AgencyKind::*;
-        assert!(may_sit_under(Department, ProvincialCommittee));
-        assert!(may_sit_under(CommuneCommittee, DistrictCommittee));
-        assert!(may_sit_under(CommuneCommittee, ProvincialCommittee));
-        assert!(!may_sit_under(DistrictCommittee, DistrictCommittee));
-        assert!(!may_sit_under(CommuneCommittee, Department));
-        assert!(!may_sit_under(ProvincialCommittee, ProvincialCommittee));
     }
 }

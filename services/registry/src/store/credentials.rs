@@ -15,7 +15,7 @@ use sea_orm::{
     DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use super::{Scope, find_str, get, stored};
+use super::{find_str, get, stored};
 use crate::{
     entity::{agency, client, client_secret},
     secrets,
@@ -25,6 +25,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub client: client::Model,
+    pub role: Role,
     pub secret: String,
     /// When the previous secrets stop working, after a rotation.
     pub previous_expire_at: Option<DateTime<Utc>>,
@@ -34,6 +35,7 @@ pub struct Issued {
 #[derive(Debug, Clone)]
 pub struct ClientView {
     pub client: client::Model,
+    pub role: Role,
     pub active_secrets: usize,
 }
 
@@ -45,24 +47,24 @@ pub enum ClientsOf {
     Province(AdminUnitCode),
 }
 
-const AGENCY: &str = "agency";
-const OFFICER: &str = "province_officer";
+/// A client's stored role, read back (an agency or a province officer).
+pub fn role_of(client: &client::Model) -> ServiceResult<Role> {
+    stored("client role", client.role.parse::<Role>())
+}
 
-/// New credentials for an agency (admin, or an officer of its province).
+/// New credentials for an agency; the caller has authorized it.
 pub async fn issue_credentials<C: ConnectionTrait>(
     c: &C,
     agency_code: &AgencyCode,
-    scope: &Scope,
     created_by: &str,
 ) -> ServiceResult<Issued> {
     let agency = get(c, agency_code).await?;
-    scope.check(&agency.province_code, &format!("agency {agency_code}"))?;
     if let Some(retired) = agency.valid_to {
         return Err(ServiceError::FailedPrecondition(format!(
             "agency {agency_code} was retired on {retired} and cannot get new credentials"
         )));
     }
-    new_client(c, AGENCY, Some(agency.code), None, None, created_by).await
+    new_client(c, Role::Agency, Some(agency.code), None, None, created_by).await
 }
 
 /// New credentials for an officer of a province (admin only).
@@ -86,7 +88,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     }
     new_client(
         c,
-        OFFICER,
+        Role::ProvinceOfficer,
         None,
         Some(province.to_string()),
         label,
@@ -97,20 +99,24 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
 
 async fn new_client<C: ConnectionTrait>(
     c: &C,
-    role: &str,
+    role: Role,
     agency_code: Option<String>,
     province_code: Option<String>,
     label: Option<String>,
     created_by: &str,
 ) -> ServiceResult<Issued> {
-    let prefix = if role == AGENCY { "agency" } else { "officer" };
+    let prefix = if role == Role::Agency {
+        "agency"
+    } else {
+        "officer"
+    };
     let client_id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
     let secret = secrets::generate_secret();
     let hash = secrets::hash(secret.clone()).await?;
     let now = Utc::now();
     let client = client::Entity::insert(client::ActiveModel {
         client_id: Set(client_id.clone()),
-        role: Set(role.to_owned()),
+        role: Set(role.as_str().to_owned()),
         agency_code: Set(agency_code),
         province_code: Set(province_code),
         label: Set(label),
@@ -132,45 +138,25 @@ async fn new_client<C: ConnectionTrait>(
     .await?;
     Ok(Issued {
         client,
+        role,
         secret,
         previous_expire_at: None,
     })
 }
 
-/// The client named `client_id`, if `actor` may manage it: an admin, an
-/// officer of its province, or the agency it belongs to.
-async fn managed_client<C: ConnectionTrait>(
+/// The client named `client_id` and the province it acts in, for the caller
+/// to authorize before rotating or revoking it.
+pub async fn client_to_manage<C: ConnectionTrait>(
     c: &C,
     client_id: &str,
-    actor: &Principal,
-) -> ServiceResult<client::Model> {
+) -> ServiceResult<(client::Model, String)> {
     let client = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
         .one(c)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no client has id {client_id}")))?;
-    let allowed = match actor.role {
-        Role::Admin => true,
-        Role::ProvinceOfficer => {
-            let province = province_of(c, &client).await?;
-            actor
-                .province
-                .as_ref()
-                .is_some_and(|p| p.as_str() == province)
-        }
-        Role::Agency => {
-            actor.agency.is_some()
-                && actor.agency.as_ref().map(AgencyCode::as_str) == client.agency_code.as_deref()
-        }
-        Role::Service => false,
-    };
-    if allowed {
-        Ok(client)
-    } else {
-        Err(ServiceError::PermissionDenied(format!(
-            "client {client_id} is not yours to manage"
-        )))
-    }
+    let province = province_of(c, &client).await?;
+    Ok((client, province))
 }
 
 /// The province a client acts in now.
@@ -193,11 +179,12 @@ async fn province_of<C: ConnectionTrait>(c: &C, client: &client::Model) -> Servi
 /// A new secret for a client; its other secrets keep working for `grace`.
 pub async fn rotate(
     db: &DatabaseConnection,
-    client_id: &str,
+    client: client::Model,
     grace: Duration,
-    actor: &Principal,
 ) -> ServiceResult<Issued> {
-    let client = managed_client(db, client_id, actor).await?;
+    let client_id = client.client_id.clone();
+    let client_id = client_id.as_str();
+    let role = role_of(&client)?;
     if let Some(revoked) = client.revoked_at {
         return Err(ServiceError::FailedPrecondition(format!(
             "client {client_id} was revoked at {}; issue new credentials instead",
@@ -234,18 +221,15 @@ pub async fn rotate(
     txn.commit().await?;
     Ok(Issued {
         client,
+        role,
         secret,
         previous_expire_at: Some(expire_at),
     })
 }
 
 /// Ends a client's credentials at once. Revoking twice changes nothing.
-pub async fn revoke(
-    db: &DatabaseConnection,
-    client_id: &str,
-    actor: &Principal,
-) -> ServiceResult<ClientView> {
-    let client = managed_client(db, client_id, actor).await?;
+pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceResult<ClientView> {
+    let role = role_of(&client)?;
     let client = if client.revoked_at.is_none() {
         let mut row = client.into_active_model();
         row.revoked_at = Set(Some(Utc::now()));
@@ -255,6 +239,7 @@ pub async fn revoke(
     };
     Ok(ClientView {
         client,
+        role,
         active_secrets: 0,
     })
 }
@@ -263,20 +248,14 @@ pub async fn revoke(
 pub async fn list_clients(
     db: &DatabaseConnection,
     of: &ClientsOf,
-    scope: &Scope,
 ) -> ServiceResult<Vec<ClientView>> {
     let query = match of {
         ClientsOf::Agency(code) => {
-            let agency = get(db, code).await?;
-            scope.check(&agency.province_code, &format!("agency {code}"))?;
             client::Entity::find().filter(client::Column::AgencyCode.eq(code.as_str()))
         }
-        ClientsOf::Province(province) => {
-            scope.check(province.as_str(), &format!("province {province}"))?;
-            client::Entity::find()
-                .filter(client::Column::Role.eq(OFFICER))
-                .filter(client::Column::ProvinceCode.eq(province.as_str()))
-        }
+        ClientsOf::Province(province) => client::Entity::find()
+            .filter(client::Column::Role.eq(Role::ProvinceOfficer.as_str()))
+            .filter(client::Column::ProvinceCode.eq(province.as_str())),
     };
     let clients = query.order_by_asc(client::Column::Id).all(db).await?;
     let now = Utc::now();
@@ -288,6 +267,7 @@ pub async fn list_clients(
             live_secrets(db, &client.client_id, now).await?.len()
         };
         out.push(ClientView {
+            role: role_of(&client)?,
             client,
             active_secrets,
         });
@@ -342,8 +322,8 @@ pub async fn verify_client(
         "province code",
         AdminUnitCode::parse(&province_of(db, &client).await?),
     )?;
-    let principal = match client.role.as_str() {
-        AGENCY => Principal {
+    let principal = match role_of(&client)? {
+        Role::Agency => Principal {
             agency: client
                 .agency_code
                 .as_deref()
@@ -353,7 +333,7 @@ pub async fn verify_client(
             role: Role::Agency,
             province: Some(province),
         },
-        OFFICER => Principal {
+        Role::ProvinceOfficer => Principal {
             subject: client.client_id,
             role: Role::ProvinceOfficer,
             agency: None,
@@ -361,7 +341,7 @@ pub async fn verify_client(
         },
         other => {
             return Err(ServiceError::Internal(anyhow::anyhow!(
-                "client {client_id} has unknown role {other}"
+                "client {client_id} has role {other}, which no stored client may have"
             )));
         }
     };

@@ -76,7 +76,7 @@ pub async fn agency_changes_after(
         let versions = history_of(db, &agency.code).await?;
         changes.push(AgencyChange {
             seq: event.seq,
-            agency: AgencyView::latest(agency),
+            agency: AgencyView::latest(agency)?,
             versions,
         });
     }

@@ -3,38 +3,22 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chiso_domain::AgencyCode;
+use chiso_domain::{AgencyCode, LineageKind};
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{AgencyView, find_str, get};
+use super::{AgencyView, find_str, get, stored};
 use crate::entity::{agency_version, lineage_link, reorganisation};
-
-/// How a predecessor passed to a successor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkKind {
-    Merge,
-    Split,
-}
-
-impl LinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Merge => "merge",
-            Self::Split => "split",
-        }
-    }
-}
 
 /// A lineage link with the decision that made it.
 #[derive(Debug, Clone)]
 pub struct LinkView {
     pub predecessor_code: String,
     pub successor_code: String,
-    pub kind: String,
+    pub kind: LineageKind,
     pub effective_date: NaiveDate,
     pub legal_basis: String,
     pub reorganisation_id: i64,
@@ -70,12 +54,12 @@ pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResul
             if seen.insert(code.clone())
                 && let Some(a) = find_str(db, code).await?
             {
-                related.push(AgencyView::latest(a));
+                related.push(AgencyView::latest(a)?);
             }
         }
     }
     Ok(LineageView {
-        agency: AgencyView::latest(agency),
+        agency: AgencyView::latest(agency)?,
         predecessors,
         successors,
         history,
@@ -126,7 +110,7 @@ async fn walk(
             Ok(LinkView {
                 predecessor_code: l.predecessor_code,
                 successor_code: l.successor_code,
-                kind: l.kind,
+                kind: stored("lineage kind", l.kind.parse())?,
                 effective_date: d.effective_date,
                 legal_basis: d.legal_basis.clone(),
                 reorganisation_id: l.reorganisation_id,

@@ -2,8 +2,10 @@
 //! the province or an admin. Approval creates the agency and its
 //! credentials in one transaction.
 
-use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind, Email, VnName};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_domain::{
+    AdminUnitCode, AgencyCode, AgencyKind, Email, NewAgency, RegistrationStatus, VnName,
+};
+use chiso_runtime::{ServiceError, ServiceResult, policy::Scope};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -11,26 +13,26 @@ use sea_orm::{
 };
 
 use super::{
-    AgencyView, Issued, NewAgency, Problems, Scope, check_new_agency, insert_agency,
-    issue_credentials, stored,
+    AgencyView, Issued, Problems, check_new_agency, insert_agency, issue_credentials, stored,
 };
 use crate::entity::registration;
 
-/// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Approved,
-    Rejected,
+/// A stored request with its kind and status read back as domain values.
+#[derive(Debug, Clone)]
+pub struct RegistrationView {
+    pub request: registration::Model,
+    pub kind: AgencyKind,
+    pub status: RegistrationStatus,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
+impl TryFrom<registration::Model> for RegistrationView {
+    type Error = ServiceError;
+    fn try_from(request: registration::Model) -> ServiceResult<Self> {
+        Ok(Self {
+            kind: stored("agency kind", request.kind.parse())?,
+            status: stored("registration status", request.status.parse())?,
+            request,
+        })
     }
 }
 
@@ -48,7 +50,7 @@ pub struct Filing {
 
 /// Stores a request after the same checks a registration would make, so a
 /// request that could never be approved is refused at once.
-pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<registration::Model> {
+pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<RegistrationView> {
     let mut problems = Problems::default();
     let province = check_new_agency(db, &filing.agency, "agency", &mut problems).await?;
     let a = &filing.agency;
@@ -92,7 +94,7 @@ pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<regi
         contact_email: filing.contact_email.to_string(),
         contact_phone: filing.contact_phone,
         note: filing.note,
-        status: Status::Pending.as_str().to_owned(),
+        status: RegistrationStatus::Pending.as_str().to_owned(),
         reason: None,
         decided_by: None,
         decided_at: None,
@@ -103,7 +105,7 @@ pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<regi
     registration::Entity::insert(registration::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
         .await?;
-    Ok(model)
+    model.try_into()
 }
 
 async fn pending_with<C: ConnectionTrait>(
@@ -113,7 +115,7 @@ async fn pending_with<C: ConnectionTrait>(
 ) -> ServiceResult<Option<registration::Model>> {
     Ok(registration::Entity::find()
         .filter(column.eq(value))
-        .filter(registration::Column::Status.eq(Status::Pending.as_str()))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Pending.as_str()))
         .one(c)
         .await?)
 }
@@ -121,60 +123,66 @@ async fn pending_with<C: ConnectionTrait>(
 /// Requests with `status`, of one province or all, oldest first.
 pub async fn list_registrations(
     db: &DatabaseConnection,
-    status: Status,
+    status: RegistrationStatus,
     province: Option<&AdminUnitCode>,
-) -> ServiceResult<Vec<registration::Model>> {
+) -> ServiceResult<Vec<RegistrationView>> {
     let mut query =
         registration::Entity::find().filter(registration::Column::Status.eq(status.as_str()));
     if let Some(province) = province {
         query = query.filter(registration::Column::ProvinceCode.eq(province.as_str()));
     }
-    Ok(query
+    query
         .order_by_asc(registration::Column::FiledAt)
         .order_by_asc(registration::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(RegistrationView::try_from)
+        .collect()
 }
 
-/// One request, if the caller may see it.
+/// One request; the caller authorizes on its `province_code`.
 pub async fn get_registration<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    scope: &Scope,
-) -> ServiceResult<registration::Model> {
-    let found = registration::Entity::find_by_id(id.to_owned())
+) -> ServiceResult<RegistrationView> {
+    registration::Entity::find_by_id(id.to_owned())
         .one(c)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no registration request has id {id}")))?;
-    scope.check(&found.province_code, &format!("registration request {id}"))?;
-    Ok(found)
+        .ok_or_else(|| ServiceError::NotFound(format!("no registration request has id {id}")))?
+        .try_into()
 }
 
-fn require_pending(r: &registration::Model) -> ServiceResult<()> {
-    if r.status == Status::Pending.as_str() {
+fn require_pending(r: &RegistrationView) -> ServiceResult<()> {
+    if r.status == RegistrationStatus::Pending {
         return Ok(());
     }
+    let (r, status) = (&r.request, r.status);
     let when = r
         .decided_at
         .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
         .unwrap_or_default();
     Err(ServiceError::FailedPrecondition(format!(
         "registration request {} was already {}{when}",
-        r.id, r.status
+        r.id, status
     )))
 }
 
 /// Registers the agency a request describes and issues its credentials,
 /// all in one transaction; the request stays pending if anything fails.
+/// The caller has authorized the decision on the request's province; the
+/// agency is still placed only inside `scope`.
 pub async fn approve(
     db: &DatabaseConnection,
     id: &str,
     scope: &Scope,
     decided_by: &str,
-) -> ServiceResult<(registration::Model, AgencyView, Issued)> {
+) -> ServiceResult<(RegistrationView, AgencyView, Issued)> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    let request = get_registration(&txn, id, scope).await?;
-    require_pending(&request)?;
+    let found = get_registration(&txn, id).await?;
+    require_pending(&found)?;
+    let kind = found.kind;
+    let request = found.request;
     let new = NewAgency {
         code: stored("agency code", AgencyCode::parse(&request.code))?,
         admin_unit_code: request
@@ -188,7 +196,7 @@ pub async fn approve(
             .as_deref()
             .map(|n| stored("name", VnName::parse(n)))
             .transpose()?,
-        kind: stored("kind", request.kind.parse::<AgencyKind>())?,
+        kind,
         parent_code: request
             .parent_code
             .as_deref()
@@ -202,15 +210,15 @@ pub async fn approve(
         // The tree changed since filing (a code taken, a parent retired).
         return Err(problems.into_error());
     };
-    let issued = issue_credentials(&txn, &new.code, scope, decided_by).await?;
+    let issued = issue_credentials(&txn, &new.code, decided_by).await?;
     let mut row = request.into_active_model();
-    row.status = Set(Status::Approved.as_str().to_owned());
+    row.status = Set(RegistrationStatus::Approved.as_str().to_owned());
     row.decided_by = Set(Some(decided_by.to_owned()));
     row.decided_at = Set(Some(Utc::now()));
     row.client_id = Set(Some(issued.client.client_id.clone()));
     let decided = row.update(&txn).await?;
     txn.commit().await?;
-    Ok((decided, AgencyView::latest(agency), issued))
+    Ok((decided.try_into()?, AgencyView::latest(agency)?, issued))
 }
 
 /// Rejects a pending request with a reason.
@@ -218,18 +226,17 @@ pub async fn reject(
     db: &DatabaseConnection,
     id: &str,
     reason: &str,
-    scope: &Scope,
     decided_by: &str,
-) -> ServiceResult<registration::Model> {
+) -> ServiceResult<RegistrationView> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    let request = get_registration(&txn, id, scope).await?;
-    require_pending(&request)?;
-    let mut row = request.into_active_model();
-    row.status = Set(Status::Rejected.as_str().to_owned());
+    let found = get_registration(&txn, id).await?;
+    require_pending(&found)?;
+    let mut row = found.request.into_active_model();
+    row.status = Set(RegistrationStatus::Rejected.as_str().to_owned());
     row.reason = Set(Some(reason.to_owned()));
     row.decided_by = Set(Some(decided_by.to_owned()));
     row.decided_at = Set(Some(Utc::now()));
     let decided = row.update(&txn).await?;
     txn.commit().await?;
-    Ok(decided)
+    decided.try_into()
 }

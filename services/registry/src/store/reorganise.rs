@@ -3,18 +3,18 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use chiso_domain::{AgencyCode, VnName};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_domain::{AgencyCode, LineageKind, NewAgency, VnName};
+use chiso_runtime::{
+    ServiceError, ServiceResult,
+    policy::{Action, Resource, Scope},
+};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::{
-    AgencyView, LinkKind, LinkView, NewAgency, Problems, Scope, find, find_str, get, insert_agency,
-    kind_of, may_sit_under,
-};
+use super::{AgencyView, LinkView, Problems, find, find_str, get, insert_agency, kind_of};
 use crate::entity::{agency, agency_version, lineage_link, reorganisation};
 
 /// A reorganisation decision, decoded and ready to apply.
@@ -75,7 +75,7 @@ struct Apply<'a> {
     created: Vec<String>,
     changed: Vec<String>,
     retired: Vec<String>,
-    links: Vec<(String, String, LinkKind)>,
+    links: Vec<(String, String, LineageKind)>,
 }
 
 /// Applies a decision in one transaction: every operation is checked against
@@ -154,7 +154,7 @@ pub async fn reorganise(
         let mut out = Vec::new();
         for code in codes {
             if let Some(a) = find_str(&txn, code).await? {
-                out.push(AgencyView::latest(a));
+                out.push(AgencyView::latest(a)?);
             }
         }
         Ok(out)
@@ -177,7 +177,7 @@ pub async fn reorganise(
             .map(|(p, s, k)| LinkView {
                 predecessor_code: p.clone(),
                 successor_code: s.clone(),
-                kind: k.as_str().to_owned(),
+                kind: *k,
                 effective_date: record.effective_date,
                 legal_basis: record.legal_basis.clone(),
                 reorganisation_id: record.id,
@@ -249,7 +249,7 @@ async fn apply(
                 return Ok(());
             }
             let (kind, parent_kind) = (kind_of(&agency)?, kind_of(&parent)?);
-            if !may_sit_under(kind, parent_kind) {
+            if !kind.may_sit_under(parent_kind) {
                 problems.invalid(
                     field("parent_code"),
                     format!(
@@ -302,9 +302,11 @@ async fn apply(
                     move_under(c, &child, &successor, f, state, problems).await?;
                 }
                 retire(c, source, state).await?;
-                state
-                    .links
-                    .push((source.code.clone(), successor.code.clone(), LinkKind::Merge));
+                state.links.push((
+                    source.code.clone(),
+                    successor.code.clone(),
+                    LineageKind::Merge,
+                ));
             }
         }
         Operation::Split { code, into } => {
@@ -341,7 +343,7 @@ async fn apply(
             for s in successors {
                 state
                     .links
-                    .push((source.code.clone(), s.code, LinkKind::Split));
+                    .push((source.code.clone(), s.code, LineageKind::Split));
             }
         }
         Operation::Dissolve { code } => {
@@ -398,9 +400,10 @@ async fn existing(
         );
         return Ok(None);
     }
-    state
-        .scope
-        .check(&a.province_code, &format!("agency {code}"))?;
+    state.scope.check(
+        Action::ChangeTree,
+        Resource::agency(code.as_str(), &a.province_code),
+    )?;
     Ok(Some(a))
 }
 

@@ -11,6 +11,7 @@ pub mod date;
 pub mod error;
 pub mod period;
 pub mod registration;
+pub mod reorganisation;
 pub mod role;
 pub mod text;
 pub mod tree;

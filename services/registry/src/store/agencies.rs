@@ -2,7 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chiso_domain::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency};
+use chiso_domain::{
+    AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency,
+    reorganisation::{self as rules, Placement},
+    tree,
+};
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
@@ -142,6 +146,17 @@ pub(crate) fn kind_of(a: &agency::Model) -> ServiceResult<AgencyKind> {
     stored("agency kind", a.kind.parse())
 }
 
+/// What the tree's rules need to know of a stored agency.
+pub(crate) fn existing_of(a: &agency::Model) -> ServiceResult<rules::Existing<'_>> {
+    Ok(rules::Existing {
+        code: &a.code,
+        name: &a.name,
+        kind: kind_of(a)?,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
+}
+
 /// Registers one agency inside `scope` (where the caller may change the tree).
 #[tracing::instrument(name = "db.create_agency", skip_all)]
 pub async fn create_agency(
@@ -172,32 +187,15 @@ pub async fn check_new_agency<C: ConnectionTrait>(
 ) -> ServiceResult<Option<String>> {
     let before = problems.len();
     let field = |f: &str| at(prefix, f);
-    let province = match (new.kind, &new.parent_code) {
-        (AgencyKind::ProvincialCommittee, None) => match &new.admin_unit_code {
-            Some(code) if code.level() == AdminLevel::Province => Some(code.to_string()),
-            _ => {
-                problems.invalid(
-                    field("admin_unit_code"),
-                    "a provincial People's Committee needs its 2-digit province code",
-                );
-                None
-            }
-        },
-        (AgencyKind::ProvincialCommittee, Some(_)) => {
-            problems.invalid(
-                field("parent_code"),
-                "a provincial People's Committee is the root of its province and has no parent",
-            );
+    let province = match rules::placement(new) {
+        Err(refusal) => {
+            problems.invalid(field(refusal.field), refusal.message);
             None
         }
-        (kind, None) => {
-            problems.invalid(
-                field("parent_code"),
-                format!("a {kind} must name its parent agency"),
-            );
-            None
-        }
-        (kind, Some(parent_code)) => match find(c, parent_code).await? {
+        Ok(Placement::Root { province }) => Some(province.to_string()),
+        Ok(Placement::Under {
+            parent: parent_code,
+        }) => match find(c, parent_code).await? {
             None => {
                 problems.invalid(
                     field("parent_code"),
@@ -206,52 +204,15 @@ pub async fn check_new_agency<C: ConnectionTrait>(
                 None
             }
             Some(parent) => {
-                let parent_kind = kind_of(&parent)?;
-                if !kind.may_sit_under(parent_kind) {
-                    problems.invalid(
-                        field("parent_code"),
-                        format!("a {kind} cannot sit under a {parent_kind} ({parent_code})"),
-                    );
-                } else if let Some(retired) = parent.valid_to {
-                    problems.invalid(
-                        field("parent_code"),
-                        format!("{parent_code} ({}) was retired on {retired}", parent.name),
-                    );
-                } else if parent.valid_from > new.valid_from {
-                    problems.invalid(
-                        field("valid_from"),
-                        format!(
-                            "{} is before the parent {parent_code} existed (from {})",
-                            new.valid_from, parent.valid_from
-                        ),
-                    );
+                if let Err(refusal) = rules::check_parent(new, existing_of(&parent)?) {
+                    problems.invalid(field(refusal.field), refusal.message);
                 }
                 Some(parent.province_code)
             }
         },
     };
-    if new.kind.is_committee() {
-        match &new.admin_unit_code {
-            Some(code) if code.level() == new.kind.level() => {}
-            Some(code) => problems.invalid(
-                field("admin_unit_code"),
-                format!(
-                    "{code} is a {} code but a {} is at {} level",
-                    code.level(),
-                    new.kind,
-                    new.kind.level()
-                ),
-            ),
-            None => problems.invalid(
-                field("admin_unit_code"),
-                format!("a {} needs its administrative-unit code", new.kind),
-            ),
-        }
-    } else if new.admin_unit_code.is_some() {
-        problems.invalid(
-            field("admin_unit_code"),
-            "only People's Committees have administrative-unit codes",
-        );
+    if let Err(refusal) = rules::check_admin_unit(new) {
+        problems.invalid(field(refusal.field), refusal.message);
     }
     if let Some(taken) = find(c, &new.code).await? {
         problems.conflict(field("code"), taken_message(&taken, "code", &taken.code));
@@ -559,15 +520,14 @@ pub async fn subtree<C: ConnectionTrait>(
             children.entry(parent.clone()).or_default().push(v);
         }
     }
-    let mut out = Vec::new();
-    let mut stack = vec![(top, 0u32)];
-    while let Some((node, depth)) = stack.pop() {
-        if let Some(kids) = children.remove(&node.code) {
-            stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
-        }
-        out.push((node, depth));
-    }
-    Ok(out)
+    let below = tree::walk(
+        &top.code,
+        &children,
+        |v| v.code.clone(),
+        tree::Order::DepthFirst,
+    );
+    let below: Vec<(AgencyView, u32)> = below.into_iter().map(|(v, d)| (v.clone(), d)).collect();
+    Ok(std::iter::once((top, 0)).chain(below).collect())
 }
 
 #[cfg(test)]

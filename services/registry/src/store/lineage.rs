@@ -1,9 +1,9 @@
 //! Lineage: the links merges and splits leave between agencies, and an
 //! agency's versions with the decisions that started them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chiso_domain::{AgencyCode, LineageKind};
+use chiso_domain::{AgencyCode, LineageKind, tree};
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
@@ -67,39 +67,35 @@ pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResul
     })
 }
 
-/// Links reachable from `code` backwards (predecessors) or forwards, breadth first.
+/// Links reachable from `code` backwards (predecessors) or forwards,
+/// nearest first and in the order they were recorded within each step.
 async fn walk(
     db: &DatabaseConnection,
     code: &str,
     backwards: bool,
 ) -> ServiceResult<Vec<LinkView>> {
-    let from = if backwards {
-        lineage_link::Column::SuccessorCode
+    // Lineage links are few (one per merged or split agency): load them all
+    // and walk in memory.
+    let all = lineage_link::Entity::find()
+        .order_by_asc(lineage_link::Column::Id)
+        .all(db)
+        .await?;
+    type End = fn(&lineage_link::Model) -> String;
+    let predecessor: End = |l| l.predecessor_code.clone();
+    let successor: End = |l| l.successor_code.clone();
+    let (from, to) = if backwards {
+        (successor, predecessor)
     } else {
-        lineage_link::Column::PredecessorCode
+        (predecessor, successor)
     };
-    let mut links = Vec::new();
-    let mut seen = BTreeSet::from([code.to_owned()]);
-    let mut frontier = vec![code.to_owned()];
-    while !frontier.is_empty() && links.len() < 10_000 {
-        let found = lineage_link::Entity::find()
-            .filter(from.is_in(frontier.clone()))
-            .order_by_asc(lineage_link::Column::Id)
-            .all(db)
-            .await?;
-        frontier.clear();
-        for link in &found {
-            let next = if backwards {
-                &link.predecessor_code
-            } else {
-                &link.successor_code
-            };
-            if seen.insert(next.clone()) {
-                frontier.push(next.clone());
-            }
-        }
-        links.extend(found);
+    let mut graph: BTreeMap<String, Vec<lineage_link::Model>> = BTreeMap::new();
+    for link in all {
+        graph.entry(from(&link)).or_default().push(link);
     }
+    let mut found = tree::walk(&code.to_owned(), &graph, to, tree::Order::BreadthFirst);
+    // Each step lists its links in the order they were recorded.
+    found.sort_by_key(|(l, depth)| (*depth, l.id));
+    let links: Vec<&lineage_link::Model> = found.into_iter().map(|(l, _)| l).collect();
     let decisions = decisions(db, links.iter().map(|l| l.reorganisation_id).collect()).await?;
     links
         .into_iter()
@@ -108,8 +104,8 @@ async fn walk(
                 ServiceError::Internal(anyhow::anyhow!("link {} has no reorganisation", l.id))
             })?;
             Ok(LinkView {
-                predecessor_code: l.predecessor_code,
-                successor_code: l.successor_code,
+                predecessor_code: l.predecessor_code.clone(),
+                successor_code: l.successor_code.clone(),
                 kind: stored("lineage kind", l.kind.parse())?,
                 effective_date: d.effective_date,
                 legal_basis: d.legal_basis.clone(),

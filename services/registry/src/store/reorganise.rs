@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use chiso_domain::{AgencyCode, LineageKind, NewAgency, VnName};
+use chiso_domain::{AgencyCode, LineageKind, NewAgency, VnName, reorganisation as rules};
 use chiso_runtime::{
     ServiceError, ServiceResult,
     policy::{Action, Resource, Scope},
@@ -14,7 +14,7 @@ use sea_orm::{
     DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::{AgencyView, LinkView, Problems, find, find_str, get, insert_agency, kind_of};
+use super::{AgencyView, LinkView, Problems, existing_of, find, find_str, get, insert_agency};
 use crate::entity::{agency, agency_version, lineage_link, reorganisation};
 
 /// A reorganisation decision, decoded and ready to apply.
@@ -231,13 +231,7 @@ async fn apply(
             let (Some(agency), Some(parent)) = (agency, parent) else {
                 return Ok(());
             };
-            if agency.parent_code.as_deref() == Some(parent.code.as_str()) {
-                problems.invalid(
-                    field("parent_code"),
-                    format!("{} already sits under {}", agency.code, parent.code),
-                );
-                return Ok(());
-            }
+            // A parent the agency already sits under is never inside its subtree.
             if let Some(path) = cycle(c, &agency, &parent).await? {
                 problems.invalid(
                     field("parent_code"),
@@ -248,15 +242,13 @@ async fn apply(
                 );
                 return Ok(());
             }
-            let (kind, parent_kind) = (kind_of(&agency)?, kind_of(&parent)?);
-            if !kind.may_sit_under(parent_kind) {
-                problems.invalid(
-                    field("parent_code"),
-                    format!(
-                        "a {kind} cannot sit under a {parent_kind} ({})",
-                        parent.code
-                    ),
-                );
+            let rule = rules::check_move(
+                existing_of(&agency)?,
+                agency.parent_code.as_deref(),
+                existing_of(&parent)?,
+            );
+            if let Err(why) = rule {
+                problems.invalid(field("parent_code"), why);
                 return Ok(());
             }
             move_under(c, &agency, &parent, &field("code"), state, problems).await?;
@@ -277,21 +269,10 @@ async fn apply(
             if found.len() < sources.len() {
                 return Ok(());
             }
-            let successor_kind = kind_of(&successor)?;
             for (f, source) in &found {
-                if source.code == successor.code {
-                    problems.invalid(
-                        f.clone(),
-                        format!("{} cannot merge into itself", source.code),
-                    );
-                } else if kind_of(source)? != successor_kind {
-                    problems.invalid(
-                        f.clone(),
-                        format!(
-                            "a {} cannot merge into a {successor_kind} ({})",
-                            source.kind, successor.code
-                        ),
-                    );
+                if let Err(why) = rules::check_merge(existing_of(source)?, existing_of(&successor)?)
+                {
+                    problems.invalid(f.clone(), why);
                 }
             }
             if problems.len() > start {
@@ -317,22 +298,17 @@ async fn apply(
             if !kids.is_empty() {
                 problems.invalid(field("code"), still_has_children(&source, &kids));
             }
-            let kind = kind_of(&source)?;
             let mut successors = Vec::new();
             for (j, target) in into.iter().enumerate() {
                 let f = field(&format!("into[{j}]"));
                 if let Some(s) = successor(c, target, &f, state, problems).await? {
-                    if s.code == source.code {
-                        problems.invalid(f, format!("{} cannot split into itself", s.code));
-                    } else if kind_of(&s)? != kind {
-                        problems.invalid(
-                            f,
-                            format!("a {kind} cannot split into a {} ({})", s.kind, s.code),
-                        );
-                    } else if successors.iter().any(|o: &agency::Model| o.code == s.code) {
-                        problems.invalid(f, format!("{} is named twice", s.code));
-                    } else {
-                        successors.push(s);
+                    let taken: Vec<&str> = successors
+                        .iter()
+                        .map(|o: &agency::Model| o.code.as_str())
+                        .collect();
+                    match rules::check_split(existing_of(&source)?, existing_of(&s)?, &taken) {
+                        Ok(()) => successors.push(s),
+                        Err(why) => problems.invalid(f, why),
                     }
                 }
             }
@@ -363,12 +339,7 @@ async fn apply(
 
 fn still_has_children(agency: &agency::Model, kids: &[agency::Model]) -> String {
     let codes: Vec<&str> = kids.iter().map(|k| k.code.as_str()).collect();
-    format!(
-        "{} still has {} sub-agencies ({}); move them first, in an earlier operation",
-        agency.code,
-        kids.len(),
-        codes.join(", ")
-    )
+    rules::still_has_children(&agency.code, &codes)
 }
 
 /// An agency that exists on the decision's date, not necessarily changed by it.

@@ -247,6 +247,51 @@ impl RawAgency<'_> {
     }
 }
 
+/// An agency as it was on some date, or in its latest state, as the
+/// registry answers about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyView {
+    pub code: String,
+    pub admin_unit_code: Option<String>,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub kind: AgencyKind,
+    pub level: AdminLevel,
+    pub parent_code: Option<String>,
+    pub province_code: String,
+    /// When the agency came into existence (not when this version began).
+    pub valid_from: NaiveDate,
+    /// When the agency ceased to exist, if it has.
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// One span of an agency's life with the same name, parent and province,
+/// with the decision that started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyVersion {
+    pub name: String,
+    pub name_en: Option<String>,
+    pub parent_code: Option<String>,
+    pub province_code: String,
+    pub valid_from: NaiveDate,
+    /// Exclusive end; `None` while the version is current.
+    pub valid_to: Option<NaiveDate>,
+    /// The reorganisation that started it; `None` when the agency was registered.
+    pub reorganisation_id: Option<i64>,
+    pub legal_basis: Option<String>,
+}
+
+/// A predecessor handed over to a successor, with the decision that did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineageLink {
+    pub predecessor_code: String,
+    pub successor_code: String,
+    pub kind: LineageKind,
+    pub effective_date: NaiveDate,
+    pub legal_basis: String,
+    pub reorganisation_id: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,10 @@ pub mod text;
 pub mod tree;
 pub mod value;
 
-pub use agency::{AdminLevel, AgencyKind, LineageKind, NewAgency, RawAgency};
+pub use agency::{
+    AdminLevel, AgencyKind, AgencyVersion, AgencyView, LineageKind, LineageLink, NewAgency,
+    RawAgency,
+};
 pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};

@@ -1,8 +1,8 @@
 //! `chiso.registry.v1` enums and their domain types.
 
 use chiso_domain::{
-    AdminLevel, AgencyKind, FieldErrors, LineageKind, NewAgency, RawAgency, RegistrationStatus,
-    Role,
+    AdminLevel, AgencyKind, AgencyVersion, AgencyView, FieldErrors, LineageKind, LineageLink,
+    NewAgency, RawAgency, RegistrationStatus, Role, date::format_date,
 };
 use chrono::NaiveDate;
 
@@ -170,6 +170,56 @@ pub fn decode_new_agency(
         valid_from: &req.valid_from,
     }
     .decode(prefix, default_from, errors)
+}
+
+/// An optional date on the wire: empty when absent.
+fn optional_date(d: Option<NaiveDate>) -> String {
+    d.map(format_date).unwrap_or_default()
+}
+
+impl From<AgencyView> for pb::Agency {
+    fn from(a: AgencyView) -> Self {
+        Self {
+            kind: pb::AgencyKind::from(a.kind).into(),
+            level: pb::AdminLevel::from(a.level).into(),
+            code: a.code,
+            admin_unit_code: a.admin_unit_code.unwrap_or_default(),
+            name: a.name,
+            name_en: a.name_en.unwrap_or_default(),
+            parent_code: a.parent_code.unwrap_or_default(),
+            province_code: a.province_code,
+            valid_from: format_date(a.valid_from),
+            valid_to: optional_date(a.valid_to),
+        }
+    }
+}
+
+impl From<AgencyVersion> for pb::AgencyVersion {
+    fn from(v: AgencyVersion) -> Self {
+        Self {
+            name: v.name,
+            name_en: v.name_en.unwrap_or_default(),
+            parent_code: v.parent_code.unwrap_or_default(),
+            province_code: v.province_code,
+            valid_from: format_date(v.valid_from),
+            valid_to: optional_date(v.valid_to),
+            reorganisation_id: v.reorganisation_id.unwrap_or_default(),
+            legal_basis: v.legal_basis.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<LineageLink> for pb::LineageLink {
+    fn from(l: LineageLink) -> Self {
+        Self {
+            predecessor_code: l.predecessor_code,
+            successor_code: l.successor_code,
+            kind: pb::LineageKind::from(l.kind).into(),
+            effective_date: format_date(l.effective_date),
+            legal_basis: l.legal_basis,
+            reorganisation_id: l.reorganisation_id,
+        }
+    }
 }
 
 #[cfg(test)]

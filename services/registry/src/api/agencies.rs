@@ -15,11 +15,11 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{State, date_string, encode_agency, optional, optional_date, parse_code};
+use super::{State, optional, optional_date, parse_code};
 use crate::entity::agency;
 use crate::store::{
-    self, AgencyFilter, DEFAULT_PAGE_SIZE, LinkView, MAX_PAGE_SIZE, Operation, PageCursor, Plan,
-    Successor, VersionView, View,
+    self, AgencyChange, AgencyFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Operation, PageCursor,
+    Plan, Successor, View,
 };
 
 /// `AgencyService` implementation.
@@ -43,7 +43,7 @@ impl AgencyService for AgencyApi {
         let created = store::create_agency(&self.0.db, new, &scope).await?;
         self.0.feed_written().await;
         info!(agency = %created.code, province = %created.province_code, "agency registered");
-        Ok(Response::new(encode_agency(created)))
+        Ok(Response::new(pb::Agency::from(created)))
     }
 
     async fn get_agency(
@@ -51,18 +51,13 @@ impl AgencyService for AgencyApi {
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
         let req = request.get_ref();
-        let mut errors = FieldErrors::new();
-        let code = errors.check("code", AgencyCode::parse(&req.code));
-        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
-        let Some(code) = code.filter(|_| errors.is_empty()) else {
-            return Err(ServiceError::from(errors).into());
-        };
+        let (code, as_of) = decode_code_as_of(&req.code, &req.as_of)?;
         let latest = self.readable(&request, &code).await?;
         let found = match as_of {
             Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
-            None => store::AgencyView::latest(latest)?,
+            None => store::latest_view(latest)?,
         };
-        Ok(Response::new(encode_agency(found)))
+        Ok(Response::new(pb::Agency::from(found)))
     }
 
     async fn list_agencies(
@@ -73,7 +68,7 @@ impl AgencyService for AgencyApi {
         let filter = decode_filter(request.get_ref())?;
         let (agencies, next) = store::list(&self.0.db, &filter).await?;
         Ok(Response::new(pb::ListAgenciesResponse {
-            agencies: agencies.into_iter().map(encode_agency).collect(),
+            agencies: agencies.into_iter().map(pb::Agency::from).collect(),
             next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
         }))
     }
@@ -84,19 +79,14 @@ impl AgencyService for AgencyApi {
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
         authorize(&caller(&request)?, Action::ReadTree, Resource::Global)?;
         let req = request.get_ref();
-        let mut errors = FieldErrors::new();
-        let code = errors.check("code", AgencyCode::parse(&req.code));
-        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
-        let Some(code) = code.filter(|_| errors.is_empty()) else {
-            return Err(ServiceError::from(errors).into());
-        };
+        let (code, as_of) = decode_code_as_of(&req.code, &req.as_of)?;
         let date = as_of.unwrap_or_else(today);
         let nodes = store::subtree(&self.0.db, &code, View::AsOf(date)).await?;
         Ok(Response::new(pb::GetSubtreeResponse {
             nodes: nodes
                 .into_iter()
                 .map(|(agency, depth)| pb::SubtreeNode {
-                    agency: Some(encode_agency(agency)),
+                    agency: Some(pb::Agency::from(agency)),
                     depth: i32::try_from(depth).unwrap_or(i32::MAX),
                 })
                 .collect(),
@@ -128,10 +118,14 @@ impl AgencyService for AgencyApi {
             legal_basis: r.legal_basis.clone(),
             note: r.note.clone().unwrap_or_default(),
             recorded_by: r.recorded_by.clone(),
-            created: outcome.created.into_iter().map(encode_agency).collect(),
-            changed: outcome.changed.into_iter().map(encode_agency).collect(),
-            retired: outcome.retired.into_iter().map(encode_agency).collect(),
-            links: outcome.links.into_iter().map(encode_link).collect(),
+            created: outcome.created.into_iter().map(pb::Agency::from).collect(),
+            changed: outcome.changed.into_iter().map(pb::Agency::from).collect(),
+            retired: outcome.retired.into_iter().map(pb::Agency::from).collect(),
+            links: outcome
+                .links
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
         }))
     }
 
@@ -160,7 +154,7 @@ impl AgencyService for AgencyApi {
         );
         Ok(Response::new(pb::ImportSummary {
             rows: i32::try_from(summary.rows).unwrap_or(i32::MAX),
-            created: summary.created.into_iter().map(encode_agency).collect(),
+            created: summary.created.into_iter().map(pb::Agency::from).collect(),
             errors: summary
                 .errors
                 .into_iter()
@@ -183,11 +177,23 @@ impl AgencyService for AgencyApi {
         self.readable(&request, &code).await?;
         let lineage = store::lineage(&self.0.db, &code).await?;
         Ok(Response::new(pb::Lineage {
-            agency: Some(encode_agency(lineage.agency)),
-            predecessors: lineage.predecessors.into_iter().map(encode_link).collect(),
-            successors: lineage.successors.into_iter().map(encode_link).collect(),
-            history: lineage.history.into_iter().map(encode_version).collect(),
-            related: lineage.related.into_iter().map(encode_agency).collect(),
+            agency: Some(pb::Agency::from(lineage.agency)),
+            predecessors: lineage
+                .predecessors
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
+            successors: lineage
+                .successors
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
+            history: lineage
+                .history
+                .into_iter()
+                .map(pb::AgencyVersion::from)
+                .collect(),
+            related: lineage.related.into_iter().map(pb::Agency::from).collect(),
         }))
     }
 
@@ -210,14 +216,7 @@ impl AgencyService for AgencyApi {
                 let changes = store::agency_changes_after(&db, after, feed::BATCH).await?;
                 Ok(changes
                     .into_iter()
-                    .map(|c| {
-                        let change = pb::AgencyChange {
-                            seq: c.seq,
-                            agency: Some(encode_agency(c.agency)),
-                            versions: c.versions.into_iter().map(encode_version).collect(),
-                        };
-                        (c.seq, change)
-                    })
+                    .map(|c| (c.seq, encode_change(c)))
                     .collect())
             }
         });
@@ -253,14 +252,7 @@ impl AgencyService for AgencyApi {
         let head_seq = store::agency_feed_head(&self.0.db).await?;
         let changes = store::agency_changes_after(&self.0.db, req.after_seq, limit).await?;
         Ok(Response::new(pb::ListAgencyChangesResponse {
-            changes: changes
-                .into_iter()
-                .map(|c| pb::AgencyChange {
-                    seq: c.seq,
-                    agency: Some(encode_agency(c.agency)),
-                    versions: c.versions.into_iter().map(encode_version).collect(),
-                })
-                .collect(),
+            changes: changes.into_iter().map(encode_change).collect(),
             head_seq,
         }))
     }
@@ -279,21 +271,30 @@ impl AgencyService for AgencyApi {
     }
 }
 
-/// Changes in one page of ListAgencyChanges at most.
-const MAX_CHANGES_PAGE: u64 = 1000;
-
-fn encode_version(h: VersionView) -> pb::AgencyVersion {
-    pb::AgencyVersion {
-        name: h.version.name,
-        name_en: h.version.name_en.unwrap_or_default(),
-        parent_code: h.version.parent_code.unwrap_or_default(),
-        province_code: h.version.province_code,
-        valid_from: h.version.valid_from.to_string(),
-        valid_to: date_string(h.version.valid_to),
-        reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
-        legal_basis: h.legal_basis.unwrap_or_default(),
+/// An agency code and an optional `as_of` date.
+fn decode_code_as_of(
+    code: &str,
+    as_of: &str,
+) -> Result<(AgencyCode, Option<chrono::NaiveDate>), ServiceError> {
+    let mut errors = FieldErrors::new();
+    let code = errors.check("code", AgencyCode::parse(code));
+    let as_of = optional_date(&mut errors, "as_of", as_of);
+    match code {
+        Some(code) if errors.is_empty() => Ok((code, as_of)),
+        _ => Err(errors.into()),
     }
 }
+
+fn encode_change(c: AgencyChange) -> pb::AgencyChange {
+    pb::AgencyChange {
+        seq: c.seq,
+        agency: Some(c.agency.into()),
+        versions: c.versions.into_iter().map(Into::into).collect(),
+    }
+}
+
+/// Changes in one page of ListAgencyChanges at most.
+const MAX_CHANGES_PAGE: u64 = 1000;
 
 impl AgencyApi {
     /// The latest record of an agency the caller may read (an agency reads
@@ -539,16 +540,5 @@ fn decode_successor(
             errors.push(prefix, "is required: an existing_code or a new_agency");
             None
         }
-    }
-}
-
-fn encode_link(l: LinkView) -> pb::LineageLink {
-    pb::LineageLink {
-        predecessor_code: l.predecessor_code,
-        successor_code: l.successor_code,
-        kind: pb::LineageKind::from(l.kind).into(),
-        effective_date: l.effective_date.to_string(),
-        legal_basis: l.legal_basis,
-        reorganisation_id: l.reorganisation_id,
     }
 }

@@ -17,8 +17,6 @@ use chiso_runtime::{
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
-use crate::store::AgencyView;
-
 pub use agencies::AgencyApi;
 pub use credentials::CredentialApi;
 pub use registrations::RegistrationApi;
@@ -70,25 +68,6 @@ fn parse_code(field: &str, raw: &str) -> Result<AgencyCode, ServiceError> {
 /// An optional date field: `None` when empty.
 fn optional_date(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<NaiveDate> {
     optional(raw).and_then(|d| errors.check(field, parse_date(d)))
-}
-
-fn date_string(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
-fn encode_agency(a: AgencyView) -> pb::Agency {
-    pb::Agency {
-        kind: pb::AgencyKind::from(a.kind).into(),
-        level: pb::AdminLevel::from(a.level).into(),
-        code: a.code,
-        admin_unit_code: a.admin_unit_code.unwrap_or_default(),
-        name: a.name,
-        name_en: a.name_en.unwrap_or_default(),
-        parent_code: a.parent_code.unwrap_or_default(),
-        province_code: a.province_code,
-        valid_from: a.valid_from.to_string(),
-        valid_to: date_string(a.valid_to),
-    }
 }
 
 fn encode_principal(p: &Principal) -> pb::Principal {

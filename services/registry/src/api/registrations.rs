@@ -14,7 +14,7 @@ use chiso_runtime::{
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument, warn};
 
-use super::{State, credentials::encode_issued, encode_agency, optional};
+use super::{State, credentials::encode_issued, optional};
 use crate::store::{self, Filing, RegistrationView};
 
 /// `RegistrationService` implementation.
@@ -93,7 +93,7 @@ impl RegistrationService for RegistrationApi {
         info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
         Ok(Response::new(pb::ApprovedRegistration {
             registration: Some(encode_registration(decided)),
-            agency: Some(encode_agency(agency)),
+            agency: Some(agency.into()),
             credentials: Some(encode_issued(issued)),
         }))
     }

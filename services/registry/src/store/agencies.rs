@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chiso_domain::{
-    AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency,
+    AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, AgencyView, NewAgency,
     reorganisation::{self as rules, Placement},
     tree,
 };
@@ -21,55 +21,36 @@ use chiso_runtime::policy::{Action, Resource, Scope};
 use super::{Problems, at, stored};
 use crate::entity::{agency, agency_version};
 
-/// An agency as it was on some date, or in its latest state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgencyView {
-    pub code: String,
-    pub admin_unit_code: Option<String>,
-    pub name: String,
-    pub name_en: Option<String>,
-    pub kind: AgencyKind,
-    pub level: AdminLevel,
-    pub parent_code: Option<String>,
-    pub province_code: String,
-    /// When the agency came into existence (not when this version began).
-    pub valid_from: NaiveDate,
-    /// When the agency ceased to exist, if it has.
-    pub valid_to: Option<NaiveDate>,
+/// An agency's latest state, which the agencies table keeps.
+pub fn latest_view(a: agency::Model) -> ServiceResult<AgencyView> {
+    Ok(AgencyView {
+        code: a.code,
+        admin_unit_code: a.admin_unit_code,
+        name: a.name,
+        name_en: a.name_en,
+        kind: stored("agency kind", a.kind.parse())?,
+        level: stored("agency level", a.level.parse())?,
+        parent_code: a.parent_code,
+        province_code: a.province_code,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
 }
 
-impl AgencyView {
-    /// The latest state, which the agencies table keeps.
-    pub fn latest(a: agency::Model) -> ServiceResult<Self> {
-        Ok(Self {
-            code: a.code,
-            admin_unit_code: a.admin_unit_code,
-            name: a.name,
-            name_en: a.name_en,
-            kind: stored("agency kind", a.kind.parse())?,
-            level: stored("agency level", a.level.parse())?,
-            parent_code: a.parent_code,
-            province_code: a.province_code,
-            valid_from: a.valid_from,
-            valid_to: a.valid_to,
-        })
-    }
-
-    /// The state during version `v` of agency `a`.
-    pub fn of_version(v: agency_version::Model, a: &agency::Model) -> ServiceResult<Self> {
-        Ok(Self {
-            code: v.code,
-            admin_unit_code: v.admin_unit_code,
-            name: v.name,
-            name_en: v.name_en,
-            kind: stored("agency kind", v.kind.parse())?,
-            level: stored("agency level", v.level.parse())?,
-            parent_code: v.parent_code,
-            province_code: v.province_code,
-            valid_from: a.valid_from,
-            valid_to: a.valid_to,
-        })
-    }
+/// The state of agency `a` during its version `v`.
+fn version_view(v: agency_version::Model, a: &agency::Model) -> ServiceResult<AgencyView> {
+    Ok(AgencyView {
+        code: v.code,
+        admin_unit_code: v.admin_unit_code,
+        name: v.name,
+        name_en: v.name_en,
+        kind: stored("agency kind", v.kind.parse())?,
+        level: stored("agency level", v.level.parse())?,
+        parent_code: v.parent_code,
+        province_code: v.province_code,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
 }
 
 /// Which state of the tree a query sees.
@@ -170,7 +151,7 @@ pub async fn create_agency(
     match created {
         Some(created) if problems.is_empty() => {
             txn.commit().await?;
-            AgencyView::latest(created)
+            latest_view(created)
         }
         _ => Err(problems.into_error()),
     }
@@ -350,7 +331,7 @@ pub async fn get_as_of<C: ConnectionTrait>(
         .one(c)
         .await?;
     match version {
-        Some(v) => AgencyView::of_version(v, &agency),
+        Some(v) => version_view(v, &agency),
         None => {
             let until = agency
                 .valid_to
@@ -488,7 +469,7 @@ async fn with_agencies<C: ConnectionTrait>(
             let agency = agencies.get(&v.code).ok_or_else(|| {
                 ServiceError::Internal(anyhow::anyhow!("version of unknown agency {}", v.code))
             })?;
-            AgencyView::of_version(v, agency)
+            version_view(v, agency)
         })
         .collect()
 }
@@ -503,7 +484,7 @@ pub async fn subtree<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(AgencyView, u32)>> {
     let top = match view {
         View::AsOf(date) => get_as_of(c, root, date).await?,
-        View::Latest => AgencyView::latest(get(c, root).await?)?,
+        View::Latest => latest_view(get(c, root).await?)?,
     };
     // A subtree never leaves its province: moves carry the province along.
     let versions = agency_version::Entity::find()

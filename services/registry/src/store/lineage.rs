@@ -3,40 +3,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chiso_domain::{AgencyCode, LineageKind, tree};
+use chiso_domain::{AgencyCode, AgencyVersion, AgencyView, LineageLink, tree};
 use chiso_runtime::{ServiceError, ServiceResult};
-use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{AgencyView, find_str, get, stored};
-use crate::entity::{agency_version, lineage_link, reorganisation};
-
-/// A lineage link with the decision that made it.
-#[derive(Debug, Clone)]
-pub struct LinkView {
-    pub predecessor_code: String,
-    pub successor_code: String,
-    pub kind: LineageKind,
-    pub effective_date: NaiveDate,
-    pub legal_basis: String,
-    pub reorganisation_id: i64,
-}
-/// One version of an agency with the decision that started it.
-#[derive(Debug, Clone)]
-pub struct VersionView {
-    pub version: agency_version::Model,
-    pub legal_basis: Option<String>,
-}
+use super::{find_str, get, latest_view, stored};
+use crate::entity::{lineage_link, reorganisation};
 
 /// Where an agency came from and what it became.
 #[derive(Debug, Clone)]
 pub struct LineageView {
     pub agency: AgencyView,
-    pub predecessors: Vec<LinkView>,
-    pub successors: Vec<LinkView>,
-    pub history: Vec<VersionView>,
+    pub predecessors: Vec<LineageLink>,
+    pub successors: Vec<LineageLink>,
+    pub history: Vec<AgencyVersion>,
     pub related: Vec<AgencyView>,
 }
 /// Predecessors and successors of an agency (through every merge and split,
@@ -54,12 +36,12 @@ pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResul
             if seen.insert(code.clone())
                 && let Some(a) = find_str(db, code).await?
             {
-                related.push(AgencyView::latest(a)?);
+                related.push(latest_view(a)?);
             }
         }
     }
     Ok(LineageView {
-        agency: AgencyView::latest(agency)?,
+        agency: latest_view(agency)?,
         predecessors,
         successors,
         history,
@@ -73,7 +55,7 @@ async fn walk(
     db: &DatabaseConnection,
     code: &str,
     backwards: bool,
-) -> ServiceResult<Vec<LinkView>> {
+) -> ServiceResult<Vec<LineageLink>> {
     // Lineage links are few (one per merged or split agency): load them all
     // and walk in memory.
     let all = lineage_link::Entity::find()
@@ -103,7 +85,7 @@ async fn walk(
             let d = decisions.get(&l.reorganisation_id).ok_or_else(|| {
                 ServiceError::Internal(anyhow::anyhow!("link {} has no reorganisation", l.id))
             })?;
-            Ok(LinkView {
+            Ok(LineageLink {
                 predecessor_code: l.predecessor_code.clone(),
                 successor_code: l.successor_code.clone(),
                 kind: stored("lineage kind", l.kind.parse())?,

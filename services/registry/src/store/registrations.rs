@@ -3,7 +3,7 @@
 //! credentials in one transaction.
 
 use chiso_domain::{
-    AdminUnitCode, AgencyCode, AgencyKind, Email, NewAgency, RegistrationStatus, VnName,
+    AdminUnitCode, AgencyCode, AgencyKind, AgencyView, Email, NewAgency, RegistrationStatus, VnName,
 };
 use chiso_runtime::{ServiceError, ServiceResult, policy::Scope};
 use chrono::Utc;
@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::{
-    AgencyView, Issued, Problems, check_new_agency, insert_agency, issue_credentials, stored,
+    Issued, Problems, check_new_agency, insert_agency, issue_credentials, latest_view, stored,
 };
 use crate::entity::registration;
 
@@ -218,7 +218,7 @@ pub async fn approve(
     row.client_id = Set(Some(issued.client.client_id.clone()));
     let decided = row.update(&txn).await?;
     txn.commit().await?;
-    Ok((decided.try_into()?, AgencyView::latest(agency)?, issued))
+    Ok((decided.try_into()?, latest_view(agency)?, issued))
 }
 
 /// Rejects a pending request with a reason.

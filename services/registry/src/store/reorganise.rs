@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use chiso_domain::{AgencyCode, LineageKind, NewAgency, VnName, reorganisation as rules};
+use chiso_domain::{
+    AgencyCode, AgencyView, LineageKind, LineageLink, NewAgency, VnName, reorganisation as rules,
+};
 use chiso_runtime::{
     ServiceError, ServiceResult,
     policy::{Action, Resource, Scope},
@@ -14,7 +16,7 @@ use sea_orm::{
     DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::{AgencyView, LinkView, Problems, existing_of, find, find_str, get, insert_agency};
+use super::{Problems, existing_of, find, find_str, get, insert_agency, latest_view};
 use crate::entity::{agency, agency_version, lineage_link, reorganisation};
 
 /// A reorganisation decision, decoded and ready to apply.
@@ -65,7 +67,7 @@ pub struct Outcome {
     pub created: Vec<AgencyView>,
     pub changed: Vec<AgencyView>,
     pub retired: Vec<AgencyView>,
-    pub links: Vec<LinkView>,
+    pub links: Vec<LineageLink>,
 }
 /// What one decision is applying, and what it has touched so far.
 struct Apply<'a> {
@@ -154,7 +156,7 @@ pub async fn reorganise(
         let mut out = Vec::new();
         for code in codes {
             if let Some(a) = find_str(&txn, code).await? {
-                out.push(AgencyView::latest(a)?);
+                out.push(latest_view(a)?);
             }
         }
         Ok(out)
@@ -174,7 +176,7 @@ pub async fn reorganise(
         links: state
             .links
             .iter()
-            .map(|(p, s, k)| LinkView {
+            .map(|(p, s, k)| LineageLink {
                 predecessor_code: p.clone(),
                 successor_code: s.clone(),
                 kind: *k,

@@ -5,8 +5,49 @@
 
 use chrono::NaiveDate;
 
-use crate::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency};
+use crate::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, NewAgency, VnName};
 
+/// A reorganisation decision, decoded and ready to apply.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub effective_date: NaiveDate,
+    pub legal_basis: String,
+    pub note: Option<String>,
+    pub operations: Vec<Operation>,
+}
+
+/// One change a decision makes.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Rename {
+        code: AgencyCode,
+        name: VnName,
+        name_en: Option<VnName>,
+    },
+    Move {
+        code: AgencyCode,
+        parent_code: AgencyCode,
+    },
+    Merge {
+        sources: Vec<AgencyCode>,
+        into: Successor,
+    },
+    Split {
+        code: AgencyCode,
+        into: Vec<Successor>,
+    },
+    Dissolve {
+        code: AgencyCode,
+    },
+}
+
+/// Who takes over in a merge or split.
+#[derive(Debug, Clone)]
+pub enum Successor {
+    Existing(AgencyCode),
+    /// Valid from the effective date.
+    New(NewAgency),
+}
 /// A refusal: the field it concerns (relative to the agency or operation)
 /// and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +236,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::VnName;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

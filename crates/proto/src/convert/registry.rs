@@ -1,8 +1,10 @@
 //! `chiso.registry.v1` enums and their domain types.
 
 use chiso_domain::{
-    AdminLevel, AgencyKind, AgencyVersion, AgencyView, FieldErrors, LineageKind, LineageLink,
-    NewAgency, RawAgency, RegistrationStatus, Role, date::format_date,
+    AdminLevel, AgencyCode, AgencyKind, AgencyVersion, AgencyView, FieldErrors, LineageKind,
+    LineageLink, NewAgency, RawAgency, RegistrationStatus, Role, VnName,
+    date::{format_date, parse_date},
+    reorganisation::{Operation, Plan, Successor},
 };
 use chrono::NaiveDate;
 
@@ -222,6 +224,186 @@ impl From<LineageLink> for pb::LineageLink {
     }
 }
 
+/// A trimmed field, or `None` when blank.
+fn optional(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Decodes a reorganisation decision, naming every bad field
+/// (`operations[i].…`); successors exist from the effective date.
+pub fn decode_plan(req: pb::ReorganiseRequest) -> Result<Plan, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let effective_date = match optional(&req.effective_date) {
+        Some(d) => errors.check("effective_date", parse_date(d)),
+        None => {
+            errors.push("effective_date", "is required");
+            None
+        }
+    };
+    let legal_basis = errors.check(
+        "legal_basis",
+        VnName::parse(&req.legal_basis).map_err(|e| match e {
+            chiso_domain::text::NameError::Empty => {
+                "is required: the number of the decision, e.g. Nghị quyết 202/2025/QH15".to_owned()
+            }
+            e => e.to_string(),
+        }),
+    );
+    let note = optional(&req.note).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        errors.push("note", "must be at most 2000 characters");
+    }
+    if req.operations.is_empty() {
+        errors.push(
+            "operations",
+            "at least one operation is required: rename, move, merge, split or dissolve",
+        );
+    }
+    // Successors exist from the effective date; with a bad date, check the rest anyway.
+    let date = effective_date.unwrap_or_default();
+    let mut operations = Vec::new();
+    for (i, op) in req.operations.iter().enumerate() {
+        let prefix = format!("operations[{i}]");
+        if let Some(op) = decode_operation(op, &prefix, date, effective_date.is_some(), &mut errors)
+        {
+            operations.push(op);
+        }
+    }
+    match (effective_date, legal_basis) {
+        (Some(effective_date), Some(legal_basis)) if errors.is_empty() => Ok(Plan {
+            effective_date,
+            legal_basis: legal_basis.to_string(),
+            note,
+            operations,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn decode_operation(
+    op: &pb::ReorganisationOperation,
+    prefix: &str,
+    date: NaiveDate,
+    date_known: bool,
+    errors: &mut FieldErrors,
+) -> Option<Operation> {
+    use pb::reorganisation_operation::Operation as Op;
+    let field = |f: &str| format!("{prefix}.{f}");
+    let code =
+        |errors: &mut FieldErrors, f: String, raw: &str| errors.check(f, AgencyCode::parse(raw));
+    match &op.operation {
+        None => {
+            errors.push(
+                prefix,
+                "names no operation: rename, move, merge, split or dissolve",
+            );
+            None
+        }
+        Some(Op::Rename(r)) => {
+            let c = code(errors, field("code"), &r.code);
+            let name = errors.check(field("name"), VnName::parse(&r.name));
+            let name_en =
+                optional(&r.name_en).and_then(|n| errors.check(field("name_en"), VnName::parse(n)));
+            Some(Operation::Rename {
+                code: c?,
+                name: name?,
+                name_en,
+            })
+        }
+        Some(Op::Move(m)) => {
+            let c = code(errors, field("code"), &m.code);
+            let parent = code(errors, field("parent_code"), &m.parent_code);
+            Some(Operation::Move {
+                code: c?,
+                parent_code: parent?,
+            })
+        }
+        Some(Op::Merge(m)) => {
+            if m.source_codes.is_empty() {
+                errors.push(
+                    field("source_codes"),
+                    "at least one agency to merge is required",
+                );
+            }
+            let sources: Vec<Option<AgencyCode>> = m
+                .source_codes
+                .iter()
+                .enumerate()
+                .map(|(j, raw)| code(errors, field(&format!("source_codes[{j}]")), raw))
+                .collect();
+            let into = match &m.into {
+                Some(s) => decode_successor(s, &field("into"), date, date_known, errors),
+                None => {
+                    errors.push(
+                        field("into"),
+                        "is required: an existing_code or a new_agency",
+                    );
+                    None
+                }
+            };
+            Some(Operation::Merge {
+                sources: sources.into_iter().collect::<Option<_>>()?,
+                into: into?,
+            })
+        }
+        Some(Op::Split(s)) => {
+            let c = code(errors, field("code"), &s.code);
+            if s.into.len() < 2 {
+                errors.push(field("into"), "a split needs at least two successors");
+            }
+            let into: Vec<Option<Successor>> = s
+                .into
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    decode_successor(t, &field(&format!("into[{j}]")), date, date_known, errors)
+                })
+                .collect();
+            Some(Operation::Split {
+                code: c?,
+                into: into.into_iter().collect::<Option<_>>()?,
+            })
+        }
+        Some(Op::Dissolve(d)) => Some(Operation::Dissolve {
+            code: code(errors, field("code"), &d.code)?,
+        }),
+    }
+}
+
+fn decode_successor(
+    s: &pb::Successor,
+    prefix: &str,
+    date: NaiveDate,
+    date_known: bool,
+    errors: &mut FieldErrors,
+) -> Option<Successor> {
+    use pb::successor::Target;
+    match &s.target {
+        Some(Target::ExistingCode(c)) => errors
+            .check(format!("{prefix}.existing_code"), AgencyCode::parse(c))
+            .map(Successor::Existing),
+        Some(Target::NewAgency(new)) => {
+            let new_prefix = format!("{prefix}.new_agency");
+            let decoded = decode_new_agency(new, &new_prefix, date, errors)?;
+            if date_known && decoded.valid_from != date {
+                errors.push(
+                    format!("{new_prefix}.valid_from"),
+                    format!(
+                        "a successor exists from the effective date {date}; leave valid_from empty"
+                    ),
+                );
+                return None;
+            }
+            Some(Successor::New(decoded))
+        }
+        None => {
+            errors.push(prefix, "is required: an existing_code or a new_agency");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +469,34 @@ mod tests {
         assert_eq!(admin_level_filter(0), Ok(None));
         assert!(role(0).is_err());
         assert!(role(7).is_err());
+    }
+
+    #[test]
+    fn a_plan_names_every_missing_part_and_each_bad_operation() {
+        let errors = decode_plan(pb::ReorganiseRequest {
+            operations: vec![pb::ReorganisationOperation::default()],
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["effective_date", "legal_basis", "operations[0]"]);
+        let plan = decode_plan(pb::ReorganiseRequest {
+            effective_date: "2025-07-01".into(),
+            legal_basis: "Nghị quyết 202/2025/QH15".into(),
+            operations: vec![pb::ReorganisationOperation {
+                operation: Some(pb::reorganisation_operation::Operation::Dissolve(
+                    pb::DissolveOperation {
+                        code: "000.00.24.H51".into(),
+                    },
+                )),
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            plan.effective_date,
+            NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
+        );
+        assert!(matches!(&plan.operations[..], [Operation::Dissolve { .. }]));
     }
 }

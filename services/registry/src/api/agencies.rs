@@ -2,9 +2,9 @@
 
 use std::pin::Pin;
 
-use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName, parse_date, today};
+use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, today};
 use chiso_proto::{
-    convert::registry::{admin_level_filter, agency_kind_filter, decode_new_agency},
+    convert::registry::{admin_level_filter, agency_kind_filter, decode_new_agency, decode_plan},
     registry::v1::{self as pb, agency_service_server::AgencyService},
 };
 use chiso_runtime::{
@@ -18,8 +18,7 @@ use tracing::{info, instrument};
 use super::{State, optional, optional_date, parse_code};
 use crate::entity::agency;
 use crate::store::{
-    self, AgencyChange, AgencyFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Operation, PageCursor,
-    Plan, Successor, View,
+    self, AgencyChange, AgencyFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageCursor, View,
 };
 
 /// `AgencyService` implementation.
@@ -99,7 +98,7 @@ impl AgencyService for AgencyApi {
         request: Request<pb::ReorganiseRequest>,
     ) -> Result<Response<pb::Reorganisation>, Status> {
         let (principal, scope) = caller_in_scope(&request, Action::ChangeTree)?;
-        let plan = decode_plan(request.into_inner())?;
+        let plan = decode_plan(request.into_inner()).map_err(ServiceError::from)?;
         let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
         self.0.feed_written().await;
         let r = &outcome.reorganisation;
@@ -369,176 +368,4 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
             after,
         })
         .map_err(Into::into)
-}
-
-fn decode_plan(req: pb::ReorganiseRequest) -> Result<Plan, ServiceError> {
-    let mut errors = FieldErrors::new();
-    let effective_date = match optional(&req.effective_date) {
-        Some(d) => errors.check("effective_date", parse_date(d)),
-        None => {
-            errors.push("effective_date", "is required");
-            None
-        }
-    };
-    let legal_basis = errors.check(
-        "legal_basis",
-        VnName::parse(&req.legal_basis).map_err(|e| match e {
-            chiso_domain::text::NameError::Empty => {
-                "is required: the number of the decision, e.g. Nghị quyết 202/2025/QH15".to_owned()
-            }
-            e => e.to_string(),
-        }),
-    );
-    let note = optional(&req.note).map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        errors.push("note", "must be at most 2000 characters");
-    }
-    if req.operations.is_empty() {
-        errors.push(
-            "operations",
-            "at least one operation is required: rename, move, merge, split or dissolve",
-        );
-    }
-    // Successors exist from the effective date; with a bad date, check the rest anyway.
-    let date = effective_date.unwrap_or_default();
-    let mut operations = Vec::new();
-    for (i, op) in req.operations.iter().enumerate() {
-        let prefix = format!("operations[{i}]");
-        if let Some(op) = decode_operation(op, &prefix, date, effective_date.is_some(), &mut errors)
-        {
-            operations.push(op);
-        }
-    }
-    match (effective_date, legal_basis) {
-        (Some(effective_date), Some(legal_basis)) if errors.is_empty() => Ok(Plan {
-            effective_date,
-            legal_basis: legal_basis.to_string(),
-            note,
-            operations,
-        }),
-        _ => Err(errors.into()),
-    }
-}
-
-fn decode_operation(
-    op: &pb::ReorganisationOperation,
-    prefix: &str,
-    date: chrono::NaiveDate,
-    date_known: bool,
-    errors: &mut FieldErrors,
-) -> Option<Operation> {
-    use pb::reorganisation_operation::Operation as Op;
-    let field = |f: &str| format!("{prefix}.{f}");
-    let code =
-        |errors: &mut FieldErrors, f: String, raw: &str| errors.check(f, AgencyCode::parse(raw));
-    match &op.operation {
-        None => {
-            errors.push(
-                prefix,
-                "names no operation: rename, move, merge, split or dissolve",
-            );
-            None
-        }
-        Some(Op::Rename(r)) => {
-            let c = code(errors, field("code"), &r.code);
-            let name = errors.check(field("name"), VnName::parse(&r.name));
-            let name_en =
-                optional(&r.name_en).and_then(|n| errors.check(field("name_en"), VnName::parse(n)));
-            Some(Operation::Rename {
-                code: c?,
-                name: name?,
-                name_en,
-            })
-        }
-        Some(Op::Move(m)) => {
-            let c = code(errors, field("code"), &m.code);
-            let parent = code(errors, field("parent_code"), &m.parent_code);
-            Some(Operation::Move {
-                code: c?,
-                parent_code: parent?,
-            })
-        }
-        Some(Op::Merge(m)) => {
-            if m.source_codes.is_empty() {
-                errors.push(
-                    field("source_codes"),
-                    "at least one agency to merge is required",
-                );
-            }
-            let sources: Vec<Option<AgencyCode>> = m
-                .source_codes
-                .iter()
-                .enumerate()
-                .map(|(j, raw)| code(errors, field(&format!("source_codes[{j}]")), raw))
-                .collect();
-            let into = match &m.into {
-                Some(s) => decode_successor(s, &field("into"), date, date_known, errors),
-                None => {
-                    errors.push(
-                        field("into"),
-                        "is required: an existing_code or a new_agency",
-                    );
-                    None
-                }
-            };
-            Some(Operation::Merge {
-                sources: sources.into_iter().collect::<Option<_>>()?,
-                into: into?,
-            })
-        }
-        Some(Op::Split(s)) => {
-            let c = code(errors, field("code"), &s.code);
-            if s.into.len() < 2 {
-                errors.push(field("into"), "a split needs at least two successors");
-            }
-            let into: Vec<Option<Successor>> = s
-                .into
-                .iter()
-                .enumerate()
-                .map(|(j, t)| {
-                    decode_successor(t, &field(&format!("into[{j}]")), date, date_known, errors)
-                })
-                .collect();
-            Some(Operation::Split {
-                code: c?,
-                into: into.into_iter().collect::<Option<_>>()?,
-            })
-        }
-        Some(Op::Dissolve(d)) => Some(Operation::Dissolve {
-            code: code(errors, field("code"), &d.code)?,
-        }),
-    }
-}
-
-fn decode_successor(
-    s: &pb::Successor,
-    prefix: &str,
-    date: chrono::NaiveDate,
-    date_known: bool,
-    errors: &mut FieldErrors,
-) -> Option<Successor> {
-    use pb::successor::Target;
-    match &s.target {
-        Some(Target::ExistingCode(c)) => errors
-            .check(format!("{prefix}.existing_code"), AgencyCode::parse(c))
-            .map(Successor::Existing),
-        Some(Target::NewAgency(new)) => {
-            let new_prefix = format!("{prefix}.new_agency");
-            let decoded = decode_new_agency(new, &new_prefix, date, errors)?;
-            if date_known && decoded.valid_from != date {
-                errors.push(
-                    format!("{new_prefix}.valid_from"),
-                    format!(
-                        "a successor exists from the effective date {date}; leave valid_from empty"
-                    ),
-                );
-                return None;
-            }
-            Some(Successor::New(decoded))
-        }
-        None => {
-            errors.push(prefix, "is required: an existing_code or a new_agency");
-            None
-        }
-    }
 }

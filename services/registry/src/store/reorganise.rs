@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use chiso_domain::{
-    AgencyCode, AgencyView, LineageKind, LineageLink, NewAgency, VnName, reorganisation as rules,
+    AgencyCode, AgencyView, LineageKind, LineageLink,
+    reorganisation::{self as rules, Operation, Plan, Successor},
 };
 use chiso_runtime::{
     ServiceError, ServiceResult,
@@ -19,47 +20,6 @@ use sea_orm::{
 use super::{Problems, existing_of, find, find_str, get, insert_agency, latest_view};
 use crate::entity::{agency, agency_version, lineage_link, reorganisation};
 
-/// A reorganisation decision, decoded and ready to apply.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub effective_date: NaiveDate,
-    pub legal_basis: String,
-    pub note: Option<String>,
-    pub operations: Vec<Operation>,
-}
-
-/// One change a decision makes.
-#[derive(Debug, Clone)]
-pub enum Operation {
-    Rename {
-        code: AgencyCode,
-        name: VnName,
-        name_en: Option<VnName>,
-    },
-    Move {
-        code: AgencyCode,
-        parent_code: AgencyCode,
-    },
-    Merge {
-        sources: Vec<AgencyCode>,
-        into: Successor,
-    },
-    Split {
-        code: AgencyCode,
-        into: Vec<Successor>,
-    },
-    Dissolve {
-        code: AgencyCode,
-    },
-}
-
-/// Who takes over in a merge or split.
-#[derive(Debug, Clone)]
-pub enum Successor {
-    Existing(AgencyCode),
-    /// Valid from the effective date.
-    New(NewAgency),
-}
 /// A recorded reorganisation and the agencies it created, changed and retired.
 #[derive(Debug, Clone)]
 pub struct Outcome {

@@ -5,6 +5,8 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Email, NewAgency, VnName};
+
 /// Where a registration request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +53,28 @@ impl FromStr for RegistrationStatus {
     }
 }
 
+/// A decoded request to register an agency.
+#[derive(Debug, Clone)]
+pub struct Filing {
+    pub agency: NewAgency,
+    pub contact_name: VnName,
+    pub contact_email: Email,
+    pub contact_phone: Option<String>,
+    pub note: Option<String>,
+    /// The client address the request came from (the one the rate limit charged).
+    pub filed_from: String,
+}
+
+/// Whether `raw` looks like a telephone number: digits and the usual
+/// separators, at least six digits, at most 32 characters.
+pub fn is_phone_number(raw: &str) -> bool {
+    raw.len() <= 32
+        && raw.chars().filter(char::is_ascii_digit).count() >= 6
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +91,14 @@ mod tests {
                 .to_string(),
             "`done` is not a registration status: pending, approved or rejected"
         );
+    }
+
+    #[test]
+    fn telephone_numbers_in_local_and_international_form() {
+        assert!(is_phone_number("0255 3822 123"));
+        assert!(is_phone_number("+84 (255) 3822-123"));
+        assert!(!is_phone_number("12345"));
+        assert!(!is_phone_number("call 0255 3822 123"));
+        assert!(!is_phone_number(&"1".repeat(33)));
     }
 }

@@ -1,9 +1,10 @@
 //! `chiso.registry.v1` enums and their domain types.
 
 use chiso_domain::{
-    AdminLevel, AgencyCode, AgencyKind, AgencyVersion, AgencyView, FieldErrors, LineageKind,
+    AdminLevel, AgencyCode, AgencyKind, AgencyVersion, AgencyView, Email, FieldErrors, LineageKind,
     LineageLink, NewAgency, RawAgency, RegistrationStatus, Role, VnName,
     date::{format_date, parse_date},
+    registration::{Filing, is_phone_number},
     reorganisation::{Operation, Plan, Successor},
 };
 use chrono::NaiveDate;
@@ -401,6 +402,52 @@ fn decode_successor(
             errors.push(prefix, "is required: an existing_code or a new_agency");
             None
         }
+    }
+}
+
+/// Decodes a registration request filed from `from`; the agency's
+/// `valid_from` defaults to `today`.
+pub fn decode_filing(
+    req: pb::FileRegistrationRequest,
+    from: &str,
+    today: NaiveDate,
+) -> Result<Filing, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let agency = match &req.agency {
+        Some(a) => decode_new_agency(a, "agency", today, &mut errors),
+        None => {
+            errors.push("agency", "is required");
+            None
+        }
+    };
+    let contact = req.contact.unwrap_or_default();
+    let name = errors.check("contact.name", VnName::parse(&contact.name));
+    let email = errors.check("contact.email", Email::parse(&contact.email));
+    let phone = optional(&contact.phone).map(str::to_owned);
+    if let Some(p) = &phone {
+        if !is_phone_number(p) {
+            errors.push(
+                "contact.phone",
+                format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
+            );
+        }
+    }
+    let note = optional(&req.note).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        errors.push("note", "must be at most 2000 characters");
+    }
+    match (agency, name, email) {
+        (Some(agency), Some(contact_name), Some(contact_email)) if errors.is_empty() => {
+            Ok(Filing {
+                agency,
+                contact_name,
+                contact_email,
+                contact_phone: phone,
+                note,
+                filed_from: from.to_owned(),
+            })
+        }
+        _ => Err(errors),
     }
 }
 

@@ -2,9 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chiso_domain::{AdminUnitCode, Email, FieldErrors, VnName, today};
+use chiso_domain::{AdminUnitCode, FieldErrors, VnName, today};
 use chiso_proto::{
-    convert::registry::{decode_new_agency, registration_status_filter},
+    convert::registry::{decode_filing, registration_status_filter},
     registry::v1::{self as pb, registration_service_server::RegistrationService},
 };
 use chiso_runtime::{
@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, instrument, warn};
 
 use super::{State, credentials::encode_issued, optional};
-use crate::store::{self, Filing, RegistrationView};
+use crate::store::{self, RegistrationView};
 
 /// `RegistrationService` implementation.
 #[derive(Clone)]
@@ -36,7 +36,8 @@ impl RegistrationService for RegistrationApi {
                 wait.as_secs().div_ceil(60).max(1)
             )));
         }
-        let filing = decode_filing(request.into_inner(), from)?;
+        let filing = decode_filing(request.into_inner(), &from.to_string(), today())
+            .map_err(ServiceError::from)?;
         let filed = store::file(&self.0.db, filing).await?;
         let r = &filed.request;
         info!(id = %r.id, agency = %r.code, province = %r.province_code, "registration requested");
@@ -168,50 +169,6 @@ fn caller_address<T>(request: &Request<T>, trust_forwarded_for: bool) -> IpAddr 
 
 fn required_id(raw: &str) -> Result<&str, ServiceError> {
     optional(raw).ok_or_else(|| ServiceError::field("id", "is required"))
-}
-
-fn decode_filing(req: pb::FileRegistrationRequest, from: IpAddr) -> Result<Filing, ServiceError> {
-    let mut errors = FieldErrors::new();
-    let agency = match &req.agency {
-        Some(a) => decode_new_agency(a, "agency", today(), &mut errors),
-        None => {
-            errors.push("agency", "is required");
-            None
-        }
-    };
-    let contact = req.contact.unwrap_or_default();
-    let name = errors.check("contact.name", VnName::parse(&contact.name));
-    let email = errors.check("contact.email", Email::parse(&contact.email));
-    let phone = optional(&contact.phone).map(str::to_owned);
-    if let Some(p) = &phone {
-        let ok = p.len() <= 32
-            && p.chars().filter(char::is_ascii_digit).count() >= 6
-            && p.chars()
-                .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-        if !ok {
-            errors.push(
-                "contact.phone",
-                format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
-            );
-        }
-    }
-    let note = optional(&req.note).map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        errors.push("note", "must be at most 2000 characters");
-    }
-    match (agency, name, email) {
-        (Some(agency), Some(contact_name), Some(contact_email)) if errors.is_empty() => {
-            Ok(Filing {
-                agency,
-                contact_name,
-                contact_email,
-                contact_phone: phone,
-                note,
-                filed_from: from.to_string(),
-            })
-        }
-        _ => Err(errors.into()),
-    }
 }
 
 fn encode_registration(view: RegistrationView) -> pb::RegistrationRequest {

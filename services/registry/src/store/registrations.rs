@@ -3,7 +3,8 @@
 //! credentials in one transaction.
 
 use chiso_domain::{
-    AdminUnitCode, AgencyCode, AgencyKind, AgencyView, Email, NewAgency, RegistrationStatus, VnName,
+    AdminUnitCode, AgencyCode, AgencyKind, AgencyView, NewAgency, RegistrationStatus, VnName,
+    registration::Filing,
 };
 use chiso_runtime::{ServiceError, ServiceResult, policy::Scope};
 use chrono::Utc;
@@ -34,18 +35,6 @@ impl TryFrom<registration::Model> for RegistrationView {
             request,
         })
     }
-}
-
-/// A decoded request to register an agency.
-#[derive(Debug, Clone)]
-pub struct Filing {
-    pub agency: NewAgency,
-    pub contact_name: VnName,
-    pub contact_email: Email,
-    pub contact_phone: Option<String>,
-    pub note: Option<String>,
-    /// The address the rate limit charged.
-    pub filed_from: String,
 }
 
 /// Stores a request after the same checks a registration would make, so a

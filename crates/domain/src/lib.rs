@@ -7,6 +7,7 @@
 pub mod agency;
 pub mod codes;
 pub mod contact;
+pub mod credentials;
 pub mod date;
 pub mod error;
 pub mod period;

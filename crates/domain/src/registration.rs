@@ -5,7 +5,9 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Email, NewAgency, VnName};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{AgencyKind, Email, NewAgency, VnName};
 
 /// Where a registration request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,6 +65,33 @@ pub struct Filing {
     pub note: Option<String>,
     /// The client address the request came from (the one the rate limit charged).
     pub filed_from: String,
+}
+
+/// A stored registration request, as the registry answers about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub id: String,
+    pub code: String,
+    pub admin_unit_code: Option<String>,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub kind: AgencyKind,
+    pub parent_code: Option<String>,
+    pub valid_from: NaiveDate,
+    /// The province the agency would join: who may decide.
+    pub province_code: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: Option<String>,
+    pub note: Option<String>,
+    pub status: RegistrationStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The client issued on approval.
+    pub client_id: Option<String>,
+    pub filed_at: DateTime<Utc>,
 }
 
 /// Whether `raw` looks like a telephone number: digits and the usual

@@ -3,11 +3,12 @@
 use chiso_domain::{
     AdminLevel, AgencyCode, AgencyKind, AgencyVersion, AgencyView, Email, FieldErrors, LineageKind,
     LineageLink, NewAgency, RawAgency, RegistrationStatus, Role, VnName,
+    credentials::{ClientInfo, IssuedCredentials, SigningKey},
     date::{format_date, parse_date},
-    registration::{Filing, is_phone_number},
+    registration::{Filing, Registration, is_phone_number},
     reorganisation::{Operation, Plan, Successor},
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use super::Unspecified;
 use crate::registry::v1 as pb;
@@ -221,6 +222,89 @@ impl From<LineageLink> for pb::LineageLink {
             effective_date: format_date(l.effective_date),
             legal_basis: l.legal_basis,
             reorganisation_id: l.reorganisation_id,
+        }
+    }
+}
+
+/// An instant on the wire: RFC 3339 in UTC, to the second.
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<ClientInfo> for pb::ClientInfo {
+    fn from(c: ClientInfo) -> Self {
+        Self {
+            client_id: c.client_id,
+            role: pb::Role::from(c.role).into(),
+            agency_code: c.agency_code.unwrap_or_default(),
+            province_code: c.province_code.unwrap_or_default(),
+            label: c.label.unwrap_or_default(),
+            created_at: instant(c.created_at),
+            revoked_at: c.revoked_at.map(instant).unwrap_or_default(),
+            active_secrets: i32::try_from(c.active_secrets).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+impl From<IssuedCredentials> for pb::IssuedCredentials {
+    fn from(issued: IssuedCredentials) -> Self {
+        let c = issued.client;
+        Self {
+            client_id: c.client_id,
+            client_secret: issued.secret,
+            agency_code: c.agency_code.unwrap_or_default(),
+            role: pb::Role::from(c.role).into(),
+            province_code: c.province_code.unwrap_or_default(),
+            previous_secret_expires_at: issued.previous_expire_at.map(instant).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<SigningKey> for pb::SigningKey {
+    fn from(k: SigningKey) -> Self {
+        // Key instants carry milliseconds: a signature's time is compared with them.
+        let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        Self {
+            key_id: k.key_id,
+            agency_code: k.agency_code,
+            algorithm: "ed25519".into(),
+            public_key: k.public_key,
+            label: k.label.unwrap_or_default(),
+            registered_at: instant(k.registered_at),
+            registered_by: k.registered_by,
+            revoked_at: k.revoked_at.map(instant).unwrap_or_default(),
+            revoked_by: k.revoked_by.unwrap_or_default(),
+            revocation_reason: k.revocation_reason.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Registration> for pb::RegistrationRequest {
+    fn from(r: Registration) -> Self {
+        Self {
+            id: r.id,
+            agency: Some(pb::CreateAgencyRequest {
+                kind: pb::AgencyKind::from(r.kind).into(),
+                code: r.code,
+                admin_unit_code: r.admin_unit_code.unwrap_or_default(),
+                name: r.name,
+                name_en: r.name_en.unwrap_or_default(),
+                parent_code: r.parent_code.unwrap_or_default(),
+                valid_from: format_date(r.valid_from),
+            }),
+            province_code: r.province_code,
+            contact: Some(pb::Contact {
+                name: r.contact_name,
+                email: r.contact_email,
+                phone: r.contact_phone.unwrap_or_default(),
+            }),
+            note: r.note.unwrap_or_default(),
+            status: pb::RegistrationStatus::from(r.status).into(),
+            filed_at: instant(r.filed_at),
+            decided_at: r.decided_at.map(instant).unwrap_or_default(),
+            decided_by: r.decided_by.unwrap_or_default(),
+            reason: r.reason.unwrap_or_default(),
+            client_id: r.client_id.unwrap_or_default(),
         }
     }
 }
@@ -545,5 +629,27 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
         );
         assert!(matches!(&plan.operations[..], [Operation::Dissolve { .. }]));
+    }
+
+    #[test]
+    fn a_client_keeps_its_role_and_instants_are_utc_seconds() {
+        let at = DateTime::parse_from_rfc3339("2025-07-01T08:30:00.250+07:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        for r in Role::ALL {
+            let info = pb::ClientInfo::from(ClientInfo {
+                client_id: "c1".into(),
+                role: r,
+                agency_code: None,
+                province_code: Some("51".into()),
+                label: None,
+                created_at: at,
+                revoked_at: None,
+                active_secrets: 2,
+            });
+            assert_eq!(info.role, pb::Role::from(r) as i32, "{r}");
+            assert_eq!(info.created_at, "2025-07-01T01:30:00Z");
+            assert_eq!(info.revoked_at, "");
+        }
     }
 }

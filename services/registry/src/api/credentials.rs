@@ -16,7 +16,7 @@ use super::{State, encode_principal, optional, parse_code};
 use crate::{
     config::MAX_ROTATION_GRACE_SECS,
     secrets,
-    store::{self, ClientView, ClientsOf, Issued},
+    store::{self, ClientsOf},
 };
 
 /// `CredentialService` implementation.
@@ -39,7 +39,7 @@ impl CredentialService for CredentialApi {
         )?;
         let issued = store::issue_credentials(&self.0.db, &code, &principal.subject).await?;
         info!(agency = %code, client_id = %issued.client.client_id, "credentials issued");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(province = %request.get_ref().province_code))]
@@ -74,7 +74,7 @@ impl CredentialService for CredentialApi {
         )
         .await?;
         info!(%province, client_id = %issued.client.client_id, "officer credentials issued");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
@@ -107,7 +107,7 @@ impl CredentialService for CredentialApi {
         let client = self.manageable(&scope, client_id).await?;
         let issued = store::rotate(&self.0.db, client, grace).await?;
         info!(client_id, by = %principal.subject, grace_secs = grace.as_secs(), "credentials rotated");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
@@ -123,7 +123,7 @@ impl CredentialService for CredentialApi {
         let client = self.manageable(&scope, client_id).await?;
         let revoked = store::revoke(&self.0.db, client).await?;
         info!(client_id, by = %principal.subject, "credentials revoked");
-        Ok(Response::new(encode_client(revoked)))
+        Ok(Response::new(revoked.into()))
     }
 
     async fn list_credentials(
@@ -169,7 +169,7 @@ impl CredentialService for CredentialApi {
         }
         let clients = store::list_clients(&self.0.db, &of).await?;
         Ok(Response::new(pb::ListCredentialsResponse {
-            clients: clients.into_iter().map(encode_client).collect(),
+            clients: clients.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -259,39 +259,4 @@ fn required_client_id<'a>(raw: &'a str, errors: &mut FieldErrors) -> Option<&'a 
         errors.push("client_id", "is required");
     }
     id
-}
-
-pub(super) fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
-    let info = encode_client(ClientView {
-        client: issued.client,
-        role: issued.role,
-        active_secrets: 1,
-    });
-    pb::IssuedCredentials {
-        client_id: info.client_id,
-        client_secret: issued.secret,
-        agency_code: info.agency_code,
-        role: info.role,
-        province_code: info.province_code,
-        previous_secret_expires_at: issued
-            .previous_expire_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default(),
-    }
-}
-
-fn encode_client(view: ClientView) -> pb::ClientInfo {
-    let c = view.client;
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    pb::ClientInfo {
-        client_id: c.client_id,
-        role: pb::Role::from(view.role).into(),
-        agency_code: c.agency_code.unwrap_or_default(),
-        province_code: c.province_code.unwrap_or_default(),
-        label: c.label.unwrap_or_default(),
-        created_at: instant(c.created_at),
-        revoked_at: c.revoked_at.map(instant).unwrap_or_default(),
-        active_secrets: i32::try_from(view.active_secrets).unwrap_or(i32::MAX),
-    }
 }

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chiso_domain::{AdminUnitCode, FieldErrors, VnName, today};
+use chiso_domain::{AdminUnitCode, FieldErrors, VnName, registration::Registration, today};
 use chiso_proto::{
     convert::registry::{decode_filing, registration_status_filter},
     registry::v1::{self as pb, registration_service_server::RegistrationService},
@@ -14,7 +14,7 @@ use chiso_runtime::{
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument, warn};
 
-use super::{State, credentials::encode_issued, optional};
+use super::{State, optional};
 use crate::store::{self, RegistrationView};
 
 /// `RegistrationService` implementation.
@@ -95,7 +95,7 @@ impl RegistrationService for RegistrationApi {
         Ok(Response::new(pb::ApprovedRegistration {
             registration: Some(encode_registration(decided)),
             agency: Some(agency.into()),
-            credentials: Some(encode_issued(issued)),
+            credentials: Some(issued.into()),
         }))
     }
 
@@ -172,32 +172,5 @@ fn required_id(raw: &str) -> Result<&str, ServiceError> {
 }
 
 fn encode_registration(view: RegistrationView) -> pb::RegistrationRequest {
-    let r = view.request;
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    pb::RegistrationRequest {
-        id: r.id,
-        agency: Some(pb::CreateAgencyRequest {
-            kind: pb::AgencyKind::from(view.kind).into(),
-            code: r.code,
-            admin_unit_code: r.admin_unit_code.unwrap_or_default(),
-            name: r.name,
-            name_en: r.name_en.unwrap_or_default(),
-            parent_code: r.parent_code.unwrap_or_default(),
-            valid_from: r.valid_from.to_string(),
-        }),
-        province_code: r.province_code,
-        contact: Some(pb::Contact {
-            name: r.contact_name,
-            email: r.contact_email,
-            phone: r.contact_phone.unwrap_or_default(),
-        }),
-        note: r.note.unwrap_or_default(),
-        status: pb::RegistrationStatus::from(view.status).into(),
-        filed_at: instant(r.filed_at),
-        decided_at: r.decided_at.map(instant).unwrap_or_default(),
-        decided_by: r.decided_by.unwrap_or_default(),
-        reason: r.reason.unwrap_or_default(),
-        client_id: r.client_id.unwrap_or_default(),
-    }
+    Registration::from(view).into()
 }

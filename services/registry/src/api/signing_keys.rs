@@ -10,11 +10,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
 use super::{State, optional, parse_code};
-use crate::{
-    entity::{agency, signing_key},
-    signing_keys::PublicKey,
-    store,
-};
+use crate::{entity::agency, signing_keys::PublicKey, store};
 
 /// `SigningKeyService` implementation.
 #[derive(Clone)]
@@ -49,7 +45,7 @@ impl SigningKeyService for SigningKeyApi {
         )
         .await?;
         info!(agency = %code, key_id = %stored.key_id, "signing key registered");
-        Ok(Response::new(encode_key(stored)))
+        Ok(Response::new(stored.into()))
     }
 
     async fn list_signing_keys(
@@ -61,7 +57,7 @@ impl SigningKeyService for SigningKeyApi {
         let agency = self.owner(&scope, Action::ReadSigningKeys, &code).await?;
         let keys = store::list_keys(&self.0.db, &agency).await?;
         Ok(Response::new(pb::ListSigningKeysResponse {
-            keys: keys.into_iter().map(encode_key).collect(),
+            keys: keys.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -77,7 +73,7 @@ impl SigningKeyService for SigningKeyApi {
             Action::ReadSigningKeys,
             Resource::agency(&agency.code, &agency.province_code),
         )?;
-        Ok(Response::new(encode_key(key)))
+        Ok(Response::new(key.into()))
     }
 
     #[instrument(skip_all, fields(agency = %request.get_ref().agency_code, key_id = %request.get_ref().key_id))]
@@ -110,7 +106,7 @@ impl SigningKeyService for SigningKeyApi {
         )
         .await?;
         info!(agency = %code, key_id, by = %principal.subject, "signing key revoked");
-        Ok(Response::new(encode_key(revoked)))
+        Ok(Response::new(revoked.into()))
     }
 }
 
@@ -128,22 +124,5 @@ impl SigningKeyApi {
             Resource::agency(code.as_str(), &agency.province_code),
         )?;
         Ok(agency)
-    }
-}
-
-fn encode_key(k: signing_key::Model) -> pb::SigningKey {
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    pb::SigningKey {
-        key_id: k.key_id,
-        agency_code: k.agency_code,
-        algorithm: "ed25519".into(),
-        public_key: k.public_key,
-        label: k.label.unwrap_or_default(),
-        registered_at: instant(k.registered_at),
-        registered_by: k.registered_by,
-        revoked_at: k.revoked_at.map(instant).unwrap_or_default(),
-        revoked_by: k.revoked_by.unwrap_or_default(),
-        revocation_reason: k.revocation_reason.unwrap_or_default(),
     }
 }

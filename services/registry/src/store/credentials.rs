@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind};
+use chiso_domain::{
+    AdminUnitCode, AgencyCode, AgencyKind,
+    credentials::{ClientInfo, IssuedCredentials},
+};
 use chiso_runtime::{
     ServiceError, ServiceResult,
     auth::{Principal, Role},
@@ -21,22 +24,19 @@ use crate::{
     secrets,
 };
 
-/// Credentials just issued or rotated: the secret is in clear text only here.
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub client: client::Model,
-    pub role: Role,
-    pub secret: String,
-    /// When the previous secrets stop working, after a rotation.
-    pub previous_expire_at: Option<DateTime<Utc>>,
-}
-
-/// A client and how many of its secrets work now.
-#[derive(Debug, Clone)]
-pub struct ClientView {
-    pub client: client::Model,
-    pub role: Role,
-    pub active_secrets: usize,
+/// A client row as the registry answers about it, with how many of its
+/// secrets work now.
+fn client_info(client: client::Model, active_secrets: usize) -> ServiceResult<ClientInfo> {
+    Ok(ClientInfo {
+        role: role_of(&client)?,
+        client_id: client.client_id,
+        agency_code: client.agency_code,
+        province_code: client.province_code,
+        label: client.label,
+        created_at: client.created_at,
+        revoked_at: client.revoked_at,
+        active_secrets,
+    })
 }
 
 /// Whose clients to list.
@@ -57,7 +57,7 @@ pub async fn issue_credentials<C: ConnectionTrait>(
     c: &C,
     agency_code: &AgencyCode,
     created_by: &str,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let agency = get(c, agency_code).await?;
     if let Some(retired) = agency.valid_to {
         return Err(ServiceError::FailedPrecondition(format!(
@@ -73,7 +73,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     province: &AdminUnitCode,
     label: Option<String>,
     created_by: &str,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let root = agency::Entity::find()
         .filter(agency::Column::AdminUnitCode.eq(province.as_str()))
         .filter(agency::Column::Kind.eq(AgencyKind::ProvincialCommittee.as_str()))
@@ -104,7 +104,7 @@ async fn new_client<C: ConnectionTrait>(
     province_code: Option<String>,
     label: Option<String>,
     created_by: &str,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let prefix = if role == Role::Agency {
         "agency"
     } else {
@@ -136,9 +136,8 @@ async fn new_client<C: ConnectionTrait>(
     })
     .exec_without_returning(c)
     .await?;
-    Ok(Issued {
-        client,
-        role,
+    Ok(IssuedCredentials {
+        client: client_info(client, 1)?,
         secret,
         previous_expire_at: None,
     })
@@ -181,10 +180,9 @@ pub async fn rotate(
     db: &DatabaseConnection,
     client: client::Model,
     grace: Duration,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let client_id = client.client_id.clone();
     let client_id = client_id.as_str();
-    let role = role_of(&client)?;
     if let Some(revoked) = client.revoked_at {
         return Err(ServiceError::FailedPrecondition(format!(
             "client {client_id} was revoked at {}; issue new credentials instead",
@@ -219,17 +217,15 @@ pub async fn rotate(
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
-    Ok(Issued {
-        client,
-        role,
+    Ok(IssuedCredentials {
+        client: client_info(client, 1)?,
         secret,
         previous_expire_at: Some(expire_at),
     })
 }
 
 /// Ends a client's credentials at once. Revoking twice changes nothing.
-pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceResult<ClientView> {
-    let role = role_of(&client)?;
+pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceResult<ClientInfo> {
     let client = if client.revoked_at.is_none() {
         let mut row = client.into_active_model();
         row.revoked_at = Set(Some(Utc::now()));
@@ -237,18 +233,14 @@ pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceRe
     } else {
         client
     };
-    Ok(ClientView {
-        client,
-        role,
-        active_secrets: 0,
-    })
+    client_info(client, 0)
 }
 
 /// Clients of an agency, or a province's officers, oldest first.
 pub async fn list_clients(
     db: &DatabaseConnection,
     of: &ClientsOf,
-) -> ServiceResult<Vec<ClientView>> {
+) -> ServiceResult<Vec<ClientInfo>> {
     let query = match of {
         ClientsOf::Agency(code) => {
             client::Entity::find().filter(client::Column::AgencyCode.eq(code.as_str()))
@@ -266,11 +258,7 @@ pub async fn list_clients(
         } else {
             live_secrets(db, &client.client_id, now).await?.len()
         };
-        out.push(ClientView {
-            role: role_of(&client)?,
-            client,
-            active_secrets,
-        });
+        out.push(client_info(client, active_secrets)?);
     }
     Ok(out)
 }

@@ -4,7 +4,8 @@
 
 use chiso_domain::{
     AdminUnitCode, AgencyCode, AgencyKind, AgencyView, NewAgency, RegistrationStatus, VnName,
-    registration::Filing,
+    credentials::IssuedCredentials,
+    registration::{Filing, Registration},
 };
 use chiso_runtime::{ServiceError, ServiceResult, policy::Scope};
 use chrono::Utc;
@@ -13,9 +14,7 @@ use sea_orm::{
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
-use super::{
-    Issued, Problems, check_new_agency, insert_agency, issue_credentials, latest_view, stored,
-};
+use super::{Problems, check_new_agency, insert_agency, issue_credentials, latest_view, stored};
 use crate::entity::registration;
 
 /// A stored request with its kind and status read back as domain values.
@@ -34,6 +33,33 @@ impl TryFrom<registration::Model> for RegistrationView {
             status: stored("registration status", request.status.parse())?,
             request,
         })
+    }
+}
+
+impl From<RegistrationView> for Registration {
+    fn from(view: RegistrationView) -> Self {
+        let r = view.request;
+        Self {
+            id: r.id,
+            code: r.code,
+            admin_unit_code: r.admin_unit_code,
+            name: r.name,
+            name_en: r.name_en,
+            kind: view.kind,
+            parent_code: r.parent_code,
+            valid_from: r.valid_from,
+            province_code: r.province_code,
+            contact_name: r.contact_name,
+            contact_email: r.contact_email,
+            contact_phone: r.contact_phone,
+            note: r.note,
+            status: view.status,
+            reason: r.reason,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+            client_id: r.client_id,
+            filed_at: r.filed_at,
+        }
     }
 }
 
@@ -166,7 +192,7 @@ pub async fn approve(
     id: &str,
     scope: &Scope,
     decided_by: &str,
-) -> ServiceResult<(RegistrationView, AgencyView, Issued)> {
+) -> ServiceResult<(RegistrationView, AgencyView, IssuedCredentials)> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     let found = get_registration(&txn, id).await?;
     require_pending(&found)?;

@@ -1,5 +1,6 @@
 //! Signing keys: registered, listed with their history, revoked, never deleted.
 
+use chiso_domain::credentials::SigningKey;
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::Utc;
 use sea_orm::{
@@ -13,6 +14,22 @@ use crate::{
     signing_keys::PublicKey,
 };
 
+impl From<signing_key::Model> for SigningKey {
+    fn from(k: signing_key::Model) -> Self {
+        Self {
+            key_id: k.key_id,
+            agency_code: k.agency_code,
+            public_key: k.public_key,
+            label: k.label,
+            registered_at: k.registered_at,
+            registered_by: k.registered_by,
+            revoked_at: k.revoked_at,
+            revoked_by: k.revoked_by,
+            revocation_reason: k.revocation_reason,
+        }
+    }
+}
+
 /// Registers a public key for an agency (loaded with [`super::get`] and
 /// authorized by the caller); a key is registered once, ever.
 pub async fn register_key(
@@ -21,7 +38,7 @@ pub async fn register_key(
     key: &PublicKey,
     label: Option<String>,
     registered_by: &str,
-) -> ServiceResult<signing_key::Model> {
+) -> ServiceResult<SigningKey> {
     let agency_code = &agency.code;
     if let Some(retired) = agency.valid_to {
         return Err(ServiceError::FailedPrecondition(format!(
@@ -62,19 +79,23 @@ pub async fn register_key(
         ..Default::default()
     })
     .exec_with_returning(db)
-    .await?)
+    .await?
+    .into())
 }
 
 /// Every key of an agency, revoked ones too, oldest first.
 pub async fn list_keys(
     db: &DatabaseConnection,
     agency: &agency::Model,
-) -> ServiceResult<Vec<signing_key::Model>> {
+) -> ServiceResult<Vec<SigningKey>> {
     Ok(signing_key::Entity::find()
         .filter(signing_key::Column::AgencyCode.eq(agency.code.as_str()))
         .order_by_asc(signing_key::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(SigningKey::from)
+        .collect())
 }
 
 async fn find_key(db: &DatabaseConnection, key_id: &str) -> ServiceResult<signing_key::Model> {
@@ -89,12 +110,12 @@ async fn find_key(db: &DatabaseConnection, key_id: &str) -> ServiceResult<signin
 pub async fn get_key(
     db: &DatabaseConnection,
     key_id: &str,
-) -> ServiceResult<(signing_key::Model, agency::Model)> {
+) -> ServiceResult<(SigningKey, agency::Model)> {
     let key = find_key(db, key_id).await?;
     let agency = find_str(db, &key.agency_code)
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("key of unknown agency")))?;
-    Ok((key, agency))
+    Ok((key.into(), agency))
 }
 
 /// Revokes a key of an agency; revoking again keeps the first revocation.
@@ -104,7 +125,7 @@ pub async fn revoke_key(
     key_id: &str,
     reason: Option<String>,
     revoked_by: &str,
-) -> ServiceResult<signing_key::Model> {
+) -> ServiceResult<SigningKey> {
     let agency_code = &agency.code;
     let key = find_key(db, key_id).await?;
     if key.agency_code != agency.code {
@@ -113,11 +134,11 @@ pub async fn revoke_key(
         )));
     }
     if key.revoked_at.is_some() {
-        return Ok(key);
+        return Ok(key.into());
     }
     let mut row = key.into_active_model();
     row.revoked_at = Set(Some(Utc::now()));
     row.revoked_by = Set(Some(revoked_by.to_owned()));
     row.revocation_reason = Set(reason);
-    Ok(row.update(db).await?)
+    Ok(row.update(db).await?.into())
 }

@@ -508,13 +508,13 @@ pub fn decode_filing(
     let name = errors.check("contact.name", VnName::parse(&contact.name));
     let email = errors.check("contact.email", Email::parse(&contact.email));
     let phone = optional(&contact.phone).map(str::to_owned);
-    if let Some(p) = &phone {
-        if !is_phone_number(p) {
-            errors.push(
-                "contact.phone",
-                format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
-            );
-        }
+    if let Some(p) = &phone
+        && !is_phone_number(p)
+    {
+        errors.push(
+            "contact.phone",
+            format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
+        );
     }
     let note = optional(&req.note).map(str::to_owned);
     if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {

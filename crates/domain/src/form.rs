@@ -214,7 +214,7 @@ pub struct Form {
 /// One version of an agency as the registry held it: valid from
 /// `valid_from` (inclusive) to `valid_to` (exclusive, `None` while current).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgencyVersion {
+pub struct ReportingAgency {
     pub code: AgencyCode,
     pub kind: AgencyKind,
     pub level: AdminLevel,
@@ -223,7 +223,7 @@ pub struct AgencyVersion {
     pub valid_to: Option<NaiveDate>,
 }
 
-impl AgencyVersion {
+impl ReportingAgency {
     /// Whether the version existed on at least one day of `period`.
     pub fn existed_during(&self, period: &PeriodCode) -> bool {
         self.valid_from <= period.end() && self.valid_to.is_none_or(|to| to > period.start())
@@ -467,7 +467,7 @@ impl Form {
         &self,
         period: &PeriodCode,
         province: Option<&AdminUnitCode>,
-        versions: impl IntoIterator<Item = &'a AgencyVersion>,
+        versions: impl IntoIterator<Item = &'a ReportingAgency>,
     ) -> Vec<AgencyCode> {
         if !self.covers(period) {
             return Vec::new();
@@ -627,7 +627,7 @@ mod tests {
                  kind: AgencyKind,
                  from: NaiveDate,
                  to: Option<NaiveDate>,
-                 province: &str| AgencyVersion {
+                 province: &str| ReportingAgency {
             code: a(code),
             kind,
             level: kind.level(),
@@ -771,7 +771,7 @@ mod tests {
             let f = Form::build(&raw(), &catalogue()).unwrap();
             let valid_from = q.start() + chrono::Duration::days(from_off);
             let valid_to = (!open_ended).then(|| valid_from + chrono::Duration::days(len));
-            let v = AgencyVersion {
+            let v = ReportingAgency {
                 code: a("000.00.09.H51"),
                 kind: AgencyKind::Department,
                 level: AdminLevel::Province,

@@ -8,6 +8,7 @@ pub mod agency;
 pub mod catalogue;
 pub mod codes;
 pub mod contact;
+pub mod credentials;
 pub mod date;
 pub mod error;
 pub mod form;
@@ -15,6 +16,8 @@ pub mod indicator;
 pub mod keys;
 pub mod period;
 pub mod plan;
+pub mod registration;
+pub mod reorganisation;
 pub mod report;
 pub mod role;
 pub mod seed;
@@ -22,7 +25,10 @@ pub mod text;
 pub mod tree;
 pub mod value;
 
-pub use agency::{AdminLevel, AgencyKind};
+pub use agency::{
+    AdminLevel, AgencyKind, AgencyVersion, AgencyView, LineageKind, LineageLink, NewAgency,
+    RawAgency,
+};
 pub use catalogue::{
     Catalogue, DataElement, Indicator, NoValue, Ratio, RawCatalogue, RuleFailure, Totals,
     ValidationRule, Value,
@@ -31,13 +37,14 @@ pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
-pub use form::{AgencyVersion, Form, RawForm};
+pub use form::{Form, RawForm, ReportingAgency};
 pub use indicator::{
     Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
 };
 pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
+pub use registration::RegistrationStatus;
 pub use report::{ReportContent, ReportVersion};
 pub use role::Role;
 pub use text::VnName;

@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 
-use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind, FieldErrors, VnName};
+use chiso_domain::{AgencyKind, FieldErrors, NewAgency, RawAgency};
 use chrono::NaiveDate;
-
-use crate::store::NewAgency;
 
 /// Columns an import understands; the first three are required.
 pub const COLUMNS: [&str; 7] = [
@@ -183,42 +181,17 @@ fn parse_row(
     default_from: NaiveDate,
     errors: &mut FieldErrors,
 ) -> Option<NewAgency> {
-    let get = |c: &str| text.get(c).map(String::as_str).filter(|s| !s.is_empty());
-    let code = errors.check(
-        cell(line, "code"),
-        AgencyCode::parse(get("code").unwrap_or("")),
-    );
-    let name = errors.check(cell(line, "name"), VnName::parse(get("name").unwrap_or("")));
-    let kind = errors.check(
-        cell(line, "kind"),
-        get("kind")
-            .unwrap_or("")
-            .parse::<AgencyKind>()
-            .map_err(|e| e.to_string()),
-    );
-    let admin_unit_code = get("admin_unit_code")
-        .and_then(|c| errors.check(cell(line, "admin_unit_code"), AdminUnitCode::parse(c)));
-    let name_en =
-        get("name_en").and_then(|n| errors.check(cell(line, "name_en"), VnName::parse(n)));
-    let parent_code = get("parent_code")
-        .and_then(|c| errors.check(cell(line, "parent_code"), AgencyCode::parse(c)));
-    let valid_from = match get("valid_from") {
-        None => Some(default_from),
-        Some(d) => errors.check(
-            cell(line, "valid_from"),
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| format!("`{d}` is not a date of the form YYYY-MM-DD")),
-        ),
-    };
-    Some(NewAgency {
-        code: code?,
-        admin_unit_code,
-        name: name?,
-        name_en,
-        kind: kind?,
-        parent_code,
-        valid_from: valid_from?,
-    })
+    let get = |c: &str| text.get(c).map_or("", String::as_str);
+    RawAgency {
+        code: get("code"),
+        admin_unit_code: get("admin_unit_code"),
+        name: get("name"),
+        name_en: get("name_en"),
+        kind: get("kind").parse::<AgencyKind>().map_err(|e| e.to_string()),
+        parent_code: get("parent_code"),
+        valid_from: get("valid_from"),
+    }
+    .decode(&format!("lines[{line}]"), default_from, errors)
 }
 
 #[cfg(test)]

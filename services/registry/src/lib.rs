@@ -5,10 +5,10 @@ pub mod config;
 mod api;
 mod csv_import;
 mod entity;
-mod keys;
 mod limit;
 mod migration;
 mod secrets;
+mod signing_keys;
 mod store;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -73,7 +73,7 @@ impl Application {
             feed_head: head,
             follow,
             rotation_grace: config.rotation_grace(),
-            registration_limit: limit::RateLimiter::new(
+            registration_limit: limit::RegistrationLimit::new(
                 config.registration.burst,
                 config.registration.per_hour,
             ),

@@ -1,25 +1,24 @@
 //! `AgencyService`: the organisation tree, as of any date, and its reorganisations.
 
-use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
-use chiso_proto::registry::v1::{self as pb, agency_service_server::AgencyService};
 use std::pin::Pin;
 
+use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, today};
+use chiso_proto::{
+    convert::registry::{admin_level_filter, agency_kind_filter, decode_new_agency, decode_plan},
+    registry::v1::{self as pb, agency_service_server::AgencyService},
+};
 use chiso_runtime::{
-    ServiceError,
-    auth::{Principal, Role, require},
-    feed,
+    ServiceError, feed,
+    policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use futures::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{
-    READERS, State, WRITERS, date_string, decode_kind_filter, decode_level_filter,
-    decode_new_agency, encode_agency, optional, optional_date, parse_code, parse_date, scope_of,
-};
+use super::{State, optional, optional_date, parse_code};
+use crate::entity::agency;
 use crate::store::{
-    self, AgencyFilter, DEFAULT_PAGE_SIZE, LinkView, MAX_PAGE_SIZE, Operation, PageCursor, Plan,
-    Successor, VersionView, View,
+    self, AgencyChange, AgencyFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageCursor, View,
 };
 
 /// `AgencyService` implementation.
@@ -33,9 +32,9 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::CreateAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ChangeTree)?;
         let mut errors = FieldErrors::new();
-        let new = decode_new_agency(request.get_ref(), "", store::today(), &mut errors);
+        let new = decode_new_agency(request.get_ref(), "", today(), &mut errors);
         let new = match new {
             Some(new) if errors.is_empty() => new,
             _ => return Err(ServiceError::from(errors).into()),
@@ -43,38 +42,32 @@ impl AgencyService for AgencyApi {
         let created = store::create_agency(&self.0.db, new, &scope).await?;
         self.0.feed_written().await;
         info!(agency = %created.code, province = %created.province_code, "agency registered");
-        Ok(Response::new(encode_agency(created)))
+        Ok(Response::new(pb::Agency::from(created)))
     }
 
     async fn get_agency(
         &self,
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
-        let principal = require(&request, READERS)?;
         let req = request.get_ref();
-        let mut errors = FieldErrors::new();
-        let code = errors.check("code", AgencyCode::parse(&req.code));
-        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
-        let Some(code) = code.filter(|_| errors.is_empty()) else {
-            return Err(ServiceError::from(errors).into());
-        };
-        own_record_only(&principal, Some(&code))?;
+        let (code, as_of) = decode_code_as_of(&req.code, &req.as_of)?;
+        let latest = self.readable(&request, &code).await?;
         let found = match as_of {
             Some(date) => store::get_as_of(&self.0.db, &code, date).await?,
-            None => store::AgencyView::latest(store::get(&self.0.db, &code).await?),
+            None => store::latest_view(latest)?,
         };
-        Ok(Response::new(encode_agency(found)))
+        Ok(Response::new(pb::Agency::from(found)))
     }
 
     async fn list_agencies(
         &self,
         request: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        own_record_only(&require(&request, READERS)?, None)?;
+        authorize(&caller(&request)?, Action::ReadTree, Resource::Global)?;
         let filter = decode_filter(request.get_ref())?;
         let (agencies, next) = store::list(&self.0.db, &filter).await?;
         Ok(Response::new(pb::ListAgenciesResponse {
-            agencies: agencies.into_iter().map(encode_agency).collect(),
+            agencies: agencies.into_iter().map(pb::Agency::from).collect(),
             next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
         }))
     }
@@ -83,21 +76,16 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetSubtreeRequest>,
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
-        own_record_only(&require(&request, READERS)?, None)?;
+        authorize(&caller(&request)?, Action::ReadTree, Resource::Global)?;
         let req = request.get_ref();
-        let mut errors = FieldErrors::new();
-        let code = errors.check("code", AgencyCode::parse(&req.code));
-        let as_of = optional_date(&mut errors, "as_of", &req.as_of);
-        let Some(code) = code.filter(|_| errors.is_empty()) else {
-            return Err(ServiceError::from(errors).into());
-        };
-        let date = as_of.unwrap_or_else(store::today);
+        let (code, as_of) = decode_code_as_of(&req.code, &req.as_of)?;
+        let date = as_of.unwrap_or_else(today);
         let nodes = store::subtree(&self.0.db, &code, View::AsOf(date)).await?;
         Ok(Response::new(pb::GetSubtreeResponse {
             nodes: nodes
                 .into_iter()
                 .map(|(agency, depth)| pb::SubtreeNode {
-                    agency: Some(encode_agency(agency)),
+                    agency: Some(pb::Agency::from(agency)),
                     depth: i32::try_from(depth).unwrap_or(i32::MAX),
                 })
                 .collect(),
@@ -109,9 +97,8 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ReorganiseRequest>,
     ) -> Result<Response<pb::Reorganisation>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
-        let plan = decode_plan(request.into_inner())?;
+        let (principal, scope) = caller_in_scope(&request, Action::ChangeTree)?;
+        let plan = decode_plan(request.into_inner()).map_err(ServiceError::from)?;
         let outcome = store::reorganise(&self.0.db, plan, &scope, &principal.subject).await?;
         self.0.feed_written().await;
         let r = &outcome.reorganisation;
@@ -130,10 +117,14 @@ impl AgencyService for AgencyApi {
             legal_basis: r.legal_basis.clone(),
             note: r.note.clone().unwrap_or_default(),
             recorded_by: r.recorded_by.clone(),
-            created: outcome.created.into_iter().map(encode_agency).collect(),
-            changed: outcome.changed.into_iter().map(encode_agency).collect(),
-            retired: outcome.retired.into_iter().map(encode_agency).collect(),
-            links: outcome.links.into_iter().map(encode_link).collect(),
+            created: outcome.created.into_iter().map(pb::Agency::from).collect(),
+            changed: outcome.changed.into_iter().map(pb::Agency::from).collect(),
+            retired: outcome.retired.into_iter().map(pb::Agency::from).collect(),
+            links: outcome
+                .links
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
         }))
     }
 
@@ -142,7 +133,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ImportAgenciesRequest>,
     ) -> Result<Response<pb::ImportSummary>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ChangeTree)?;
         let req = request.into_inner();
         if req.csv.len() > MAX_IMPORT_BYTES {
             return Err(ServiceError::field(
@@ -151,7 +142,7 @@ impl AgencyService for AgencyApi {
             )
             .into());
         }
-        let parsed = crate::csv_import::parse(&req.csv, store::today());
+        let parsed = crate::csv_import::parse(&req.csv, today());
         let summary = store::import_agencies(&self.0.db, parsed, req.dry_run, &scope).await?;
         info!(
             rows = summary.rows,
@@ -162,7 +153,7 @@ impl AgencyService for AgencyApi {
         );
         Ok(Response::new(pb::ImportSummary {
             rows: i32::try_from(summary.rows).unwrap_or(i32::MAX),
-            created: summary.created.into_iter().map(encode_agency).collect(),
+            created: summary.created.into_iter().map(pb::Agency::from).collect(),
             errors: summary
                 .errors
                 .into_iter()
@@ -181,16 +172,27 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetLineageRequest>,
     ) -> Result<Response<pb::Lineage>, Status> {
-        let principal = require(&request, READERS)?;
         let code = parse_code("code", &request.get_ref().code)?;
-        own_record_only(&principal, Some(&code))?;
+        self.readable(&request, &code).await?;
         let lineage = store::lineage(&self.0.db, &code).await?;
         Ok(Response::new(pb::Lineage {
-            agency: Some(encode_agency(lineage.agency)),
-            predecessors: lineage.predecessors.into_iter().map(encode_link).collect(),
-            successors: lineage.successors.into_iter().map(encode_link).collect(),
-            history: lineage.history.into_iter().map(encode_version).collect(),
-            related: lineage.related.into_iter().map(encode_agency).collect(),
+            agency: Some(pb::Agency::from(lineage.agency)),
+            predecessors: lineage
+                .predecessors
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
+            successors: lineage
+                .successors
+                .into_iter()
+                .map(pb::LineageLink::from)
+                .collect(),
+            history: lineage
+                .history
+                .into_iter()
+                .map(pb::AgencyVersion::from)
+                .collect(),
+            related: lineage.related.into_iter().map(pb::Agency::from).collect(),
         }))
     }
 
@@ -201,7 +203,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::WatchAgenciesRequest>,
     ) -> Result<Response<Self::WatchAgenciesStream>, Status> {
-        require(&request, &[Role::Service, Role::Admin])?;
+        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
         let after = request.get_ref().after_seq;
         if after < 0 {
             return Err(ServiceError::field("after_seq", "must be zero or more").into());
@@ -213,14 +215,7 @@ impl AgencyService for AgencyApi {
                 let changes = store::agency_changes_after(&db, after, feed::BATCH).await?;
                 Ok(changes
                     .into_iter()
-                    .map(|c| {
-                        let change = pb::AgencyChange {
-                            seq: c.seq,
-                            agency: Some(encode_agency(c.agency)),
-                            versions: c.versions.into_iter().map(encode_version).collect(),
-                        };
-                        (c.seq, change)
-                    })
+                    .map(|c| (c.seq, encode_change(c)))
                     .collect())
             }
         });
@@ -231,7 +226,8 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::ListAgencyChangesRequest>,
     ) -> Result<Response<pb::ListAgencyChangesResponse>, Status> {
-        require(&request, &[Role::Service, Role::Admin])?;
+        // Polling is following the feed: other chiso services and admins.
+        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         if req.after_seq < 0 {
@@ -255,14 +251,7 @@ impl AgencyService for AgencyApi {
         let head_seq = store::agency_feed_head(&self.0.db).await?;
         let changes = store::agency_changes_after(&self.0.db, req.after_seq, limit).await?;
         Ok(Response::new(pb::ListAgencyChangesResponse {
-            changes: changes
-                .into_iter()
-                .map(|c| pb::AgencyChange {
-                    seq: c.seq,
-                    agency: Some(encode_agency(c.agency)),
-                    versions: c.versions.into_iter().map(encode_version).collect(),
-                })
-                .collect(),
+            changes: changes.into_iter().map(encode_change).collect(),
             head_seq,
         }))
     }
@@ -271,36 +260,57 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyFeedHeadRequest>,
     ) -> Result<Response<pb::AgencyFeedHead>, Status> {
-        require(&request, READERS)?;
+        authorize(
+            &caller(&request)?,
+            Action::ReadAgencyChanges,
+            Resource::Global,
+        )?;
         let last_seq = store::agency_feed_head(&self.0.db).await?;
         Ok(Response::new(pb::AgencyFeedHead { last_seq }))
+    }
+}
+
+/// An agency code and an optional `as_of` date.
+fn decode_code_as_of(
+    code: &str,
+    as_of: &str,
+) -> Result<(AgencyCode, Option<chrono::NaiveDate>), ServiceError> {
+    let mut errors = FieldErrors::new();
+    let code = errors.check("code", AgencyCode::parse(code));
+    let as_of = optional_date(&mut errors, "as_of", as_of);
+    match code {
+        Some(code) if errors.is_empty() => Ok((code, as_of)),
+        _ => Err(errors.into()),
+    }
+}
+
+fn encode_change(c: AgencyChange) -> pb::AgencyChange {
+    pb::AgencyChange {
+        seq: c.seq,
+        agency: Some(c.agency.into()),
+        versions: c.versions.into_iter().map(Into::into).collect(),
     }
 }
 
 /// Changes in one page of ListAgencyChanges at most.
 const MAX_CHANGES_PAGE: u64 = 1000;
 
-fn encode_version(h: VersionView) -> pb::AgencyVersion {
-    pb::AgencyVersion {
-        name: h.version.name,
-        name_en: h.version.name_en.unwrap_or_default(),
-        parent_code: h.version.parent_code.unwrap_or_default(),
-        province_code: h.version.province_code,
-        valid_from: h.version.valid_from.to_string(),
-        valid_to: date_string(h.version.valid_to),
-        reorganisation_id: h.version.reorganisation_id.unwrap_or_default(),
-        legal_basis: h.legal_basis.unwrap_or_default(),
+impl AgencyApi {
+    /// The latest record of an agency the caller may read (an agency reads
+    /// only its own; everyone else every agency).
+    async fn readable<T>(
+        &self,
+        request: &Request<T>,
+        code: &AgencyCode,
+    ) -> Result<agency::Model, ServiceError> {
+        let (_, scope) = caller_in_scope(request, Action::ReadAgency)?;
+        let found = store::get(&self.0.db, code).await?;
+        scope.check(
+            Action::ReadAgency,
+            Resource::agency(code.as_str(), &found.province_code),
+        )?;
+        Ok(found)
     }
-}
-
-/// An agency reads only its own record; everyone else reads the whole tree.
-fn own_record_only(principal: &Principal, code: Option<&AgencyCode>) -> Result<(), ServiceError> {
-    if principal.role != Role::Agency || (code.is_some() && principal.agency.as_ref() == code) {
-        return Ok(());
-    }
-    Err(ServiceError::PermissionDenied(
-        "an agency may read only its own record".into(),
-    ))
 }
 
 /// Largest CSV file accepted, in bytes.
@@ -316,9 +326,9 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
     let province_code = optional(&req.province_code)
         .and_then(|c| errors.check("province_code", AdminUnitCode::parse(c)));
     let level = errors
-        .check("level", decode_level_filter(req.level))
+        .check("level", admin_level_filter(req.level))
         .flatten();
-    let kind = errors.check("kind", decode_kind_filter(req.kind)).flatten();
+    let kind = errors.check("kind", agency_kind_filter(req.kind)).flatten();
     let as_of = optional_date(&mut errors, "as_of", &req.as_of);
     let view = match (as_of, req.include_inactive) {
         (Some(_), true) => {
@@ -329,7 +339,7 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
             View::Latest
         }
         (None, true) => View::Latest,
-        (date, false) => View::AsOf(date.unwrap_or_else(store::today)),
+        (date, false) => View::AsOf(date.unwrap_or_else(today)),
     };
     let query = optional(&req.query).map(chiso_domain::text::search_key);
     let page_size = match req.page_size {
@@ -358,192 +368,4 @@ fn decode_filter(req: &pb::ListAgenciesRequest) -> Result<AgencyFilter, ServiceE
             after,
         })
         .map_err(Into::into)
-}
-
-fn decode_plan(req: pb::ReorganiseRequest) -> Result<Plan, ServiceError> {
-    let mut errors = FieldErrors::new();
-    let effective_date = match optional(&req.effective_date) {
-        Some(d) => errors.check("effective_date", parse_date(d)),
-        None => {
-            errors.push("effective_date", "is required");
-            None
-        }
-    };
-    let legal_basis = errors.check(
-        "legal_basis",
-        VnName::parse(&req.legal_basis).map_err(|e| match e {
-            chiso_domain::text::NameError::Empty => {
-                "is required: the number of the decision, e.g. Nghị quyết 202/2025/QH15".to_owned()
-            }
-            e => e.to_string(),
-        }),
-    );
-    let note = optional(&req.note).map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        errors.push("note", "must be at most 2000 characters");
-    }
-    if req.operations.is_empty() {
-        errors.push(
-            "operations",
-            "at least one operation is required: rename, move, merge, split or dissolve",
-        );
-    }
-    // Successors exist from the effective date; with a bad date, check the rest anyway.
-    let date = effective_date.unwrap_or_default();
-    let mut operations = Vec::new();
-    for (i, op) in req.operations.iter().enumerate() {
-        let prefix = format!("operations[{i}]");
-        if let Some(op) = decode_operation(op, &prefix, date, effective_date.is_some(), &mut errors)
-        {
-            operations.push(op);
-        }
-    }
-    match (effective_date, legal_basis) {
-        (Some(effective_date), Some(legal_basis)) if errors.is_empty() => Ok(Plan {
-            effective_date,
-            legal_basis: legal_basis.to_string(),
-            note,
-            operations,
-        }),
-        _ => Err(errors.into()),
-    }
-}
-
-fn decode_operation(
-    op: &pb::ReorganisationOperation,
-    prefix: &str,
-    date: chrono::NaiveDate,
-    date_known: bool,
-    errors: &mut FieldErrors,
-) -> Option<Operation> {
-    use pb::reorganisation_operation::Operation as Op;
-    let field = |f: &str| format!("{prefix}.{f}");
-    let code =
-        |errors: &mut FieldErrors, f: String, raw: &str| errors.check(f, AgencyCode::parse(raw));
-    match &op.operation {
-        None => {
-            errors.push(
-                prefix,
-                "names no operation: rename, move, merge, split or dissolve",
-            );
-            None
-        }
-        Some(Op::Rename(r)) => {
-            let c = code(errors, field("code"), &r.code);
-            let name = errors.check(field("name"), VnName::parse(&r.name));
-            let name_en =
-                optional(&r.name_en).and_then(|n| errors.check(field("name_en"), VnName::parse(n)));
-            Some(Operation::Rename {
-                code: c?,
-                name: name?,
-                name_en,
-            })
-        }
-        Some(Op::Move(m)) => {
-            let c = code(errors, field("code"), &m.code);
-            let parent = code(errors, field("parent_code"), &m.parent_code);
-            Some(Operation::Move {
-                code: c?,
-                parent_code: parent?,
-            })
-        }
-        Some(Op::Merge(m)) => {
-            if m.source_codes.is_empty() {
-                errors.push(
-                    field("source_codes"),
-                    "at least one agency to merge is required",
-                );
-            }
-            let sources: Vec<Option<AgencyCode>> = m
-                .source_codes
-                .iter()
-                .enumerate()
-                .map(|(j, raw)| code(errors, field(&format!("source_codes[{j}]")), raw))
-                .collect();
-            let into = match &m.into {
-                Some(s) => decode_successor(s, &field("into"), date, date_known, errors),
-                None => {
-                    errors.push(
-                        field("into"),
-                        "is required: an existing_code or a new_agency",
-                    );
-                    None
-                }
-            };
-            Some(Operation::Merge {
-                sources: sources.into_iter().collect::<Option<_>>()?,
-                into: into?,
-            })
-        }
-        Some(Op::Split(s)) => {
-            let c = code(errors, field("code"), &s.code);
-            if s.into.len() < 2 {
-                errors.push(field("into"), "a split needs at least two successors");
-            }
-            let into: Vec<Option<Successor>> = s
-                .into
-                .iter()
-                .enumerate()
-                .map(|(j, t)| {
-                    decode_successor(t, &field(&format!("into[{j}]")), date, date_known, errors)
-                })
-                .collect();
-            Some(Operation::Split {
-                code: c?,
-                into: into.into_iter().collect::<Option<_>>()?,
-            })
-        }
-        Some(Op::Dissolve(d)) => Some(Operation::Dissolve {
-            code: code(errors, field("code"), &d.code)?,
-        }),
-    }
-}
-
-fn decode_successor(
-    s: &pb::Successor,
-    prefix: &str,
-    date: chrono::NaiveDate,
-    date_known: bool,
-    errors: &mut FieldErrors,
-) -> Option<Successor> {
-    use pb::successor::Target;
-    match &s.target {
-        Some(Target::ExistingCode(c)) => errors
-            .check(format!("{prefix}.existing_code"), AgencyCode::parse(c))
-            .map(Successor::Existing),
-        Some(Target::NewAgency(new)) => {
-            let new_prefix = format!("{prefix}.new_agency");
-            let decoded = decode_new_agency(new, &new_prefix, date, errors)?;
-            if date_known && decoded.valid_from != date {
-                errors.push(
-                    format!("{new_prefix}.valid_from"),
-                    format!(
-                        "a successor exists from the effective date {date}; leave valid_from empty"
-                    ),
-                );
-                return None;
-            }
-            Some(Successor::New(decoded))
-        }
-        None => {
-            errors.push(prefix, "is required: an existing_code or a new_agency");
-            None
-        }
-    }
-}
-
-fn encode_link(l: LinkView) -> pb::LineageLink {
-    let kind = match l.kind.as_str() {
-        "merge" => pb::LineageKind::Merge,
-        "split" => pb::LineageKind::Split,
-        _ => pb::LineageKind::Unspecified,
-    };
-    pb::LineageLink {
-        predecessor_code: l.predecessor_code,
-        successor_code: l.successor_code,
-        kind: kind.into(),
-        effective_date: l.effective_date.to_string(),
-        legal_basis: l.legal_basis,
-        reorganisation_id: l.reorganisation_id,
-    }
 }

@@ -6,16 +6,17 @@ use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, credential_service_server::CredentialService};
 use chiso_runtime::{
     ServiceError,
-    auth::{Principal, Role, require},
+    auth::Principal,
+    policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{State, WRITERS, encode_principal, encode_role, optional, parse_code, scope_of};
+use super::{State, encode_principal, optional, parse_code};
 use crate::{
     config::MAX_ROTATION_GRACE_SECS,
     secrets,
-    store::{self, ClientView, ClientsOf, Issued},
+    store::{self, ClientsOf},
 };
 
 /// `CredentialService` implementation.
@@ -29,13 +30,16 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::IssueCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::IssueCredentials)?;
         let code = parse_code("agency_code", &request.get_ref().agency_code)?;
-        let issued =
-            store::issue_credentials(&self.0.db, &code, &scope, &principal.subject).await?;
+        let agency = store::get(&self.0.db, &code).await?;
+        scope.check(
+            Action::IssueCredentials,
+            Resource::agency(code.as_str(), &agency.province_code),
+        )?;
+        let issued = store::issue_credentials(&self.0.db, &code, &principal.subject).await?;
         info!(agency = %code, client_id = %issued.client.client_id, "credentials issued");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(province = %request.get_ref().province_code))]
@@ -43,7 +47,8 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::IssueOfficerCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(&request, &[Role::Admin])?;
+        let principal = caller(&request)?;
+        authorize(&principal, Action::CreateOfficers, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let province = errors.check("province_code", AdminUnitCode::parse(&req.province_code));
@@ -69,7 +74,7 @@ impl CredentialService for CredentialApi {
         )
         .await?;
         info!(%province, client_id = %issued.client.client_id, "officer credentials issued");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
@@ -77,10 +82,7 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::RotateCredentialsRequest>,
     ) -> Result<Response<pb::IssuedCredentials>, Status> {
-        let principal = require(
-            &request,
-            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
-        )?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageCredentials)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let client_id = required_client_id(&req.client_id, &mut errors);
@@ -102,9 +104,10 @@ impl CredentialService for CredentialApi {
         let (Some(client_id), Some(grace)) = (client_id, grace) else {
             return Err(ServiceError::from(errors).into());
         };
-        let issued = store::rotate(&self.0.db, client_id, grace, &principal).await?;
+        let client = self.manageable(&scope, client_id).await?;
+        let issued = store::rotate(&self.0.db, client, grace).await?;
         info!(client_id, by = %principal.subject, grace_secs = grace.as_secs(), "credentials rotated");
-        Ok(Response::new(encode_issued(issued)))
+        Ok(Response::new(issued.into()))
     }
 
     #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
@@ -112,24 +115,23 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::RevokeCredentialsRequest>,
     ) -> Result<Response<pb::ClientInfo>, Status> {
-        let principal = require(
-            &request,
-            &[Role::Admin, Role::ProvinceOfficer, Role::Agency],
-        )?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageCredentials)?;
         let mut errors = FieldErrors::new();
         let Some(client_id) = required_client_id(&request.get_ref().client_id, &mut errors) else {
             return Err(ServiceError::from(errors).into());
         };
-        let revoked = store::revoke(&self.0.db, client_id, &principal).await?;
+        let client = self.manageable(&scope, client_id).await?;
+        let revoked = store::revoke(&self.0.db, client).await?;
         info!(client_id, by = %principal.subject, "credentials revoked");
-        Ok(Response::new(encode_client(revoked)))
+        Ok(Response::new(revoked.into()))
     }
 
     async fn list_credentials(
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        // Listing credentials is for those who issue them, in their reach.
+        let (_, scope) = caller_in_scope(&request, Action::IssueCredentials)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let of = match (optional(&req.agency_code), optional(&req.province_code)) {
@@ -150,9 +152,24 @@ impl CredentialService for CredentialApi {
         let Some(of) = of else {
             return Err(ServiceError::from(errors).into());
         };
-        let clients = store::list_clients(&self.0.db, &of, &scope).await?;
+        match &of {
+            ClientsOf::Agency(code) => {
+                let agency = store::get(&self.0.db, code).await?;
+                scope.check(
+                    Action::IssueCredentials,
+                    Resource::agency(code.as_str(), &agency.province_code),
+                )?;
+            }
+            ClientsOf::Province(province) => {
+                scope.check(
+                    Action::IssueCredentials,
+                    Resource::Province(province.as_str()),
+                )?;
+            }
+        }
+        let clients = store::list_clients(&self.0.db, &of).await?;
         Ok(Response::new(pb::ListCredentialsResponse {
-            clients: clients.into_iter().map(encode_client).collect(),
+            clients: clients.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -184,6 +201,23 @@ impl CredentialService for CredentialApi {
 }
 
 impl CredentialApi {
+    /// The client named `client_id`, if it is within `scope` (to manage
+    /// credentials): an agency's client in its province or itself, an
+    /// officer in its province.
+    async fn manageable(
+        &self,
+        scope: &chiso_runtime::policy::Scope,
+        client_id: &str,
+    ) -> Result<crate::entity::client::Model, ServiceError> {
+        let (client, province) = store::client_to_manage(&self.0.db, client_id).await?;
+        let resource = match &client.agency_code {
+            Some(code) => Resource::agency(code, &province),
+            None => Resource::Province(&province),
+        };
+        scope.check(Action::ManageCredentials, resource)?;
+        Ok(client)
+    }
+
     async fn verify(&self, client_id: &str, secret: &str) -> Result<Principal, ServiceError> {
         let mut errors = FieldErrors::new();
         if client_id.trim().is_empty() {
@@ -225,42 +259,4 @@ fn required_client_id<'a>(raw: &'a str, errors: &mut FieldErrors) -> Option<&'a 
         errors.push("client_id", "is required");
     }
     id
-}
-
-pub(super) fn encode_issued(issued: Issued) -> pb::IssuedCredentials {
-    let info = encode_client(ClientView {
-        client: issued.client,
-        active_secrets: 1,
-    });
-    pb::IssuedCredentials {
-        client_id: info.client_id,
-        client_secret: issued.secret,
-        agency_code: info.agency_code,
-        role: info.role,
-        province_code: info.province_code,
-        previous_secret_expires_at: issued
-            .previous_expire_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default(),
-    }
-}
-
-fn encode_client(view: ClientView) -> pb::ClientInfo {
-    let c = view.client;
-    let role = match c.role.as_str() {
-        "agency" => Role::Agency,
-        _ => Role::ProvinceOfficer,
-    };
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    pb::ClientInfo {
-        client_id: c.client_id,
-        role: encode_role(role).into(),
-        agency_code: c.agency_code.unwrap_or_default(),
-        province_code: c.province_code.unwrap_or_default(),
-        label: c.label.unwrap_or_default(),
-        created_at: instant(c.created_at),
-        revoked_at: c.revoked_at.map(instant).unwrap_or_default(),
-        active_secrets: i32::try_from(view.active_secrets).unwrap_or(i32::MAX),
-    }
 }

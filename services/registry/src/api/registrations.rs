@@ -2,20 +2,20 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chiso_domain::{AdminUnitCode, Email, FieldErrors, VnName};
-use chiso_proto::registry::v1::{self as pb, registration_service_server::RegistrationService};
-use chiso_runtime::{ServiceError, auth::require};
+use chiso_domain::{AdminUnitCode, FieldErrors, VnName, registration::Registration, today};
+use chiso_proto::{
+    convert::registry::{decode_filing, registration_status_filter},
+    registry::v1::{self as pb, registration_service_server::RegistrationService},
+};
+use chiso_runtime::{
+    ServiceError,
+    policy::{Action, Resource, Scope, caller_in_scope},
+};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument, warn};
 
-use super::{
-    State, WRITERS, credentials::encode_issued, decode_new_agency, encode_agency, encode_kind,
-    optional, scope_of,
-};
-use crate::{
-    entity::registration,
-    store::{self, Filing, Scope},
-};
+use super::{State, optional};
+use crate::store::{self, RegistrationView};
 
 /// `RegistrationService` implementation.
 #[derive(Clone)]
@@ -36,9 +36,11 @@ impl RegistrationService for RegistrationApi {
                 wait.as_secs().div_ceil(60).max(1)
             )));
         }
-        let filing = decode_filing(request.into_inner(), from)?;
+        let filing = decode_filing(request.into_inner(), &from.to_string(), today())
+            .map_err(ServiceError::from)?;
         let filed = store::file(&self.0.db, filing).await?;
-        info!(id = %filed.id, agency = %filed.code, province = %filed.province_code, "registration requested");
+        let r = &filed.request;
+        info!(id = %r.id, agency = %r.code, province = %r.province_code, "registration requested");
         Ok(Response::new(encode_registration(filed)))
     }
 
@@ -46,22 +48,22 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::ListRegistrationsRequest>,
     ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
-        let status = errors.check("status", decode_status(req.status));
+        let status = errors.check("status", registration_status_filter(req.status));
         let province = optional(&req.province_code)
             .and_then(|p| errors.check("province_code", AdminUnitCode::parse(p)));
         let Some(status) = status.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
-        let province = match (&scope, province) {
-            (Scope::Province(own), None) => Some(own.clone()),
-            (scope, Some(p)) => {
-                scope.check(p.as_str(), &format!("province {p}"))?;
+        // Without a province, an officer sees their own.
+        let province = match province {
+            Some(p) => {
+                scope.check(Action::ReviewRegistrations, Resource::Province(p.as_str()))?;
                 Some(p)
             }
-            (Scope::Everywhere, None) => None,
+            None => scope.province().cloned(),
         };
         let found = store::list_registrations(&self.0.db, status, province.as_ref()).await?;
         Ok(Response::new(pb::ListRegistrationsResponse {
@@ -73,9 +75,9 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::GetRegistrationRequest>,
     ) -> Result<Response<pb::RegistrationRequest>, Status> {
-        let scope = scope_of(&require(&request, WRITERS)?)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let id = required_id(&request.get_ref().id)?;
-        let found = store::get_registration(&self.0.db, id, &scope).await?;
+        let found = self.reviewable(&scope, id).await?;
         Ok(Response::new(encode_registration(found)))
     }
 
@@ -84,16 +86,16 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::ApproveRegistrationRequest>,
     ) -> Result<Response<pb::ApprovedRegistration>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let id = required_id(&request.get_ref().id)?;
+        self.reviewable(&scope, id).await?;
         let (decided, agency, issued) =
             store::approve(&self.0.db, id, &scope, &principal.subject).await?;
         info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
         Ok(Response::new(pb::ApprovedRegistration {
             registration: Some(encode_registration(decided)),
-            agency: Some(encode_agency(agency)),
-            credentials: Some(encode_issued(issued)),
+            agency: Some(agency.into()),
+            credentials: Some(issued.into()),
         }))
     }
 
@@ -102,8 +104,7 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::RejectRegistrationRequest>,
     ) -> Result<Response<pb::RegistrationRequest>, Status> {
-        let principal = require(&request, WRITERS)?;
-        let scope = scope_of(&principal)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         if optional(&req.id).is_none() {
@@ -126,16 +127,29 @@ impl RegistrationService for RegistrationApi {
         let Some(reason) = reason.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
+        self.reviewable(&scope, req.id.trim()).await?;
         let decided = store::reject(
             &self.0.db,
             req.id.trim(),
             reason.as_str(),
-            &scope,
             &principal.subject,
         )
         .await?;
-        info!(id = %decided.id, by = %principal.subject, "registration rejected");
+        info!(id = %decided.request.id, by = %principal.subject, "registration rejected");
         Ok(Response::new(encode_registration(decided)))
+    }
+}
+
+impl RegistrationApi {
+    /// A request whose province `scope` reaches (its province never changes,
+    /// so deciding on it later in a transaction stays authorized).
+    async fn reviewable(&self, scope: &Scope, id: &str) -> Result<RegistrationView, ServiceError> {
+        let found = store::get_registration(&self.0.db, id).await?;
+        scope.check(
+            Action::ReviewRegistrations,
+            Resource::Province(&found.request.province_code),
+        )?;
+        Ok(found)
     }
 }
 
@@ -157,95 +171,6 @@ fn required_id(raw: &str) -> Result<&str, ServiceError> {
     optional(raw).ok_or_else(|| ServiceError::field("id", "is required"))
 }
 
-fn decode_status(status: i32) -> Result<store::Status, String> {
-    match pb::RegistrationStatus::try_from(status) {
-        Ok(pb::RegistrationStatus::Unspecified | pb::RegistrationStatus::Pending) => {
-            Ok(store::Status::Pending)
-        }
-        Ok(pb::RegistrationStatus::Approved) => Ok(store::Status::Approved),
-        Ok(pb::RegistrationStatus::Rejected) => Ok(store::Status::Rejected),
-        Err(_) => Err(format!(
-            "{status} is not a status: pending, approved or rejected"
-        )),
-    }
-}
-
-fn decode_filing(req: pb::FileRegistrationRequest, from: IpAddr) -> Result<Filing, ServiceError> {
-    let mut errors = FieldErrors::new();
-    let agency = match &req.agency {
-        Some(a) => decode_new_agency(a, "agency", store::today(), &mut errors),
-        None => {
-            errors.push("agency", "is required");
-            None
-        }
-    };
-    let contact = req.contact.unwrap_or_default();
-    let name = errors.check("contact.name", VnName::parse(&contact.name));
-    let email = errors.check("contact.email", Email::parse(&contact.email));
-    let phone = optional(&contact.phone).map(str::to_owned);
-    if let Some(p) = &phone {
-        let ok = p.len() <= 32
-            && p.chars().filter(char::is_ascii_digit).count() >= 6
-            && p.chars()
-                .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-        if !ok {
-            errors.push(
-                "contact.phone",
-                format!("`{p}` is not a telephone number like 0255 3822 123 or +84 255 3822 123"),
-            );
-        }
-    }
-    let note = optional(&req.note).map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        errors.push("note", "must be at most 2000 characters");
-    }
-    match (agency, name, email) {
-        (Some(agency), Some(contact_name), Some(contact_email)) if errors.is_empty() => {
-            Ok(Filing {
-                agency,
-                contact_name,
-                contact_email,
-                contact_phone: phone,
-                note,
-                filed_from: from.to_string(),
-            })
-        }
-        _ => Err(errors.into()),
-    }
-}
-
-fn encode_registration(r: registration::Model) -> pb::RegistrationRequest {
-    let status = match r.status.as_str() {
-        "pending" => pb::RegistrationStatus::Pending,
-        "approved" => pb::RegistrationStatus::Approved,
-        "rejected" => pb::RegistrationStatus::Rejected,
-        _ => pb::RegistrationStatus::Unspecified,
-    };
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    pb::RegistrationRequest {
-        id: r.id,
-        agency: Some(pb::CreateAgencyRequest {
-            kind: encode_kind(&r.kind).into(),
-            code: r.code,
-            admin_unit_code: r.admin_unit_code.unwrap_or_default(),
-            name: r.name,
-            name_en: r.name_en.unwrap_or_default(),
-            parent_code: r.parent_code.unwrap_or_default(),
-            valid_from: r.valid_from.to_string(),
-        }),
-        province_code: r.province_code,
-        contact: Some(pb::Contact {
-            name: r.contact_name,
-            email: r.contact_email,
-            phone: r.contact_phone.unwrap_or_default(),
-        }),
-        note: r.note.unwrap_or_default(),
-        status: status.into(),
-        filed_at: instant(r.filed_at),
-        decided_at: r.decided_at.map(instant).unwrap_or_default(),
-        decided_by: r.decided_by.unwrap_or_default(),
-        reason: r.reason.unwrap_or_default(),
-        client_id: r.client_id.unwrap_or_default(),
-    }
+fn encode_registration(view: RegistrationView) -> pb::RegistrationRequest {
+    Registration::from(view).into()
 }

@@ -2,7 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chiso_domain::{AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, VnName};
+use chiso_domain::{
+    AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, AgencyView, NewAgency,
+    reorganisation::{self as rules, Placement},
+    tree,
+};
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::NaiveDate;
 use sea_orm::{
@@ -12,70 +16,41 @@ use sea_orm::{
     sea_query::{LikeExpr, Query},
 };
 
-use super::{Problems, Scope, at, stored};
+use chiso_runtime::policy::{Action, Resource, Scope};
+
+use super::{Problems, at, stored};
 use crate::entity::{agency, agency_version};
 
-/// A validated request to register an agency.
-#[derive(Debug, Clone)]
-pub struct NewAgency {
-    pub code: AgencyCode,
-    pub admin_unit_code: Option<AdminUnitCode>,
-    pub name: VnName,
-    pub name_en: Option<VnName>,
-    pub kind: AgencyKind,
-    pub parent_code: Option<AgencyCode>,
-    pub valid_from: NaiveDate,
+/// An agency's latest state, which the agencies table keeps.
+pub fn latest_view(a: agency::Model) -> ServiceResult<AgencyView> {
+    Ok(AgencyView {
+        code: a.code,
+        admin_unit_code: a.admin_unit_code,
+        name: a.name,
+        name_en: a.name_en,
+        kind: stored("agency kind", a.kind.parse())?,
+        level: stored("agency level", a.level.parse())?,
+        parent_code: a.parent_code,
+        province_code: a.province_code,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
 }
 
-/// An agency as it was on some date, or in its latest state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgencyView {
-    pub code: String,
-    pub admin_unit_code: Option<String>,
-    pub name: String,
-    pub name_en: Option<String>,
-    pub kind: String,
-    pub level: String,
-    pub parent_code: Option<String>,
-    pub province_code: String,
-    /// When the agency came into existence (not when this version began).
-    pub valid_from: NaiveDate,
-    /// When the agency ceased to exist, if it has.
-    pub valid_to: Option<NaiveDate>,
-}
-
-impl AgencyView {
-    /// The latest state, which the agencies table keeps.
-    pub fn latest(a: agency::Model) -> Self {
-        Self {
-            code: a.code,
-            admin_unit_code: a.admin_unit_code,
-            name: a.name,
-            name_en: a.name_en,
-            kind: a.kind,
-            level: a.level,
-            parent_code: a.parent_code,
-            province_code: a.province_code,
-            valid_from: a.valid_from,
-            valid_to: a.valid_to,
-        }
-    }
-
-    /// The state during version `v` of agency `a`.
-    pub fn of_version(v: agency_version::Model, a: &agency::Model) -> Self {
-        Self {
-            code: v.code,
-            admin_unit_code: v.admin_unit_code,
-            name: v.name,
-            name_en: v.name_en,
-            kind: v.kind,
-            level: v.level,
-            parent_code: v.parent_code,
-            province_code: v.province_code,
-            valid_from: a.valid_from,
-            valid_to: a.valid_to,
-        }
-    }
+/// The state of agency `a` during its version `v`.
+fn version_view(v: agency_version::Model, a: &agency::Model) -> ServiceResult<AgencyView> {
+    Ok(AgencyView {
+        code: v.code,
+        admin_unit_code: v.admin_unit_code,
+        name: v.name,
+        name_en: v.name_en,
+        kind: stored("agency kind", v.kind.parse())?,
+        level: stored("agency level", v.level.parse())?,
+        parent_code: v.parent_code,
+        province_code: v.province_code,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
 }
 
 /// Which state of the tree a query sees.
@@ -148,26 +123,22 @@ impl PageCursor {
     }
 }
 
-/// Whether an agency of `kind` may sit directly under one of `parent`.
-pub fn may_sit_under(kind: AgencyKind, parent: AgencyKind) -> bool {
-    match kind {
-        AgencyKind::Department | AgencyKind::DistrictCommittee => {
-            parent == AgencyKind::ProvincialCommittee
-        }
-        // Since the 2025 reform communes may sit directly under the province.
-        AgencyKind::CommuneCommittee => matches!(
-            parent,
-            AgencyKind::DistrictCommittee | AgencyKind::ProvincialCommittee
-        ),
-        AgencyKind::ProvincialCommittee => false,
-    }
-}
-
 pub(crate) fn kind_of(a: &agency::Model) -> ServiceResult<AgencyKind> {
     stored("agency kind", a.kind.parse())
 }
 
-/// Registers one agency (admin, or an officer of its province).
+/// What the tree's rules need to know of a stored agency.
+pub(crate) fn existing_of(a: &agency::Model) -> ServiceResult<rules::Existing<'_>> {
+    Ok(rules::Existing {
+        code: &a.code,
+        name: &a.name,
+        kind: kind_of(a)?,
+        valid_from: a.valid_from,
+        valid_to: a.valid_to,
+    })
+}
+
+/// Registers one agency inside `scope` (where the caller may change the tree).
 #[tracing::instrument(name = "db.create_agency", skip_all)]
 pub async fn create_agency(
     db: &DatabaseConnection,
@@ -180,7 +151,7 @@ pub async fn create_agency(
     match created {
         Some(created) if problems.is_empty() => {
             txn.commit().await?;
-            Ok(AgencyView::latest(created))
+            latest_view(created)
         }
         _ => Err(problems.into_error()),
     }
@@ -197,32 +168,15 @@ pub async fn check_new_agency<C: ConnectionTrait>(
 ) -> ServiceResult<Option<String>> {
     let before = problems.len();
     let field = |f: &str| at(prefix, f);
-    let province = match (new.kind, &new.parent_code) {
-        (AgencyKind::ProvincialCommittee, None) => match &new.admin_unit_code {
-            Some(code) if code.level() == AdminLevel::Province => Some(code.to_string()),
-            _ => {
-                problems.invalid(
-                    field("admin_unit_code"),
-                    "a provincial People's Committee needs its 2-digit province code",
-                );
-                None
-            }
-        },
-        (AgencyKind::ProvincialCommittee, Some(_)) => {
-            problems.invalid(
-                field("parent_code"),
-                "a provincial People's Committee is the root of its province and has no parent",
-            );
+    let province = match rules::placement(new) {
+        Err(refusal) => {
+            problems.invalid(field(refusal.field), refusal.message);
             None
         }
-        (kind, None) => {
-            problems.invalid(
-                field("parent_code"),
-                format!("a {kind} must name its parent agency"),
-            );
-            None
-        }
-        (kind, Some(parent_code)) => match find(c, parent_code).await? {
+        Ok(Placement::Root { province }) => Some(province.to_string()),
+        Ok(Placement::Under {
+            parent: parent_code,
+        }) => match find(c, parent_code).await? {
             None => {
                 problems.invalid(
                     field("parent_code"),
@@ -231,52 +185,15 @@ pub async fn check_new_agency<C: ConnectionTrait>(
                 None
             }
             Some(parent) => {
-                let parent_kind = kind_of(&parent)?;
-                if !may_sit_under(kind, parent_kind) {
-                    problems.invalid(
-                        field("parent_code"),
-                        format!("a {kind} cannot sit under a {parent_kind} ({parent_code})"),
-                    );
-                } else if let Some(retired) = parent.valid_to {
-                    problems.invalid(
-                        field("parent_code"),
-                        format!("{parent_code} ({}) was retired on {retired}", parent.name),
-                    );
-                } else if parent.valid_from > new.valid_from {
-                    problems.invalid(
-                        field("valid_from"),
-                        format!(
-                            "{} is before the parent {parent_code} existed (from {})",
-                            new.valid_from, parent.valid_from
-                        ),
-                    );
+                if let Err(refusal) = rules::check_parent(new, existing_of(&parent)?) {
+                    problems.invalid(field(refusal.field), refusal.message);
                 }
                 Some(parent.province_code)
             }
         },
     };
-    if new.kind.is_committee() {
-        match &new.admin_unit_code {
-            Some(code) if code.level() == new.kind.level() => {}
-            Some(code) => problems.invalid(
-                field("admin_unit_code"),
-                format!(
-                    "{code} is a {} code but a {} is at {} level",
-                    code.level(),
-                    new.kind,
-                    new.kind.level()
-                ),
-            ),
-            None => problems.invalid(
-                field("admin_unit_code"),
-                format!("a {} needs its administrative-unit code", new.kind),
-            ),
-        }
-    } else if new.admin_unit_code.is_some() {
-        problems.invalid(
-            field("admin_unit_code"),
-            "only People's Committees have administrative-unit codes",
-        );
+    if let Err(refusal) = rules::check_admin_unit(new) {
+        problems.invalid(field(refusal.field), refusal.message);
     }
     if let Some(taken) = find(c, &new.code).await? {
         problems.conflict(field("code"), taken_message(&taken, "code", &taken.code));
@@ -323,7 +240,10 @@ pub async fn insert_agency<C: ConnectionTrait>(
     let Some(province_code) = check_new_agency(c, new, prefix, problems).await? else {
         return Ok(None);
     };
-    scope.check(&province_code, &format!("agency {}", new.code))?;
+    scope.check(
+        Action::ChangeTree,
+        Resource::agency(new.code.as_str(), &province_code),
+    )?;
     let now = chrono::Utc::now();
     let version = agency_version::ActiveModel {
         code: Set(new.code.to_string()),
@@ -411,7 +331,7 @@ pub async fn get_as_of<C: ConnectionTrait>(
         .one(c)
         .await?;
     match version {
-        Some(v) => Ok(AgencyView::of_version(v, &agency)),
+        Some(v) => version_view(v, &agency),
         None => {
             let until = agency
                 .valid_to
@@ -549,7 +469,7 @@ async fn with_agencies<C: ConnectionTrait>(
             let agency = agencies.get(&v.code).ok_or_else(|| {
                 ServiceError::Internal(anyhow::anyhow!("version of unknown agency {}", v.code))
             })?;
-            Ok(AgencyView::of_version(v, agency))
+            version_view(v, agency)
         })
         .collect()
 }
@@ -564,7 +484,7 @@ pub async fn subtree<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(AgencyView, u32)>> {
     let top = match view {
         View::AsOf(date) => get_as_of(c, root, date).await?,
-        View::Latest => AgencyView::latest(get(c, root).await?),
+        View::Latest => latest_view(get(c, root).await?)?,
     };
     // A subtree never leaves its province: moves carry the province along.
     let versions = agency_version::Entity::find()
@@ -581,15 +501,14 @@ pub async fn subtree<C: ConnectionTrait>(
             children.entry(parent.clone()).or_default().push(v);
         }
     }
-    let mut out = Vec::new();
-    let mut stack = vec![(top, 0u32)];
-    while let Some((node, depth)) = stack.pop() {
-        if let Some(kids) = children.remove(&node.code) {
-            stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
-        }
-        out.push((node, depth));
-    }
-    Ok(out)
+    let below = tree::walk(
+        &top.code,
+        &children,
+        |v| v.code.clone(),
+        tree::Order::DepthFirst,
+    );
+    let below: Vec<(AgencyView, u32)> = below.into_iter().map(|(v, d)| (v.clone(), d)).collect();
+    Ok(std::iter::once((top, 0)).chain(below).collect())
 }
 
 #[cfg(test)]
@@ -611,16 +530,5 @@ mod tests {
     #[test]
     fn like_patterns_are_escaped() {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
-
-    #[test]
-    fn placement_rules() {
-        use AgencyKind::*;
-        assert!(may_sit_under(Department, ProvincialCommittee));
-        assert!(may_sit_under(CommuneCommittee, DistrictCommittee));
-        assert!(may_sit_under(CommuneCommittee, ProvincialCommittee));
-        assert!(!may_sit_under(DistrictCommittee, DistrictCommittee));
-        assert!(!may_sit_under(CommuneCommittee, Department));
-        assert!(!may_sit_under(ProvincialCommittee, ProvincialCommittee));
     }
 }

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind};
+use chiso_domain::{
+    AdminUnitCode, AgencyCode, AgencyKind,
+    credentials::{ClientInfo, IssuedCredentials},
+};
 use chiso_runtime::{
     ServiceError, ServiceResult,
     auth::{Principal, Role},
@@ -15,26 +18,25 @@ use sea_orm::{
     DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use super::{Scope, find_str, get, stored};
+use super::{find_str, get, stored};
 use crate::{
     entity::{agency, client, client_secret},
     secrets,
 };
 
-/// Credentials just issued or rotated: the secret is in clear text only here.
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub client: client::Model,
-    pub secret: String,
-    /// When the previous secrets stop working, after a rotation.
-    pub previous_expire_at: Option<DateTime<Utc>>,
-}
-
-/// A client and how many of its secrets work now.
-#[derive(Debug, Clone)]
-pub struct ClientView {
-    pub client: client::Model,
-    pub active_secrets: usize,
+/// A client row as the registry answers about it, with how many of its
+/// secrets work now.
+fn client_info(client: client::Model, active_secrets: usize) -> ServiceResult<ClientInfo> {
+    Ok(ClientInfo {
+        role: role_of(&client)?,
+        client_id: client.client_id,
+        agency_code: client.agency_code,
+        province_code: client.province_code,
+        label: client.label,
+        created_at: client.created_at,
+        revoked_at: client.revoked_at,
+        active_secrets,
+    })
 }
 
 /// Whose clients to list.
@@ -45,24 +47,24 @@ pub enum ClientsOf {
     Province(AdminUnitCode),
 }
 
-const AGENCY: &str = "agency";
-const OFFICER: &str = "province_officer";
+/// A client's stored role, read back (an agency or a province officer).
+pub fn role_of(client: &client::Model) -> ServiceResult<Role> {
+    stored("client role", client.role.parse::<Role>())
+}
 
-/// New credentials for an agency (admin, or an officer of its province).
+/// New credentials for an agency; the caller has authorized it.
 pub async fn issue_credentials<C: ConnectionTrait>(
     c: &C,
     agency_code: &AgencyCode,
-    scope: &Scope,
     created_by: &str,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let agency = get(c, agency_code).await?;
-    scope.check(&agency.province_code, &format!("agency {agency_code}"))?;
     if let Some(retired) = agency.valid_to {
         return Err(ServiceError::FailedPrecondition(format!(
             "agency {agency_code} was retired on {retired} and cannot get new credentials"
         )));
     }
-    new_client(c, AGENCY, Some(agency.code), None, None, created_by).await
+    new_client(c, Role::Agency, Some(agency.code), None, None, created_by).await
 }
 
 /// New credentials for an officer of a province (admin only).
@@ -71,7 +73,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     province: &AdminUnitCode,
     label: Option<String>,
     created_by: &str,
-) -> ServiceResult<Issued> {
+) -> ServiceResult<IssuedCredentials> {
     let root = agency::Entity::find()
         .filter(agency::Column::AdminUnitCode.eq(province.as_str()))
         .filter(agency::Column::Kind.eq(AgencyKind::ProvincialCommittee.as_str()))
@@ -86,7 +88,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     }
     new_client(
         c,
-        OFFICER,
+        Role::ProvinceOfficer,
         None,
         Some(province.to_string()),
         label,
@@ -97,20 +99,24 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
 
 async fn new_client<C: ConnectionTrait>(
     c: &C,
-    role: &str,
+    role: Role,
     agency_code: Option<String>,
     province_code: Option<String>,
     label: Option<String>,
     created_by: &str,
-) -> ServiceResult<Issued> {
-    let prefix = if role == AGENCY { "agency" } else { "officer" };
+) -> ServiceResult<IssuedCredentials> {
+    let prefix = if role == Role::Agency {
+        "agency"
+    } else {
+        "officer"
+    };
     let client_id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
     let secret = secrets::generate_secret();
     let hash = secrets::hash(secret.clone()).await?;
     let now = Utc::now();
     let client = client::Entity::insert(client::ActiveModel {
         client_id: Set(client_id.clone()),
-        role: Set(role.to_owned()),
+        role: Set(role.as_str().to_owned()),
         agency_code: Set(agency_code),
         province_code: Set(province_code),
         label: Set(label),
@@ -130,47 +136,26 @@ async fn new_client<C: ConnectionTrait>(
     })
     .exec_without_returning(c)
     .await?;
-    Ok(Issued {
-        client,
+    Ok(IssuedCredentials {
+        client: client_info(client, 1)?,
         secret,
         previous_expire_at: None,
     })
 }
 
-/// The client named `client_id`, if `actor` may manage it: an admin, an
-/// officer of its province, or the agency it belongs to.
-async fn managed_client<C: ConnectionTrait>(
+/// The client named `client_id` and the province it acts in, for the caller
+/// to authorize before rotating or revoking it.
+pub async fn client_to_manage<C: ConnectionTrait>(
     c: &C,
     client_id: &str,
-    actor: &Principal,
-) -> ServiceResult<client::Model> {
+) -> ServiceResult<(client::Model, String)> {
     let client = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
         .one(c)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no client has id {client_id}")))?;
-    let allowed = match actor.role {
-        Role::Admin => true,
-        Role::ProvinceOfficer => {
-            let province = province_of(c, &client).await?;
-            actor
-                .province
-                .as_ref()
-                .is_some_and(|p| p.as_str() == province)
-        }
-        Role::Agency => {
-            actor.agency.is_some()
-                && actor.agency.as_ref().map(AgencyCode::as_str) == client.agency_code.as_deref()
-        }
-        Role::Service => false,
-    };
-    if allowed {
-        Ok(client)
-    } else {
-        Err(ServiceError::PermissionDenied(format!(
-            "client {client_id} is not yours to manage"
-        )))
-    }
+    let province = province_of(c, &client).await?;
+    Ok((client, province))
 }
 
 /// The province a client acts in now.
@@ -193,11 +178,11 @@ async fn province_of<C: ConnectionTrait>(c: &C, client: &client::Model) -> Servi
 /// A new secret for a client; its other secrets keep working for `grace`.
 pub async fn rotate(
     db: &DatabaseConnection,
-    client_id: &str,
+    client: client::Model,
     grace: Duration,
-    actor: &Principal,
-) -> ServiceResult<Issued> {
-    let client = managed_client(db, client_id, actor).await?;
+) -> ServiceResult<IssuedCredentials> {
+    let client_id = client.client_id.clone();
+    let client_id = client_id.as_str();
     if let Some(revoked) = client.revoked_at {
         return Err(ServiceError::FailedPrecondition(format!(
             "client {client_id} was revoked at {}; issue new credentials instead",
@@ -232,20 +217,15 @@ pub async fn rotate(
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
-    Ok(Issued {
-        client,
+    Ok(IssuedCredentials {
+        client: client_info(client, 1)?,
         secret,
         previous_expire_at: Some(expire_at),
     })
 }
 
 /// Ends a client's credentials at once. Revoking twice changes nothing.
-pub async fn revoke(
-    db: &DatabaseConnection,
-    client_id: &str,
-    actor: &Principal,
-) -> ServiceResult<ClientView> {
-    let client = managed_client(db, client_id, actor).await?;
+pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceResult<ClientInfo> {
     let client = if client.revoked_at.is_none() {
         let mut row = client.into_active_model();
         row.revoked_at = Set(Some(Utc::now()));
@@ -253,30 +233,21 @@ pub async fn revoke(
     } else {
         client
     };
-    Ok(ClientView {
-        client,
-        active_secrets: 0,
-    })
+    client_info(client, 0)
 }
 
 /// Clients of an agency, or a province's officers, oldest first.
 pub async fn list_clients(
     db: &DatabaseConnection,
     of: &ClientsOf,
-    scope: &Scope,
-) -> ServiceResult<Vec<ClientView>> {
+) -> ServiceResult<Vec<ClientInfo>> {
     let query = match of {
         ClientsOf::Agency(code) => {
-            let agency = get(db, code).await?;
-            scope.check(&agency.province_code, &format!("agency {code}"))?;
             client::Entity::find().filter(client::Column::AgencyCode.eq(code.as_str()))
         }
-        ClientsOf::Province(province) => {
-            scope.check(province.as_str(), &format!("province {province}"))?;
-            client::Entity::find()
-                .filter(client::Column::Role.eq(OFFICER))
-                .filter(client::Column::ProvinceCode.eq(province.as_str()))
-        }
+        ClientsOf::Province(province) => client::Entity::find()
+            .filter(client::Column::Role.eq(Role::ProvinceOfficer.as_str()))
+            .filter(client::Column::ProvinceCode.eq(province.as_str())),
     };
     let clients = query.order_by_asc(client::Column::Id).all(db).await?;
     let now = Utc::now();
@@ -287,10 +258,7 @@ pub async fn list_clients(
         } else {
             live_secrets(db, &client.client_id, now).await?.len()
         };
-        out.push(ClientView {
-            client,
-            active_secrets,
-        });
+        out.push(client_info(client, active_secrets)?);
     }
     Ok(out)
 }
@@ -342,8 +310,8 @@ pub async fn verify_client(
         "province code",
         AdminUnitCode::parse(&province_of(db, &client).await?),
     )?;
-    let principal = match client.role.as_str() {
-        AGENCY => Principal {
+    let principal = match role_of(&client)? {
+        Role::Agency => Principal {
             agency: client
                 .agency_code
                 .as_deref()
@@ -353,7 +321,7 @@ pub async fn verify_client(
             role: Role::Agency,
             province: Some(province),
         },
-        OFFICER => Principal {
+        Role::ProvinceOfficer => Principal {
             subject: client.client_id,
             role: Role::ProvinceOfficer,
             agency: None,
@@ -361,7 +329,7 @@ pub async fn verify_client(
         },
         other => {
             return Err(ServiceError::Internal(anyhow::anyhow!(
-                "client {client_id} has unknown role {other}"
+                "client {client_id} has role {other}, which no stored client may have"
             )));
         }
     };

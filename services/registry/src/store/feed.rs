@@ -9,7 +9,9 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{AgencyView, VersionView, decisions};
+use chiso_domain::{AgencyVersion, AgencyView};
+
+use super::{decisions, latest_view};
 use crate::entity::{agency, agency_event, agency_version};
 
 /// Table whose one row holds the feed's last sequence number.
@@ -48,7 +50,7 @@ pub async fn agency_feed_head(db: &DatabaseConnection) -> ServiceResult<i64> {
 pub struct AgencyChange {
     pub seq: i64,
     pub agency: AgencyView,
-    pub versions: Vec<VersionView>,
+    pub versions: Vec<AgencyVersion>,
 }
 
 /// Feed entries after `after`, oldest first.
@@ -76,7 +78,7 @@ pub async fn agency_changes_after(
         let versions = history_of(db, &agency.code).await?;
         changes.push(AgencyChange {
             seq: event.seq,
-            agency: AgencyView::latest(agency),
+            agency: latest_view(agency)?,
             versions,
         });
     }
@@ -84,7 +86,10 @@ pub async fn agency_changes_after(
 }
 
 /// An agency's versions, oldest first, with the decisions that started them.
-pub async fn history_of<C: ConnectionTrait>(c: &C, code: &str) -> ServiceResult<Vec<VersionView>> {
+pub async fn history_of<C: ConnectionTrait>(
+    c: &C,
+    code: &str,
+) -> ServiceResult<Vec<AgencyVersion>> {
     let versions = agency_version::Entity::find()
         .filter(agency_version::Column::Code.eq(code))
         .order_by_asc(agency_version::Column::Id)
@@ -97,12 +102,18 @@ pub async fn history_of<C: ConnectionTrait>(c: &C, code: &str) -> ServiceResult<
     let decisions = decisions(c, ids).await?;
     Ok(versions
         .into_iter()
-        .map(|version| VersionView {
-            legal_basis: version
+        .map(|v| AgencyVersion {
+            legal_basis: v
                 .reorganisation_id
                 .and_then(|id| decisions.get(&id))
                 .map(|d| d.legal_basis.clone()),
-            version,
+            name: v.name,
+            name_en: v.name_en,
+            parent_code: v.parent_code,
+            province_code: v.province_code,
+            valid_from: v.valid_from,
+            valid_to: v.valid_to,
+            reorganisation_id: v.reorganisation_id,
         })
         .collect())
 }

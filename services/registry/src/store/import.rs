@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chiso_domain::FieldError;
+use chiso_domain::{AgencyView, FieldError};
 use chiso_runtime::ServiceResult;
 use sea_orm::DatabaseConnection;
 
-use super::{AgencyView, Problems, Scope, find_str, insert_agency};
+use chiso_runtime::policy::Scope;
+
+use super::{Problems, find_str, insert_agency, latest_view};
 use crate::csv_import::{Parsed, cell};
 
 /// What an import did, or would do.
@@ -103,7 +105,7 @@ pub async fn import_agencies(
                     match insert_agency(&txn, &agency, &prefix, None, scope, &mut problems).await? {
                         Some(a) => {
                             imported.insert(a.code.clone());
-                            created.push((line, AgencyView::latest(a)));
+                            created.push((line, latest_view(a)?));
                         }
                         None => {
                             failed.insert(agency.code.to_string());

@@ -5,51 +5,23 @@
 mod agencies;
 mod credentials;
 mod feed;
-mod history;
 mod import;
+mod lineage;
 mod registrations;
-mod signing;
+mod reorganise;
+mod signing_keys;
 
 pub use agencies::*;
 pub use credentials::*;
 pub use feed::*;
-pub use history::*;
 pub use import::*;
+pub use lineage::*;
 pub use registrations::*;
-pub use signing::*;
+pub use reorganise::*;
+pub use signing_keys::*;
 
-use chiso_domain::{AdminUnitCode, FieldError, FieldErrors};
+use chiso_domain::{FieldError, FieldErrors};
 use chiso_runtime::ServiceError;
-use chrono::{FixedOffset, NaiveDate};
-
-/// Today in Vietnam (UTC+7, no daylight saving): the default date of
-/// registrations and "as of" queries.
-pub fn today() -> NaiveDate {
-    let offset = FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
-    chrono::Utc::now().with_timezone(&offset).date_naive()
-}
-
-/// Which agencies a caller may change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Any agency (admin).
-    Everywhere,
-    /// Agencies of one province (a province officer).
-    Province(AdminUnitCode),
-}
-
-impl Scope {
-    /// Refuses a change to an agency of `province` outside the scope.
-    pub fn check(&self, province: &str, what: &str) -> Result<(), ServiceError> {
-        match self {
-            Self::Everywhere => Ok(()),
-            Self::Province(own) if own.as_str() == province => Ok(()),
-            Self::Province(own) => Err(ServiceError::PermissionDenied(format!(
-                "{what} belongs to province {province}; a province officer of {own} may change only that province"
-            ))),
-        }
-    }
-}
 
 /// Everything wrong with one request, collected so the caller sees all of it:
 /// invalid fields and taken codes, each under its field.

@@ -2,53 +2,70 @@
 //! the province or an admin. Approval creates the agency and its
 //! credentials in one transaction.
 
-use chiso_domain::{AdminUnitCode, AgencyCode, AgencyKind, Email, VnName};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_domain::{
+    AdminUnitCode, AgencyCode, AgencyKind, AgencyView, NewAgency, RegistrationStatus, VnName,
+    credentials::IssuedCredentials,
+    registration::{Filing, Registration},
+};
+use chiso_runtime::{ServiceError, ServiceResult, policy::Scope};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
-use super::{
-    AgencyView, Issued, NewAgency, Problems, Scope, check_new_agency, insert_agency,
-    issue_credentials, stored,
-};
+use super::{Problems, check_new_agency, insert_agency, issue_credentials, latest_view, stored};
 use crate::entity::registration;
 
-/// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Approved,
-    Rejected,
+/// A stored request with its kind and status read back as domain values.
+#[derive(Debug, Clone)]
+pub struct RegistrationView {
+    pub request: registration::Model,
+    pub kind: AgencyKind,
+    pub status: RegistrationStatus,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
+impl TryFrom<registration::Model> for RegistrationView {
+    type Error = ServiceError;
+    fn try_from(request: registration::Model) -> ServiceResult<Self> {
+        Ok(Self {
+            kind: stored("agency kind", request.kind.parse())?,
+            status: stored("registration status", request.status.parse())?,
+            request,
+        })
+    }
+}
+
+impl From<RegistrationView> for Registration {
+    fn from(view: RegistrationView) -> Self {
+        let r = view.request;
+        Self {
+            id: r.id,
+            code: r.code,
+            admin_unit_code: r.admin_unit_code,
+            name: r.name,
+            name_en: r.name_en,
+            kind: view.kind,
+            parent_code: r.parent_code,
+            valid_from: r.valid_from,
+            province_code: r.province_code,
+            contact_name: r.contact_name,
+            contact_email: r.contact_email,
+            contact_phone: r.contact_phone,
+            note: r.note,
+            status: view.status,
+            reason: r.reason,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+            client_id: r.client_id,
+            filed_at: r.filed_at,
         }
     }
 }
 
-/// A decoded request to register an agency.
-#[derive(Debug, Clone)]
-pub struct Filing {
-    pub agency: NewAgency,
-    pub contact_name: VnName,
-    pub contact_email: Email,
-    pub contact_phone: Option<String>,
-    pub note: Option<String>,
-    /// The address the rate limit charged.
-    pub filed_from: String,
-}
-
 /// Stores a request after the same checks a registration would make, so a
 /// request that could never be approved is refused at once.
-pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<registration::Model> {
+pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<RegistrationView> {
     let mut problems = Problems::default();
     let province = check_new_agency(db, &filing.agency, "agency", &mut problems).await?;
     let a = &filing.agency;
@@ -92,7 +109,7 @@ pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<regi
         contact_email: filing.contact_email.to_string(),
         contact_phone: filing.contact_phone,
         note: filing.note,
-        status: Status::Pending.as_str().to_owned(),
+        status: RegistrationStatus::Pending.as_str().to_owned(),
         reason: None,
         decided_by: None,
         decided_at: None,
@@ -103,7 +120,7 @@ pub async fn file(db: &DatabaseConnection, filing: Filing) -> ServiceResult<regi
     registration::Entity::insert(registration::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
         .await?;
-    Ok(model)
+    model.try_into()
 }
 
 async fn pending_with<C: ConnectionTrait>(
@@ -113,7 +130,7 @@ async fn pending_with<C: ConnectionTrait>(
 ) -> ServiceResult<Option<registration::Model>> {
     Ok(registration::Entity::find()
         .filter(column.eq(value))
-        .filter(registration::Column::Status.eq(Status::Pending.as_str()))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Pending.as_str()))
         .one(c)
         .await?)
 }
@@ -121,60 +138,66 @@ async fn pending_with<C: ConnectionTrait>(
 /// Requests with `status`, of one province or all, oldest first.
 pub async fn list_registrations(
     db: &DatabaseConnection,
-    status: Status,
+    status: RegistrationStatus,
     province: Option<&AdminUnitCode>,
-) -> ServiceResult<Vec<registration::Model>> {
+) -> ServiceResult<Vec<RegistrationView>> {
     let mut query =
         registration::Entity::find().filter(registration::Column::Status.eq(status.as_str()));
     if let Some(province) = province {
         query = query.filter(registration::Column::ProvinceCode.eq(province.as_str()));
     }
-    Ok(query
+    query
         .order_by_asc(registration::Column::FiledAt)
         .order_by_asc(registration::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(RegistrationView::try_from)
+        .collect()
 }
 
-/// One request, if the caller may see it.
+/// One request; the caller authorizes on its `province_code`.
 pub async fn get_registration<C: ConnectionTrait>(
     c: &C,
     id: &str,
-    scope: &Scope,
-) -> ServiceResult<registration::Model> {
-    let found = registration::Entity::find_by_id(id.to_owned())
+) -> ServiceResult<RegistrationView> {
+    registration::Entity::find_by_id(id.to_owned())
         .one(c)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("no registration request has id {id}")))?;
-    scope.check(&found.province_code, &format!("registration request {id}"))?;
-    Ok(found)
+        .ok_or_else(|| ServiceError::NotFound(format!("no registration request has id {id}")))?
+        .try_into()
 }
 
-fn require_pending(r: &registration::Model) -> ServiceResult<()> {
-    if r.status == Status::Pending.as_str() {
+fn require_pending(r: &RegistrationView) -> ServiceResult<()> {
+    if r.status == RegistrationStatus::Pending {
         return Ok(());
     }
+    let (r, status) = (&r.request, r.status);
     let when = r
         .decided_at
         .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
         .unwrap_or_default();
     Err(ServiceError::FailedPrecondition(format!(
         "registration request {} was already {}{when}",
-        r.id, r.status
+        r.id, status
     )))
 }
 
 /// Registers the agency a request describes and issues its credentials,
 /// all in one transaction; the request stays pending if anything fails.
+/// The caller has authorized the decision on the request's province; the
+/// agency is still placed only inside `scope`.
 pub async fn approve(
     db: &DatabaseConnection,
     id: &str,
     scope: &Scope,
     decided_by: &str,
-) -> ServiceResult<(registration::Model, AgencyView, Issued)> {
+) -> ServiceResult<(RegistrationView, AgencyView, IssuedCredentials)> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    let request = get_registration(&txn, id, scope).await?;
-    require_pending(&request)?;
+    let found = get_registration(&txn, id).await?;
+    require_pending(&found)?;
+    let kind = found.kind;
+    let request = found.request;
     let new = NewAgency {
         code: stored("agency code", AgencyCode::parse(&request.code))?,
         admin_unit_code: request
@@ -188,7 +211,7 @@ pub async fn approve(
             .as_deref()
             .map(|n| stored("name", VnName::parse(n)))
             .transpose()?,
-        kind: stored("kind", request.kind.parse::<AgencyKind>())?,
+        kind,
         parent_code: request
             .parent_code
             .as_deref()
@@ -202,15 +225,15 @@ pub async fn approve(
         // The tree changed since filing (a code taken, a parent retired).
         return Err(problems.into_error());
     };
-    let issued = issue_credentials(&txn, &new.code, scope, decided_by).await?;
+    let issued = issue_credentials(&txn, &new.code, decided_by).await?;
     let mut row = request.into_active_model();
-    row.status = Set(Status::Approved.as_str().to_owned());
+    row.status = Set(RegistrationStatus::Approved.as_str().to_owned());
     row.decided_by = Set(Some(decided_by.to_owned()));
     row.decided_at = Set(Some(Utc::now()));
     row.client_id = Set(Some(issued.client.client_id.clone()));
     let decided = row.update(&txn).await?;
     txn.commit().await?;
-    Ok((decided, AgencyView::latest(agency), issued))
+    Ok((decided.try_into()?, latest_view(agency)?, issued))
 }
 
 /// Rejects a pending request with a reason.
@@ -218,18 +241,17 @@ pub async fn reject(
     db: &DatabaseConnection,
     id: &str,
     reason: &str,
-    scope: &Scope,
     decided_by: &str,
-) -> ServiceResult<registration::Model> {
+) -> ServiceResult<RegistrationView> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    let request = get_registration(&txn, id, scope).await?;
-    require_pending(&request)?;
-    let mut row = request.into_active_model();
-    row.status = Set(Status::Rejected.as_str().to_owned());
+    let found = get_registration(&txn, id).await?;
+    require_pending(&found)?;
+    let mut row = found.request.into_active_model();
+    row.status = Set(RegistrationStatus::Rejected.as_str().to_owned());
     row.reason = Set(Some(reason.to_owned()));
     row.decided_by = Set(Some(decided_by.to_owned()));
     row.decided_at = Set(Some(Utc::now()));
     let decided = row.update(&txn).await?;
     txn.commit().await?;
-    Ok(decided)
+    decided.try_into()
 }

@@ -4,19 +4,17 @@ use chiso_domain::{AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, signing_key_service_server::SigningKeyService};
 use chiso_runtime::{
     ServiceError,
-    auth::{Role, require},
+    policy::{Action, Resource, Scope, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{READERS, State, optional, parse_code};
-use crate::{entity::signing_key, keys::PublicKey, store};
+use super::{State, optional, parse_code};
+use crate::{entity::agency, signing_keys::PublicKey, store};
 
 /// `SigningKeyService` implementation.
 #[derive(Clone)]
 pub struct SigningKeyApi(pub State);
-
-const MANAGERS: &[Role] = &[Role::Admin, Role::ProvinceOfficer, Role::Agency];
 
 #[tonic::async_trait]
 impl SigningKeyService for SigningKeyApi {
@@ -25,7 +23,7 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::RegisterSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, MANAGERS)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageSigningKeys)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
@@ -37,22 +35,29 @@ impl SigningKeyService for SigningKeyApi {
         if !errors.is_empty() {
             return Err(ServiceError::from(errors).into());
         }
-        let stored =
-            store::register_key(&self.0.db, &code, &key, label.map(String::from), &principal)
-                .await?;
+        let agency = self.owner(&scope, Action::ManageSigningKeys, &code).await?;
+        let stored = store::register_key(
+            &self.0.db,
+            agency,
+            &key,
+            label.map(String::from),
+            &principal.subject,
+        )
+        .await?;
         info!(agency = %code, key_id = %stored.key_id, "signing key registered");
-        Ok(Response::new(encode_key(stored)))
+        Ok(Response::new(stored.into()))
     }
 
     async fn list_signing_keys(
         &self,
         request: Request<pb::ListSigningKeysRequest>,
     ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
-        let principal = require(&request, READERS)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReadSigningKeys)?;
         let code = parse_code("agency_code", &request.get_ref().agency_code)?;
-        let keys = store::list_keys(&self.0.db, &code, &principal).await?;
+        let agency = self.owner(&scope, Action::ReadSigningKeys, &code).await?;
+        let keys = store::list_keys(&self.0.db, &agency).await?;
         Ok(Response::new(pb::ListSigningKeysResponse {
-            keys: keys.into_iter().map(encode_key).collect(),
+            keys: keys.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -60,11 +65,15 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::GetSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, READERS)?;
+        let (_, scope) = caller_in_scope(&request, Action::ReadSigningKeys)?;
         let key_id = optional(&request.get_ref().key_id)
             .ok_or_else(|| ServiceError::field("key_id", "is required"))?;
-        let key = store::get_key(&self.0.db, key_id, &principal).await?;
-        Ok(Response::new(encode_key(key)))
+        let (key, agency) = store::get_key(&self.0.db, key_id).await?;
+        scope.check(
+            Action::ReadSigningKeys,
+            Resource::agency(&agency.code, &agency.province_code),
+        )?;
+        Ok(Response::new(key.into()))
     }
 
     #[instrument(skip_all, fields(agency = %request.get_ref().agency_code, key_id = %request.get_ref().key_id))]
@@ -72,7 +81,7 @@ impl SigningKeyService for SigningKeyApi {
         &self,
         request: Request<pb::RevokeSigningKeyRequest>,
     ) -> Result<Response<pb::SigningKey>, Status> {
-        let principal = require(&request, MANAGERS)?;
+        let (principal, scope) = caller_in_scope(&request, Action::ManageSigningKeys)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let code = errors.check("agency_code", AgencyCode::parse(&req.agency_code));
@@ -87,32 +96,33 @@ impl SigningKeyService for SigningKeyApi {
         if !errors.is_empty() {
             return Err(ServiceError::from(errors).into());
         }
+        let agency = self.owner(&scope, Action::ManageSigningKeys, &code).await?;
         let revoked = store::revoke_key(
             &self.0.db,
-            &code,
+            &agency,
             key_id,
             reason.map(String::from),
-            &principal,
+            &principal.subject,
         )
         .await?;
         info!(agency = %code, key_id, by = %principal.subject, "signing key revoked");
-        Ok(Response::new(encode_key(revoked)))
+        Ok(Response::new(revoked.into()))
     }
 }
 
-fn encode_key(k: signing_key::Model) -> pb::SigningKey {
-    let instant =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    pb::SigningKey {
-        key_id: k.key_id,
-        agency_code: k.agency_code,
-        algorithm: "ed25519".into(),
-        public_key: k.public_key,
-        label: k.label.unwrap_or_default(),
-        registered_at: instant(k.registered_at),
-        registered_by: k.registered_by,
-        revoked_at: k.revoked_at.map(instant).unwrap_or_default(),
-        revoked_by: k.revoked_by.unwrap_or_default(),
-        revocation_reason: k.revocation_reason.unwrap_or_default(),
+impl SigningKeyApi {
+    /// The agency whose keys the caller asks about, if `scope` reaches it.
+    async fn owner(
+        &self,
+        scope: &Scope,
+        action: Action,
+        code: &AgencyCode,
+    ) -> Result<agency::Model, ServiceError> {
+        let agency = store::get(&self.0.db, code).await?;
+        scope.check(
+            action,
+            Resource::agency(code.as_str(), &agency.province_code),
+        )?;
+        Ok(agency)
     }
 }

@@ -1,58 +1,45 @@
 //! Signing keys: registered, listed with their history, revoked, never deleted.
 
-use chiso_domain::AgencyCode;
-use chiso_runtime::{
-    ServiceError, ServiceResult,
-    auth::{Principal, Role},
-};
+use chiso_domain::credentials::SigningKey;
+use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
 };
 
-use super::{Problems, get};
+use super::{Problems, find_str};
 use crate::{
     entity::{agency, signing_key},
-    keys::PublicKey,
+    signing_keys::PublicKey,
 };
 
-/// Whether `actor` may act for `agency`: itself, an officer of its province,
-/// an admin, and (reading only) another chiso service.
-fn may_act_for(actor: &Principal, agency: &agency::Model, reading: bool) -> ServiceResult<()> {
-    let allowed = match actor.role {
-        Role::Admin => true,
-        Role::ProvinceOfficer => actor
-            .province
-            .as_ref()
-            .is_some_and(|p| p.as_str() == agency.province_code),
-        Role::Agency => actor
-            .agency
-            .as_ref()
-            .is_some_and(|a| a.as_str() == agency.code),
-        Role::Service => reading,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ServiceError::PermissionDenied(format!(
-            "the signing keys of {} are not yours to {}",
-            agency.code,
-            if reading { "read" } else { "manage" }
-        )))
+impl From<signing_key::Model> for SigningKey {
+    fn from(k: signing_key::Model) -> Self {
+        Self {
+            key_id: k.key_id,
+            agency_code: k.agency_code,
+            public_key: k.public_key,
+            label: k.label,
+            registered_at: k.registered_at,
+            registered_by: k.registered_by,
+            revoked_at: k.revoked_at,
+            revoked_by: k.revoked_by,
+            revocation_reason: k.revocation_reason,
+        }
     }
 }
 
-/// Registers a public key for an agency; a key is registered once, ever.
+/// Registers a public key for an agency (loaded with [`super::get`] and
+/// authorized by the caller); a key is registered once, ever.
 pub async fn register_key(
     db: &DatabaseConnection,
-    agency_code: &AgencyCode,
+    agency: agency::Model,
     key: &PublicKey,
     label: Option<String>,
-    actor: &Principal,
-) -> ServiceResult<signing_key::Model> {
-    let agency = get(db, agency_code).await?;
-    may_act_for(actor, &agency, false)?;
+    registered_by: &str,
+) -> ServiceResult<SigningKey> {
+    let agency_code = &agency.code;
     if let Some(retired) = agency.valid_to {
         return Err(ServiceError::FailedPrecondition(format!(
             "agency {agency_code} was retired on {retired} and cannot register keys"
@@ -84,7 +71,7 @@ pub async fn register_key(
         agency_code: Set(agency.code),
         public_key: Set(encoded),
         label: Set(label),
-        registered_by: Set(actor.subject.clone()),
+        registered_by: Set(registered_by.to_owned()),
         registered_at: Set(Utc::now()),
         revoked_at: Set(None),
         revoked_by: Set(None),
@@ -92,22 +79,23 @@ pub async fn register_key(
         ..Default::default()
     })
     .exec_with_returning(db)
-    .await?)
+    .await?
+    .into())
 }
 
 /// Every key of an agency, revoked ones too, oldest first.
 pub async fn list_keys(
     db: &DatabaseConnection,
-    agency_code: &AgencyCode,
-    actor: &Principal,
-) -> ServiceResult<Vec<signing_key::Model>> {
-    let agency = get(db, agency_code).await?;
-    may_act_for(actor, &agency, true)?;
+    agency: &agency::Model,
+) -> ServiceResult<Vec<SigningKey>> {
     Ok(signing_key::Entity::find()
-        .filter(signing_key::Column::AgencyCode.eq(agency_code.as_str()))
+        .filter(signing_key::Column::AgencyCode.eq(agency.code.as_str()))
         .order_by_asc(signing_key::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(SigningKey::from)
+        .collect())
 }
 
 async fn find_key(db: &DatabaseConnection, key_id: &str) -> ServiceResult<signing_key::Model> {
@@ -118,30 +106,27 @@ async fn find_key(db: &DatabaseConnection, key_id: &str) -> ServiceResult<signin
         .ok_or_else(|| ServiceError::NotFound(format!("no signing key has id {key_id}")))
 }
 
-/// One key by id.
+/// One key by id, with the agency it belongs to (for the caller to authorize).
 pub async fn get_key(
     db: &DatabaseConnection,
     key_id: &str,
-    actor: &Principal,
-) -> ServiceResult<signing_key::Model> {
+) -> ServiceResult<(SigningKey, agency::Model)> {
     let key = find_key(db, key_id).await?;
-    let agency = super::find_str(db, &key.agency_code)
+    let agency = find_str(db, &key.agency_code)
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("key of unknown agency")))?;
-    may_act_for(actor, &agency, true)?;
-    Ok(key)
+    Ok((key.into(), agency))
 }
 
 /// Revokes a key of an agency; revoking again keeps the first revocation.
 pub async fn revoke_key(
     db: &DatabaseConnection,
-    agency_code: &AgencyCode,
+    agency: &agency::Model,
     key_id: &str,
     reason: Option<String>,
-    actor: &Principal,
-) -> ServiceResult<signing_key::Model> {
-    let agency = get(db, agency_code).await?;
-    may_act_for(actor, &agency, false)?;
+    revoked_by: &str,
+) -> ServiceResult<SigningKey> {
+    let agency_code = &agency.code;
     let key = find_key(db, key_id).await?;
     if key.agency_code != agency.code {
         return Err(ServiceError::NotFound(format!(
@@ -149,11 +134,11 @@ pub async fn revoke_key(
         )));
     }
     if key.revoked_at.is_some() {
-        return Ok(key);
+        return Ok(key.into());
     }
     let mut row = key.into_active_model();
     row.revoked_at = Set(Some(Utc::now()));
-    row.revoked_by = Set(Some(actor.subject.clone()));
+    row.revoked_by = Set(Some(revoked_by.to_owned()));
     row.revocation_reason = Set(reason);
-    Ok(row.update(db).await?)
+    Ok(row.update(db).await?.into())
 }

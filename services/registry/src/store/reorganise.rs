@@ -1,90 +1,24 @@
 //! Reorganisations (rename, move, merge, split, dissolve) recorded without
-//! rewriting history, and the lineage they leave behind.
+//! rewriting history: the plan a decision carries and the engine that applies it.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
-use chiso_domain::{AgencyCode, VnName};
-use chiso_runtime::{ServiceError, ServiceResult};
+use chiso_domain::{
+    AgencyCode, AgencyView, LineageKind, LineageLink,
+    reorganisation::{self as rules, Operation, Plan, Successor},
+};
+use chiso_runtime::{
+    ServiceError, ServiceResult,
+    policy::{Action, Resource, Scope},
+};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::{
-    AgencyView, NewAgency, Problems, Scope, find, find_str, get, insert_agency, kind_of,
-    may_sit_under,
-};
+use super::{Problems, existing_of, find, find_str, get, insert_agency, latest_view};
 use crate::entity::{agency, agency_version, lineage_link, reorganisation};
-
-/// A reorganisation decision, decoded and ready to apply.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub effective_date: NaiveDate,
-    pub legal_basis: String,
-    pub note: Option<String>,
-    pub operations: Vec<Operation>,
-}
-
-/// One change a decision makes.
-#[derive(Debug, Clone)]
-pub enum Operation {
-    Rename {
-        code: AgencyCode,
-        name: VnName,
-        name_en: Option<VnName>,
-    },
-    Move {
-        code: AgencyCode,
-        parent_code: AgencyCode,
-    },
-    Merge {
-        sources: Vec<AgencyCode>,
-        into: Successor,
-    },
-    Split {
-        code: AgencyCode,
-        into: Vec<Successor>,
-    },
-    Dissolve {
-        code: AgencyCode,
-    },
-}
-
-/// Who takes over in a merge or split.
-#[derive(Debug, Clone)]
-pub enum Successor {
-    Existing(AgencyCode),
-    /// Valid from the effective date.
-    New(NewAgency),
-}
-
-/// How a predecessor passed to a successor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkKind {
-    Merge,
-    Split,
-}
-
-impl LinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Merge => "merge",
-            Self::Split => "split",
-        }
-    }
-}
-
-/// A lineage link with the decision that made it.
-#[derive(Debug, Clone)]
-pub struct LinkView {
-    pub predecessor_code: String,
-    pub successor_code: String,
-    pub kind: String,
-    pub effective_date: NaiveDate,
-    pub legal_basis: String,
-    pub reorganisation_id: i64,
-}
 
 /// A recorded reorganisation and the agencies it created, changed and retired.
 #[derive(Debug, Clone)]
@@ -93,26 +27,8 @@ pub struct Outcome {
     pub created: Vec<AgencyView>,
     pub changed: Vec<AgencyView>,
     pub retired: Vec<AgencyView>,
-    pub links: Vec<LinkView>,
+    pub links: Vec<LineageLink>,
 }
-
-/// One version of an agency with the decision that started it.
-#[derive(Debug, Clone)]
-pub struct VersionView {
-    pub version: agency_version::Model,
-    pub legal_basis: Option<String>,
-}
-
-/// Where an agency came from and what it became.
-#[derive(Debug, Clone)]
-pub struct LineageView {
-    pub agency: AgencyView,
-    pub predecessors: Vec<LinkView>,
-    pub successors: Vec<LinkView>,
-    pub history: Vec<VersionView>,
-    pub related: Vec<AgencyView>,
-}
-
 /// What one decision is applying, and what it has touched so far.
 struct Apply<'a> {
     date: NaiveDate,
@@ -121,7 +37,7 @@ struct Apply<'a> {
     created: Vec<String>,
     changed: Vec<String>,
     retired: Vec<String>,
-    links: Vec<(String, String, LinkKind)>,
+    links: Vec<(String, String, LineageKind)>,
 }
 
 /// Applies a decision in one transaction: every operation is checked against
@@ -200,7 +116,7 @@ pub async fn reorganise(
         let mut out = Vec::new();
         for code in codes {
             if let Some(a) = find_str(&txn, code).await? {
-                out.push(AgencyView::latest(a));
+                out.push(latest_view(a)?);
             }
         }
         Ok(out)
@@ -220,10 +136,10 @@ pub async fn reorganise(
         links: state
             .links
             .iter()
-            .map(|(p, s, k)| LinkView {
+            .map(|(p, s, k)| LineageLink {
                 predecessor_code: p.clone(),
                 successor_code: s.clone(),
-                kind: k.as_str().to_owned(),
+                kind: *k,
                 effective_date: record.effective_date,
                 legal_basis: record.legal_basis.clone(),
                 reorganisation_id: record.id,
@@ -277,13 +193,7 @@ async fn apply(
             let (Some(agency), Some(parent)) = (agency, parent) else {
                 return Ok(());
             };
-            if agency.parent_code.as_deref() == Some(parent.code.as_str()) {
-                problems.invalid(
-                    field("parent_code"),
-                    format!("{} already sits under {}", agency.code, parent.code),
-                );
-                return Ok(());
-            }
+            // A parent the agency already sits under is never inside its subtree.
             if let Some(path) = cycle(c, &agency, &parent).await? {
                 problems.invalid(
                     field("parent_code"),
@@ -294,15 +204,13 @@ async fn apply(
                 );
                 return Ok(());
             }
-            let (kind, parent_kind) = (kind_of(&agency)?, kind_of(&parent)?);
-            if !may_sit_under(kind, parent_kind) {
-                problems.invalid(
-                    field("parent_code"),
-                    format!(
-                        "a {kind} cannot sit under a {parent_kind} ({})",
-                        parent.code
-                    ),
-                );
+            let rule = rules::check_move(
+                existing_of(&agency)?,
+                agency.parent_code.as_deref(),
+                existing_of(&parent)?,
+            );
+            if let Err(why) = rule {
+                problems.invalid(field("parent_code"), why);
                 return Ok(());
             }
             move_under(c, &agency, &parent, &field("code"), state, problems).await?;
@@ -323,21 +231,10 @@ async fn apply(
             if found.len() < sources.len() {
                 return Ok(());
             }
-            let successor_kind = kind_of(&successor)?;
             for (f, source) in &found {
-                if source.code == successor.code {
-                    problems.invalid(
-                        f.clone(),
-                        format!("{} cannot merge into itself", source.code),
-                    );
-                } else if kind_of(source)? != successor_kind {
-                    problems.invalid(
-                        f.clone(),
-                        format!(
-                            "a {} cannot merge into a {successor_kind} ({})",
-                            source.kind, successor.code
-                        ),
-                    );
+                if let Err(why) = rules::check_merge(existing_of(source)?, existing_of(&successor)?)
+                {
+                    problems.invalid(f.clone(), why);
                 }
             }
             if problems.len() > start {
@@ -348,9 +245,11 @@ async fn apply(
                     move_under(c, &child, &successor, f, state, problems).await?;
                 }
                 retire(c, source, state).await?;
-                state
-                    .links
-                    .push((source.code.clone(), successor.code.clone(), LinkKind::Merge));
+                state.links.push((
+                    source.code.clone(),
+                    successor.code.clone(),
+                    LineageKind::Merge,
+                ));
             }
         }
         Operation::Split { code, into } => {
@@ -361,22 +260,17 @@ async fn apply(
             if !kids.is_empty() {
                 problems.invalid(field("code"), still_has_children(&source, &kids));
             }
-            let kind = kind_of(&source)?;
             let mut successors = Vec::new();
             for (j, target) in into.iter().enumerate() {
                 let f = field(&format!("into[{j}]"));
                 if let Some(s) = successor(c, target, &f, state, problems).await? {
-                    if s.code == source.code {
-                        problems.invalid(f, format!("{} cannot split into itself", s.code));
-                    } else if kind_of(&s)? != kind {
-                        problems.invalid(
-                            f,
-                            format!("a {kind} cannot split into a {} ({})", s.kind, s.code),
-                        );
-                    } else if successors.iter().any(|o: &agency::Model| o.code == s.code) {
-                        problems.invalid(f, format!("{} is named twice", s.code));
-                    } else {
-                        successors.push(s);
+                    let taken: Vec<&str> = successors
+                        .iter()
+                        .map(|o: &agency::Model| o.code.as_str())
+                        .collect();
+                    match rules::check_split(existing_of(&source)?, existing_of(&s)?, &taken) {
+                        Ok(()) => successors.push(s),
+                        Err(why) => problems.invalid(f, why),
                     }
                 }
             }
@@ -387,7 +281,7 @@ async fn apply(
             for s in successors {
                 state
                     .links
-                    .push((source.code.clone(), s.code, LinkKind::Split));
+                    .push((source.code.clone(), s.code, LineageKind::Split));
             }
         }
         Operation::Dissolve { code } => {
@@ -407,12 +301,7 @@ async fn apply(
 
 fn still_has_children(agency: &agency::Model, kids: &[agency::Model]) -> String {
     let codes: Vec<&str> = kids.iter().map(|k| k.code.as_str()).collect();
-    format!(
-        "{} still has {} sub-agencies ({}); move them first, in an earlier operation",
-        agency.code,
-        kids.len(),
-        codes.join(", ")
-    )
+    rules::still_has_children(&agency.code, &codes)
 }
 
 /// An agency that exists on the decision's date, not necessarily changed by it.
@@ -444,9 +333,10 @@ async fn existing(
         );
         return Ok(None);
     }
-    state
-        .scope
-        .check(&a.province_code, &format!("agency {code}"))?;
+    state.scope.check(
+        Action::ChangeTree,
+        Resource::agency(code.as_str(), &a.province_code),
+    )?;
     Ok(Some(a))
 }
 
@@ -661,100 +551,4 @@ async fn retire(
 
 fn parse(code: &str) -> ServiceResult<AgencyCode> {
     super::stored("agency code", AgencyCode::parse(code))
-}
-
-/// Predecessors and successors of an agency (through every merge and split,
-/// nearest first), its own versions, and the agencies the links name.
-#[tracing::instrument(name = "db.lineage", skip_all)]
-pub async fn lineage(db: &DatabaseConnection, code: &AgencyCode) -> ServiceResult<LineageView> {
-    let agency = get(db, code).await?;
-    let predecessors = walk(db, &agency.code, true).await?;
-    let successors = walk(db, &agency.code, false).await?;
-    let history = super::history_of(db, &agency.code).await?;
-    let mut related = Vec::new();
-    let mut seen = BTreeSet::from([agency.code.clone()]);
-    for link in predecessors.iter().chain(&successors) {
-        for code in [&link.predecessor_code, &link.successor_code] {
-            if seen.insert(code.clone())
-                && let Some(a) = find_str(db, code).await?
-            {
-                related.push(AgencyView::latest(a));
-            }
-        }
-    }
-    Ok(LineageView {
-        agency: AgencyView::latest(agency),
-        predecessors,
-        successors,
-        history,
-        related,
-    })
-}
-
-/// Links reachable from `code` backwards (predecessors) or forwards, breadth first.
-async fn walk(
-    db: &DatabaseConnection,
-    code: &str,
-    backwards: bool,
-) -> ServiceResult<Vec<LinkView>> {
-    let from = if backwards {
-        lineage_link::Column::SuccessorCode
-    } else {
-        lineage_link::Column::PredecessorCode
-    };
-    let mut links = Vec::new();
-    let mut seen = BTreeSet::from([code.to_owned()]);
-    let mut frontier = vec![code.to_owned()];
-    while !frontier.is_empty() && links.len() < 10_000 {
-        let found = lineage_link::Entity::find()
-            .filter(from.is_in(frontier.clone()))
-            .order_by_asc(lineage_link::Column::Id)
-            .all(db)
-            .await?;
-        frontier.clear();
-        for link in &found {
-            let next = if backwards {
-                &link.predecessor_code
-            } else {
-                &link.successor_code
-            };
-            if seen.insert(next.clone()) {
-                frontier.push(next.clone());
-            }
-        }
-        links.extend(found);
-    }
-    let decisions = decisions(db, links.iter().map(|l| l.reorganisation_id).collect()).await?;
-    links
-        .into_iter()
-        .map(|l| {
-            let d = decisions.get(&l.reorganisation_id).ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("link {} has no reorganisation", l.id))
-            })?;
-            Ok(LinkView {
-                predecessor_code: l.predecessor_code,
-                successor_code: l.successor_code,
-                kind: l.kind,
-                effective_date: d.effective_date,
-                legal_basis: d.legal_basis.clone(),
-                reorganisation_id: l.reorganisation_id,
-            })
-        })
-        .collect()
-}
-
-pub(super) async fn decisions<C: ConnectionTrait>(
-    db: &C,
-    ids: Vec<i64>,
-) -> ServiceResult<HashMap<i64, reorganisation::Model>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(reorganisation::Entity::find()
-        .filter(reorganisation::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect())
 }

@@ -45,6 +45,13 @@ async fn bad_reports_name_the_field_and_store_nothing() {
             "invalid type",
         ),
         (json!({"values": []}), "period", "missing field"),
+        // A count near i64::MAX once made its province's aggregate overflow
+        // into a 500: counts are bounded at input instead.
+        (
+            json!({"period": "2018", "values": [{"data_element": "officials", "value": i64::MAX}]}),
+            "values[0].value",
+            "at most 1000000000000",
+        ),
     ];
     for (body, field, message) in cases {
         let (status, answer) = stack.post("/api/v1/reports", Some(&token), &body).await;

@@ -45,7 +45,7 @@ pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;
-pub use report::{ReportContent, ReportVersion};
+pub use report::{ReportContent, ReportStatus, ReportVersion};
 pub use role::Role;
 pub use text::VnName;
 pub use tree::{AgencyHistory, TreeVersion};

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::{AdminUnitCode, AgencyCode, Count, DataElementCode, FieldErrors, PeriodCode};
 
 /// The content of a report: its period and one count per data element.
@@ -64,6 +66,47 @@ pub struct ReportVersion {
     pub province: AdminUnitCode,
     pub version: i32,
     pub content: ReportContent,
+}
+
+/// Where a report stands in its lifecycle (trạng thái báo cáo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// Sent by the agency; counts in aggregates.
+    Submitted,
+}
+
+impl ReportStatus {
+    /// Every status.
+    pub const ALL: [ReportStatus; 1] = [Self::Submitted];
+
+    /// The status's name in columns, feeds and REST bodies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+        }
+    }
+}
+
+impl std::fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a report status did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a report status: submitted")]
+pub struct UnknownReportStatus(String);
+
+impl std::str::FromStr for ReportStatus {
+    type Err = UnknownReportStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownReportStatus(s.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -142,5 +185,13 @@ mod tests {
                 Err(errors) => proptest::prop_assert!(!errors.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn report_statuses_round_trip_and_unknown_ones_are_refused() {
+        for status in ReportStatus::ALL {
+            assert_eq!(status.as_str().parse::<ReportStatus>().unwrap(), status);
+        }
+        assert!("draft ".parse::<ReportStatus>().is_err());
     }
 }

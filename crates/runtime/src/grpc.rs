@@ -122,6 +122,12 @@ impl GrpcServer {
         });
         serve(self.router, self.listener, self.reporter, shutdown).await
     }
+
+    /// Serves until `shutdown` is cancelled: the name every service's
+    /// application gives it.
+    pub fn run_until_stopped(self, shutdown: CancellationToken) -> crate::Boxed<()> {
+        Box::pin(self.serve(shutdown))
+    }
 }
 
 /// The gRPC services of one back service, each behind the bearer-token

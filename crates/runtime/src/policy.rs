@@ -23,8 +23,8 @@ pub enum Action {
     ReadTree,
     /// Read one agency's record and lineage.
     ReadAgency,
-    /// Poll the agency change list (`ListAgencyChanges`).
-    ReadAgencyChanges,
+    /// Read where a change feed stands (`GetAgencyFeedHead`), without its entries.
+    ReadFeedHead,
     /// Create agencies, reorganise, import.
     ChangeTree,
     /// List, approve and reject registration requests.
@@ -56,7 +56,7 @@ impl Action {
     pub const ALL: [Action; 15] = [
         Action::ReadTree,
         Action::ReadAgency,
-        Action::ReadAgencyChanges,
+        Action::ReadFeedHead,
         Action::ChangeTree,
         Action::ReviewRegistrations,
         Action::IssueCredentials,
@@ -76,7 +76,7 @@ impl Action {
         match self {
             Self::ReadTree => "read the organisation tree",
             Self::ReadAgency => "read this agency's record",
-            Self::ReadAgencyChanges => "read the agency change list",
+            Self::ReadFeedHead => "read where a change feed stands",
             Self::ChangeTree => "change the organisation tree",
             Self::ReviewRegistrations => "review registration requests",
             Self::IssueCredentials => "issue credentials",
@@ -115,7 +115,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
 
         (
             Role::ProvinceOfficer,
-            ReadTree | ReadAgency | ReadAgencyChanges | ReadCatalogue | ReadReport | ReadAggregates,
+            ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue | ReadReport | ReadAggregates,
         ) => Everywhere,
         (
             Role::ProvinceOfficer,
@@ -124,7 +124,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
         ) => OwnProvince,
         (Role::ProvinceOfficer, CreateOfficers | FollowFeed | SubmitReport) => None,
 
-        (Role::Agency, ReadAgencyChanges | ReadCatalogue | ReadAggregates) => Everywhere,
+        (Role::Agency, ReadFeedHead | ReadCatalogue | ReadAggregates) => Everywhere,
         // An agency reads only its own reports; the submission service answers
         // "not found" for another agency's, so ids reveal nothing.
         (
@@ -140,8 +140,8 @@ pub fn grant(role: Role, action: Action) -> Reach {
 
         (
             Role::Service,
-            ReadTree | ReadAgency | ReadAgencyChanges | ReadSigningKeys | FollowFeed
-            | ReadCatalogue | ReadReport | ReadAggregates,
+            ReadTree | ReadAgency | ReadFeedHead | ReadSigningKeys | FollowFeed | ReadCatalogue
+            | ReadReport | ReadAggregates,
         ) => Everywhere,
         (
             Role::Service,
@@ -223,6 +223,23 @@ impl Scope {
             "may not {} for {owner}: {reach}",
             action.describe()
         )))
+    }
+
+    /// Refuses at once, before the agency is loaded, what the scope can never
+    /// cover: for a scope of one agency, every other code. Without it, "not
+    /// found" for an unknown code and "denied" for a known one would tell an
+    /// agency which codes exist. Province scopes still need the agency's
+    /// province, so they are checked with [`Scope::check`] once it is loaded.
+    pub fn precheck_agency(&self, action: Action, code: &str) -> Result<(), ServiceError> {
+        match self {
+            Self::Agency(own) if own.as_str() != code => {
+                Err(ServiceError::PermissionDenied(format!(
+                    "may not {} for agency {code}: agency {own} acts only for itself",
+                    action.describe()
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The province the scope is limited to, if it is one province.
@@ -344,7 +361,7 @@ mod tests {
             Role::Admin => &[
                 (ReadTree, Everywhere),
                 (ReadAgency, Everywhere),
-                (ReadAgencyChanges, Everywhere),
+                (ReadFeedHead, Everywhere),
                 (ChangeTree, Everywhere),
                 (ReviewRegistrations, Everywhere),
                 (IssueCredentials, Everywhere),
@@ -361,7 +378,7 @@ mod tests {
             Role::ProvinceOfficer => &[
                 (ReadTree, Everywhere),
                 (ReadAgency, Everywhere),
-                (ReadAgencyChanges, Everywhere),
+                (ReadFeedHead, Everywhere),
                 (ChangeTree, OwnProvince),
                 (ReviewRegistrations, OwnProvince),
                 (IssueCredentials, OwnProvince),
@@ -378,7 +395,7 @@ mod tests {
             Role::Agency => &[
                 (ReadTree, None),
                 (ReadAgency, OwnAgency),
-                (ReadAgencyChanges, Everywhere),
+                (ReadFeedHead, Everywhere),
                 (ChangeTree, None),
                 (ReviewRegistrations, None),
                 (IssueCredentials, None),
@@ -395,7 +412,7 @@ mod tests {
             Role::Service => &[
                 (ReadTree, Everywhere),
                 (ReadAgency, Everywhere),
-                (ReadAgencyChanges, Everywhere),
+                (ReadFeedHead, Everywhere),
                 (ChangeTree, None),
                 (ReviewRegistrations, None),
                 (IssueCredentials, None),
@@ -465,6 +482,27 @@ mod tests {
         assert_eq!(
             scope(&agency, Action::ReadCatalogue).unwrap(),
             Scope::Everywhere
+        );
+    }
+
+    #[test]
+    fn one_agency_is_refused_other_codes_before_anything_is_loaded() {
+        let agency = scope(&principal(Role::Agency), Action::ReadAgency).unwrap();
+        assert!(
+            agency
+                .precheck_agency(Action::ReadAgency, OWN_AGENCY)
+                .is_ok()
+        );
+        let err = agency
+            .precheck_agency(Action::ReadAgency, "000.00.99.H51")
+            .unwrap_err();
+        assert!(matches!(err, ServiceError::PermissionDenied(_)), "{err:?}");
+        // Wider scopes decide once the agency's province is known.
+        let officer = scope(&principal(Role::ProvinceOfficer), Action::ChangeTree).unwrap();
+        assert!(
+            officer
+                .precheck_agency(Action::ChangeTree, OTHER_PROVINCE_AGENCY)
+                .is_ok()
         );
     }
 

@@ -14,6 +14,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use chiso_proto::aggregation::v1::aggregation_service_server::AggregationServiceServer;
 use chiso_runtime::{
+    Boxed,
     auth::{AuthInterceptor, TokenVerifier},
     db,
     grpc::{self, AuthenticatedServices, GrpcServer},
@@ -29,7 +30,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: AggregationConfig) -> anyhow::Result<Self> {
+    /// Connects the database, runs migrations and binds the listener.
+    pub fn build(config: AggregationConfig) -> Boxed<Self> {
+        Box::pin(Self::start(config))
+    }
+
+    async fn start(config: AggregationConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
         let submission = grpc::channel(&config.submission_url, &config.tls)?;
@@ -69,10 +75,12 @@ impl Application {
     }
 
     /// Serves and follows the feed until `shutdown` is cancelled.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let follower = tokio::spawn(self.follower.run(shutdown.clone()));
-        let served = self.server.serve(shutdown).await;
-        follower.await.ok();
-        served
+    pub fn run_until_stopped(self, shutdown: CancellationToken) -> Boxed<()> {
+        Box::pin(async move {
+            let follower = tokio::spawn(self.follower.run(shutdown.clone()));
+            let served = self.server.serve(shutdown).await;
+            follower.await.ok();
+            served
+        })
     }
 }

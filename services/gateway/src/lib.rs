@@ -12,7 +12,7 @@ mod tests;
 
 use std::net::SocketAddr;
 
-use chiso_runtime::{auth::TokenVerifier, grpc};
+use chiso_runtime::{Boxed, auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -38,7 +38,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: GatewayConfig) -> anyhow::Result<Self> {
+    /// Connects to the back services (lazily) and binds the listener.
+    pub fn build(config: GatewayConfig) -> Boxed<Self> {
+        Box::pin(Self::start(config))
+    }
+
+    async fn start(config: GatewayConfig) -> anyhow::Result<Self> {
         let state = AppState {
             registry: grpc::channel(&config.registry_url, &config.tls)?,
             submission: grpc::channel(&config.submission_url, &config.tls)?,
@@ -69,7 +74,11 @@ impl Application {
     }
 
     /// Serves until `shutdown` is cancelled, letting requests in flight finish.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub fn run_until_stopped(self, shutdown: CancellationToken) -> Boxed<()> {
+        Box::pin(self.serve(shutdown))
+    }
+
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
         let stopping = shutdown.clone();
         // Peer addresses let the registry rate-limit unauthenticated registrations.

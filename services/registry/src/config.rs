@@ -2,7 +2,9 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use chiso_runtime::config::{DatabaseConfig, GrpcConfig, ServiceConfig};
+use chiso_runtime::config::{
+    DatabaseConfig, GrpcConfig, ServiceConfig, check_back_service, check_feed_poll_ms,
+};
 use chiso_runtime::tls::TlsConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -134,13 +136,10 @@ impl ServiceConfig for RegistryConfig {
     const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 
     fn check(&self, errors: &mut Vec<String>) {
-        self.tls.validate(errors);
-        self.database.validate(errors);
+        check_back_service(&self.tls, &self.database, errors);
+        check_feed_poll_ms(self.feed_poll_ms, errors);
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
-        }
-        if self.feed_poll_ms == 0 {
-            errors.push("feed_poll_ms: must be positive".into());
         }
         if self.auth.token_ttl_secs == 0 {
             errors.push("auth.token_ttl_secs: must be positive".into());

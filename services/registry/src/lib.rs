@@ -11,7 +11,7 @@ mod secrets;
 mod signing_keys;
 mod store;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use chiso_proto::registry::v1::{
@@ -20,24 +20,29 @@ use chiso_proto::registry::v1::{
     signing_key_service_server::SigningKeyServiceServer,
 };
 use chiso_runtime::{
+    Boxed,
     auth::{AuthInterceptor, Role, TokenSigner, TokenVerifier},
     db,
-    grpc::GrpcServer,
+    feed::Follow,
+    grpc::{AuthenticatedServices, GrpcServer},
 };
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
-use tonic::service::interceptor::InterceptedService;
 
 pub use config::RegistryConfig;
 
-/// A built registry, bound to its port and ready to serve.
-pub struct Application {
-    server: GrpcServer,
-}
+/// The registry service.
+pub struct Application;
 
 impl Application {
-    /// Connects the database, runs migrations, loads keys and binds the listener.
-    pub async fn build(config: RegistryConfig) -> anyhow::Result<Self> {
+    /// Connects the database, runs migrations, loads keys and binds the
+    /// listener: the server it returns reports its address (`local_addr`, for
+    /// port 0) and serves until stopped (`run_until_stopped`).
+    pub fn build(config: RegistryConfig) -> Boxed<GrpcServer> {
+        Box::pin(Self::start(config))
+    }
+
+    async fn start(config: RegistryConfig) -> anyhow::Result<GrpcServer> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let signer = TokenSigner::from_file(&config.auth.jwt_private_key_file, config.token_ttl())?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
@@ -59,18 +64,17 @@ impl Application {
             });
         }
 
-        let head = tokio::sync::watch::Sender::new(store::agency_feed_head(&db).await?);
         let streams = CancellationToken::new();
-        let follow = chiso_runtime::feed::Follow {
-            head: head.subscribe(),
-            poll: std::time::Duration::from_millis(config.feed_poll_ms),
-            stop: streams.clone(),
-        };
+        let (feed_head, follow) = Follow::new(
+            store::agency_feed_head(&db).await?,
+            Duration::from_millis(config.feed_poll_ms),
+            streams.clone(),
+        );
         let state = Arc::new(api::Registry {
             db,
             signer,
             static_clients,
-            feed_head: head,
+            feed_head,
             follow,
             rotation_grace: config.rotation_grace(),
             registration_limit: limit::RegistrationLimit::new(
@@ -79,49 +83,16 @@ impl Application {
             ),
             trust_forwarded_for: config.registration.trust_forwarded_for,
         });
-        let auth = AuthInterceptor::new(verifier);
-        let server = GrpcServer::bind(
-            "registry",
-            config.grpc.addr,
-            &config.tls,
-            &[
-                "chiso.registry.v1.AgencyService",
-                "chiso.registry.v1.CredentialService",
-                "chiso.registry.v1.RegistrationService",
-                "chiso.registry.v1.SigningKeyService",
-            ],
-            streams,
-            |router| {
-                router
-                    .add_service(InterceptedService::new(
-                        AgencyServiceServer::new(api::AgencyApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        CredentialServiceServer::new(api::CredentialApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        RegistrationServiceServer::new(api::RegistrationApi(state.clone())),
-                        auth.clone(),
-                    ))
-                    .add_service(InterceptedService::new(
-                        SigningKeyServiceServer::new(api::SigningKeyApi(state)),
-                        auth,
-                    ))
-            },
-        )
-        .await?;
-        Ok(Self { server })
-    }
-
-    /// The address actually bound (useful with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Serves until `shutdown` is cancelled.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
+            .add_service(AgencyServiceServer::new(api::AgencyApi(state.clone())))
+            .add_service(CredentialServiceServer::new(api::CredentialApi(
+                state.clone(),
+            )))
+            .add_service(RegistrationServiceServer::new(api::RegistrationApi(
+                state.clone(),
+            )))
+            .add_service(SigningKeyServiceServer::new(api::SigningKeyApi(state)));
+        GrpcServer::bind_authenticated("registry", config.grpc.addr, &config.tls, streams, services)
+            .await
     }
 }

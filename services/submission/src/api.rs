@@ -206,7 +206,7 @@ fn encode_report(s: StoredReport) -> pb::Report {
         province_code: s.report.province_code,
         period: s.report.period,
         version: s.report.version,
-        status: pb::ReportStatus::Submitted.into(),
+        status: pb::ReportStatus::from(s.status).into(),
         values: s
             .values
             .into_iter()

@@ -7,7 +7,7 @@ mod entity;
 mod migration;
 mod store;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chiso_proto::submission::v1::{
     catalogue_service_server::CatalogueServiceServer,
@@ -15,6 +15,7 @@ use chiso_proto::submission::v1::{
     report_service_server::ReportServiceServer,
 };
 use chiso_runtime::{
+    Boxed,
     auth::{AuthInterceptor, TokenVerifier},
     db, feed,
     grpc::{AuthenticatedServices, GrpcServer},
@@ -23,13 +24,18 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::SubmissionConfig;
 
-/// A built submission service, bound to its port and ready to serve.
-pub struct Application {
-    server: GrpcServer,
-}
+/// The submission service.
+pub struct Application;
 
 impl Application {
-    pub async fn build(config: SubmissionConfig) -> anyhow::Result<Self> {
+    /// Connects the database, runs migrations and binds the listener: the
+    /// server it returns reports its address (`local_addr`, for port 0) and
+    /// serves until stopped (`run_until_stopped`).
+    pub fn build(config: SubmissionConfig) -> Boxed<GrpcServer> {
+        Box::pin(Self::start(config))
+    }
+
+    async fn start(config: SubmissionConfig) -> anyhow::Result<GrpcServer> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
         let stop = CancellationToken::new();
@@ -45,22 +51,7 @@ impl Application {
             )))
             .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
             .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
-        let server = GrpcServer::bind_authenticated(
-            "submission",
-            config.grpc.addr,
-            &config.tls,
-            stop,
-            services,
-        )
-        .await?;
-        Ok(Self { server })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        GrpcServer::bind_authenticated("submission", config.grpc.addr, &config.tls, stop, services)
+            .await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chiso_domain::{AdminUnitCode, AgencyCode, IndicatorCode, ReportContent};
+use chiso_domain::{AdminUnitCode, AgencyCode, IndicatorCode, ReportContent, ReportStatus};
 use chiso_runtime::{ServiceError, ServiceResult, feed};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -25,7 +25,24 @@ pub struct NewReport {
 #[derive(Debug, Clone)]
 pub struct StoredReport {
     pub report: report::Model,
+    /// `report.status`, parsed where the row is read.
+    pub status: ReportStatus,
     pub values: Vec<report_value::Model>,
+}
+
+impl StoredReport {
+    /// A report row and its values; a status this build does not know is an
+    /// error, never a default.
+    fn new(report: report::Model, values: Vec<report_value::Model>) -> ServiceResult<Self> {
+        let status = report.status.parse::<ReportStatus>().map_err(|e| {
+            ServiceError::Internal(anyhow::anyhow!("report {}: stored {e}", report.id))
+        })?;
+        Ok(Self {
+            report,
+            status,
+            values,
+        })
+    }
 }
 
 #[tracing::instrument(name = "db.data_elements", skip_all)]
@@ -98,7 +115,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
         province_code: new.province.to_string(),
         period: new.content.period.to_string(),
         version: latest.unwrap_or(0) + 1,
-        status: "submitted".into(),
+        status: ReportStatus::Submitted.as_str().into(),
         submitted_by: new.submitted_by,
         submitted_at: now,
     };
@@ -128,10 +145,7 @@ pub async fn submit(db: &DatabaseConnection, new: NewReport) -> ServiceResult<St
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
-    Ok(StoredReport {
-        report: model,
-        values,
-    })
+    StoredReport::new(model, values)
 }
 
 #[tracing::instrument(name = "db.report", skip_all)]
@@ -145,7 +159,7 @@ pub async fn report(db: &DatabaseConnection, id: &str) -> ServiceResult<StoredRe
         .order_by_asc(report_value::Column::DataElement)
         .all(db)
         .await?;
-    Ok(StoredReport { report, values })
+    StoredReport::new(report, values)
 }
 
 /// Feed entries after `after_seq`, oldest first, with their reports.
@@ -188,7 +202,7 @@ pub async fn changes_after(
                 ServiceError::Internal(anyhow::anyhow!("feed entry {} has no report", e.seq))
             })?;
             let values = values.remove(&e.report_id).unwrap_or_default();
-            Ok((e.seq, StoredReport { report, values }))
+            Ok((e.seq, StoredReport::new(report, values)?))
         })
         .collect()
 }

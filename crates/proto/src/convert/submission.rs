@@ -2,7 +2,7 @@
 
 use chiso_domain::{
     AdminUnitCode, AgencyCode, DataElementCode, FieldErrors, IndicatorFormula, ReportContent,
-    ReportVersion,
+    ReportStatus, ReportVersion,
 };
 
 use crate::submission::v1 as pb;
@@ -76,6 +76,14 @@ pub fn decode_formula(indicator: &pb::Indicator) -> Result<IndicatorFormula, Fie
             factor: indicator.factor,
         }),
         _ => Err(errors),
+    }
+}
+
+impl From<ReportStatus> for pb::ReportStatus {
+    fn from(status: ReportStatus) -> Self {
+        match status {
+            ReportStatus::Submitted => Self::Submitted,
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! `AgencyService`: the organisation tree, as of any date, and its reorganisations.
 
-use std::pin::Pin;
-
 use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, today};
 use chiso_proto::{
     convert::registry::{admin_level_filter, agency_kind_filter, decode_new_agency, decode_plan},
@@ -11,7 +9,6 @@ use chiso_runtime::{
     ServiceError, feed,
     policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
-use futures::Stream;
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
@@ -196,30 +193,27 @@ impl AgencyService for AgencyApi {
         }))
     }
 
-    type WatchAgenciesStream = Pin<Box<dyn Stream<Item = Result<pb::AgencyChange, Status>> + Send>>;
+    type WatchAgenciesStream = feed::FeedStream<pb::AgencyChange>;
 
     #[instrument(skip_all, fields(after_seq = request.get_ref().after_seq))]
     async fn watch_agencies(
         &self,
         request: Request<pb::WatchAgenciesRequest>,
     ) -> Result<Response<Self::WatchAgenciesStream>, Status> {
-        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
-        let after = request.get_ref().after_seq;
-        if after < 0 {
-            return Err(ServiceError::field("after_seq", "must be zero or more").into());
-        }
-        let db = self.0.db.clone();
-        let stream = feed::stream(self.0.follow.clone(), after, move |after| {
-            let db = db.clone();
-            async move {
+        let after_seq = request.get_ref().after_seq;
+        feed::watch(
+            &request,
+            after_seq,
+            &self.0.follow,
+            &self.0.db,
+            |db, after| async move {
                 let changes = store::agency_changes_after(&db, after, feed::BATCH).await?;
                 Ok(changes
                     .into_iter()
                     .map(|c| (c.seq, encode_change(c)))
                     .collect())
-            }
-        });
-        Ok(Response::new(Box::pin(stream)))
+            },
+        )
     }
 
     async fn list_agency_changes(
@@ -260,11 +254,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyFeedHeadRequest>,
     ) -> Result<Response<pb::AgencyFeedHead>, Status> {
-        authorize(
-            &caller(&request)?,
-            Action::ReadAgencyChanges,
-            Resource::Global,
-        )?;
+        authorize(&caller(&request)?, Action::ReadFeedHead, Resource::Global)?;
         let last_seq = store::agency_feed_head(&self.0.db).await?;
         Ok(Response::new(pb::AgencyFeedHead { last_seq }))
     }
@@ -304,6 +294,7 @@ impl AgencyApi {
         code: &AgencyCode,
     ) -> Result<agency::Model, ServiceError> {
         let (_, scope) = caller_in_scope(request, Action::ReadAgency)?;
+        scope.precheck_agency(Action::ReadAgency, code.as_str())?;
         let found = store::get(&self.0.db, code).await?;
         scope.check(
             Action::ReadAgency,

@@ -118,6 +118,7 @@ impl SigningKeyApi {
         action: Action,
         code: &AgencyCode,
     ) -> Result<agency::Model, ServiceError> {
+        scope.precheck_agency(action, code.as_str())?;
         let agency = store::get(&self.0.db, code).await?;
         scope.check(
             action,

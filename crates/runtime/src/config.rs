@@ -277,7 +277,9 @@ mod tests {
 
     #[test]
     fn defaults_alone_make_a_service_that_runs_alone() {
-        Jail::expect_with(|_| {
+        Jail::expect_with(|jail| {
+            // The machine's own CHISO_* (CI sets CHISO_TEST_DATABASE_URL) must not leak in.
+            jail.clear_env();
             let config = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap();
             assert_eq!(config.grpc.addr.to_string(), "0.0.0.0:50052");
             assert_eq!(url(&config), "sqlite://data/test.db?mode=rwc");
@@ -294,6 +296,7 @@ mod tests {
     #[test]
     fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "chiso.toml",
                 r#"
@@ -321,6 +324,7 @@ mod tests {
     #[test]
     fn a_section_and_its_prefix_serve_one_service_of_a_shared_file() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "chiso.toml",
                 r#"
@@ -350,6 +354,7 @@ mod tests {
     #[test]
     fn every_invalid_setting_is_reported_at_once() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("CHISO_DATABASE__URL", "mysql://db");
             jail.set_env("CHISO_DATABASE__MAX_CONNECTIONS", "0");
             jail.set_env("CHISO_DATABASE__SCHEMA", "Bad-Schema");
@@ -373,6 +378,7 @@ mod tests {
     #[test]
     fn unknown_and_malformed_settings_are_refused() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("CHISO_GRPC__PORT", "1");
             let err = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap_err();
             assert!(err.to_string().contains("port"), "{err}");

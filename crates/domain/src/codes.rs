@@ -1,5 +1,6 @@
 //! Identifiers: agency codes (QCVN 102:2016/BTTTT), administrative-unit codes
-//! (QĐ 124/2004/QĐ-TTg), and catalogue codes for data elements and indicators.
+//! (QĐ 124/2004/QĐ-TTg), and catalogue codes (data elements, indicators,
+//! validation rules, report forms, plans), which all read alike in URLs, TOML and logs.
 
 use std::{fmt, str::FromStr};
 
@@ -131,26 +132,44 @@ fn parse_catalogue_code(raw: &str, what: &str) -> Result<String, CodeError> {
     }
 }
 
-string_code! {
+macro_rules! catalogue_code {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        string_code! {
+            $(#[$doc])*
+            $name
+        }
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, CodeError> {
+                parse_catalogue_code(raw, $what).map(Self)
+            }
+        }
+    };
+}
+
+catalogue_code! {
     /// Code of a raw count agencies report, e.g. `officials`.
-    DataElementCode
+    DataElementCode, "data element"
 }
 
-impl DataElementCode {
-    pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        parse_catalogue_code(raw, "data element").map(Self)
-    }
-}
-
-string_code! {
+catalogue_code! {
     /// Code of a computed indicator, e.g. `computer_equipment_rate`.
-    IndicatorCode
+    IndicatorCode, "indicator"
 }
 
-impl IndicatorCode {
-    pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        parse_catalogue_code(raw, "indicator").map(Self)
-    }
+catalogue_code! {
+    /// Code of a validation rule between data elements, e.g. `computers_within_officials`.
+    RuleCode, "validation rule"
+}
+
+catalogue_code! {
+    /// Code of a report form (DHIS2: data set), e.g. `it_application_yearly`.
+    FormCode, "report form"
+}
+
+catalogue_code! {
+    /// Code of a provincial IT plan, e.g. `quang_ngai_2018`.
+    PlanCode, "plan"
 }
 
 #[cfg(test)]
@@ -198,5 +217,17 @@ mod tests {
         for bad in ["", "Officials", "1x", "a-b", "cán_bộ"] {
             assert!(DataElementCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn keys_parse_and_name_their_kind() {
+        assert_eq!(
+            FormCode::parse(" it_yearly ").unwrap().as_str(),
+            "it_yearly"
+        );
+        let err = PlanCode::parse("Quảng Ngãi").unwrap_err().to_string();
+        assert!(err.starts_with("`Quảng Ngãi` is not a plan code"), "{err}");
+        assert!(RuleCode::parse("1rule").is_err());
+        assert!(serde_json::from_str::<RuleCode>("\"a-b\"").is_err());
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     AdminLevel, AdminUnitCode, AgencyCode, AgencyKind, DataElementCode, FieldErrors, VnName,
     catalogue::Catalogue,
-    keys::FormCode,
+    codes::FormCode,
     period::{PeriodCode, PeriodType},
 };
 

@@ -13,7 +13,6 @@ pub mod date;
 pub mod error;
 pub mod form;
 pub mod indicator;
-pub mod keys;
 pub mod period;
 pub mod plan;
 pub mod registration;
@@ -33,7 +32,9 @@ pub use catalogue::{
     Catalogue, DataElement, Indicator, NoValue, Ratio, RawCatalogue, RuleFailure, Totals,
     ValidationRule, Value,
 };
-pub use codes::{AdminUnitCode, AgencyCode, DataElementCode, IndicatorCode};
+pub use codes::{
+    AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RuleCode,
+};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
@@ -41,7 +42,6 @@ pub use form::{Form, RawForm, ReportingAgency};
 pub use indicator::{
     Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
 };
-pub use keys::{FormCode, KeyError, PlanCode, RuleCode};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     AdminLevel, AdminUnitCode, AgencyKind, FieldErrors, IndicatorCode, VnName,
     catalogue::{Catalogue, Comparator, Ratio, RawNumber},
+    codes::PlanCode,
     date::parse_date,
-    keys::PlanCode,
 };
 
 /// Which agencies' pooled figures a target is measured on.

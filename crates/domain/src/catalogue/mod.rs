@@ -24,7 +24,7 @@ pub use expr::{Comparator, Exact, Expression, Operand, Sign, Term};
 pub use indicator::{Indicator, NoValue, Ratio, RawIndicator};
 pub use rule::{RawValidationRule, RuleFailure, RuleOutcome, ValidationRule};
 
-use crate::{DataElementCode, FieldErrors, IndicatorCode, keys::RuleCode};
+use crate::{DataElementCode, FieldErrors, IndicatorCode, codes::RuleCode};
 
 /// A whole catalogue as written, before any check.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

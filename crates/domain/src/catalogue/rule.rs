@@ -8,7 +8,7 @@ use super::{
     element::ValueType,
     expr::{Comparator, Expression, parse_chain},
 };
-use crate::{DataElementCode, FieldErrors, keys::RuleCode};
+use crate::{DataElementCode, FieldErrors, codes::RuleCode};
 
 /// A rule as written in a catalogue file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

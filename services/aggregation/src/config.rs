@@ -37,17 +37,15 @@ fn default_client_id() -> String {
     "aggregation".into()
 }
 
-/// Defaults for running alone on one machine.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    ("grpc.addr", "0.0.0.0:50053"),
-    ("database.url", "sqlite://data/aggregation.db?mode=rwc"),
-    ("submission_url", "http://127.0.0.1:50052"),
-    ("registry_url", "http://127.0.0.1:50051"),
-];
-
 impl ServiceConfig for AggregationConfig {
     const SERVICE: &'static str = "aggregation";
-    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+    /// Defaults for running alone on one machine.
+    const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("grpc.addr", "0.0.0.0:50053"),
+        ("database.url", "sqlite://data/aggregation.db?mode=rwc"),
+        ("submission_url", "http://127.0.0.1:50052"),
+        ("registry_url", "http://127.0.0.1:50051"),
+    ];
 
     fn check(&self, errors: &mut Vec<String>) {
         check_back_service(&self.tls, &self.database, errors);

@@ -18,17 +18,15 @@ pub struct GatewayConfig {
     pub aggregation_url: String,
 }
 
-/// Defaults for running alone on one machine.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    ("http.addr", "0.0.0.0:8080"),
-    ("registry_url", "http://127.0.0.1:50051"),
-    ("submission_url", "http://127.0.0.1:50052"),
-    ("aggregation_url", "http://127.0.0.1:50053"),
-];
-
 impl ServiceConfig for GatewayConfig {
     const SERVICE: &'static str = "gateway";
-    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+    /// Defaults for running alone on one machine.
+    const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("http.addr", "0.0.0.0:8080"),
+        ("registry_url", "http://127.0.0.1:50051"),
+        ("submission_url", "http://127.0.0.1:50052"),
+        ("aggregation_url", "http://127.0.0.1:50053"),
+    ];
 
     fn check(&self, errors: &mut Vec<String>) {
         self.tls.validate(errors);

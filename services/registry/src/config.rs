@@ -123,17 +123,15 @@ fn default_admin_id() -> String {
 /// Longest grace period a rotated secret may have.
 pub const MAX_ROTATION_GRACE_SECS: u64 = 30 * 86_400;
 
-/// Defaults for running alone on one machine.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    ("grpc.addr", "0.0.0.0:50051"),
-    ("database.url", "sqlite://data/registry.db?mode=rwc"),
-    ("auth.jwt_private_key_file", "data/keys/jwt-private.pem"),
-    ("auth.jwt_public_key_file", "data/keys/jwt-public.pem"),
-];
-
 impl ServiceConfig for RegistryConfig {
     const SERVICE: &'static str = "registry";
-    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+    /// Defaults for running alone on one machine.
+    const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("grpc.addr", "0.0.0.0:50051"),
+        ("database.url", "sqlite://data/registry.db?mode=rwc"),
+        ("auth.jwt_private_key_file", "data/keys/jwt-private.pem"),
+        ("auth.jwt_public_key_file", "data/keys/jwt-public.pem"),
+    ];
 
     fn check(&self, errors: &mut Vec<String>) {
         check_back_service(&self.tls, &self.database, errors);

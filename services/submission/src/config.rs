@@ -26,15 +26,13 @@ fn default_feed_poll_ms() -> u64 {
     1000
 }
 
-/// Defaults for running alone on one machine.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    ("grpc.addr", "0.0.0.0:50052"),
-    ("database.url", "sqlite://data/submission.db?mode=rwc"),
-];
-
 impl ServiceConfig for SubmissionConfig {
     const SERVICE: &'static str = "submission";
-    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+    /// Defaults for running alone on one machine.
+    const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("grpc.addr", "0.0.0.0:50052"),
+        ("database.url", "sqlite://data/submission.db?mode=rwc"),
+    ];
 
     fn check(&self, errors: &mut Vec<String>) {
         check_back_service(&self.tls, &self.database, errors);

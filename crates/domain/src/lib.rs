@@ -19,6 +19,7 @@ pub mod registration;
 pub mod reorganisation;
 pub mod report;
 pub mod role;
+pub mod signature;
 pub mod seed;
 pub mod text;
 pub mod tree;
@@ -45,7 +46,10 @@ pub use indicator::{
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;
-pub use report::{ReportContent, ReportStatus, ReportVersion};
+pub use report::{
+    LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition, parse_values,
+    transition,
+};
 pub use role::Role;
 pub use text::VnName;
 pub use tree::{AgencyHistory, TreeVersion};

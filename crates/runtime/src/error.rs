@@ -24,6 +24,10 @@ pub enum ServiceError {
     Conflict(FieldErrors),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller's copy is stale: `if_match` is not the current etag
+    /// (gRPC ABORTED, REST 412).
+    #[error("{0}")]
+    StaleVersion(String),
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -107,6 +111,7 @@ impl From<ServiceError> for Status {
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::StaleVersion(m) => Status::aborted(m),
             ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
             ServiceError::Unavailable(m) => {
@@ -129,7 +134,9 @@ pub fn http_status(code: Code) -> http::StatusCode {
         Code::InvalidArgument | Code::OutOfRange => S::UNPROCESSABLE_ENTITY,
         Code::FailedPrecondition => S::CONFLICT,
         Code::NotFound => S::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted => S::CONFLICT,
+        Code::AlreadyExists => S::CONFLICT,
+        // Only a stale `if_match` aborts: the REST precondition failed.
+        Code::Aborted => S::PRECONDITION_FAILED,
         Code::Unauthenticated => S::UNAUTHORIZED,
         Code::PermissionDenied => S::FORBIDDEN,
         Code::ResourceExhausted => S::TOO_MANY_REQUESTS,

@@ -49,11 +49,17 @@ pub enum Action {
     ReadReport,
     /// Read aggregates.
     ReadAggregates,
+    /// Create, change and retire data elements, indicators, rules and forms.
+    ManageCatalogue,
+    /// Accept or return a submitted report, or unlock a locked one.
+    ReviewReport,
+    /// Enter a report received on paper with the date it was received.
+    EnterPaperReport,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 18] = [
         Action::ReadTree,
         Action::ReadAgency,
         Action::ReadFeedHead,
@@ -69,6 +75,9 @@ impl Action {
         Action::SubmitReport,
         Action::ReadReport,
         Action::ReadAggregates,
+        Action::ManageCatalogue,
+        Action::ReviewReport,
+        Action::EnterPaperReport,
     ];
 
     /// What the action does, for messages ("may not {describe}").
@@ -89,6 +98,9 @@ impl Action {
             Self::SubmitReport => "submit this report",
             Self::ReadReport => "read this report",
             Self::ReadAggregates => "read aggregates",
+            Self::ManageCatalogue => "change the catalogue",
+            Self::ReviewReport => "review this report",
+            Self::EnterPaperReport => "enter a paper report for this agency",
         }
     }
 }
@@ -115,14 +127,17 @@ pub fn grant(role: Role, action: Action) -> Reach {
 
         (
             Role::ProvinceOfficer,
-            ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue | ReadReport | ReadAggregates,
+            ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue | ReadAggregates,
         ) => Everywhere,
+        // An officer acts for the agencies of its own province only: it
+        // reads, reviews and enters (paper) reports there, nowhere else.
         (
             Role::ProvinceOfficer,
             ChangeTree | ReviewRegistrations | IssueCredentials | ManageCredentials
-            | ReadSigningKeys | ManageSigningKeys,
+            | ReadSigningKeys | ManageSigningKeys | SubmitReport | ReadReport | ReviewReport
+            | EnterPaperReport,
         ) => OwnProvince,
-        (Role::ProvinceOfficer, CreateOfficers | FollowFeed | SubmitReport) => None,
+        (Role::ProvinceOfficer, CreateOfficers | FollowFeed | ManageCatalogue) => None,
 
         (Role::Agency, ReadFeedHead | ReadCatalogue | ReadAggregates) => Everywhere,
         // An agency reads only its own reports; the submission service answers
@@ -135,7 +150,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
         (
             Role::Agency,
             ReadTree | ChangeTree | ReviewRegistrations | IssueCredentials | CreateOfficers
-            | FollowFeed,
+            | FollowFeed | ManageCatalogue | ReviewReport | EnterPaperReport,
         ) => None,
 
         (
@@ -146,7 +161,8 @@ pub fn grant(role: Role, action: Action) -> Reach {
         (
             Role::Service,
             ChangeTree | ReviewRegistrations | IssueCredentials | ManageCredentials
-            | CreateOfficers | ManageSigningKeys | SubmitReport,
+            | CreateOfficers | ManageSigningKeys | SubmitReport | ManageCatalogue | ReviewReport
+            | EnterPaperReport,
         ) => None,
     }
 }
@@ -374,6 +390,9 @@ mod tests {
                 (SubmitReport, Everywhere),
                 (ReadReport, Everywhere),
                 (ReadAggregates, Everywhere),
+                (ManageCatalogue, Everywhere),
+                (ReviewReport, Everywhere),
+                (EnterPaperReport, Everywhere),
             ],
             Role::ProvinceOfficer => &[
                 (ReadTree, Everywhere),
@@ -388,9 +407,12 @@ mod tests {
                 (ManageSigningKeys, OwnProvince),
                 (FollowFeed, None),
                 (ReadCatalogue, Everywhere),
-                (SubmitReport, None),
-                (ReadReport, Everywhere),
+                (SubmitReport, OwnProvince),
+                (ReadReport, OwnProvince),
                 (ReadAggregates, Everywhere),
+                (ManageCatalogue, None),
+                (ReviewReport, OwnProvince),
+                (EnterPaperReport, OwnProvince),
             ],
             Role::Agency => &[
                 (ReadTree, None),
@@ -408,6 +430,9 @@ mod tests {
                 (SubmitReport, OwnAgency),
                 (ReadReport, OwnAgency),
                 (ReadAggregates, Everywhere),
+                (ManageCatalogue, None),
+                (ReviewReport, None),
+                (EnterPaperReport, None),
             ],
             Role::Service => &[
                 (ReadTree, Everywhere),
@@ -425,6 +450,9 @@ mod tests {
                 (SubmitReport, None),
                 (ReadReport, Everywhere),
                 (ReadAggregates, Everywhere),
+                (ManageCatalogue, None),
+                (ReviewReport, None),
+                (EnterPaperReport, None),
             ],
         };
         rows.to_vec()

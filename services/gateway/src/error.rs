@@ -214,7 +214,7 @@ mod tests {
             (Code::PermissionDenied, 403, "permission_denied"),
             (Code::ResourceExhausted, 429, "resource_exhausted"),
             (Code::FailedPrecondition, 409, "failed_precondition"),
-            (Code::Aborted, 409, "aborted"),
+            (Code::Aborted, 412, "aborted"),
             (Code::OutOfRange, 422, "out_of_range"),
             (Code::Unimplemented, 501, "unimplemented"),
             (Code::Internal, 500, "internal"),

@@ -1,80 +1,91 @@
 //! `chiso.submission.v1` messages and their domain types.
 
 use chiso_domain::{
-    AdminUnitCode, AgencyCode, DataElementCode, FieldErrors, IndicatorFormula, ReportContent,
-    ReportStatus, ReportVersion,
+    AdminUnitCode, AgencyCode, Catalogue, DataElement, FieldErrors, Form, FormCode, Indicator,
+    PeriodCode, PeriodType, ReportStatus, ReportValues, ReportVersion, ValidationRule,
+    catalogue::{
+        Category, Decimal, RawDataElement, RawIndicator, RawNumber, RawValidationRule, ValueType,
+    },
+    form::DeadlineRule,
+    parse_values,
 };
 
+use super::Unspecified;
 use crate::submission::v1 as pb;
 
 impl pb::DataValue {
-    /// One reported count on the wire.
-    pub fn new(data_element: impl Into<String>, value: i64) -> Self {
+    /// One reported value on the wire, as text.
+    pub fn new(data_element: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             data_element: data_element.into(),
-            value,
+            value: value.into(),
         }
     }
 }
 
-/// A submission's content, checked against the data elements the catalogue
-/// knows; every invalid field is named.
-pub fn decode_submit_report(
-    request: &pb::SubmitReportRequest,
-    known: impl Fn(&DataElementCode) -> bool,
-) -> Result<ReportContent, FieldErrors> {
-    let values: Vec<(&str, i64)> = request
-        .values
+/// Values as sent, checked against the catalogue; `allowed` refuses elements
+/// that may not be entered (not on the form, retired). Every bad field is
+/// named (`values[2].value`).
+pub fn decode_values(
+    values: &[pb::DataValue],
+    catalogue: &Catalogue,
+    allowed: impl Fn(&chiso_domain::DataElementCode) -> Result<(), String>,
+) -> Result<ReportValues, FieldErrors> {
+    let pairs: Vec<(&str, &str)> = values
         .iter()
-        .map(|v| (v.data_element.as_str(), v.value))
+        .map(|v| (v.data_element.as_str(), v.value.as_str()))
         .collect();
-    ReportContent::parse(&request.period, &values, known)
+    parse_values(&pairs, catalogue, allowed)
 }
 
-/// A report version from the change feed. The submission service stored it
-/// after the same checks, so an error here means a corrupt or foreign feed.
-pub fn decode_report(report: &pb::Report) -> Result<ReportVersion, FieldErrors> {
+/// Values on the wire, in code order.
+pub fn encode_values(values: &ReportValues) -> Vec<pb::DataValue> {
+    values
+        .iter()
+        .map(|(code, value)| pb::DataValue::new(code.as_str(), value.to_string()))
+        .collect()
+}
+
+/// A report version from the change feed, its values checked against the
+/// follower's copy of the catalogue. The submission service stored it after
+/// the same checks, so an error here means a corrupt or foreign feed (or a
+/// catalogue event not yet applied).
+pub fn decode_report(
+    report: &pb::Report,
+    catalogue: &Catalogue,
+) -> Result<ReportVersion, FieldErrors> {
     let mut errors = FieldErrors::new();
+    let form = errors.check("form", FormCode::parse(&report.form));
+    let period = errors.check("period", PeriodCode::parse(&report.period));
     let agency = errors.check("agency_code", AgencyCode::parse(&report.agency_code));
     let province = errors.check("province_code", AdminUnitCode::parse(&report.province_code));
-    let values: Vec<(&str, i64)> = report
-        .values
-        .iter()
-        .map(|v| (v.data_element.as_str(), v.value))
-        .collect();
-    // Every data element was in the catalogue when the report was stored.
-    let content = ReportContent::parse(&report.period, &values, |_| true)
+    let status = errors.check(
+        "status",
+        ReportStatus::try_from(pb::ReportStatus::try_from(report.status).unwrap_or_default()),
+    );
+    // Retired elements stay valid in old reports.
+    let values = decode_values(&report.values, catalogue, |_| Ok(()))
         .map_err(|e| errors.0.extend(e.0))
         .ok();
-    match (agency, province, content) {
-        (Some(agency), Some(province), Some(content)) if errors.is_empty() => Ok(ReportVersion {
-            id: report.id.clone(),
-            agency,
-            province,
-            version: report.version,
-            content,
-        }),
-        _ => Err(errors),
+    if report.days_late < 0 {
+        errors.push("days_late", "must be zero or more");
     }
-}
-
-/// How to compute an indicator, from its catalogue entry; an empty
-/// denominator means a plain total.
-pub fn decode_formula(indicator: &pb::Indicator) -> Result<IndicatorFormula, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let numerator = errors.check("numerator", DataElementCode::parse(&indicator.numerator));
-    let denominator = match indicator.denominator.as_str() {
-        "" => Some(None),
-        raw => errors
-            .check("denominator", DataElementCode::parse(raw))
-            .map(Some),
-    };
-    match (numerator, denominator) {
-        (Some(numerator), Some(denominator)) => Ok(IndicatorFormula {
-            numerator,
-            denominator,
-            factor: indicator.factor,
-        }),
+    match (form, period, agency, province, status, values) {
+        (Some(form), Some(period), Some(agency), Some(province), Some(status), Some(values))
+            if errors.is_empty() =>
+        {
+            Ok(ReportVersion {
+                id: report.id.clone(),
+                form,
+                period,
+                agency,
+                province,
+                version: report.version,
+                status,
+                values,
+                days_late: report.days_late.unsigned_abs(),
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -82,8 +93,250 @@ pub fn decode_formula(indicator: &pb::Indicator) -> Result<IndicatorFormula, Fie
 impl From<ReportStatus> for pb::ReportStatus {
     fn from(status: ReportStatus) -> Self {
         match status {
+            ReportStatus::Draft => Self::Draft,
             ReportStatus::Submitted => Self::Submitted,
+            ReportStatus::Accepted => Self::Accepted,
+            ReportStatus::Returned => Self::Returned,
         }
+    }
+}
+
+impl TryFrom<pb::ReportStatus> for ReportStatus {
+    type Error = Unspecified;
+    fn try_from(status: pb::ReportStatus) -> Result<Self, Self::Error> {
+        match status {
+            pb::ReportStatus::Draft => Ok(Self::Draft),
+            pb::ReportStatus::Submitted => Ok(Self::Submitted),
+            pb::ReportStatus::Accepted => Ok(Self::Accepted),
+            pb::ReportStatus::Returned => Ok(Self::Returned),
+            pb::ReportStatus::Unspecified => Err(Unspecified {
+                expected: "draft, submitted, accepted or returned",
+            }),
+        }
+    }
+}
+
+impl From<Category> for pb::Category {
+    fn from(c: Category) -> Self {
+        match c {
+            Category::TechnicalInfrastructure => Self::TechnicalInfrastructure,
+            Category::InternalUse => Self::InternalUse,
+            Category::OnlineServices => Self::OnlineServices,
+            Category::HumanResources => Self::HumanResources,
+            Category::InformationSecurity => Self::InformationSecurity,
+        }
+    }
+}
+
+impl TryFrom<pb::Category> for Category {
+    type Error = Unspecified;
+    fn try_from(c: pb::Category) -> Result<Self, Self::Error> {
+        match c {
+            pb::Category::TechnicalInfrastructure => Ok(Self::TechnicalInfrastructure),
+            pb::Category::InternalUse => Ok(Self::InternalUse),
+            pb::Category::OnlineServices => Ok(Self::OnlineServices),
+            pb::Category::HumanResources => Ok(Self::HumanResources),
+            pb::Category::InformationSecurity => Ok(Self::InformationSecurity),
+            pb::Category::Unspecified => Err(Unspecified {
+                expected: "technical_infrastructure, internal_use, online_services, human_resources or information_security",
+            }),
+        }
+    }
+}
+
+impl From<PeriodType> for pb::PeriodType {
+    fn from(t: PeriodType) -> Self {
+        match t {
+            PeriodType::Yearly => Self::Yearly,
+            PeriodType::SixMonthly => Self::SixMonthly,
+            PeriodType::Quarterly => Self::Quarterly,
+            PeriodType::Monthly => Self::Monthly,
+        }
+    }
+}
+
+/// A bound as text: the count, or the decimal with its decimals.
+fn bound(scaled: i64, value_type: ValueType) -> String {
+    match value_type {
+        ValueType::YesNo => String::new(),
+        ValueType::Decimal { decimals } => Decimal::new(scaled, decimals)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        ValueType::Count => scaled.to_string(),
+    }
+}
+
+/// A checked data element on the wire.
+pub fn encode_data_element(e: &DataElement, retired: bool) -> pb::DataElement {
+    let (value_type, decimals) = match e.value_type {
+        ValueType::Count => (pb::ValueType::Count, 0),
+        ValueType::Decimal { decimals } => (pb::ValueType::Decimal, u32::from(decimals)),
+        ValueType::YesNo => (pb::ValueType::YesNo, 0),
+    };
+    pb::DataElement {
+        code: e.code.to_string(),
+        name: e.name.to_string(),
+        name_en: e.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        description: e.description.clone(),
+        category: pb::Category::from(e.category).into(),
+        value_type: value_type.into(),
+        decimals,
+        min: bound(e.min, e.value_type),
+        max: bound(e.max, e.value_type),
+        unit: e.unit.clone(),
+        retired,
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// A data element definition as sent; [`Catalogue::build`] checks it.
+pub fn decode_data_element_definition(d: &pb::DataElementDefinition) -> RawDataElement {
+    RawDataElement {
+        code: d.code.clone(),
+        name: d.name.clone(),
+        name_en: non_empty(&d.name_en),
+        description: d.description.clone(),
+        category: d.category.clone(),
+        value_type: d.value_type.clone(),
+        decimals: d.decimals.map(|n| u8::try_from(n).unwrap_or(u8::MAX)),
+        min: non_empty(&d.min).map(RawNumber::Text),
+        max: non_empty(&d.max).map(RawNumber::Text),
+        unit: d.unit.clone(),
+    }
+}
+
+/// A checked indicator on the wire.
+pub fn encode_indicator(i: &Indicator, retired: bool) -> pb::Indicator {
+    pb::Indicator {
+        code: i.code.to_string(),
+        name: i.name.to_string(),
+        name_en: i.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        description: i.description.clone(),
+        numerator: i.numerator.to_string(),
+        denominator: i
+            .denominator
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        factor: i.factor,
+        decimals: u32::from(i.decimals),
+        unit: i.unit.clone(),
+        category: pb::Category::from(i.category).into(),
+        higher_is_better: i.higher_is_better,
+        retired,
+    }
+}
+
+/// An indicator definition as sent.
+pub fn decode_indicator_definition(d: &pb::IndicatorDefinition) -> RawIndicator {
+    RawIndicator {
+        code: d.code.clone(),
+        name: d.name.clone(),
+        name_en: non_empty(&d.name_en),
+        description: d.description.clone(),
+        numerator: d.numerator.clone(),
+        denominator: non_empty(&d.denominator),
+        factor: d.factor,
+        decimals: u8::try_from(d.decimals).unwrap_or(u8::MAX),
+        unit: d.unit.clone(),
+        category: d.category.clone(),
+        higher_is_better: d.higher_is_better,
+    }
+}
+
+/// The rule as text: its sides joined by their comparators.
+pub fn rule_text(r: &ValidationRule) -> String {
+    let mut text = String::new();
+    for (i, side) in r.sides.iter().enumerate() {
+        if i > 0 {
+            text.push_str(&format!(" {} ", r.comparators[i - 1]));
+        }
+        text.push_str(&side.to_string());
+    }
+    text
+}
+
+/// A checked rule on the wire.
+pub fn encode_rule(r: &ValidationRule, retired: bool) -> pb::ValidationRule {
+    pb::ValidationRule {
+        code: r.code.to_string(),
+        rule: rule_text(r),
+        message: r.message.clone(),
+        message_en: r.message_en.clone(),
+        retired,
+    }
+}
+
+/// A rule definition as sent.
+pub fn decode_rule_definition(d: &pb::ValidationRuleDefinition) -> RawValidationRule {
+    RawValidationRule {
+        code: d.code.clone(),
+        rule: d.rule.clone(),
+        message: d.message.clone(),
+        message_en: d.message_en.clone(),
+    }
+}
+
+/// A deadline rule as text: `days_after_end:N` or `decree09:DAY`.
+pub fn deadline_text(rule: DeadlineRule) -> String {
+    match rule {
+        DeadlineRule::DaysAfterEnd { days } => format!("days_after_end:{days}"),
+        DeadlineRule::Decree09 { due_day } => format!("decree09:{due_day}"),
+    }
+}
+
+/// A checked form on the wire.
+pub fn encode_form(f: &Form) -> pb::Form {
+    pb::Form {
+        code: f.code.to_string(),
+        name: f.name.to_string(),
+        name_en: f.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        period_type: pb::PeriodType::from(f.period_type).into(),
+        opens: f.opens.to_string(),
+        sections: f
+            .sections
+            .iter()
+            .map(|s| pb::FormSection {
+                name: s.name.to_string(),
+                name_en: s.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+                elements: s
+                    .elements
+                    .iter()
+                    .map(|e| pb::FormElement {
+                        data_element: e.code.to_string(),
+                        compulsory: e.compulsory,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        reporters: Some(pb::Reporters {
+            kinds: f
+                .reporters
+                .kinds
+                .iter()
+                .map(|k| k.kind().as_str().to_owned())
+                .collect(),
+            levels: f
+                .reporters
+                .levels
+                .iter()
+                .map(|l| l.as_str().to_owned())
+                .collect(),
+            agencies: f.reporters.agencies.iter().map(ToString::to_string).collect(),
+        }),
+        deadline_rule: deadline_text(f.deadline),
+        lock_after_days: f.lock_after_days.unwrap_or(0),
+        signature_required: f.signature_required,
+        acceptance_required: f.acceptance_required,
+        aggregation_basis: match f.aggregation_basis {
+            chiso_domain::form::AggregationBasis::SubmittedOrAccepted => "submitted_or_accepted",
+            chiso_domain::form::AggregationBasis::AcceptedOnly => "accepted_only",
+        }
+        .into(),
     }
 }
 
@@ -91,42 +344,84 @@ impl From<ReportStatus> for pb::ReportStatus {
 mod tests {
     use super::*;
 
+    fn catalogue() -> Catalogue {
+        chiso_domain::seed::catalogue().unwrap()
+    }
+
     #[test]
     fn a_feed_report_decodes_and_bad_fields_are_named() {
+        let cat = catalogue();
         let mut report = pb::Report {
             id: "r1".into(),
+            form: "it_application_yearly".into(),
             agency_code: "000.00.15.H51".into(),
             province_code: "51".into(),
             period: "2018".into(),
             version: 2,
             status: pb::ReportStatus::Submitted.into(),
-            values: vec![pb::DataValue::new("officials", 10)],
-            submitted_at: None,
+            values: vec![
+                pb::DataValue::new("officials", "10"),
+                pb::DataValue::new("has_lan", "yes"),
+            ],
+            ..Default::default()
         };
-        let decoded = decode_report(&report).unwrap();
+        let decoded = decode_report(&report, &cat).unwrap();
         assert_eq!(decoded.agency.as_str(), "000.00.15.H51");
-        assert_eq!(decoded.content.values.len(), 1);
+        assert_eq!(decoded.status, ReportStatus::Submitted);
+        assert_eq!(decoded.values.len(), 2);
         report.province_code = "x".into();
         report.period = "2018Q9".into();
-        let fields: Vec<String> = decode_report(&report)
+        report.values[1].value = "maybe".into();
+        report.status = 0;
+        let fields: Vec<String> = decode_report(&report, &cat)
             .unwrap_err()
             .0
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["province_code", "period"]);
+        assert_eq!(
+            fields,
+            ["period", "province_code", "status", "values[1].value"]
+        );
     }
 
     #[test]
-    fn a_formula_without_denominator_is_a_plain_total() {
-        let indicator = pb::Indicator {
-            code: "officials_total".into(),
-            numerator: "officials".into(),
-            factor: 1.0,
-            ..Default::default()
-        };
-        let formula = decode_formula(&indicator).unwrap();
-        assert_eq!(formula.denominator, None);
-        assert_eq!(formula.numerator.as_str(), "officials");
+    fn the_seed_catalogue_round_trips_through_its_wire_definitions() {
+        let cat = catalogue();
+        for e in cat.elements() {
+            let wire = encode_data_element(e, false);
+            let def = pb::DataElementDefinition {
+                code: wire.code.clone(),
+                name: wire.name.clone(),
+                name_en: wire.name_en.clone(),
+                description: wire.description.clone(),
+                category: e.category.as_str().into(),
+                value_type: match e.value_type {
+                    ValueType::Count => "count",
+                    ValueType::Decimal { .. } => "decimal",
+                    ValueType::YesNo => "yes_no",
+                }
+                .into(),
+                decimals: (wire.decimals > 0).then_some(wire.decimals),
+                min: wire.min.clone(),
+                max: wire.max.clone(),
+                unit: wire.unit.clone(),
+            };
+            let raw = decode_data_element_definition(&def);
+            let rebuilt = Catalogue::build(&chiso_domain::RawCatalogue {
+                elements: vec![raw],
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(&rebuilt.elements()[0], e);
+        }
+        for r in cat.rules() {
+            let text = rule_text(r);
+            assert!(text.contains(' '), "{text}");
+        }
+        let forms = chiso_domain::seed::forms(&cat).unwrap();
+        let wire = encode_form(&forms[0]);
+        assert_eq!(wire.deadline_rule, "decree09:20");
+        assert!(wire.signature_required);
     }
 }

@@ -161,7 +161,9 @@ pub fn code_name(code: Code) -> &'static str {
         Code::PermissionDenied => "permission_denied",
         Code::ResourceExhausted => "resource_exhausted",
         Code::FailedPrecondition => "failed_precondition",
-        Code::Aborted => "aborted",
+        // Only a stale `if_match` aborts (see `http_status`): say what REST
+        // clients know it as, the 412's name.
+        Code::Aborted => "precondition_failed",
         Code::OutOfRange => "out_of_range",
         Code::Unimplemented => "unimplemented",
         Code::Internal => "internal",

@@ -4,6 +4,8 @@ use chiso_runtime::config::{HttpConfig, ServiceConfig, VerifyConfig, validate_ur
 use chiso_runtime::tls::TlsConfig;
 use serde::Deserialize;
 
+use crate::peer::ProxyNet;
+
 /// Everything the gateway needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +18,10 @@ pub struct GatewayConfig {
     pub registry_url: String,
     pub submission_url: String,
     pub aggregation_url: String,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the
+    /// client; empty (the default) means the TCP peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 impl ServiceConfig for GatewayConfig {

@@ -158,9 +158,25 @@ impl ApiError {
 /// (gRPC field, REST name) pairs of one route, for [`ApiError::with_rest_names`].
 pub type RestNames = &'static [(&'static str, &'static str)];
 
+/// The fields every write takes from headers rather than the body.
+pub const WRITE_HEADERS: RestNames = &[
+    ("request_id", crate::extract::IDEMPOTENCY_KEY),
+    ("if_match", crate::extract::IF_MATCH),
+];
+
 /// Turns a back service's error into the REST error of a route named by `names`.
 pub fn rest_error(names: RestNames) -> impl Fn(tonic::Status) -> ApiError {
     move |status| ApiError::from(status).with_rest_names(names)
+}
+
+/// [`rest_error`] for a write: the idempotency and precondition fields are
+/// named as the headers the client sent them in.
+pub fn write_error(names: RestNames) -> impl Fn(tonic::Status) -> ApiError {
+    move |status| {
+        ApiError::from(status)
+            .with_rest_names(WRITE_HEADERS)
+            .with_rest_names(names)
+    }
 }
 
 impl From<anyhow::Error> for ApiError {
@@ -214,7 +230,7 @@ mod tests {
             (Code::PermissionDenied, 403, "permission_denied"),
             (Code::ResourceExhausted, 429, "resource_exhausted"),
             (Code::FailedPrecondition, 409, "failed_precondition"),
-            (Code::Aborted, 412, "aborted"),
+            (Code::Aborted, 412, "precondition_failed"),
             (Code::OutOfRange, 422, "out_of_range"),
             (Code::Unimplemented, 501, "unimplemented"),
             (Code::Internal, 500, "internal"),

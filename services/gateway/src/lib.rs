@@ -5,20 +5,34 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod peer;
 pub mod routes;
 
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
+use axum::http::{HeaderName, Request};
 use chiso_runtime::{Boxed, auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 pub use config::GatewayConfig;
+
+/// The header naming each request: kept when the client sent a usable one,
+/// generated otherwise, echoed on the answer, logged in the request's span
+/// and forwarded to the back services (which record it in audit entries).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest client-chosen request id kept: the same bound as an
+/// `Idempotency-Key`, so an audit entry never stores an unbounded header.
+const MAX_REQUEST_ID: usize = 128;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -27,6 +41,47 @@ pub struct AppState {
     pub submission: Channel,
     pub aggregation: Channel,
     pub verifier: TokenVerifier,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[peer::ProxyNet]>,
+}
+
+/// The gateway's HTTP service: every route, with request ids, tracing and
+/// metrics around them. Tests drive the same service the server runs.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        // Layers run bottom up: a usable client id is kept, or one is
+        // generated, before the span opens, so every log line carries it.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
+}
+
+/// The root span of a request: INFO, not tower-http's DEBUG default, since
+/// it is the root of each trace; with the request id to find it by.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
+}
+
+/// Removes a client's request id that could not travel as gRPC metadata or
+/// is too long to store, so that a fresh one replaces it.
+async fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|v| {
+        !v.is_empty()
+            && v.len() <= MAX_REQUEST_ID
+            && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// A built gateway, bound to its port and ready to serve.
@@ -49,15 +104,9 @@ impl Application {
             submission: grpc::channel(&config.submission_url, &config.tls)?,
             aggregation: grpc::channel(&config.aggregation_url, &config.tls)?,
             verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
+            trusted_proxies: config.trusted_proxies.into(),
         };
-        let router = routes::router(state)
-            .merge(metrics::router())
-            .route_layer(axum::middleware::from_fn(metrics::track))
-            // INFO, not tower-http's DEBUG default: the request span is the root of each trace.
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
-            );
+        let router = app(state);
         let https = config.tls.https_server()?;
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;
@@ -81,7 +130,8 @@ impl Application {
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
         let stopping = shutdown.clone();
-        // Peer addresses let the registry rate-limit unauthenticated registrations.
+        // Peer addresses go to the back services: audit entries record them and
+        // the registry rate-limits unauthenticated registrations by them.
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -28,6 +28,7 @@ fn gateway() -> (Router, TokenSigner) {
         submission: channel(),
         aggregation: channel(),
         verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
+        trusted_proxies: Vec::new().into(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (routes::router(state), signer)

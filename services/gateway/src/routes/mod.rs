@@ -3,8 +3,10 @@
 pub mod agencies;
 pub mod aggregates;
 pub mod auth;
+pub mod catalogue;
 mod common;
 pub mod credentials;
+pub mod forms;
 pub mod health;
 pub mod keys;
 pub mod registrations;
@@ -32,7 +34,18 @@ use crate::AppState;
         registrations::file_registration, registrations::list_registrations, registrations::get_registration,
         registrations::approve_registration, registrations::reject_registration,
         keys::list_keys, keys::register_key, keys::revoke_key,
-        reports::submit_report, reports::get_report, reports::list_data_elements, reports::list_indicators,
+        catalogue::list_data_elements, catalogue::create_data_element, catalogue::get_data_element,
+        catalogue::update_data_element, catalogue::retire_data_element,
+        catalogue::list_indicators, catalogue::create_indicator, catalogue::get_indicator,
+        catalogue::update_indicator, catalogue::retire_indicator,
+        catalogue::list_validation_rules, catalogue::create_validation_rule, catalogue::get_validation_rule,
+        catalogue::update_validation_rule, catalogue::retire_validation_rule,
+        forms::list_forms, forms::get_form, forms::list_form_periods, forms::list_periods,
+        forms::list_expected_reports,
+        reports::save_draft, reports::submit_report, reports::submit_draft, reports::accept_report,
+        reports::return_report, reports::revise_report, reports::unlock_report, reports::get_report,
+        reports::get_report_by_key, reports::list_reports, reports::list_versions,
+        reports::list_report_audit, reports::list_agency_audit, reports::verify_signature,
         aggregates::get_aggregate,
     ),
     modifiers(&BearerAuth)
@@ -64,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(credentials::router())
         .merge(registrations::router())
         .merge(keys::router())
+        .merge(catalogue::router())
+        .merge(forms::router())
         .merge(reports::router())
         .merge(aggregates::router())
         .merge(health::router())

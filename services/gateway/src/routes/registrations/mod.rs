@@ -5,11 +5,9 @@
 mod convert;
 mod types;
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -25,7 +23,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
-    extract::{ApiJson, AuthUser},
+    extract::{ApiJson, AuthUser, ClientAddress},
 };
 
 pub fn router() -> Router<AppState> {
@@ -60,17 +58,18 @@ pub fn router() -> Router<AppState> {
 )]
 pub async fn file_registration(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<FileRegistration>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
     let mut request = tonic::Request::new(convert::file_request(body)?);
-    // The registry limits requests per address; tell it whose this is.
-    let peer = peer
-        .ip()
+    // The registry limits requests per address; tell it whose this is (the
+    // client behind a trusted proxy, not the proxy).
+    let client = client
+        .ok_or_else(|| anyhow::anyhow!("served without connection info"))?
         .to_string()
         .parse()
-        .map_err(|e| anyhow::anyhow!("peer address is not a header value: {e}"))?;
-    request.metadata_mut().insert("x-forwarded-for", peer);
+        .map_err(|e| anyhow::anyhow!("client address is not a header value: {e}"))?;
+    request.metadata_mut().insert("x-forwarded-for", client);
     let filed = RegistrationServiceClient::new(state.registry.clone())
         .file_registration(request)
         .await?

@@ -266,24 +266,30 @@ impl<S: Send + Sync> FromRequestParts<S> for WriteHeaders {
 /// service answers 412, as RFC 9110 says it must.
 fn parse_if_match(raw: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(raw)
-        .map_err(|_| "must be an entity tag, e.g. \"3f2a\"".to_owned())?
+        .map_err(|_| "must be one entity tag, e.g. \"3f2a\", or *".to_owned())?
         .trim();
     if text == "*" {
         return Ok(String::new());
     }
-    if text.is_empty() {
-        return Err("must be an entity tag, e.g. \"3f2a\", or *".to_owned());
-    }
-    let tag = text
+    let (weak, tag) = match text.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let tag = tag
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
-    // One report has one current etag, so a list could only ever be
-    // compared against one of its members: refuse rather than pick.
-    if tag.contains('"') || tag.contains(',') {
-        return Err("must be a single entity tag, e.g. \"3f2a\"".to_owned());
+        .unwrap_or(tag);
+    // Empty would mean no precondition at all, which only `*` may say. One
+    // report has one current etag, so a list could only ever be compared
+    // against one of its members: refuse rather than pick.
+    if tag.is_empty() || tag.contains(['"', ',']) {
+        return Err("must be one entity tag, e.g. \"3f2a\", or *".to_owned());
     }
-    Ok(tag.to_owned())
+    Ok(if weak {
+        text.to_owned()
+    } else {
+        tag.to_owned()
+    })
 }
 
 /// A query string; one that does not fit gets a JSON 422 naming the

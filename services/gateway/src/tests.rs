@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tonic::transport::Endpoint;
 use tower::ServiceExt;
 
-use crate::{AppState, routes};
+use crate::{AppState, app};
 
 /// A port nothing listens on: calls that reach a back service fail fast.
 const NOWHERE: &str = "http://127.0.0.1:1";
@@ -31,7 +31,7 @@ fn gateway() -> (Router, TokenSigner) {
         trusted_proxies: Vec::new().into(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
-    (routes::router(state), signer)
+    (app(state), signer)
 }
 
 fn admin_token(signer: &TokenSigner) -> String {
@@ -242,4 +242,647 @@ async fn an_unknown_route_is_a_404() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert_eq!(body, json!(""), "{path}");
     }
+}
+
+// ------------------------------------------------------------------------
+// Report routes against a fake submission service: what the gateway sends
+// (fields and metadata) and how it answers (headers, errors).
+
+mod fake {
+    use std::{
+        collections::VecDeque,
+        sync::{Arc, Mutex},
+    };
+
+    use chiso_proto::submission::v1::{
+        self as pb,
+        report_service_server::{ReportService, ReportServiceServer},
+    };
+    use tonic::{Request, Response, Status, metadata::MetadataMap};
+
+    /// One call the fake received.
+    #[derive(Debug)]
+    pub enum Call {
+        SaveDraft(pb::SaveDraftRequest),
+        Submit(pb::SubmitReportRequest),
+        Accept(pb::ReviewReportRequest),
+        Get(pb::GetReportRequest),
+        List(pb::ListReportsRequest),
+        Unlock(pb::UnlockReportRequest),
+    }
+
+    /// A report service that records calls and answers from a queue.
+    #[derive(Clone, Default)]
+    pub struct Reports {
+        pub calls: Arc<Mutex<Vec<(MetadataMap, Call)>>>,
+        pub answers: Arc<Mutex<VecDeque<Result<pb::Report, Status>>>>,
+    }
+
+    /// What the fake answers when told nothing else.
+    pub fn report() -> pb::Report {
+        pb::Report {
+            id: "r-1".into(),
+            form: "it_application_yearly".into(),
+            period: "2025".into(),
+            agency_code: "000.00.15.H51".into(),
+            province_code: "51".into(),
+            version: 1,
+            status: pb::ReportStatus::Draft.into(),
+            values: vec![pb::DataValue::new("officials", "120")],
+            etag: "e2".into(),
+            editable: true,
+            ..Default::default()
+        }
+    }
+
+    impl Reports {
+        fn answer<T>(
+            &self,
+            request: Request<T>,
+            call: fn(T) -> Call,
+        ) -> Result<Response<pb::Report>, Status> {
+            let (metadata, _, message) = request.into_parts();
+            self.calls.lock().unwrap().push((metadata, call(message)));
+            let next = self.answers.lock().unwrap().pop_front();
+            next.unwrap_or_else(|| Ok(report())).map(Response::new)
+        }
+
+        pub fn calls(&self) -> Vec<(MetadataMap, Call)> {
+            std::mem::take(&mut *self.calls.lock().unwrap())
+        }
+
+        pub fn will_answer(&self, answer: Result<pb::Report, Status>) {
+            self.answers.lock().unwrap().push_back(answer);
+        }
+
+        /// Serves the fake on a local port; the address to reach it.
+        pub async fn serve(&self) -> std::net::SocketAddr {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let service = ReportServiceServer::new(self.clone());
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+            );
+            addr
+        }
+    }
+
+    #[tonic::async_trait]
+    impl ReportService for Reports {
+        async fn save_draft(
+            &self,
+            r: Request<pb::SaveDraftRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            self.answer(r, Call::SaveDraft)
+        }
+        async fn submit_report(
+            &self,
+            r: Request<pb::SubmitReportRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            self.answer(r, Call::Submit)
+        }
+        async fn accept_report(
+            &self,
+            r: Request<pb::ReviewReportRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            self.answer(r, Call::Accept)
+        }
+        async fn return_report(
+            &self,
+            _: Request<pb::ReviewReportRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
+        async fn revise_report(
+            &self,
+            _: Request<pb::ReviseReportRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
+        async fn unlock_report(
+            &self,
+            r: Request<pb::UnlockReportRequest>,
+        ) -> Result<Response<pb::Unlock>, Status> {
+            let (metadata, _, message) = r.into_parts();
+            self.calls
+                .lock()
+                .unwrap()
+                .push((metadata, Call::Unlock(message)));
+            Ok(Response::new(pb::Unlock::default()))
+        }
+        async fn get_report(
+            &self,
+            r: Request<pb::GetReportRequest>,
+        ) -> Result<Response<pb::Report>, Status> {
+            self.answer(r, Call::Get)
+        }
+        async fn list_reports(
+            &self,
+            r: Request<pb::ListReportsRequest>,
+        ) -> Result<Response<pb::ListReportsResponse>, Status> {
+            let (metadata, _, message) = r.into_parts();
+            self.calls
+                .lock()
+                .unwrap()
+                .push((metadata, Call::List(message)));
+            Ok(Response::new(pb::ListReportsResponse {
+                reports: vec![report()],
+                next_page_token: "p2".into(),
+            }))
+        }
+        async fn list_report_versions(
+            &self,
+            _: Request<pb::ListReportVersionsRequest>,
+        ) -> Result<Response<pb::ListReportVersionsResponse>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
+        async fn list_audit_entries(
+            &self,
+            _: Request<pb::ListAuditEntriesRequest>,
+        ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
+        async fn verify_signature(
+            &self,
+            _: Request<pb::VerifySignatureRequest>,
+        ) -> Result<Response<pb::SignatureVerification>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
+    }
+}
+
+use std::net::SocketAddr;
+
+use axum::{extract::ConnectInfo, http::HeaderMap};
+use chiso_proto::submission::v1 as pb;
+
+use self::fake::Call;
+
+/// The gateway with the fake report service behind it, trusting `proxies`.
+async fn gateway_with_fake(proxies: &[&str]) -> (Router, fake::Reports, String) {
+    let reports = fake::Reports::default();
+    let addr = reports.serve().await;
+    let (private, public) = generate_keypair().unwrap();
+    let nowhere = Endpoint::from_static(NOWHERE).connect_lazy();
+    let state = AppState {
+        registry: nowhere.clone(),
+        submission: Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy(),
+        aggregation: nowhere,
+        verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
+        trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
+    };
+    let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
+    (app(state), reports, admin_token(&signer))
+}
+
+/// A request from `peer`, as the server's connection info would say.
+fn from_peer(
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    peer: &str,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let mut request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .unwrap();
+    let peer: SocketAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
+/// Sends one request; the answer's status, headers and JSON body.
+async fn exchange(router: Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, body)
+}
+
+fn metadata<'a>(map: &'a tonic::metadata::MetadataMap, key: &str) -> Option<&'a str> {
+    map.get(key).map(|v| v.to_str().unwrap())
+}
+
+const DRAFT: &str = "/api/v1/reports/it_application_yearly/2025/000.00.15.H51/draft";
+
+#[tokio::test]
+async fn a_draft_save_forwards_headers_values_and_audit_metadata() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let body = r#"{"values": [
+        {"data_element": "officials", "value": 120},
+        {"data_element": "it_budget_share", "value": 12.50},
+        {"data_element": "has_lan", "value": true},
+        {"data_element": "online_services", "value": "7"}]}"#;
+    let request = from_peer(
+        "PUT",
+        DRAFT,
+        &token,
+        &[
+            ("if-match", "\"e1\""),
+            ("idempotency-key", "draft-2025-01"),
+            ("x-request-id", "req-abc-1"),
+        ],
+        Some(body),
+        "203.0.113.5:40123",
+    );
+    let (status, headers, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(headers[header::ETAG], "\"e2\"");
+    assert_eq!(
+        headers["x-request-id"], "req-abc-1",
+        "the request id is echoed"
+    );
+    assert_eq!(answer["etag"], json!("e2"));
+    assert_eq!(answer["status"], json!("draft"));
+    assert_eq!(
+        answer["values"],
+        json!([{"data_element": "officials", "value": "120"}])
+    );
+
+    let calls = reports.calls();
+    let [(metadata_map, Call::SaveDraft(sent))] = calls.as_slice() else {
+        panic!("one save expected: {calls:?}");
+    };
+    assert_eq!(sent.form, "it_application_yearly");
+    assert_eq!(sent.period, "2025");
+    assert_eq!(sent.agency_code, "000.00.15.H51");
+    assert_eq!(sent.if_match, "e1");
+    assert_eq!(sent.request_id, "draft-2025-01");
+    let values: Vec<(&str, &str)> = sent
+        .values
+        .iter()
+        .map(|v| (v.data_element.as_str(), v.value.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("officials", "120"),
+            ("it_budget_share", "12.50"),
+            ("has_lan", "yes"),
+            ("online_services", "7")
+        ]
+    );
+    assert_eq!(metadata(metadata_map, "x-request-id"), Some("req-abc-1"));
+    assert_eq!(
+        metadata(metadata_map, "x-client-address"),
+        Some("203.0.113.5")
+    );
+    assert_eq!(
+        metadata(metadata_map, "authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn if_match_is_read_quoted_bare_or_star_and_lists_are_refused() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let body = r#"{"values": []}"#;
+    for (if_match, expected) in [
+        (Some("\"e1\""), "e1"),
+        (Some("e1"), "e1"),
+        (Some(" \"e1\" "), "e1"),
+        (Some("*"), ""),
+        (None, ""),
+        // Weak tags never match under If-Match's strong comparison: the
+        // service sees a tag no report has and answers 412.
+        (Some("W/\"e1\""), "W/\"e1\""),
+    ] {
+        let headers: Vec<(&str, &str)> = if_match.map(|v| ("if-match", v)).into_iter().collect();
+        let request = from_peer("PUT", DRAFT, &token, &headers, Some(body), "127.0.0.1:1");
+        let (status, _, answer) = exchange(router.clone(), request).await;
+        assert_eq!(status, StatusCode::OK, "{if_match:?}: {answer}");
+        let calls = reports.calls();
+        let [(_, Call::SaveDraft(sent))] = calls.as_slice() else {
+            panic!("{calls:?}");
+        };
+        assert_eq!(sent.if_match, expected, "{if_match:?}");
+        assert_eq!(sent.request_id, "", "no Idempotency-Key, none forwarded");
+    }
+    for bad in ["\"e1\", \"e2\"", "", "\"\"", "W/\"\""] {
+        let request = from_peer(
+            "PUT",
+            DRAFT,
+            &token,
+            &[("if-match", bad)],
+            Some(body),
+            "127.0.0.1:1",
+        );
+        let (status, _, answer) = exchange(router.clone(), request).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {answer}"
+        );
+        assert_eq!(field_names(&answer), ["If-Match"], "{answer}");
+    }
+    assert!(reports.calls().is_empty(), "refused before any call");
+}
+
+#[tokio::test]
+async fn a_stale_etag_is_a_412_precondition_failed() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    reports.will_answer(Err(tonic::Status::aborted(
+        "the report changed: its etag is now e3, not e1",
+    )));
+    let request = from_peer(
+        "POST",
+        "/api/v1/reports/r-1/accept",
+        &token,
+        &[("if-match", "\"e1\"")],
+        None,
+        "127.0.0.1:1",
+    );
+    let (status, headers, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"code": "precondition_failed",
+               "message": "the report changed: its etag is now e3, not e1"})
+    );
+    assert!(headers.get(header::ETAG).is_none(), "an error has no etag");
+    let calls = reports.calls();
+    let [(_, Call::Accept(sent))] = calls.as_slice() else {
+        panic!("{calls:?}");
+    };
+    assert_eq!(
+        (sent.report_id.as_str(), sent.if_match.as_str()),
+        ("r-1", "e1")
+    );
+    assert_eq!(sent.comment, "", "an accept may have no body");
+}
+
+#[tokio::test]
+async fn service_field_names_become_the_rest_names() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let mut details = tonic_types::ErrorDetails::new();
+    details.add_bad_request_violation("request_id", "was used for another request");
+    details.add_bad_request_violation("values[3].value", "a count must be zero or more, got -1");
+    details.add_bad_request_violation("agency_code", "`H51` is not an agency code");
+    reports.will_answer(Err(<tonic::Status as tonic_types::StatusExt>::with_error_details(
+        tonic::Code::InvalidArgument,
+        "invalid input: request_id: was used for another request; values[3].value: a count must be zero or more, got -1; agency_code: `H51` is not an agency code",
+        details,
+    )));
+    let request = from_peer(
+        "PUT",
+        DRAFT,
+        &token,
+        &[("idempotency-key", "k1")],
+        Some(r#"{"values": []}"#),
+        "127.0.0.1:1",
+    );
+    let (status, _, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(
+        answer,
+        json!({
+            "code": "invalid_argument",
+            "message": "invalid input: Idempotency-Key: was used for another request; values[3].value: a count must be zero or more, got -1; agency: `H51` is not an agency code",
+            "fields": [
+                {"field": "Idempotency-Key", "message": "was used for another request"},
+                {"field": "values[3].value", "message": "a count must be zero or more, got -1"},
+                {"field": "agency", "message": "`H51` is not an agency code"},
+            ],
+        })
+    );
+}
+
+#[tokio::test]
+async fn bad_values_and_query_parameters_are_named_before_any_call() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let submit = r#"{"form": "it_application_yearly", "period": "2025",
+                     "values": [{"data_element": "officials", "value": 1.2e2}]}"#;
+    let request = from_peer(
+        "POST",
+        "/api/v1/reports",
+        &token,
+        &[],
+        Some(submit),
+        "127.0.0.1:1",
+    );
+    let (status, _, answer) = exchange(router.clone(), request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(field_names(&answer), ["values[0].value"], "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("exponent"),
+        "{answer}"
+    );
+
+    for (query, field) in [
+        ("/api/v1/reports?page_size=ten", "page_size"),
+        ("/api/v1/reports?status=sent", "status"),
+        ("/api/v1/reports?agency_code=x", "agency_code"),
+        ("/api/v1/reports/r-1?version=latest", "version"),
+        ("/api/v1/reports/r-1/audit?page_size=-", "page_size"),
+        (
+            "/api/v1/data-elements?include_retired=yes",
+            "include_retired",
+        ),
+        ("/api/v1/forms/it_application_yearly/expected", "period"),
+    ] {
+        let request = from_peer("GET", query, &token, &[], None, "127.0.0.1:1");
+        let (status, headers, answer) = exchange(router.clone(), request).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {answer}"
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{query}");
+        assert_eq!(field_names(&answer), [field], "{query}: {answer}");
+    }
+    assert!(reports.calls().is_empty(), "{:?}", reports.calls());
+}
+
+#[tokio::test]
+async fn request_ids_are_generated_when_absent_or_unusable() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let long = "x".repeat(129);
+    for sent in [None, Some(long.as_str()), Some("has space")] {
+        let headers: Vec<(&str, &str)> = sent.map(|v| ("x-request-id", v)).into_iter().collect();
+        let request = from_peer(
+            "GET",
+            "/api/v1/reports/r-1",
+            &token,
+            &headers,
+            None,
+            "127.0.0.1:1",
+        );
+        let (status, headers, answer) = exchange(router.clone(), request).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(headers[header::ETAG], "\"e2\"", "reads carry the etag too");
+        let echoed = headers["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(echoed.len(), 36, "a generated UUID, not {sent:?}");
+        let calls = reports.calls();
+        let [(metadata_map, Call::Get(get))] = calls.as_slice() else {
+            panic!("{calls:?}");
+        };
+        assert_eq!(get.id, "r-1");
+        assert_eq!(
+            metadata(metadata_map, "x-request-id"),
+            Some(echoed.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let (router, reports, token) = gateway_with_fake(&["10.0.0.0/8"]).await;
+    for (peer, forwarded, client) in [
+        ("10.0.0.2:5000", Some("198.51.100.7"), "198.51.100.7"),
+        (
+            "10.0.0.2:5000",
+            Some("1.1.1.1, 198.51.100.7, 10.0.0.9"),
+            "198.51.100.7",
+        ),
+        ("10.0.0.2:5000", None, "10.0.0.2"),
+        ("203.0.113.5:5000", Some("198.51.100.7"), "203.0.113.5"),
+    ] {
+        let headers: Vec<(&str, &str)> = forwarded
+            .map(|v| ("x-forwarded-for", v))
+            .into_iter()
+            .collect();
+        let path = "/api/v1/reports?agency=000.00.15.H51&status=submitted&page_size=5";
+        let request = from_peer("GET", path, &token, &headers, None, peer);
+        let (status, headers, _) = exchange(router.clone(), request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["x-next-page-token"], "p2");
+        let calls = reports.calls();
+        let [(metadata_map, Call::List(list))] = calls.as_slice() else {
+            panic!("{calls:?}");
+        };
+        assert_eq!(list.agency_code, "000.00.15.H51");
+        assert_eq!(list.status(), pb::ReportStatus::Submitted);
+        assert_eq!(list.page_size, 5);
+        assert_eq!(
+            metadata(metadata_map, "x-client-address"),
+            Some(client),
+            "{peer} {forwarded:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn submitting_a_draft_by_id_submits_its_key_with_the_signature() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let mut submitted = fake::report();
+    submitted.status = pb::ReportStatus::Submitted.into();
+    submitted.etag = "e3".into();
+    reports.will_answer(Ok(fake::report()));
+    reports.will_answer(Ok(submitted));
+    let body = r#"{"signature": {"key_id": "k-7", "signature": "c2ln"}}"#;
+    let request = from_peer(
+        "POST",
+        "/api/v1/reports/r-1/submit",
+        &token,
+        &[("if-match", "\"e2\""), ("idempotency-key", "submit-1")],
+        Some(body),
+        "127.0.0.1:1",
+    );
+    let (status, headers, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(headers[header::ETAG], "\"e3\"");
+    assert_eq!(answer["status"], json!("submitted"));
+    let calls = reports.calls();
+    let [(_, Call::Get(get)), (_, Call::Submit(sent))] = calls.as_slice() else {
+        panic!("{calls:?}");
+    };
+    assert_eq!(get.id, "r-1");
+    assert_eq!(
+        (
+            sent.form.as_str(),
+            sent.period.as_str(),
+            sent.agency_code.as_str()
+        ),
+        ("it_application_yearly", "2025", "000.00.15.H51")
+    );
+    assert!(sent.values.is_empty(), "the draft as saved");
+    let signature = sent.signature.as_ref().unwrap();
+    assert_eq!(
+        (signature.key_id.as_str(), signature.signature.as_str()),
+        ("k-7", "c2ln")
+    );
+    assert_eq!(
+        (sent.if_match.as_str(), sent.request_id.as_str()),
+        ("e2", "submit-1")
+    );
+}
+
+#[tokio::test]
+async fn unlocks_forward_their_idempotency_key() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let body = r#"{"form": "it_application_yearly", "period": "2024", "agency_code": "000.00.15.H51",
+                   "reason": "Sở nộp bổ sung số liệu", "until": "2026-01-31T17:00:00Z"}"#;
+    let request = from_peer(
+        "POST",
+        "/api/v1/unlocks",
+        &token,
+        &[("idempotency-key", "unlock-1")],
+        Some(body),
+        "127.0.0.1:1",
+    );
+    let (status, _, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let calls = reports.calls();
+    let [(_, Call::Unlock(sent))] = calls.as_slice() else {
+        panic!("{calls:?}");
+    };
+    assert_eq!(sent.request_id, "unlock-1");
+    assert_eq!(sent.reason, "Sở nộp bổ sung số liệu");
+    assert_eq!(sent.until, "2026-01-31T17:00:00Z");
+}
+
+#[test]
+fn the_openapi_document_lists_the_reporting_routes_and_their_errors() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(crate::routes::ApiDoc::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/data-elements/{code}/retire",
+        "/api/v1/validation-rules/{code}",
+        "/api/v1/forms/{code}/expected",
+        "/api/v1/periods",
+        "/api/v1/reports/{form}/{period}/{agency}/draft",
+        "/api/v1/reports/by-key/{form}/{period}/{agency}",
+        "/api/v1/reports/{id}/signature",
+        "/api/v1/agencies/{code}/audit",
+        "/api/v1/unlocks",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    let draft = &paths["/api/v1/reports/{form}/{period}/{agency}/draft"]["put"];
+    for status in ["200", "409", "412", "422"] {
+        assert!(
+            draft["responses"].get(status).is_some(),
+            "{status}: {draft}"
+        );
+    }
+    assert!(draft["responses"]["200"]["headers"].get("ETag").is_some());
+    let headers: Vec<&str> = draft["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(headers, ["If-Match", "Idempotency-Key"]);
 }

@@ -234,6 +234,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         registry_url: url(registry_addr),
         submission_url: url(submission_addr),
         aggregation_url: url(aggregation_addr),
+        trusted_proxies: Vec::new(),
     })
     .await?;
     let gateway_url = url(gateway.local_addr());

@@ -138,7 +138,7 @@ pub async fn save_draft(
     ),
     request_body = SubmitReport,
     responses(
-        (status = 200, body = Report, headers(("ETag" = String, description = "the submitted version's etag"))),
+        (status = 201, description = "the submitted version", body = Report, headers(("ETag" = String, description = "the submitted version's etag"))),
         (status = 403, body = crate::error::ErrorBody),
         (status = 409, description = "the report is locked or already submitted", body = crate::error::ErrorBody),
         (status = 412, description = "If-Match is not the current etag; nothing changed", body = crate::error::ErrorBody),
@@ -150,14 +150,15 @@ pub async fn submit_report(
     user: AuthUser,
     write: WriteHeaders,
     ApiJson(body): ApiJson<SubmitReport>,
-) -> ApiResult<ReportAnswer> {
+) -> ApiResult<(StatusCode, ReportAnswer)> {
     let report = user
         .reports()
         .submit_report(convert::submit_request(body, write))
         .await
         .map_err(write_error(&[]))?
         .into_inner();
-    Ok(report.into())
+    // Each submit makes a submitted version: a new record, hence 201.
+    Ok((StatusCode::CREATED, report.into()))
 }
 
 /// Submits a saved draft, signed where the form needs it.

@@ -41,7 +41,7 @@ pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
 pub use form::{Form, RawForm, ReportingAgency};
 pub use indicator::{
-    Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
+    Aggregate, AggregateError, AggregateQuery, aggregate,
 };
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};

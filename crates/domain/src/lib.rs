@@ -19,6 +19,7 @@ pub mod registration;
 pub mod reorganisation;
 pub mod report;
 pub mod role;
+pub mod sample;
 pub mod signature;
 pub mod seed;
 pub mod text;

@@ -149,7 +149,10 @@ mod tests {
     fn a_zero_denominator_or_nothing_reported_has_no_value() {
         let cat = catalogue();
         let rate = indicator(&cat, "computer_equipment_rate");
-        let zero = totals(&[("officials_with_computer", count(0)), ("officials", count(0))]);
+        let zero = totals(&[
+            ("officials_with_computer", count(0)),
+            ("officials", count(0)),
+        ]);
         assert_eq!(aggregate(rate, &zero, 1).unwrap().value, None);
         let nothing = aggregate(rate, &Totals::new(), 0).unwrap();
         assert_eq!(

@@ -38,8 +38,9 @@ impl Mix {
 
 /// A seed for an agency code: the same code always gives the same values.
 pub fn seed_of(code: &str) -> u64 {
-    code.bytes()
-        .fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3))
+    code.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    })
 }
 
 /// Values for every element on `form` (compulsory or not) that the seed
@@ -65,8 +66,14 @@ pub fn sample_values(form: &Form, seed: u64, progress: u64) -> Vec<(String, Stri
     set("civil_servants_with_computer", civil_pc);
     set("public_employees_with_computer", public_pc);
     set("officials_with_computer", civil_pc + public_pc);
-    set("civil_servants_with_email", Mix::pct(civil, rng.between(up(70, 6), 100)));
-    set("public_employees_with_email", Mix::pct(public, rng.between(up(50, 8), 100)));
+    set(
+        "civil_servants_with_email",
+        Mix::pct(civil, rng.between(up(70, 6), 100)),
+    );
+    set(
+        "public_employees_with_email",
+        Mix::pct(public, rng.between(up(50, 8), 100)),
+    );
     set(
         "officials_using_email_regularly",
         Mix::pct(officials, rng.between(up(40, 8), 95)),
@@ -106,7 +113,11 @@ pub fn sample_values(form: &Form, seed: u64, progress: u64) -> Vec<(String, Stri
     );
 
     // Documents, scaled to a quarter on a quarterly form.
-    let per_year = if form.period_type == crate::PeriodType::Yearly { 4 } else { 1 };
+    let per_year = if form.period_type == crate::PeriodType::Yearly {
+        4
+    } else {
+        1
+    };
     let sent = rng.between(150, 1200) * per_year;
     let electronic = Mix::pct(sent, rng.between(up(55, 7), 100));
     let higher = Mix::pct(sent, rng.between(10, 40));
@@ -126,7 +137,14 @@ pub fn sample_values(form: &Form, seed: u64, progress: u64) -> Vec<(String, Stri
     );
     // Meetings a year, spread over four quarters on a quarterly form.
     let meetings = rng.between(up(4, 3), up(18, 3));
-    set("online_meetings", if per_year == 4 { meetings } else { meetings / 4 });
+    set(
+        "online_meetings",
+        if per_year == 4 {
+            meetings
+        } else {
+            meetings / 4
+        },
+    );
 
     // Processes, databases, services.
     let processes = rng.between(5, 60);
@@ -163,10 +181,7 @@ pub fn sample_values(form: &Form, seed: u64, progress: u64) -> Vec<(String, Stri
     );
     v.insert("sends_documents_by_email", yes_no(rng.yes(90)));
     v.insert("signs_documents_digitally", yes_no(rng.yes(up(60, 12))));
-    v.insert(
-        "has_electronic_one_stop_shop",
-        yes_no(rng.yes(up(65, 10))),
-    );
+    v.insert("has_electronic_one_stop_shop", yes_no(rng.yes(up(65, 10))));
 
     form.elements()
         .filter_map(|e| {
@@ -198,7 +213,11 @@ mod tests {
                         form.missing_compulsory(&present)
                     );
                     let failures = cat.check_report(values.iter());
-                    assert!(failures.is_empty(), "{} seed {seed}: {failures:?}", form.code);
+                    assert!(
+                        failures.is_empty(),
+                        "{} seed {seed}: {failures:?}",
+                        form.code
+                    );
                 }
             }
             // Every element of the form has a sample value.

@@ -37,7 +37,10 @@ impl AggregationService for AggregationApi {
         let as_of = query.as_of.unwrap_or_else(today);
         let catalogue = self.0.catalogue.get();
         let indicator = catalogue.indicator(&query.indicator).ok_or_else(|| {
-            ServiceError::field("indicator", format!("unknown indicator `{}`", query.indicator))
+            ServiceError::field(
+                "indicator",
+                format!("unknown indicator `{}`", query.indicator),
+            )
         })?;
         let area = &query.area;
         let members = store::area_members(&self.0.db, area, as_of)

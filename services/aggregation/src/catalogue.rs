@@ -29,7 +29,10 @@ pub struct CatalogueCache(Arc<RwLock<Arc<Catalogue>>>);
 impl CatalogueCache {
     /// The catalogue as of the last applied definition.
     pub fn get(&self) -> Arc<Catalogue> {
-        self.0.read().expect("never poisoned: no panics under the lock").clone()
+        self.0
+            .read()
+            .expect("never poisoned: no panics under the lock")
+            .clone()
     }
 
     /// Rebuilds from every stored definition. Definitions in the store were
@@ -42,16 +45,18 @@ impl CatalogueCache {
             let what = || format!("stored {} {}", d.kind, d.code);
             match d.kind.as_str() {
                 DATA_ELEMENT => raw.elements.push(
-                    raw_data_element(&pb::DataElement::decode(d.payload.as_slice()).with_context(what)?)
-                        .with_context(what)?,
+                    raw_data_element(
+                        &pb::DataElement::decode(d.payload.as_slice()).with_context(what)?,
+                    )
+                    .with_context(what)?,
                 ),
                 INDICATOR => raw.indicators.push(
                     raw_indicator(&pb::Indicator::decode(d.payload.as_slice()).with_context(what)?)
                         .with_context(what)?,
                 ),
-                RULE => raw
-                    .rules
-                    .push(raw_rule(&pb::ValidationRule::decode(d.payload.as_slice()).with_context(what)?)),
+                RULE => raw.rules.push(raw_rule(
+                    &pb::ValidationRule::decode(d.payload.as_slice()).with_context(what)?,
+                )),
                 // Forms matter to completeness, which reads them itself.
                 _ => {}
             }

@@ -14,8 +14,8 @@ use chiso_proto::{
         change_feed_service_client::ChangeFeedServiceClient,
     },
 };
-use prost::Message;
 use chiso_runtime::grpc::with_bearer;
+use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -93,8 +93,12 @@ impl Follower {
 
     async fn apply_definition(&self, seq: i64, change: CatalogueChange) -> anyhow::Result<()> {
         let (kind, code, payload) = match change.definition {
-            Some(Definition::DataElement(d)) => (catalogue::DATA_ELEMENT, d.code.clone(), d.encode_to_vec()),
-            Some(Definition::Indicator(i)) => (catalogue::INDICATOR, i.code.clone(), i.encode_to_vec()),
+            Some(Definition::DataElement(d)) => {
+                (catalogue::DATA_ELEMENT, d.code.clone(), d.encode_to_vec())
+            }
+            Some(Definition::Indicator(i)) => {
+                (catalogue::INDICATOR, i.code.clone(), i.encode_to_vec())
+            }
             Some(Definition::Rule(r)) => (catalogue::RULE, r.code.clone(), r.encode_to_vec()),
             Some(Definition::Form(f)) => (catalogue::FORM, f.code.clone(), f.encode_to_vec()),
             None => {

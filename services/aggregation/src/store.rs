@@ -65,17 +65,15 @@ pub async fn apply(
             .await?;
     }
     if change == FactChange::Replace && !report.values.is_empty() {
-        fact::Entity::insert_many(report.values.iter().map(|(code, value)| {
-            fact::ActiveModel {
-                agency_code: Set(report.agency.to_string()),
-                period: Set(period.clone()),
-                data_element: Set(code.to_string()),
-                form: Set(report.form.to_string()),
-                province_code: Set(report.province.to_string()),
-                value: Set(value.as_integer()),
-                report_id: Set(report.id.clone()),
-                report_version: Set(report.version),
-            }
+        fact::Entity::insert_many(report.values.iter().map(|(code, value)| fact::ActiveModel {
+            agency_code: Set(report.agency.to_string()),
+            period: Set(period.clone()),
+            data_element: Set(code.to_string()),
+            form: Set(report.form.to_string()),
+            province_code: Set(report.province.to_string()),
+            value: Set(value.as_integer()),
+            report_id: Set(report.id.clone()),
+            report_version: Set(report.version),
         }))
         .exec_without_returning(&txn)
         .await?;

@@ -21,8 +21,7 @@ fn non_empty(s: &str) -> Option<String> {
 
 /// A data element from the feed, as written.
 pub fn raw_data_element(e: &pb::DataElement) -> Result<RawDataElement, Unspecified> {
-    let (value_type, decimals) = match pb::ValueType::try_from(e.value_type).unwrap_or_default()
-    {
+    let (value_type, decimals) = match pb::ValueType::try_from(e.value_type).unwrap_or_default() {
         pb::ValueType::Count => ("count", None),
         pb::ValueType::Decimal => ("decimal", Some(u8::try_from(e.decimals).unwrap_or(u8::MAX))),
         pb::ValueType::YesNo => ("yes_no", None),

@@ -19,8 +19,9 @@ pub mod registration;
 pub mod reorganisation;
 pub mod report;
 pub mod role;
-pub mod signature;
+pub mod sample;
 pub mod seed;
+pub mod signature;
 pub mod text;
 pub mod tree;
 pub mod value;
@@ -40,15 +41,13 @@ pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
 pub use form::{Form, RawForm, ReportingAgency};
-pub use indicator::{
-    Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
-};
+pub use indicator::{Aggregate, AggregateError, AggregateQuery, aggregate};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;
 pub use report::{
-    LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition, parse_values,
-    transition,
+    LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition,
+    parse_values, transition,
 };
 pub use role::Role;
 pub use text::VnName;

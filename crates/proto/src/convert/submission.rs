@@ -176,7 +176,11 @@ pub fn encode_data_element(e: &DataElement, retired: bool) -> pb::DataElement {
     pb::DataElement {
         code: e.code.to_string(),
         name: e.name.to_string(),
-        name_en: e.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: e
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         description: e.description.clone(),
         category: pb::Category::from(e.category).into(),
         value_type: value_type.into(),
@@ -214,7 +218,11 @@ pub fn encode_indicator(i: &Indicator, retired: bool) -> pb::Indicator {
     pb::Indicator {
         code: i.code.to_string(),
         name: i.name.to_string(),
-        name_en: i.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: i
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         description: i.description.clone(),
         numerator: i.numerator.to_string(),
         denominator: i
@@ -294,7 +302,11 @@ pub fn encode_form(f: &Form) -> pb::Form {
     pb::Form {
         code: f.code.to_string(),
         name: f.name.to_string(),
-        name_en: f.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: f
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         period_type: pb::PeriodType::from(f.period_type).into(),
         opens: f.opens.to_string(),
         sections: f
@@ -302,7 +314,11 @@ pub fn encode_form(f: &Form) -> pb::Form {
             .iter()
             .map(|s| pb::FormSection {
                 name: s.name.to_string(),
-                name_en: s.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+                name_en: s
+                    .name_en
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 elements: s
                     .elements
                     .iter()
@@ -326,7 +342,12 @@ pub fn encode_form(f: &Form) -> pb::Form {
                 .iter()
                 .map(|l| l.as_str().to_owned())
                 .collect(),
-            agencies: f.reporters.agencies.iter().map(ToString::to_string).collect(),
+            agencies: f
+                .reporters
+                .agencies
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }),
         deadline_rule: deadline_text(f.deadline),
         lock_after_days: f.lock_after_days.unwrap_or(0),

@@ -160,6 +160,20 @@ mod tests {
     }
 
     #[test]
+    fn settings_name_the_entry_that_is_not_a_block() {
+        let ok: Vec<ProxyNet> =
+            serde_json::from_value(serde_json::json!(["10.0.0.0/8", "192.0.2.7"])).unwrap();
+        assert_eq!(ok.len(), 2);
+        let err = serde_json::from_value::<Vec<ProxyNet>>(serde_json::json!(["10.0.0.0/8", "lb"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`lb` is not an IP address or CIDR block"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_peer_is_the_client_unless_it_is_a_trusted_proxy() {
         let spoofed = forwarded(&["198.51.100.1"]);
         assert_eq!(

@@ -19,8 +19,8 @@ pub mod registration;
 pub mod reorganisation;
 pub mod report;
 pub mod role;
-pub mod signature;
 pub mod seed;
+pub mod signature;
 pub mod text;
 pub mod tree;
 pub mod value;
@@ -47,8 +47,8 @@ pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;
 pub use report::{
-    LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition, parse_values,
-    transition,
+    LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition,
+    parse_values, transition,
 };
 pub use role::Role;
 pub use text::VnName;

@@ -101,12 +101,8 @@ pub enum ReportStatus {
 
 impl ReportStatus {
     /// Every status.
-    pub const ALL: [ReportStatus; 4] = [
-        Self::Draft,
-        Self::Submitted,
-        Self::Accepted,
-        Self::Returned,
-    ];
+    pub const ALL: [ReportStatus; 4] =
+        [Self::Draft, Self::Submitted, Self::Accepted, Self::Returned];
 
     /// The status's name in columns, feeds and REST bodies.
     pub fn as_str(self) -> &'static str {
@@ -233,9 +229,10 @@ pub fn transition(
             Ok(Transition::NewVersion(S::Draft))
         }
         (None, _) => Err(format!("there is no report to {}", verb(action))),
-        (Some(S::Submitted | S::Accepted | S::Returned), A::SaveDraft | A::Submit) => Err(
-            format!("the report is {}: revise it to change its values", from.expect("some")),
-        ),
+        (Some(S::Submitted | S::Accepted | S::Returned), A::SaveDraft | A::Submit) => Err(format!(
+            "the report is {}: revise it to change its values",
+            from.expect("some")
+        )),
         (Some(s), _) => Err(format!("a {s} report cannot be {}", past(action))),
     }
 }
@@ -359,7 +356,11 @@ mod tests {
                 "values[7].data_element",
             ]
         );
-        assert!(errors.0[1].message.contains("unknown data element `servers`"));
+        assert!(
+            errors.0[1]
+                .message
+                .contains("unknown data element `servers`")
+        );
         assert!(errors.0[2].message.contains("above the maximum 1000"));
         assert!(errors.0[5].message.contains("more than once"));
     }
@@ -371,7 +372,10 @@ mod tests {
         let ok = |from, action| transition(from, action).unwrap();
         assert_eq!(ok(None, A::SaveDraft), Transition::NewVersion(S::Draft));
         assert_eq!(ok(None, A::Submit), Transition::NewVersion(S::Submitted));
-        assert_eq!(ok(Some(S::Draft), A::Submit), Transition::Same(S::Submitted));
+        assert_eq!(
+            ok(Some(S::Draft), A::Submit),
+            Transition::Same(S::Submitted)
+        );
         assert_eq!(
             ok(Some(S::Submitted), A::Accept),
             Transition::Same(S::Accepted)
@@ -385,7 +389,10 @@ mod tests {
             Transition::NewVersion(S::Draft)
         );
         let err = transition(Some(S::Accepted), A::SaveDraft).unwrap_err();
-        assert_eq!(err, "the report is accepted: revise it to change its values");
+        assert_eq!(
+            err,
+            "the report is accepted: revise it to change its values"
+        );
         assert_eq!(
             transition(Some(S::Draft), A::Accept).unwrap_err(),
             "a draft report cannot be accepted"

@@ -241,7 +241,10 @@ mod tests {
         assert_eq!(err.field(), "signature");
         // After revocation, and before registration.
         let err = verify(&registered, &key().agency, t1, &content, &decoded).unwrap_err();
-        assert!(err.to_string().contains("revoked at 2025-06-01T00:00:00Z"), "{err}");
+        assert!(
+            err.to_string().contains("revoked at 2025-06-01T00:00:00Z"),
+            "{err}"
+        );
         assert_eq!(err.field(), "key_id");
         let before: DateTime<Utc> = "2024-12-31T23:59:59Z".parse().unwrap();
         assert!(

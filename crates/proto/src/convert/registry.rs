@@ -4,10 +4,10 @@ use chiso_domain::{
     AdminLevel, AgencyCode, AgencyKind, AgencyVersion, AgencyView, Email, FieldErrors, LineageKind,
     LineageLink, NewAgency, RawAgency, RegistrationStatus, Role, VnName,
     credentials::{ClientInfo, IssuedCredentials, SigningKey},
-    signature,
     date::{format_date, parse_date},
     registration::{Filing, Registration, is_phone_number},
     reorganisation::{Operation, Plan, Successor},
+    signature,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 

@@ -180,7 +180,11 @@ pub fn encode_data_element(e: &DataElement, retired: bool) -> pb::DataElement {
     pb::DataElement {
         code: e.code.to_string(),
         name: e.name.to_string(),
-        name_en: e.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: e
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         description: e.description.clone(),
         category: pb::Category::from(e.category).into(),
         value_type: value_type.into(),
@@ -218,7 +222,11 @@ pub fn encode_indicator(i: &Indicator, retired: bool) -> pb::Indicator {
     pb::Indicator {
         code: i.code.to_string(),
         name: i.name.to_string(),
-        name_en: i.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: i
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         description: i.description.clone(),
         numerator: i.numerator.to_string(),
         denominator: i
@@ -298,7 +306,11 @@ pub fn encode_form(f: &Form) -> pb::Form {
     pb::Form {
         code: f.code.to_string(),
         name: f.name.to_string(),
-        name_en: f.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+        name_en: f
+            .name_en
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         period_type: pb::PeriodType::from(f.period_type).into(),
         opens: f.opens.to_string(),
         sections: f
@@ -306,7 +318,11 @@ pub fn encode_form(f: &Form) -> pb::Form {
             .iter()
             .map(|s| pb::FormSection {
                 name: s.name.to_string(),
-                name_en: s.name_en.as_ref().map(ToString::to_string).unwrap_or_default(),
+                name_en: s
+                    .name_en
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 elements: s
                     .elements
                     .iter()
@@ -330,7 +346,12 @@ pub fn encode_form(f: &Form) -> pb::Form {
                 .iter()
                 .map(|l| l.as_str().to_owned())
                 .collect(),
-            agencies: f.reporters.agencies.iter().map(ToString::to_string).collect(),
+            agencies: f
+                .reporters
+                .agencies
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }),
         deadline_rule: deadline_text(f.deadline),
         lock_after_days: f.lock_after_days.unwrap_or(0),
@@ -372,7 +393,9 @@ pub fn decode_report_key(
     let period = errors.check("period", PeriodCode::parse(period));
     let agency = match agency_code.trim() {
         "" => Some(None),
-        raw => errors.check("agency_code", AgencyCode::parse(raw)).map(Some),
+        raw => errors
+            .check("agency_code", AgencyCode::parse(raw))
+            .map(Some),
     };
     match (form, period, agency) {
         (Some(form), Some(period), Some(agency)) if errors.is_empty() => Ok(ReportKeyRequest {
@@ -446,7 +469,10 @@ pub fn decode_until(raw: &str) -> Result<DateTime<Utc>, FieldErrors> {
         .map_err(|_| {
             FieldErrors::single(
                 "until",
-                format!("`{}` is not an RFC 3339 instant, e.g. 2026-03-01T00:00:00+07:00", raw.trim()),
+                format!(
+                    "`{}` is not an RFC 3339 instant, e.g. 2026-03-01T00:00:00+07:00",
+                    raw.trim()
+                ),
             )
         })
 }
@@ -508,7 +534,11 @@ pub fn encode_report(v: &ReportView<'_>) -> pb::Report {
         received_on: v.received_on.map(format_date).unwrap_or_default(),
         deadline: format_date(v.form.deadline(v.period)),
         days_late: i32::try_from(v.days_late).unwrap_or(i32::MAX),
-        lock_date: v.form.lock_date(v.period).map(format_date).unwrap_or_default(),
+        lock_date: v
+            .form
+            .lock_date(v.period)
+            .map(format_date)
+            .unwrap_or_default(),
         editable: v.editable,
         review: v.review.map(|(by, at, comment)| pb::Review {
             reviewed_by: by.to_owned(),
@@ -607,10 +637,15 @@ mod tests {
             fields(decode_signature_request(Some(&bad), false).unwrap_err()),
             ["signature.signature"]
         );
-        assert_eq!(fields(decode_received_on("22/11/2026").unwrap_err()), ["received_on"]);
+        assert_eq!(
+            fields(decode_received_on("22/11/2026").unwrap_err()),
+            ["received_on"]
+        );
         assert_eq!(fields(decode_until("tomorrow").unwrap_err()), ["until"]);
         assert_eq!(
-            decode_until("2026-12-01T00:00:00+07:00").unwrap().to_rfc3339(),
+            decode_until("2026-12-01T00:00:00+07:00")
+                .unwrap()
+                .to_rfc3339(),
             "2026-11-30T17:00:00+00:00"
         );
     }

@@ -1022,3 +1022,219 @@ pub async fn statuses(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use chiso_domain::{PeriodType, date::today};
+    use chiso_proto::convert::submission::decode_values;
+    use sea_orm::{ConnectOptions, Database};
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+    use crate::{catalogue, migration::Migrator};
+
+    async fn db() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: every connection to `:memory:` is a database of its own.
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    fn actor(role: chiso_domain::Role) -> Actor {
+        Actor {
+            principal: chiso_runtime::auth::Principal {
+                subject: "c1".into(),
+                role,
+                agency: None,
+                province: None,
+            },
+            address: "127.0.0.1:1".into(),
+            request_id: "r1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_seed_is_stored_cached_and_on_the_feed() {
+        let db = db().await;
+        let defs = catalogue::load(&db).await.unwrap();
+        assert_eq!(defs.version, 1);
+        let (e, i, r) = (
+            defs.catalogue.elements().len(),
+            defs.catalogue.indicators().len(),
+            defs.catalogue.rules().len(),
+        );
+        assert_eq!((e, i, r, defs.forms.len()), (44, 37, 21, 2));
+        let events = events::changes_after(&db, 0, 1000).await.unwrap();
+        let seqs: Vec<i64> = events.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, (1..=(e + i + r + 2) as i64).collect::<Vec<_>>());
+        assert_eq!(events::head(&db).await.unwrap(), seqs.len() as i64);
+    }
+
+    #[tokio::test]
+    async fn a_report_moves_through_its_lifecycle_with_cas_feed_and_audit() {
+        let db = db().await;
+        let defs = catalogue::load(&db).await.unwrap();
+        let wake = Notify::new();
+        let form = defs.form(&"it_fast_quarterly".parse().unwrap()).unwrap();
+        let key = ReportKey {
+            form: form.code.clone(),
+            period: PeriodCode::containing(PeriodType::Quarterly, today()).unwrap(),
+            agency: AgencyCode::parse("000.00.15.H51").unwrap(),
+        };
+        let province = AdminUnitCode::parse("51").unwrap();
+        let officer = actor(chiso_domain::Role::Admin);
+        let values = |pairs: &[(&str, &str)]| {
+            let wire: Vec<pb::DataValue> =
+                pairs.iter().map(|(c, v)| pb::DataValue::new(*c, *v)).collect();
+            decode_values(&wire, &defs.catalogue, defs.allowed(form)).unwrap()
+        };
+        let draft = Write {
+            action: LifecycleAction::SaveDraft,
+            target: Target::Key {
+                key: key.clone(),
+                province: province.clone(),
+            },
+            values: Some(values(&[("documents_sent", "10")])),
+            if_match: String::new(),
+            received_on: None,
+            signature: None,
+            comment: String::new(),
+        };
+        let saved = write(&db, &defs, &officer, None, &draft, &wake).await.unwrap();
+        assert_eq!((saved.version, saved.etag.as_str()), (1, "1"));
+        assert_eq!(saved.status, i32::from(pb::ReportStatus::Draft));
+
+        // Submitting the draft as saved: every compulsory element is named.
+        let submit = Write {
+            action: LifecycleAction::Submit,
+            values: None,
+            ..draft.clone()
+        };
+        let err = write(&db, &defs, &officer, None, &submit, &wake).await.unwrap_err();
+        let ServiceError::InvalidArgument(errors) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(errors.0.len(), 5, "{errors}");
+        assert!(errors.0.iter().all(|e| e.field == "values"));
+        assert!(errors.0[0].message.contains("`documents_sent_electronic` is compulsory"));
+
+        // A rule that fails is named with both messages; nothing is stored.
+        let full = values(&[
+            ("documents_sent", "10"),
+            ("documents_sent_electronic", "20"),
+            ("documents_signed_digitally", "5"),
+            ("documents_to_higher_levels", "3"),
+            ("documents_to_higher_levels_electronic", "2"),
+            ("online_meetings", "4"),
+        ]);
+        let bad = Write {
+            values: Some(full.clone()),
+            ..submit.clone()
+        };
+        let err = write(&db, &defs, &officer, None, &bad, &wake).await.unwrap_err();
+        let ServiceError::InvalidArgument(errors) = err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            errors.0.iter().any(|e| e.message.contains("rule document_chain")),
+            "{errors}"
+        );
+
+        // A stale etag aborts; the right one submits.
+        let mut good = Write {
+            values: Some(values(&[
+                ("documents_sent", "30"),
+                ("documents_sent_electronic", "20"),
+                ("documents_signed_digitally", "5"),
+                ("documents_to_higher_levels", "3"),
+                ("documents_to_higher_levels_electronic", "2"),
+                ("online_meetings", "4"),
+            ])),
+            if_match: "7".into(),
+            ..submit.clone()
+        };
+        let err = write(&db, &defs, &officer, None, &good, &wake).await.unwrap_err();
+        assert!(matches!(err, ServiceError::StaleVersion(_)), "{err:?}");
+        good.if_match = saved.etag.clone();
+        let submitted = write(&db, &defs, &officer, None, &good, &wake).await.unwrap();
+        assert_eq!(submitted.status, i32::from(pb::ReportStatus::Submitted));
+        assert_eq!((submitted.version, submitted.etag.as_str(), submitted.days_late), (1, "2", 0));
+
+        // Revise: a new draft version copying the values.
+        let revise = Write {
+            action: LifecycleAction::Revise,
+            target: Target::Id {
+                id: submitted.id.clone(),
+                scope: Scope::Everywhere,
+            },
+            values: None,
+            if_match: String::new(),
+            received_on: None,
+            signature: None,
+            comment: "sửa số liệu".into(),
+        };
+        let revised = write(&db, &defs, &officer, None, &revise, &wake).await.unwrap();
+        assert_eq!((revised.version, revised.status), (2, i32::from(pb::ReportStatus::Draft)));
+        assert_eq!(revised.values, submitted.values);
+        // A draft cannot be revised again: the lifecycle says why.
+        let err = write(&db, &defs, &officer, None, &revise, &wake).await.unwrap_err();
+        assert!(matches!(err, ServiceError::FailedPrecondition(ref m) if m.contains("draft")), "{err:?}");
+
+        // Two events wait, unnumbered, until the sequencer numbers them.
+        let head = events::head(&db).await.unwrap();
+        assert!(events::changes_after(&db, head, 10).await.unwrap().is_empty());
+        let (tx, _rx) = tokio::sync::watch::channel(head);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(events::sequencer(
+            db.clone(),
+            std::sync::Arc::new(Notify::new()),
+            tx,
+            std::time::Duration::from_secs(60),
+            stop.clone(),
+        ));
+        let mut numbered = Vec::new();
+        for _ in 0..100 {
+            numbered = events::changes_after(&db, head, 10).await.unwrap();
+            if numbered.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        stop.cancel();
+        task.await.unwrap();
+        let kinds: Vec<(i64, i32, i32, bool)> = numbered
+            .iter()
+            .map(|(seq, e)| match &e.change {
+                Some(pb::change_event::Change::Report(r)) => {
+                    (*seq, r.kind, r.report.as_ref().unwrap().version, r.counts)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (head + 1, pb::ReportChangeKind::Submitted.into(), 1, true),
+                (head + 2, pb::ReportChangeKind::Revised.into(), 2, false),
+            ]
+        );
+
+        let (audit, _) = audit_entries(
+            &db,
+            &AuditOf::Report(submitted.id.clone()),
+            &Scope::Everywhere,
+            100,
+            0,
+        )
+        .await
+        .unwrap();
+        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(actions, ["save_draft", "submit", "revise"]);
+        assert_eq!(audit[1].values_before, saved.values);
+        assert_eq!(audit[1].values_after, submitted.values);
+        assert_eq!(audit[2].comment, "sửa số liệu");
+        assert_eq!(audit[2].address, "127.0.0.1:1");
+    }
+}

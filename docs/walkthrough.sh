@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's walk-through: an admin registers Quảng Ngãi (51) and two
-# agencies, each agency submits its 2018 counts, and the province's
-# computer-equipment rate comes back as sum over sum. CI runs this script.
+# agencies, each agency submits this quarter's quick report (documents sent,
+# and sent electronically), and the province's share of documents sent
+# electronically comes back as sum over sum. CI runs this script.
 set -euo pipefail
 CHISO="${CHISO:-http://127.0.0.1:8080}"
 ADMIN_SECRET="${ADMIN_SECRET:-$(cat data/admin-secret)}"
@@ -19,7 +20,13 @@ curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00
 curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.15.H51","name":"Sở Thông tin và Truyền thông","kind":"department","parent_code":"000.00.00.H51"}'; echo
 curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.24.H51","admin_unit_code":"524","name":"UBND huyện Bình Sơn","kind":"district_committee","parent_code":"000.00.00.H51"}'; echo
 
-report() { # agency code, officials, officials with a computer
+# This quarter, by the calendar in Vietnam: always open for entry.
+QUARTER=$(TZ=Asia/Ho_Chi_Minh date +%Y)Q$(( ($(TZ=Asia/Ho_Chi_Minh date +%-m) - 1) / 3 + 1 ))
+
+show "GET /api/v1/forms/it_fast_quarterly (what the quarterly report asks for)"
+curl -fsS "$CHISO/api/v1/forms/it_fast_quarterly" "${auth[@]}" | head -c 400; echo " ..."
+
+report() { # agency code, documents sent, of which sent electronically
   local creds id secret
   creds=$(curl -fsS -X POST "$CHISO/api/v1/agencies/$1/credentials" "${auth[@]}")
   id=$(echo "$creds" | field client_id)
@@ -27,16 +34,22 @@ report() { # agency code, officials, officials with a computer
   AGENCY_TOKEN=$(curl -fsS "$CHISO/api/v1/auth/token" "${json[@]}" \
     -d "{\"client_id\":\"$id\",\"client_secret\":\"$secret\"}" | field access_token)
   curl -fsS "$CHISO/api/v1/reports" -H "authorization: Bearer $AGENCY_TOKEN" "${json[@]}" \
-    -d "{\"period\":\"2018\",\"values\":[{\"data_element\":\"officials\",\"value\":$2},{\"data_element\":\"officials_with_computer\",\"value\":$3}]}"
+    -d "{\"form\":\"it_fast_quarterly\",\"period\":\"$QUARTER\",\"values\":[
+         {\"data_element\":\"documents_sent\",\"value\":\"$2\"},
+         {\"data_element\":\"documents_sent_electronic\",\"value\":\"$3\"},
+         {\"data_element\":\"documents_signed_digitally\",\"value\":\"0\"},
+         {\"data_element\":\"documents_to_higher_levels\",\"value\":\"0\"},
+         {\"data_element\":\"documents_to_higher_levels_electronic\",\"value\":\"0\"},
+         {\"data_element\":\"online_meetings\",\"value\":\"2\"}]}"
   echo
 }
-show "POST /api/v1/reports (each agency with its own credentials)"
+show "POST /api/v1/reports (each agency with its own credentials, for $QUARTER)"
 report 000.00.15.H51 120 114
 report 000.00.24.H51 380 266
 
 sleep 1 # aggregation follows the change feed asynchronously
-show "GET /api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018"
-curl -fsS "$CHISO/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018" "${auth[@]}"; echo
+show "GET /api/v1/aggregates?indicator=electronic_document_rate&area=51&period=$QUARTER"
+curl -fsS "$CHISO/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=$QUARTER" "${auth[@]}"; echo
 show "a bad report: unknown data element and a negative count"
 curl -sS "$CHISO/api/v1/reports" -H "authorization: Bearer $AGENCY_TOKEN" "${json[@]}" \
-  -d '{"period":"2018","values":[{"data_element":"servers","value":-1}]}'; echo
+  -d "{\"form\":\"it_fast_quarterly\",\"period\":\"$QUARTER\",\"values\":[{\"data_element\":\"serverz\",\"value\":\"1\"},{\"data_element\":\"documents_sent\",\"value\":\"-1\"}]}"; echo

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use chiso_domain::{PeriodCode, PeriodType};
 use chiso_runtime::grpc::with_bearer;
 use chiso_tests::{
     TestStack,
@@ -28,7 +29,6 @@ use futures::{StreamExt, stream};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const AGENCIES: usize = 40;
-const MONTHS: usize = 12;
 const CONCURRENCY: usize = 8;
 const QUERIES: usize = 400;
 const HEALTH_CHECKS: usize = 2000;
@@ -64,41 +64,36 @@ async fn main() -> anyhow::Result<()> {
         .await;
     let health_rate = HEALTH_CHECKS as f64 / started.elapsed().as_secs_f64();
 
-    // Submissions: every agency reports every month of 2024.
+    // Submissions: every agency reports this quarter's quarterly form.
+    let quarter = PeriodCode::containing(PeriodType::Quarterly, chiso_domain::today())
+        .expect("today is in a quarter")
+        .to_string();
     let reports = ReportServiceClient::new(stack.channel(stack.submission_addr));
-    let jobs: Vec<(String, String)> = tokens
-        .iter()
-        .flat_map(|t| (1..=MONTHS).map(move |m| (t.clone(), format!("2024{m:02}"))))
-        .collect();
-    let total = jobs.len();
+    let total = tokens.len();
     let started = Instant::now();
-    stream::iter(jobs)
-        .for_each_concurrent(CONCURRENCY, |(token, period)| {
+    stream::iter(tokens)
+        .for_each_concurrent(CONCURRENCY, |token| {
             let mut client = reports.clone();
+            let period = quarter.clone();
             async move {
-                let values = vec![
-                    DataValue {
-                        data_element: "officials".into(),
-                        value: 100,
-                    },
-                    DataValue {
-                        data_element: "officials_with_computer".into(),
-                        value: 90,
-                    },
-                    DataValue {
-                        data_element: "documents_sent".into(),
-                        value: 400,
-                    },
-                    DataValue {
-                        data_element: "documents_sent_electronic".into(),
-                        value: 350,
-                    },
-                ];
+                let values = [
+                    ("documents_sent", "400"),
+                    ("documents_sent_electronic", "350"),
+                    ("documents_signed_digitally", "300"),
+                    ("documents_to_higher_levels", "40"),
+                    ("documents_to_higher_levels_electronic", "30"),
+                    ("online_meetings", "3"),
+                ]
+                .map(|(c, v)| DataValue::new(c, v))
+                .to_vec();
+                let request = SubmitReportRequest {
+                    form: "it_fast_quarterly".into(),
+                    period,
+                    values,
+                    ..Default::default()
+                };
                 client
-                    .submit_report(
-                        with_bearer(SubmitReportRequest { period, values }, &token)
-                            .expect("request"),
-                    )
+                    .submit_report(with_bearer(request, &token).expect("request"))
                     .await
                     .expect("submit");
             }
@@ -106,22 +101,23 @@ async fn main() -> anyhow::Result<()> {
         .await;
     let submit_elapsed = started.elapsed();
     let submit_rate = total as f64 / submit_elapsed.as_secs_f64();
-    stack.wait_for_feed(&admin, total as i64).await;
+    stack.wait_for_feed(&admin).await;
     let feed_done = started.elapsed();
 
     // Aggregate queries over the province for each month.
     let aggregation = AggregationServiceClient::new(stack.channel(stack.aggregation_addr));
     let started = Instant::now();
     let latencies: Vec<Duration> = stream::iter(0..QUERIES)
-        .map(|i| {
+        .map(|_| {
             let mut client = aggregation.clone();
+            let quarter = quarter.clone();
             let admin = admin.clone();
             async move {
                 let t = Instant::now();
                 let request = GetAggregateRequest {
-                    indicator: "computer_equipment_rate".into(),
+                    indicator: "electronic_document_rate".into(),
                     area: "51".into(),
-                    period: format!("2024{:02}", 1 + i % MONTHS),
+                    period: quarter.clone(),
                     as_of: String::new(),
                 };
                 let answer = client
@@ -146,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|");
     println!("| baseline: gRPC health check round trips | {health_rate:.0}/s | 1 |");
     println!(
-        "| report submissions ({total} reports x 4 values) | {submit_rate:.0}/s | {:.3} |",
+        "| report submissions ({total} quarterly reports x 6 values) | {submit_rate:.0}/s | {:.3} |",
         submit_rate / health_rate
     );
     println!(

@@ -5,7 +5,7 @@
 use chiso_tests::spawn_stack;
 use serde_json::json;
 
-use crate::{computers_report, register_quang_ngai};
+use crate::{documents_report, register_quang_ngai};
 
 #[tokio::test]
 async fn areas_follow_the_tree_as_of_a_date() {
@@ -33,7 +33,8 @@ async fn areas_follow_the_tree_as_of_a_date() {
         body["client_id"].as_str().unwrap().into(),
         body["client_secret"].as_str().unwrap().into(),
     ));
-    // Sở TT&TT 114/120, UBND huyện Bình Sơn 266/380, UBND xã Bình Thạnh 18/40.
+    // Documents sent electronically of all sent: Sở TT&TT 114/120, UBND
+    // huyện Bình Sơn 266/380, UBND xã Bình Thạnh 18/40.
     for ((_, id, secret), (officials, equipped)) in
         credentials.iter().zip([(120, 114), (380, 266), (40, 18)])
     {
@@ -42,16 +43,17 @@ async fn areas_follow_the_tree_as_of_a_date() {
             .post(
                 "/api/v1/reports",
                 Some(&token),
-                &computers_report(officials, equipped),
+                &documents_report(officials, equipped),
             )
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    stack.wait_for_feed(&admin, 3).await;
+    stack.wait_for_feed(&admin).await;
 
+    let period = crate::this_quarter();
     let aggregate = |area: &str, as_of: &str| {
         let path = format!(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area={area}&period=2018&as_of={as_of}"
+            "/api/v1/aggregates?indicator=electronic_document_rate&area={area}&period={period}&as_of={as_of}"
         );
         let stack = &stack;
         let admin = admin.clone();
@@ -93,7 +95,7 @@ async fn areas_follow_the_tree_as_of_a_date() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    stack.wait_for_feed(&admin, 3).await;
+    stack.wait_for_feed(&admin).await;
 
     // Before the reform the district still holds its commune; after it the district is gone.
     let (status, district) = aggregate("524", "2025-06-30").await;

@@ -1,8 +1,9 @@
 //! Aggregation follows the change feed from a durable cursor.
 
 use chiso_tests::spawn_stack;
+use serde_json::json;
 
-use crate::{computers_report, register_quang_ngai};
+use crate::{documents_report, register_quang_ngai};
 
 #[tokio::test]
 async fn restarted_aggregation_counts_each_report_exactly_once() {
@@ -12,26 +13,22 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
     let second = stack.token(&credentials[1].1, &credentials[1].2).await;
 
     let (status, body) = stack
-        .post("/api/v1/reports", Some(&first), &computers_report(120, 114))
+        .post("/api/v1/reports", Some(&first), &documents_report(120, 114))
         .await;
     assert_eq!(status, 201, "{body}");
-    stack.wait_for_feed(&admin, 1).await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    stack.wait_for_feed(&admin).await;
 
     stack.stop_aggregation().await;
     let (status, body) = stack
         .post(
             "/api/v1/reports",
             Some(&second),
-            &computers_report(380, 266),
+            &documents_report(380, 266),
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    let (status, error) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            &admin,
-        )
-        .await;
+    let (status, error) = stack.get(&crate::documents_rate_path("51"), &admin).await;
     assert_eq!(
         status, 503,
         "aggregation is down, so the gateway answers 503: {error}"
@@ -39,33 +36,43 @@ async fn restarted_aggregation_counts_each_report_exactly_once() {
     assert_eq!(error["code"], "unavailable");
 
     stack.start_aggregation().await;
-    stack.wait_for_feed(&admin, 2).await;
+    stack.wait_for_feed(&admin).await;
     assert_eq!(aggregate(&stack, &admin).await, (380, 500, 2));
 
     // A second restart with nothing new replays nothing.
     stack.stop_aggregation().await;
     stack.start_aggregation().await;
-    stack.wait_for_feed(&admin, 2).await;
+    stack.wait_for_feed(&admin).await;
     assert_eq!(aggregate(&stack, &admin).await, (380, 500, 2));
 
-    // A resubmission is a new version that replaces the agency's values.
+    // A revision is a new version: while it is a draft the submitted
+    // figures stand; submitted, its values replace the agency's.
     let (status, body) = stack
-        .post("/api/v1/reports", Some(&first), &computers_report(100, 100))
+        .post(
+            &format!("/api/v1/reports/{id}/revise"),
+            Some(&first),
+            &json!({"reason": "sửa số liệu"}),
+        )
         .await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["version"].as_i64(), body["status"].as_str()),
+        (Some(2), Some("draft"))
+    );
+    stack.wait_for_feed(&admin).await;
+    assert_eq!(aggregate(&stack, &admin).await, (380, 500, 2));
+    let (status, body) = stack
+        .post("/api/v1/reports", Some(&first), &documents_report(100, 100))
+        .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
     assert_eq!(body["version"], 2);
-    stack.wait_for_feed(&admin, 3).await;
+    stack.wait_for_feed(&admin).await;
     assert_eq!(aggregate(&stack, &admin).await, (366, 480, 2));
     stack.shutdown().await;
 }
 
 async fn aggregate(stack: &chiso_tests::TestStack, admin: &str) -> (i64, i64, i64) {
-    let (status, body) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            admin,
-        )
-        .await;
+    let (status, body) = stack.get(&crate::documents_rate_path("51"), admin).await;
     assert_eq!(status, 200, "{body}");
     (
         body["numerator"].as_i64().unwrap(),

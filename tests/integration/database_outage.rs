@@ -5,7 +5,7 @@ use std::{future::Future, time::Duration};
 
 use chiso_tests::{StackOptions, TestStack, on_postgres, spawn_stack_with};
 
-use crate::{computers_report, register_quang_ngai};
+use crate::{documents_report, register_quang_ngai};
 
 /// Through a proxy that drops every connection and refuses new ones, as a
 /// restart does, without disturbing the other tests sharing the server.
@@ -58,22 +58,23 @@ async fn outage_then_recovery(
 ) {
     let (admin, credentials) = register_quang_ngai(stack).await;
     let agency = stack.token(&credentials[0].1, &credentials[0].2).await;
+    let second = stack.token(&credentials[1].1, &credentials[1].2).await;
     let (status, body) = stack
         .post(
             "/api/v1/reports",
             Some(&agency),
-            &computers_report(120, 114),
+            &documents_report(120, 114),
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    stack.wait_for_feed(&admin, 1).await;
+    stack.wait_for_feed(&admin).await;
 
     go_down.await;
     let (status, body) = stack
         .post(
             "/api/v1/reports",
-            Some(&agency),
-            &computers_report(130, 120),
+            Some(&second),
+            &documents_report(130, 120),
         )
         .await;
     assert_eq!(status, 503, "{body}");
@@ -81,12 +82,7 @@ async fn outage_then_recovery(
     let (status, error) = stack.get("/api/v1/agencies/000.00.15.H51", &admin).await;
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["code"], "unavailable");
-    let (status, error) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            &admin,
-        )
-        .await;
+    let (status, error) = stack.get(&crate::documents_rate_path("51"), &admin).await;
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["code"], "unavailable");
 
@@ -96,8 +92,8 @@ async fn outage_then_recovery(
         let (status, body) = stack
             .post(
                 "/api/v1/reports",
-                Some(&agency),
-                &computers_report(130, 120),
+                Some(&second),
+                &documents_report(130, 120),
             )
             .await;
         if status == 201 {
@@ -109,19 +105,17 @@ async fn outage_then_recovery(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let body = recovered.expect("submission recovered after the database came back");
-    assert_eq!(body["version"], 2, "the failed attempt stored nothing");
+    // Had the failed attempt stored anything, this submission would find
+    // a submitted report and be refused.
+    assert_eq!(body["version"], 1, "the failed attempt stored nothing");
+    assert_eq!(body["status"], "submitted");
     let (status, body) = stack.get("/api/v1/agencies/000.00.15.H51", &admin).await;
     assert_eq!(status, 200, "{body}");
 
-    // Aggregation's feed followers reconnect by themselves and apply version 2.
-    stack.wait_for_feed(&admin, 2).await;
-    let (status, body) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            &admin,
-        )
-        .await;
+    // Aggregation's feed followers reconnect by themselves and apply it.
+    stack.wait_for_feed(&admin).await;
+    let (status, body) = stack.get(&crate::documents_rate_path("51"), &admin).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["denominator"], 130);
-    assert_eq!(body["numerator"], 120);
+    assert_eq!(body["denominator"], 250);
+    assert_eq!(body["numerator"], 234);
 }

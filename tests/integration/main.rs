@@ -14,6 +14,7 @@ mod registry_registrations;
 mod scenario;
 mod tls;
 
+use chiso_domain::{PeriodCode, PeriodType};
 use chiso_tests::TestStack;
 use serde_json::{Value, json};
 
@@ -55,10 +56,32 @@ pub async fn register_quang_ngai(stack: &TestStack) -> (String, Vec<(String, Str
     (admin, credentials)
 }
 
-/// A 2018 report body with the two counts of the computer-equipment indicator.
-pub fn computers_report(officials: i64, with_computer: i64) -> Value {
-    json!({"period": "2018", "values": [
-        {"data_element": "officials", "value": officials},
-        {"data_element": "officials_with_computer", "value": with_computer},
+/// The quarter we are in (Vietnam time): always open for entry on the
+/// quarterly form, so these tests do not age.
+pub fn this_quarter() -> String {
+    PeriodCode::containing(PeriodType::Quarterly, chiso_domain::today())
+        .expect("today is in a quarter")
+        .to_string()
+}
+
+/// A quarterly report (form `it_fast_quarterly`, this quarter) of `sent`
+/// documents, `electronic` of them sent electronically, the other
+/// compulsory counts zero.
+pub fn documents_report(sent: i64, electronic: i64) -> Value {
+    json!({"form": "it_fast_quarterly", "period": this_quarter(), "values": [
+        {"data_element": "documents_sent", "value": sent.to_string()},
+        {"data_element": "documents_sent_electronic", "value": electronic.to_string()},
+        {"data_element": "documents_signed_digitally", "value": "0"},
+        {"data_element": "documents_to_higher_levels", "value": "0"},
+        {"data_element": "documents_to_higher_levels_electronic", "value": "0"},
+        {"data_element": "online_meetings", "value": "0"},
     ]})
+}
+
+/// The share of documents sent electronically in `area`, this quarter.
+pub fn documents_rate_path(area: &str) -> String {
+    format!(
+        "/api/v1/aggregates?indicator=electronic_document_rate&area={area}&period={}",
+        this_quarter()
+    )
 }

@@ -19,14 +19,14 @@ use chiso_tests::{
 };
 use serde_json::json;
 
-use crate::{computers_report, register_quang_ngai};
+use crate::{documents_report, register_quang_ngai};
 
 #[tokio::test]
 async fn province_rate_is_sum_over_sum_over_rest() {
     let stack = spawn_stack().await;
     let (admin, credentials) = register_quang_ngai(&stack).await;
 
-    // Sở TT&TT: 114 of 120 (95%); Bình Sơn: 266 of 380 (70%).
+    // Documents sent electronically: Sở TT&TT 114 of 120 (95%), Bình Sơn 266 of 380 (70%).
     let counts = [(120, 114), (380, 266)];
     for ((code, client_id, secret), (officials, with_computer)) in credentials.iter().zip(counts) {
         let token = stack.token(client_id, secret).await;
@@ -34,27 +34,25 @@ async fn province_rate_is_sum_over_sum_over_rest() {
             .post(
                 "/api/v1/reports",
                 Some(&token),
-                &computers_report(officials, with_computer),
+                &documents_report(officials, with_computer),
             )
             .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["agency_code"], code.as_str());
         assert_eq!(body["province_code"], "51");
-        assert_eq!(body["period"], "2018");
+        assert_eq!(body["period"], crate::this_quarter());
+        assert_eq!(body["form"], "it_fast_quarterly");
+        assert_eq!(body["status"], "submitted");
         assert_eq!(body["version"], 1);
+        // Values come back in code order, as text.
         assert_eq!(
             body["values"][0],
-            json!({"data_element": "officials", "value": officials})
+            json!({"data_element": "documents_sent", "value": officials.to_string()})
         );
     }
-    stack.wait_for_feed(&admin, 2).await;
+    stack.wait_for_feed(&admin).await;
 
-    let (status, body) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            &admin,
-        )
-        .await;
+    let (status, body) = stack.get(&crate::documents_rate_path("51"), &admin).await;
     assert_eq!(status, 200, "{body}");
     // 380 / 500 x 100 = 76, not the mean of 95 and 70 (82.5).
     assert_eq!(body["numerator"], 380);
@@ -84,7 +82,10 @@ async fn province_rate_is_sum_over_sum_over_rest() {
     // An indicator for which nothing is reported has no value.
     let (status, body) = stack
         .get(
-            "/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=2018",
+            &format!(
+                "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period={}",
+                crate::this_quarter()
+            ),
             &admin,
         )
         .await;
@@ -184,9 +185,7 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
     assert_eq!(listed.agencies.len(), 2);
 
     let mut reports = ReportServiceClient::new(stack.channel(stack.submission_addr));
-    for (code, officials, with_computer) in
-        [("000.00.15.H51", 120, 114), ("000.00.24.H51", 380, 266)]
-    {
+    for (code, sent, electronic) in [("000.00.15.H51", 120, 114), ("000.00.24.H51", 380, 266)] {
         let issued = credentials
             .issue_credentials(
                 with_bearer(
@@ -207,17 +206,17 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
             .submit_report(
                 with_bearer(
                     SubmitReportRequest {
-                        period: "2018".into(),
+                        form: "it_fast_quarterly".into(),
+                        period: crate::this_quarter(),
                         values: vec![
-                            DataValue {
-                                data_element: "officials".into(),
-                                value: officials,
-                            },
-                            DataValue {
-                                data_element: "officials_with_computer".into(),
-                                value: with_computer,
-                            },
+                            DataValue::new("documents_sent", sent.to_string()),
+                            DataValue::new("documents_sent_electronic", electronic.to_string()),
+                            DataValue::new("documents_signed_digitally", "0"),
+                            DataValue::new("documents_to_higher_levels", "0"),
+                            DataValue::new("documents_to_higher_levels_electronic", "0"),
+                            DataValue::new("online_meetings", "0"),
                         ],
+                        ..Default::default()
                     },
                     &token,
                 )
@@ -229,15 +228,15 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
         assert_eq!(report.agency_code, code);
         assert_eq!(report.version, 1);
     }
-    stack.wait_for_feed(&admin, 2).await;
+    stack.wait_for_feed(&admin).await;
 
     let aggregate = AggregationServiceClient::new(stack.channel(stack.aggregation_addr))
         .get_aggregate(
             with_bearer(
                 GetAggregateRequest {
-                    indicator: "computer_equipment_rate".into(),
+                    indicator: "electronic_document_rate".into(),
                     area: "51".into(),
-                    period: "2018".into(),
+                    period: crate::this_quarter(),
                     as_of: String::new(),
                 },
                 &admin,

@@ -8,7 +8,7 @@ use chiso_tests::{
     spawn_stack_with,
 };
 
-use crate::{computers_report, register_quang_ngai};
+use crate::{documents_report, register_quang_ngai};
 
 #[tokio::test]
 async fn scenario_runs_over_tls_and_grpc_requires_client_certificates() {
@@ -31,18 +31,13 @@ async fn scenario_runs_over_tls_and_grpc_requires_client_certificates() {
             .post(
                 "/api/v1/reports",
                 Some(&token),
-                &computers_report(officials, equipped),
+                &documents_report(officials, equipped),
             )
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    stack.wait_for_feed(&admin, 2).await;
-    let (status, body) = stack
-        .get(
-            "/api/v1/aggregates?indicator=computer_equipment_rate&area=51&period=2018",
-            &admin,
-        )
-        .await;
+    stack.wait_for_feed(&admin).await;
+    let (status, body) = stack.get(&crate::documents_rate_path("51"), &admin).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"], 76.0);
 

@@ -13,6 +13,7 @@ use chiso_proto::{
         GetAgencyFeedHeadRequest, IssueTokenRequest, agency_service_client::AgencyServiceClient,
         credential_service_client::CredentialServiceClient,
     },
+    submission::v1::{GetFeedHeadRequest, change_feed_service_client::ChangeFeedServiceClient},
 };
 use chiso_runtime::{
     auth,
@@ -425,9 +426,9 @@ impl TestStack {
         .expect("valid address")
     }
 
-    /// Waits until aggregation has applied the submission feed up to `seq`
-    /// and the registry's agency feed up to its current head.
-    pub async fn wait_for_feed(&self, token: &str, seq: i64) {
+    /// Waits until aggregation has applied the submission feed and the
+    /// registry's agency feed up to their current heads.
+    pub async fn wait_for_feed(&self, token: &str) {
         let agency_head = AgencyServiceClient::new(self.channel(self.registry_addr))
             .get_agency_feed_head(
                 grpc::with_bearer(GetAgencyFeedHeadRequest {}, token).expect("request"),
@@ -436,6 +437,7 @@ impl TestStack {
             .expect("agency feed head")
             .into_inner()
             .last_seq;
+        let seq = self.submission_head(token).await;
         let mut client = AggregationServiceClient::new(self.channel(self.aggregation_addr));
         for _ in 0..200 {
             let request = grpc::with_bearer(GetFeedPositionRequest {}, token).expect("request");
@@ -448,6 +450,16 @@ impl TestStack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
+    }
+
+    /// The submission feed's last committed sequence number.
+    pub async fn submission_head(&self, token: &str) -> i64 {
+        ChangeFeedServiceClient::new(self.channel(self.submission_addr))
+            .get_feed_head(grpc::with_bearer(GetFeedHeadRequest {}, token).expect("request"))
+            .await
+            .expect("submission feed head")
+            .into_inner()
+            .last_seq
     }
 
     /// Stops the aggregation service (its database stays).

@@ -1,21 +1,30 @@
 //! Demo data for `chiso up`: Quảng Bình province (one of the seed plans) with
-//! its departments, districts and some communes, and reports for 2023-2024.
+//! its departments, districts and some communes, and reports of both seed
+//! forms for several periods: most on time, some late, some missing, some
+//! returned (and some of those revised), some drafts.
 
 use anyhow::Context;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chiso_domain::{AgencyCode, Form, PeriodCode, ReportKey};
 use chiso_proto::{
+    convert::submission::decode_values,
     registry::v1::{
-        AgencyKind, GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest,
-        IssueTokenRequest, agency_service_client::AgencyServiceClient,
+        GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest, IssueTokenRequest,
+        agency_service_client::AgencyServiceClient,
         credential_service_client::CredentialServiceClient,
     },
-    submission::v1::{DataValue, SubmitReportRequest, report_service_client::ReportServiceClient},
+    registry::v1::{
+        RegisterSigningKeyRequest, signing_key_service_client::SigningKeyServiceClient,
+    },
+    submission::v1::{
+        DataValue, ReviewReportRequest, ReviseReportRequest, SaveDraftRequest, Signature,
+        SubmitReportRequest, UnlockReportRequest, report_service_client::ReportServiceClient,
+    },
 };
 use chiso_runtime::grpc::{channel, with_bearer};
-use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const AGENCIES_CSV: &str = include_str!("../demo/quang-binh.csv");
 const ROOT: &str = "000.00.00.H44";
-const PERIODS: [&str; 2] = ["2023", "2024"];
 
 /// Loads the demo unless its province is already registered; returns a summary.
 pub async fn load(
@@ -27,7 +36,7 @@ pub async fn load(
     let registry = channel(registry_url, &Default::default())?;
     let mut credentials = CredentialServiceClient::new(registry.clone());
     let mut agencies = AgencyServiceClient::new(registry);
-    let mut reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
+    let reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
     let token = |id: &str, secret: &str| IssueTokenRequest {
         client_id: id.into(),
         client_secret: secret.into(),
@@ -66,11 +75,16 @@ pub async fn load(
         .await
         .context("importing the demo agencies")?
         .into_inner();
-    let mut submitted = 0;
-    for agency in &imported.created {
-        if agency.kind() == AgencyKind::ProvincialCommittee {
-            continue;
-        }
+    let catalogue = chiso_domain::seed::catalogue().context("seed catalogue")?;
+    let forms = chiso_domain::seed::forms(&catalogue).context("seed forms")?;
+    let mut keys = SigningKeyServiceClient::new(channel(registry_url, &Default::default())?);
+    let mut demo = Demo {
+        reports,
+        admin: admin.clone(),
+        catalogue,
+        summary: Summary::default(),
+    };
+    for (n, agency) in imported.created.iter().enumerate() {
         let issued = credentials
             .issue_credentials(with_bearer(
                 IssueCredentialsRequest {
@@ -85,49 +99,330 @@ pub async fn load(
             .await?
             .into_inner()
             .access_token;
-        for (i, period) in PERIODS.iter().enumerate() {
-            reports
-                .submit_report(with_bearer(
-                    SubmitReportRequest {
-                        period: (*period).into(),
-                        values: demo_values(&agency.code, i as u64),
-                    },
-                    &agency_token,
-                )?)
-                .await
-                .with_context(|| format!("report of {}", agency.code))?;
-            submitted += 1;
+        // Each agency's signing key, registered by the agency itself; the
+        // demo keeps the secret half only long enough to sign its reports.
+        let secret = ed25519_dalek::SigningKey::from_bytes(&key_seed(&agency.code));
+        let key = keys
+            .register_signing_key(with_bearer(
+                RegisterSigningKeyRequest {
+                    agency_code: agency.code.clone(),
+                    public_key: STANDARD.encode(secret.verifying_key().to_bytes()),
+                    label: "Khoá demo".into(),
+                },
+                &agency_token,
+            )?)
+            .await
+            .with_context(|| format!("signing key of {}", agency.code))?
+            .into_inner();
+        let signer = Signer {
+            key_id: key.key_id,
+            secret,
+        };
+        for form in &forms {
+            for (p, period) in PERIODS
+                .iter()
+                .filter(|p| form.covers(&parse_period(p)))
+                .enumerate()
+            {
+                let fate = Fate::of(&agency.code, period, n);
+                demo.report(form, &agency.code, period, p as u64, fate, &signer)
+                    .await
+                    .with_context(|| format!("{} {period} of {}", form.code, agency.code))?;
+            }
         }
     }
     Ok(Some(format!(
-        "{} agencies of Quảng Bình (44), {submitted} reports for {}",
+        "{} agencies of Quảng Bình (44); reports for {}: {}",
         imported.created.len(),
-        PERIODS.join(", ")
+        PERIODS.join(", "),
+        demo.summary
     )))
 }
 
-/// Plausible, repeatable counts for an agency and year; the later year is better equipped.
-fn demo_values(code: &str, year_index: u64) -> Vec<DataValue> {
-    // Seeded by the agency code (its bytes, zero-padded), so every `chiso up`
-    // loads the same demo; StdRng's stream is fixed for the locked rand version.
-    let mut seed = <StdRng as SeedableRng>::Seed::default();
-    seed.iter_mut().zip(code.bytes()).for_each(|(s, b)| *s = b);
-    let mut rng = StdRng::from_seed(seed);
-    let officials: u64 = rng.gen_range(25..=320);
-    let equipped_pct = (rng.gen_range(72..=95) + 3 * year_index).min(100);
-    let documents: u64 = rng.gen_range(400..=4000);
-    let electronic_pct = (rng.gen_range(55..=90) + 6 * year_index).min(100);
-    let value = |data_element: &str, value: u64| DataValue {
-        data_element: data_element.into(),
-        value: i64::try_from(value).unwrap_or(i64::MAX),
-    };
-    vec![
-        value("officials", officials),
-        value("officials_with_computer", officials * equipped_pct / 100),
-        value("documents_sent", documents),
-        value(
-            "documents_sent_electronic",
-            documents * electronic_pct / 100,
-        ),
-    ]
+/// Periods with demo reports: two finished years, and the quarters of this
+/// one (the last still open for entry).
+const PERIODS: [&str; 6] = ["2024", "2025", "2026Q1", "2026Q2", "2026Q3", "2026Q4"];
+
+fn parse_period(code: &str) -> PeriodCode {
+    PeriodCode::parse(code).expect("demo periods are valid")
+}
+
+/// A deterministic seed for an agency's demo key.
+fn key_seed(code: &str) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    for (i, b) in chiso_domain::sample::seed_of(code)
+        .to_le_bytes()
+        .iter()
+        .cycle()
+        .take(32)
+        .enumerate()
+    {
+        seed[i] = b.wrapping_add(i as u8);
+    }
+    seed
+}
+
+/// What happens to one demo report, so the province sees every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    OnTime,
+    Late,
+    Missing,
+    /// Returned by the province with a comment, then revised and resubmitted.
+    ReturnedAndRevised,
+    /// Returned, and still waiting for the agency's revision.
+    Returned,
+    /// Saved as a draft, not yet submitted.
+    Draft,
+}
+
+impl Fate {
+    fn of(code: &str, period: &str, n: usize) -> Self {
+        let roll =
+            (chiso_domain::sample::seed_of(code) ^ chiso_domain::sample::seed_of(period)) % 100;
+        // The period still open has drafts and missing reports, no late ones.
+        if period == "2026Q4" {
+            return match roll {
+                0..=39 => Self::OnTime,
+                40..=69 => Self::Draft,
+                _ => Self::Missing,
+            };
+        }
+        // The first agency's reports always go round the whole cycle.
+        if n == 1 {
+            return Self::ReturnedAndRevised;
+        }
+        match roll {
+            0..=69 => Self::OnTime,
+            70..=81 => Self::Late,
+            82..=89 => Self::Missing,
+            90..=95 => Self::ReturnedAndRevised,
+            _ => Self::Returned,
+        }
+    }
+}
+
+/// One agency's signing key.
+struct Signer {
+    key_id: String,
+    secret: ed25519_dalek::SigningKey,
+}
+
+#[derive(Default)]
+struct Summary {
+    submitted: u32,
+    late: u32,
+    returned: u32,
+    revised: u32,
+    drafts: u32,
+    missing: u32,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} submitted ({} late), {} returned, {} revised, {} drafts, {} missing",
+            self.submitted, self.late, self.returned, self.revised, self.drafts, self.missing
+        )
+    }
+}
+
+struct Demo {
+    reports: ReportServiceClient<tonic::transport::Channel>,
+    admin: String,
+    catalogue: chiso_domain::Catalogue,
+    summary: Summary,
+}
+
+impl Demo {
+    /// Enters one agency's report the way the province enters paper reports
+    /// it received: unlocked for the purpose, with the date received, signed
+    /// with the agency's key, then reviewed.
+    async fn report(
+        &mut self,
+        form: &Form,
+        agency: &str,
+        period: &str,
+        progress: u64,
+        fate: Fate,
+        signer: &Signer,
+    ) -> anyhow::Result<()> {
+        let code = parse_period(period);
+        let seed = chiso_domain::sample::seed_of(agency)
+            ^ chiso_domain::sample::seed_of(form.code.as_str());
+        let sample = chiso_domain::sample::sample_values(form, seed, progress);
+        let values: Vec<DataValue> = sample
+            .iter()
+            .map(|(c, v)| DataValue::new(c.as_str(), v.as_str()))
+            .collect();
+        let today = chiso_domain::today();
+        if fate == Fate::Missing {
+            self.summary.missing += 1;
+            return Ok(());
+        }
+        if form.is_locked(&code, today) {
+            self.reports
+                .unlock_report(with_bearer(
+                    UnlockReportRequest {
+                        form: form.code.to_string(),
+                        period: period.into(),
+                        agency_code: agency.into(),
+                        reason: "Nhập số liệu báo cáo giấy đã nhận (dữ liệu mẫu)".into(),
+                        until: (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339(),
+                        request_id: String::new(),
+                    },
+                    &self.admin,
+                )?)
+                .await?;
+        }
+        if fate == Fate::Draft {
+            self.reports
+                .save_draft(with_bearer(
+                    SaveDraftRequest {
+                        form: form.code.to_string(),
+                        period: period.into(),
+                        agency_code: agency.into(),
+                        values: values[..values.len() / 2].to_vec(),
+                        ..Default::default()
+                    },
+                    &self.admin,
+                )?)
+                .await?;
+            self.summary.drafts += 1;
+            return Ok(());
+        }
+        let deadline = form.deadline(&code);
+        let received = match fate {
+            Fate::Late => {
+                deadline + chrono::Days::new(1 + chiso_domain::sample::seed_of(agency) % 40)
+            }
+            _ => deadline - chrono::Days::new(1 + chiso_domain::sample::seed_of(agency) % 8),
+        }
+        .min(today);
+        let submitted = self
+            .submit(form, agency, period, 1, &values, received, signer)
+            .await?;
+        self.summary.submitted += 1;
+        if fate == Fate::Late {
+            self.summary.late += 1;
+        }
+        if !form.acceptance_required && !matches!(fate, Fate::Returned | Fate::ReturnedAndRevised) {
+            return Ok(());
+        }
+        if !matches!(fate, Fate::Returned | Fate::ReturnedAndRevised) {
+            self.review(&submitted.id, true, "").await?;
+            return Ok(());
+        }
+        self.review(
+            &submitted.id,
+            false,
+            "Số liệu văn bản điện tử chưa khớp với hệ thống quản lý văn bản; đề nghị rà soát lại.",
+        )
+        .await?;
+        self.summary.returned += 1;
+        if fate == Fate::Returned {
+            return Ok(());
+        }
+        self.reports
+            .revise_report(with_bearer(
+                ReviseReportRequest {
+                    report_id: submitted.id.clone(),
+                    reason: "Điều chỉnh theo ý kiến của Sở".into(),
+                    ..Default::default()
+                },
+                &self.admin,
+            )?)
+            .await?;
+        // The corrected figures: fewer documents counted as electronic.
+        let corrected: Vec<DataValue> = values
+            .iter()
+            .map(|v| match v.data_element.as_str() {
+                "documents_signed_digitally" | "documents_to_higher_levels_electronic" => {
+                    DataValue::new(v.data_element.as_str(), "0")
+                }
+                _ => v.clone(),
+            })
+            .collect();
+        let revised = self
+            .submit(
+                form,
+                agency,
+                period,
+                2,
+                &corrected,
+                received.max(deadline).min(today),
+                signer,
+            )
+            .await?;
+        self.summary.revised += 1;
+        if form.acceptance_required {
+            self.review(&revised.id, true, "").await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)] // one demo step, spelled out
+    async fn submit(
+        &mut self,
+        form: &Form,
+        agency: &str,
+        period: &str,
+        version: i32,
+        values: &[DataValue],
+        received: chrono::NaiveDate,
+        signer: &Signer,
+    ) -> anyhow::Result<chiso_proto::submission::v1::Report> {
+        let signature = if form.signature_required {
+            let typed = decode_values(values, &self.catalogue, |_| Ok(()))
+                .map_err(|e| anyhow::anyhow!("demo values: {e}"))?;
+            let key = ReportKey {
+                form: form.code.clone(),
+                period: parse_period(period),
+                agency: AgencyCode::parse(agency)?,
+            };
+            let content = chiso_domain::signature::signed_content(&key, version, &typed);
+            Some(Signature {
+                key_id: signer.key_id.clone(),
+                signature: STANDARD
+                    .encode(ed25519_dalek::Signer::sign(&signer.secret, &content).to_bytes()),
+                signed_at: None,
+            })
+        } else {
+            None
+        };
+        Ok(self
+            .reports
+            .submit_report(with_bearer(
+                SubmitReportRequest {
+                    form: form.code.to_string(),
+                    period: period.into(),
+                    agency_code: agency.into(),
+                    values: values.to_vec(),
+                    signature,
+                    received_on: chiso_domain::date::format_date(received),
+                    ..Default::default()
+                },
+                &self.admin,
+            )?)
+            .await?
+            .into_inner())
+    }
+
+    async fn review(&mut self, id: &str, accept: bool, comment: &str) -> anyhow::Result<()> {
+        let request = with_bearer(
+            ReviewReportRequest {
+                report_id: id.into(),
+                comment: comment.into(),
+                ..Default::default()
+            },
+            &self.admin,
+        )?;
+        if accept {
+            self.reports.accept_report(request).await?;
+        } else {
+            self.reports.return_report(request).await?;
+        }
+        Ok(())
+    }
 }

@@ -19,6 +19,7 @@ pub mod registration;
 pub mod reorganisation;
 pub mod report;
 pub mod role;
+pub mod sample;
 pub mod seed;
 pub mod signature;
 pub mod text;
@@ -40,9 +41,7 @@ pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};
 pub use form::{Form, RawForm, ReportingAgency};
-pub use indicator::{
-    Aggregate, AggregateError, AggregateQuery, IndicatorFormula, Total, aggregate,
-};
+pub use indicator::{Aggregate, AggregateError, AggregateQuery, aggregate};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
 pub use registration::RegistrationStatus;

@@ -2,30 +2,25 @@
 
 use std::sync::Arc;
 
-use chiso_domain::{IndicatorCode, aggregate, today};
+use chiso_domain::{aggregate, today};
 use chiso_proto::{
     aggregation::v1::{self as pb, aggregation_service_server::AggregationService},
-    convert::{
-        aggregation::{decode_get_aggregate, encode_aggregate},
-        submission::decode_formula,
-    },
-    submission::v1::{GetIndicatorRequest, catalogue_service_client::CatalogueServiceClient},
+    convert::aggregation::{decode_get_aggregate, encode_aggregate},
 };
 use chiso_runtime::{
     ServiceError,
-    grpc::with_bearer,
     policy::{Action, Resource, authorize, caller},
 };
 use sea_orm::DatabaseConnection;
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{Request, Response, Status};
 
-use crate::{store, token::ServiceToken};
+use crate::{catalogue::CatalogueCache, store};
 
 /// State shared by the aggregation service's gRPC services.
 pub struct Aggregation {
     pub db: DatabaseConnection,
-    pub submission: Channel,
-    pub token: Arc<ServiceToken>,
+    /// The catalogue as learned from the submission feed.
+    pub catalogue: CatalogueCache,
 }
 
 #[derive(Clone)]
@@ -40,12 +35,12 @@ impl AggregationService for AggregationApi {
         authorize(&caller(&request)?, Action::ReadAggregates, Resource::Global)?;
         let query = decode_get_aggregate(request.get_ref()).map_err(ServiceError::from)?;
         let as_of = query.as_of.unwrap_or_else(today);
-        let definition = self.indicator(&query.indicator).await?;
-        let formula = decode_formula(&definition).map_err(|e| {
-            ServiceError::Internal(anyhow::anyhow!(
-                "the catalogue's indicator {} is malformed: {e}",
-                query.indicator
-            ))
+        let catalogue = self.0.catalogue.get();
+        let indicator = catalogue.indicator(&query.indicator).ok_or_else(|| {
+            ServiceError::field(
+                "indicator",
+                format!("unknown indicator `{}`", query.indicator),
+            )
         })?;
         let area = &query.area;
         let members = store::area_members(&self.0.db, area, as_of)
@@ -56,20 +51,21 @@ impl AggregationService for AggregationApi {
                     format!("no People's Committee had administrative-unit code {area} on {as_of}"),
                 )
             })?;
-        let numerator =
-            store::total(&self.0.db, &members, &query.period, &formula.numerator).await?;
-        let denominator = match &formula.denominator {
-            Some(code) => Some(store::total(&self.0.db, &members, &query.period, code).await?),
-            None => None,
-        };
-        let aggregate = aggregate(numerator, denominator, formula.factor)
+        let elements: Vec<_> = indicator
+            .elements()
+            .filter_map(|code| catalogue.element(code))
+            .collect();
+        let (totals, reporting) =
+            store::totals(&self.0.db, &members, &query.period, &elements).await?;
+        let answer = aggregate(indicator, &totals, reporting)
             .map_err(|e| ServiceError::FailedPrecondition(e.to_string()))?;
         Ok(Response::new(encode_aggregate(
             &query,
             as_of,
-            &aggregate,
-            definition.factor,
-            definition.unit,
+            &answer,
+            // Factors are at most 10^6: exact in an f64.
+            indicator.factor as f64,
+            indicator.unit.clone(),
         )))
     }
 
@@ -85,34 +81,5 @@ impl AggregationService for AggregationApi {
             last_seq,
             agency_seq,
         }))
-    }
-}
-
-impl AggregationApi {
-    async fn indicator(
-        &self,
-        code: &IndicatorCode,
-    ) -> Result<chiso_proto::submission::v1::Indicator, Status> {
-        let token = self.0.token.get().await.map_err(|e| {
-            tracing::warn!(error = format!("{e:#}"), "no service token");
-            Status::unavailable("the registry is unavailable, try again")
-        })?;
-        let request = with_bearer(
-            GetIndicatorRequest {
-                code: code.to_string(),
-            },
-            &token,
-        )
-        .map_err(ServiceError::from)?;
-        match CatalogueServiceClient::new(self.0.submission.clone())
-            .get_indicator(request)
-            .await
-        {
-            Ok(r) => Ok(r.into_inner()),
-            Err(s) if s.code() == tonic::Code::NotFound => {
-                Err(ServiceError::field("indicator", format!("unknown indicator `{code}`")).into())
-            }
-            Err(s) => Err(s),
-        }
     }
 }

@@ -14,8 +14,12 @@ pub mod fact {
         pub period: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub data_element: String,
+        /// The form that reported it; a new version of the same form's
+        /// report replaces the agency's facts for the period.
+        pub form: String,
         /// Distribution key for Citus.
         pub province_code: String,
+        /// A count, a scaled decimal, or 1/0 for a yes/no answer.
         pub value: i64,
         pub report_id: String,
         pub report_version: i32,
@@ -62,6 +66,28 @@ pub mod agency_tree {
         pub parent_code: Option<String>,
         pub province_code: String,
         pub admin_unit_code: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod catalogue_definition {
+    use sea_orm::entity::prelude::*;
+
+    /// A catalogue definition as the submission feed carried it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "catalogue_definitions")]
+    pub struct Model {
+        /// `data_element`, `indicator`, `rule` or `form`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        /// Protobuf bytes of the definition.
+        pub payload: Vec<u8>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,17 +9,23 @@ use chiso_proto::{
     convert::{aggregation::decode_agency_history, submission::decode_report},
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
-        WatchChangesRequest, change_event::Change,
+        CatalogueChange, ReportChange, ReportChangeKind, WatchChangesRequest,
+        catalogue_change::Definition, change_event::Change,
         change_feed_service_client::ChangeFeedServiceClient,
     },
 };
 use chiso_runtime::grpc::with_bearer;
+use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tracing::{debug, info, warn};
 
-use crate::{store, token::ServiceToken};
+use crate::{
+    catalogue::{self, CatalogueCache},
+    store::{self, FactChange},
+    token::ServiceToken,
+};
 
 /// Everything the followers need.
 #[derive(Clone)]
@@ -28,6 +34,7 @@ pub struct Follower {
     pub submission: Channel,
     pub registry: Channel,
     pub token: Arc<ServiceToken>,
+    pub catalogue: CatalogueCache,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -53,16 +60,57 @@ impl Follower {
         info!(after_seq, "following the submission change feed");
         while let Some(event) = stream.message().await.context("change feed broke")? {
             match event.change {
-                Some(Change::ReportSubmitted(report)) => {
-                    let report = decode_report(&report).with_context(|| {
-                        format!("feed event {} is not a valid report", event.seq)
-                    })?;
-                    let applied = store::apply(&self.db, event.seq, &report).await?;
-                    debug!(seq = event.seq, applied, agency = %report.agency, "feed event");
+                Some(Change::Report(change)) => self.apply_report(event.seq, &change).await?,
+                Some(Change::Catalogue(change)) => self.apply_definition(event.seq, change).await?,
+                None => {
+                    // Still moves the cursor: an event this build does not
+                    // know is skipped once, not read again on every restart.
+                    store::skip(&self.db, store::SUBMISSION_FEED, event.seq).await?;
+                    debug!(seq = event.seq, "feed event of an unknown kind skipped");
                 }
-                None => debug!(seq = event.seq, "feed event of an unknown kind skipped"),
             }
         }
+        Ok(())
+    }
+
+    async fn apply_report(&self, seq: i64, change: &ReportChange) -> anyhow::Result<()> {
+        let wire = change
+            .report
+            .as_ref()
+            .with_context(|| format!("feed event {seq} has no report"))?;
+        let report = decode_report(wire, &self.catalogue.get())
+            .with_context(|| format!("feed event {seq} is not a valid report"))?;
+        let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
+        let effect = match (change.counts, kind) {
+            (true, _) => FactChange::Replace,
+            (false, ReportChangeKind::Returned) => FactChange::Remove,
+            (false, _) => FactChange::Keep,
+        };
+        let applied = store::apply(&self.db, seq, &report, effect).await?;
+        debug!(seq, applied, agency = %report.agency, ?kind, ?effect, "report event");
+        Ok(())
+    }
+
+    async fn apply_definition(&self, seq: i64, change: CatalogueChange) -> anyhow::Result<()> {
+        let (kind, code, payload) = match change.definition {
+            Some(Definition::DataElement(d)) => {
+                (catalogue::DATA_ELEMENT, d.code.clone(), d.encode_to_vec())
+            }
+            Some(Definition::Indicator(i)) => {
+                (catalogue::INDICATOR, i.code.clone(), i.encode_to_vec())
+            }
+            Some(Definition::Rule(r)) => (catalogue::RULE, r.code.clone(), r.encode_to_vec()),
+            Some(Definition::Form(f)) => (catalogue::FORM, f.code.clone(), f.encode_to_vec()),
+            None => {
+                store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
+                return Ok(());
+            }
+        };
+        let applied = store::apply_definition(&self.db, seq, kind, &code, payload).await?;
+        if applied {
+            self.catalogue.reload(&self.db).await?;
+        }
+        debug!(seq, applied, kind, code, "catalogue event");
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 pub mod config;
 
 mod api;
+mod catalogue;
 mod entity;
 mod follower;
 mod migration;
@@ -48,17 +49,16 @@ impl Application {
             config.service_account.client_id.clone(),
             config.service_account.secret.clone(),
         ));
+        let catalogue = catalogue::CatalogueCache::default();
+        catalogue.reload(&db).await?;
         let follower = follower::Follower {
             db: db.clone(),
-            submission: submission.clone(),
-            registry: registry.clone(),
-            token: token.clone(),
-        };
-        let state = Arc::new(api::Aggregation {
-            db,
             submission,
+            registry,
             token,
-        });
+            catalogue: catalogue.clone(),
+        };
+        let state = Arc::new(api::Aggregation { db, catalogue });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
         // Aggregation serves no endless streams, so nothing else needs the token.

@@ -7,7 +7,11 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Facts), Box::new(M0002AgencyTree)]
+        vec![
+            Box::new(M0001Facts),
+            Box::new(M0002AgencyTree),
+            Box::new(M0003ReportingCore),
+        ]
     }
 }
 
@@ -21,6 +25,7 @@ enum Facts {
     Value,
     ReportId,
     ReportVersion,
+    Form,
 }
 
 #[derive(DeriveIden)]
@@ -125,6 +130,89 @@ impl MigrationTrait for M0002AgencyTree {
                 .name("idx_agency_tree_admin_unit")
                 .table(AgencyTree::Table)
                 .col(AgencyTree::AdminUnitCode)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogueDefinitions {
+    Table,
+    Kind,
+    Code,
+    Payload,
+}
+
+/// The submission service's reporting core: typed values from report forms,
+/// and the catalogue learned from the feed instead of asked for.
+///
+/// Facts are derived data and the submission feed restarted with the new
+/// schema (pre-release: no deployment holds skeleton reports), so the old
+/// facts and the feed cursor go, and the follower rebuilds from seq 0.
+struct M0003ReportingCore;
+
+impl MigrationName for M0003ReportingCore {
+    fn name(&self) -> &str {
+        "m0003_reporting_core"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003ReportingCore {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Facts::Table).to_owned())
+            .await?;
+        m.exec_stmt(
+            Query::delete()
+                .from_table(FeedCursors::Table)
+                .and_where(Expr::col(FeedCursors::Feed).eq("submission"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Facts::Table)
+                .col(string_len(Facts::AgencyCode, 32))
+                .col(string_len(Facts::Period, 16))
+                .col(string_len(Facts::DataElement, 64))
+                .col(string_len(Facts::Form, 64))
+                .col(string_len(Facts::ProvinceCode, 8))
+                // The stored integer: a count, a scaled decimal, or 1/0 for yes/no.
+                .col(big_integer(Facts::Value))
+                .col(string_len(Facts::ReportId, 36))
+                .col(integer(Facts::ReportVersion))
+                .primary_key(
+                    Index::create()
+                        .col(Facts::AgencyCode)
+                        .col(Facts::Period)
+                        .col(Facts::DataElement),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_facts_province_period_element")
+                .table(Facts::Table)
+                .col(Facts::ProvinceCode)
+                .col(Facts::Period)
+                .col(Facts::DataElement)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(CatalogueDefinitions::Table)
+                .col(string_len(CatalogueDefinitions::Kind, 16))
+                .col(string_len(CatalogueDefinitions::Code, 64))
+                // The definition as the feed carried it (protobuf bytes).
+                .col(blob(CatalogueDefinitions::Payload))
+                .primary_key(
+                    Index::create()
+                        .col(CatalogueDefinitions::Kind)
+                        .col(CatalogueDefinitions::Code),
+                )
                 .to_owned(),
         )
         .await

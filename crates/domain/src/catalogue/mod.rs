@@ -38,8 +38,9 @@ pub struct RawCatalogue {
     pub rules: Vec<RawValidationRule>,
 }
 
-/// A checked catalogue: every code unique, every expression valid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A checked catalogue: every code unique, every expression valid. The
+/// default is the empty catalogue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Catalogue {
     elements: Vec<DataElement>,
     indicators: Vec<Indicator>,

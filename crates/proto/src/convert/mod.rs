@@ -6,6 +6,7 @@
 //! never a silent default.
 
 pub mod aggregation;
+pub mod catalogue;
 pub mod registry;
 pub mod submission;
 

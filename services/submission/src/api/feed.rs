@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use chiso_proto::submission::v1::{self as pb, change_feed_service_server::ChangeFeedService};
-use chiso_runtime::feed;
+use chiso_runtime::{
+    feed,
+    policy::{Action, Resource, authorize, caller},
+};
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
@@ -30,5 +33,15 @@ impl ChangeFeedService for FeedApi {
             &self.0.db,
             |db, after| async move { events::changes_after(&db, after, feed::BATCH).await },
         )
+    }
+
+    async fn get_feed_head(
+        &self,
+        request: Request<pb::GetFeedHeadRequest>,
+    ) -> Result<Response<pb::FeedHead>, Status> {
+        authorize(&caller(&request)?, Action::ReadFeedHead, Resource::Global)?;
+        Ok(Response::new(pb::FeedHead {
+            last_seq: events::head(&self.0.db).await?,
+        }))
     }
 }

@@ -8,6 +8,7 @@ use crate::routes::common::{UNSPECIFIED, convert_all, non_empty};
 impl From<SubmitReport> for pb::SubmitReportRequest {
     fn from(body: SubmitReport) -> Self {
         Self {
+            form: body.form,
             period: body.period,
             values: body
                 .values
@@ -17,6 +18,7 @@ impl From<SubmitReport> for pb::SubmitReportRequest {
                     value: v.value,
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }
@@ -33,6 +35,9 @@ impl From<pb::Report> for Report {
         Self {
             status: match r.status() {
                 pb::ReportStatus::Submitted => "submitted",
+                pb::ReportStatus::Draft => "draft",
+                pb::ReportStatus::Accepted => "accepted",
+                pb::ReportStatus::Returned => "returned",
                 pb::ReportStatus::Unspecified => UNSPECIFIED,
             }
             .to_owned(),

@@ -59,7 +59,10 @@ pub async fn submit_report(
 pub async fn get_report(user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Report>> {
     let report = user
         .reports()
-        .get_report(pb::GetReportRequest { id })
+        .get_report(pb::GetReportRequest {
+            id,
+            ..Default::default()
+        })
         .await?
         .into_inner();
     Ok(Json(report.into()))
@@ -74,7 +77,7 @@ pub async fn get_report(user: AuthUser, Path(id): Path<String>) -> ApiResult<Jso
 pub async fn list_data_elements(user: AuthUser) -> ApiResult<Json<Vec<DataElement>>> {
     let listed = user
         .catalogue()
-        .list_data_elements(pb::ListDataElementsRequest {})
+        .list_data_elements(pb::ListDataElementsRequest::default())
         .await?
         .into_inner();
     Ok(Json(convert_all(listed.data_elements)))
@@ -89,7 +92,7 @@ pub async fn list_data_elements(user: AuthUser) -> ApiResult<Json<Vec<DataElemen
 pub async fn list_indicators(user: AuthUser) -> ApiResult<Json<Vec<Indicator>>> {
     let listed = user
         .catalogue()
-        .list_indicators(pb::ListIndicatorsRequest {})
+        .list_indicators(pb::ListIndicatorsRequest::default())
         .await?
         .into_inner();
     Ok(Json(convert_all(listed.indicators)))

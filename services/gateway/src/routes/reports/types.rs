@@ -9,14 +9,16 @@ use utoipa::ToSchema;
 pub struct DataValue {
     /// Data element code, e.g. `officials`.
     pub data_element: String,
-    /// A whole number, zero or more.
-    pub value: i64,
+    /// "120", "12.50" or "yes"/"no".
+    pub value: String,
 }
 
 /// A report for one period.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitReport {
+    /// Report form code.
+    pub form: String,
     /// `2018`, `2018S1`, `2018Q3` or `201807`.
     pub period: String,
     pub values: Vec<DataValue>,
@@ -53,6 +55,6 @@ pub struct Indicator {
     pub numerator: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denominator: Option<String>,
-    pub factor: f64,
+    pub factor: i64,
     pub unit: String,
 }

@@ -34,6 +34,7 @@ pub use proxy::DbProxy;
 
 const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
 const SERVICE_SECRET: &str = "test-aggregation-secret-0123456789";
+const SUBMISSION_SECRET: &str = "test-submission-secret-0123456789";
 
 /// One running service: how to stop it and wait for it.
 struct Running {
@@ -185,7 +186,11 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             client_id: "admin".into(),
             secret: SecretString::from(ADMIN_SECRET),
         },
-        service_accounts: [("aggregation".to_owned(), SecretString::from(SERVICE_SECRET))].into(),
+        service_accounts: [
+            ("aggregation".to_owned(), SecretString::from(SERVICE_SECRET)),
+            ("submission".to_owned(), SecretString::from(SUBMISSION_SECRET)),
+        ]
+        .into(),
         feed_poll_ms: 200,
         credentials: Default::default(),
         registration: Default::default(),
@@ -200,6 +205,11 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         database: database("submission"),
         auth: verify.clone(),
         feed_poll_ms: 200,
+        registry_url: url(registry_addr),
+        service_account: chiso_submission::config::ServiceAccount {
+            client_id: "submission".into(),
+            secret: SecretString::from(SUBMISSION_SECRET),
+        },
     })
     .await?;
     let submission_addr = submission.local_addr();

@@ -44,6 +44,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let admin_secret_file = data.join("admin-secret");
     let admin_secret = secret_file(&admin_secret_file)?;
     let service_secret = secret_file(&data.join("aggregation-secret"))?;
+    let submission_secret = secret_file(&data.join("submission-secret"))?;
 
     let path = |p: PathBuf| p.to_string_lossy().into_owned();
     let sqlite = |name: &str| {
@@ -72,6 +73,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             ("auth.jwt_public_key_file", &public_key),
             ("bootstrap_admin.secret", &admin_secret),
             ("service_accounts.aggregation", &service_secret),
+            ("service_accounts.submission", &submission_secret),
         ],
     )?;
     let submission_config = chiso_submission::SubmissionConfig::load_with(
@@ -80,6 +82,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             ("grpc.addr", &submission_addr.to_string()),
             ("database.url", &sqlite("submission")),
             ("auth.jwt_public_key_file", &public_key),
+            ("registry_url", &url(registry_addr)),
+            ("service_account.secret", &submission_secret),
         ],
     )?;
     let aggregation_config = chiso_aggregation::AggregationConfig::load_with(

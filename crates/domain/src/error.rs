@@ -63,6 +63,18 @@ impl FieldErrors {
         }
     }
 
+    /// Takes every error of a step that names its own fields, returning
+    /// its value on success.
+    pub fn check_errors<T>(&mut self, result: Result<T, FieldErrors>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                self.0.extend(errors.0);
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod feed;
 pub mod grpc;
 pub mod policy;
+pub mod service_token;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

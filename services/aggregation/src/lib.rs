@@ -9,7 +9,6 @@ mod entity;
 mod follower;
 mod migration;
 mod store;
-mod token;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -19,7 +18,11 @@ use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
     db,
     grpc::{self, AuthenticatedServices, GrpcServer},
+    service_token::ServiceToken,
 };
+// The token moved to the runtime (submission needs it too); `crate::token`
+// keeps naming it for the follower and the api.
+use chiso_runtime::service_token as token;
 use tokio_util::sync::CancellationToken;
 
 pub use config::AggregationConfig;
@@ -41,7 +44,7 @@ impl Application {
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
         let submission = grpc::channel(&config.submission_url, &config.tls)?;
         let registry = grpc::channel(&config.registry_url, &config.tls)?;
-        let token = Arc::new(token::ServiceToken::new(
+        let token = Arc::new(ServiceToken::new(
             registry.clone(),
             config.service_account.client_id.clone(),
             config.service_account.secret.clone(),

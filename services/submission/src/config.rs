@@ -1,9 +1,11 @@
 //! Submission settings.
 
 use chiso_runtime::config::{
-    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service, check_feed_poll_ms,
+    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service,
+    check_feed_poll_ms, validate_url,
 };
 use chiso_runtime::tls::TlsConfig;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// Everything the submission service needs to run.
@@ -17,9 +19,27 @@ pub struct SubmissionConfig {
     #[serde(default)]
     pub auth: VerifyConfig,
     /// How often a feed watcher re-reads the table when no local write woke
-    /// it (writes from other replicas), in milliseconds.
+    /// it (writes from other replicas), in milliseconds. The sequencer and
+    /// the catalogue cache poll at the same pace.
     #[serde(default = "default_feed_poll_ms")]
     pub feed_poll_ms: u64,
+    /// The registry: this service's token, the agency feed (who must
+    /// report) and the signing keys reports are signed with.
+    pub registry_url: String,
+    pub service_account: ServiceAccount,
+}
+
+/// This service's own client credentials at the registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    pub secret: SecretString,
+}
+
+fn default_client_id() -> String {
+    "submission".into()
 }
 
 fn default_feed_poll_ms() -> u64 {
@@ -32,10 +52,12 @@ impl ServiceConfig for SubmissionConfig {
     const DEFAULTS: &'static [(&'static str, &'static str)] = &[
         ("grpc.addr", "0.0.0.0:50052"),
         ("database.url", "sqlite://data/submission.db?mode=rwc"),
+        ("registry_url", "http://127.0.0.1:50051"),
     ];
 
     fn check(&self, errors: &mut Vec<String>) {
         check_back_service(&self.tls, &self.database, errors);
         check_feed_poll_ms(self.feed_poll_ms, errors);
+        validate_url("registry_url", &self.registry_url, errors);
     }
 }

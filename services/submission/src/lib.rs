@@ -1,57 +1,149 @@
-//! chiso submission: the indicator catalogue, periods, reports and the change feed.
+//! chiso submission: the catalogue, report forms and periods, every version
+//! of every report, and the change feed aggregation follows.
 
 pub mod config;
 
 mod api;
+mod audit;
+mod catalogue;
 mod entity;
+mod events;
+mod follower;
+mod idempotency;
+mod keys;
 mod migration;
-mod store;
+mod reports;
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use chiso_proto::submission::v1::{
     catalogue_service_server::CatalogueServiceServer,
-    change_feed_service_server::ChangeFeedServiceServer,
+    change_feed_service_server::ChangeFeedServiceServer, form_service_server::FormServiceServer,
     report_service_server::ReportServiceServer,
 };
 use chiso_runtime::{
     Boxed,
     auth::{AuthInterceptor, TokenVerifier},
     db, feed,
-    grpc::{AuthenticatedServices, GrpcServer},
+    grpc::{self, AuthenticatedServices, GrpcServer},
+    service_token::ServiceToken,
 };
+use sea_orm::DatabaseConnection;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use api::{CLIENT_ADDRESS, REQUEST_ID};
 pub use config::SubmissionConfig;
 
-/// The submission service.
-pub struct Application;
+/// A built submission service, bound to its port and ready to serve.
+pub struct Application {
+    server: GrpcServer,
+    background: Background,
+}
+
+/// The tasks that run beside the server.
+struct Background {
+    db: DatabaseConnection,
+    cache: Arc<catalogue::Cache>,
+    sequencer: Arc<Notify>,
+    head: watch::Sender<i64>,
+    poll: Duration,
+    registry: tonic::transport::Channel,
+    token: Arc<ServiceToken>,
+    streams: CancellationToken,
+}
 
 impl Application {
-    /// Connects the database, runs migrations and binds the listener: the
-    /// server it returns reports its address (`local_addr`, for port 0) and
-    /// serves until stopped (`run_until_stopped`).
-    pub fn build(config: SubmissionConfig) -> Boxed<GrpcServer> {
+    /// Connects the database, runs migrations, loads the catalogue and binds
+    /// the listener (port 0 picks one; see `local_addr`).
+    pub fn build(config: SubmissionConfig) -> Boxed<Self> {
         Box::pin(Self::start(config))
     }
 
-    async fn start(config: SubmissionConfig) -> anyhow::Result<GrpcServer> {
+    async fn start(config: SubmissionConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
-        let stop = CancellationToken::new();
-        let (head, follow) = feed::Follow::new(
-            store::head(&db).await?,
-            Duration::from_millis(config.feed_poll_ms),
-            stop.clone(),
-        );
-        let state = Arc::new(api::Submission { db, head, follow });
+        let registry = grpc::channel(&config.registry_url, &config.tls)?;
+        let token = Arc::new(ServiceToken::new(
+            registry.clone(),
+            config.service_account.client_id.clone(),
+            config.service_account.secret.clone(),
+        ));
+        let cache = Arc::new(catalogue::Cache::new(&db).await?);
+        let poll = Duration::from_millis(config.feed_poll_ms);
+        let streams = CancellationToken::new();
+        let (head, follow) = feed::Follow::new(events::head(&db).await?, poll, streams.clone());
+        let sequencer = Arc::new(Notify::new());
+        let state = Arc::new(api::Submission {
+            db: db.clone(),
+            cache: cache.clone(),
+            follow,
+            sequencer: sequencer.clone(),
+            keys: keys::Keys::new(registry.clone(), token.clone()),
+        });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(CatalogueServiceServer::new(api::CatalogueApi(
                 state.clone(),
             )))
+            .add_service(FormServiceServer::new(api::FormApi(state.clone())))
             .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
             .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
-        GrpcServer::bind_authenticated("submission", config.grpc.addr, &config.tls, stop, services)
-            .await
+        let server = GrpcServer::bind_authenticated(
+            "submission",
+            config.grpc.addr,
+            &config.tls,
+            streams.clone(),
+            services,
+        )
+        .await?;
+        Ok(Self {
+            server,
+            background: Background {
+                db,
+                cache,
+                sequencer,
+                head,
+                poll,
+                registry,
+                token,
+                streams,
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Serves, numbers the feed, follows the agency feed and the catalogue
+    /// version until `shutdown` is cancelled.
+    pub fn run_until_stopped(self, shutdown: CancellationToken) -> Boxed<()> {
+        Box::pin(async move {
+            let b = self.background;
+            let stop = shutdown.child_token();
+            let tasks = [
+                tokio::spawn(events::sequencer(
+                    b.db.clone(),
+                    b.sequencer,
+                    b.head,
+                    b.poll,
+                    stop.clone(),
+                )),
+                tokio::spawn(follower::run(
+                    b.db.clone(),
+                    b.registry,
+                    b.token,
+                    stop.clone(),
+                )),
+                tokio::spawn(b.cache.follow(b.db, b.poll, stop.clone())),
+            ];
+            let served = self.server.serve(shutdown).await;
+            stop.cancel();
+            b.streams.cancel();
+            for task in tasks {
+                task.await.ok();
+            }
+            served
+        })
     }
 }

@@ -111,6 +111,20 @@ impl ValueType {
             _ => 0,
         }
     }
+
+    /// The value a stored integer ([`Value::as_integer`]) stands for under
+    /// this type; `None` for what no value of the type is stored as.
+    pub fn value_of(self, stored: i64) -> Option<Value> {
+        match self {
+            Self::Count => Count::new(stored).ok().map(Value::Count),
+            Self::Decimal { decimals } => Decimal::new(stored, decimals).map(Value::Decimal),
+            Self::YesNo => match stored {
+                0 => Some(Value::YesNo(false)),
+                1 => Some(Value::YesNo(true)),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// A non-negative decimal stored exactly as `scaled / 10^decimals`.
@@ -513,6 +527,23 @@ mod tests {
     use super::*;
     use crate::FieldErrors;
     use proptest::prelude::*;
+
+    #[test]
+    fn stored_integers_read_back_as_the_values_they_came_from() {
+        for (vt, v) in [
+            (ValueType::Count, Value::Count(Count::new(120).unwrap())),
+            (
+                ValueType::Decimal { decimals: 2 },
+                Value::Decimal(Decimal::new(1250, 2).unwrap()),
+            ),
+            (ValueType::YesNo, Value::YesNo(true)),
+            (ValueType::YesNo, Value::YesNo(false)),
+        ] {
+            assert_eq!(vt.value_of(v.as_integer()), Some(v));
+        }
+        assert_eq!(ValueType::YesNo.value_of(2), None);
+        assert_eq!(ValueType::Count.value_of(-1), None);
+    }
 
     fn raw(value_type: &str, decimals: Option<u8>) -> RawDataElement {
         RawDataElement {

@@ -7,6 +7,7 @@ use chiso_domain::{
     date::{format_date, parse_date},
     registration::{Filing, Registration, is_phone_number},
     reorganisation::{Operation, Plan, Successor},
+    signature,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
@@ -276,6 +277,42 @@ impl From<SigningKey> for pb::SigningKey {
             revoked_by: k.revoked_by.unwrap_or_default(),
             revocation_reason: k.revocation_reason.unwrap_or_default(),
         }
+    }
+}
+
+/// A signing key from the registry, as the signature check needs it. The
+/// registry stored it after its own checks, so an error means a corrupt or
+/// foreign answer.
+pub fn decode_signing_key(k: &pb::SigningKey) -> Result<signature::SigningKey, FieldErrors> {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let mut errors = FieldErrors::new();
+    let agency = errors.check("agency_code", AgencyCode::parse(&k.agency_code));
+    let public_key: Option<[u8; 32]> = STANDARD
+        .decode(k.public_key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok());
+    if public_key.is_none() {
+        errors.push("public_key", "is not standard base64 of 32 bytes");
+    }
+    let instant = |raw: &str| DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc));
+    let registered_at = errors.check("registered_at", instant(&k.registered_at));
+    let revoked_at = match k.revoked_at.trim() {
+        "" => Some(None),
+        raw => errors.check("revoked_at", instant(raw)).map(Some),
+    };
+    match (agency, public_key, registered_at, revoked_at) {
+        (Some(agency), Some(public_key), Some(registered_at), Some(revoked_at))
+            if errors.is_empty() =>
+        {
+            Ok(signature::SigningKey {
+                key_id: k.key_id.clone(),
+                agency,
+                public_key,
+                registered_at,
+                revoked_at,
+            })
+        }
+        _ => Err(errors),
     }
 }
 

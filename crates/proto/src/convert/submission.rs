@@ -2,13 +2,17 @@
 
 use chiso_domain::{
     AdminUnitCode, AgencyCode, Catalogue, DataElement, FieldErrors, Form, FormCode, Indicator,
-    PeriodCode, PeriodType, ReportStatus, ReportValues, ReportVersion, ValidationRule,
+    LifecycleAction, PeriodCode, PeriodType, ReportStatus, ReportValues, ReportVersion,
+    ValidationRule,
     catalogue::{
         Category, Decimal, RawDataElement, RawIndicator, RawNumber, RawValidationRule, ValueType,
     },
+    date::{format_date, parse_date},
     form::DeadlineRule,
     parse_values,
+    signature::decode_signature,
 };
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Unspecified;
 use crate::submission::v1 as pb;
@@ -361,6 +365,210 @@ pub fn encode_form(f: &Form) -> pb::Form {
     }
 }
 
+/// An instant on the wire.
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// The form, period and agency a request names; the agency is `None` when
+/// left empty (an agency's own token then speaks for itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportKeyRequest {
+    pub form: FormCode,
+    pub period: PeriodCode,
+    pub agency: Option<AgencyCode>,
+}
+
+/// Parses form, period and agency, naming each bad field.
+pub fn decode_report_key(
+    form: &str,
+    period: &str,
+    agency_code: &str,
+) -> Result<ReportKeyRequest, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let form = errors.check("form", FormCode::parse(form));
+    let period = errors.check("period", PeriodCode::parse(period));
+    let agency = match agency_code.trim() {
+        "" => Some(None),
+        raw => errors
+            .check("agency_code", AgencyCode::parse(raw))
+            .map(Some),
+    };
+    match (form, period, agency) {
+        (Some(form), Some(period), Some(agency)) if errors.is_empty() => Ok(ReportKeyRequest {
+            form,
+            period,
+            agency,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The date a paper report was received, if given (`received_on`).
+pub fn decode_received_on(raw: &str) -> Result<Option<NaiveDate>, FieldErrors> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => parse_date(raw)
+            .map(Some)
+            .map_err(|e| FieldErrors::single("received_on", e.to_string())),
+    }
+}
+
+/// A signature as sent: the key id and the 64 signature bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureRequest {
+    pub key_id: String,
+    pub signature: [u8; 64],
+}
+
+/// The request's signature: `None` when none was sent and none is
+/// `required`; each missing or malformed part named (`signature.key_id`,
+/// `signature.signature`).
+pub fn decode_signature_request(
+    signature: Option<&pb::Signature>,
+    required: bool,
+) -> Result<Option<SignatureRequest>, FieldErrors> {
+    let (key_id, raw) = signature
+        .map(|s| (s.key_id.trim(), s.signature.trim()))
+        .unwrap_or_default();
+    if key_id.is_empty() && raw.is_empty() && !required {
+        return Ok(None);
+    }
+    let mut errors = FieldErrors::new();
+    if key_id.is_empty() {
+        errors.push(
+            "signature.key_id",
+            "is required: the form needs a signature by a registered key",
+        );
+    }
+    let bytes = if raw.is_empty() {
+        errors.push(
+            "signature.signature",
+            "is required: standard base64 of the 64 Ed25519 signature bytes",
+        );
+        None
+    } else {
+        errors.check("signature.signature", decode_signature(raw))
+    };
+    match bytes {
+        Some(signature) if errors.is_empty() => Ok(Some(SignatureRequest {
+            key_id: key_id.to_owned(),
+            signature,
+        })),
+        _ => Err(errors),
+    }
+}
+
+/// The instant an unlock ends (`until`, RFC 3339).
+pub fn decode_until(raw: &str) -> Result<DateTime<Utc>, FieldErrors> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            FieldErrors::single(
+                "until",
+                format!(
+                    "`{}` is not an RFC 3339 instant, e.g. 2026-03-01T00:00:00+07:00",
+                    raw.trim()
+                ),
+            )
+        })
+}
+
+/// The feed kind of a lifecycle action; drafts and first saves publish nothing.
+pub fn report_change_kind(action: LifecycleAction) -> Option<pb::ReportChangeKind> {
+    match action {
+        LifecycleAction::SaveDraft => None,
+        LifecycleAction::Submit => Some(pb::ReportChangeKind::Submitted),
+        LifecycleAction::Accept => Some(pb::ReportChangeKind::Accepted),
+        LifecycleAction::Return => Some(pb::ReportChangeKind::Returned),
+        LifecycleAction::Revise => Some(pb::ReportChangeKind::Revised),
+        LifecycleAction::Unlock => Some(pb::ReportChangeKind::Unlocked),
+    }
+}
+
+/// One version of a report as the service shows it.
+#[derive(Debug, Clone)]
+pub struct ReportView<'a> {
+    pub id: &'a str,
+    pub form: &'a Form,
+    pub period: &'a PeriodCode,
+    pub agency: &'a AgencyCode,
+    pub province: &'a AdminUnitCode,
+    pub version: i32,
+    pub status: ReportStatus,
+    /// `None` for list entries, which leave values out.
+    pub values: Option<&'a ReportValues>,
+    pub etag: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_by: Option<&'a str>,
+    pub received_on: Option<NaiveDate>,
+    pub days_late: u32,
+    pub editable: bool,
+    /// Reviewer, instant and comment.
+    pub review: Option<(&'a str, DateTime<Utc>, &'a str)>,
+    /// Key id, base64 signature and the instant it was received.
+    pub signature: Option<(&'a str, &'a str, DateTime<Utc>)>,
+}
+
+/// A report version on the wire.
+pub fn encode_report(v: &ReportView<'_>) -> pb::Report {
+    pb::Report {
+        id: v.id.to_owned(),
+        form: v.form.code.to_string(),
+        period: v.period.to_string(),
+        agency_code: v.agency.to_string(),
+        province_code: v.province.to_string(),
+        version: v.version,
+        status: pb::ReportStatus::from(v.status).into(),
+        values: v.values.map(encode_values).unwrap_or_default(),
+        etag: v.etag.clone(),
+        created_at: Some(timestamp(v.created_at)),
+        updated_at: Some(timestamp(v.updated_at)),
+        submitted_at: v.submitted_at.map(timestamp),
+        submitted_by: v.submitted_by.unwrap_or_default().to_owned(),
+        received_on: v.received_on.map(format_date).unwrap_or_default(),
+        deadline: format_date(v.form.deadline(v.period)),
+        days_late: i32::try_from(v.days_late).unwrap_or(i32::MAX),
+        lock_date: v
+            .form
+            .lock_date(v.period)
+            .map(format_date)
+            .unwrap_or_default(),
+        editable: v.editable,
+        review: v.review.map(|(by, at, comment)| pb::Review {
+            reviewed_by: by.to_owned(),
+            reviewed_at: Some(timestamp(at)),
+            comment: comment.to_owned(),
+        }),
+        signature: v.signature.map(|(key_id, signature, at)| pb::Signature {
+            key_id: key_id.to_owned(),
+            signature: signature.to_owned(),
+            signed_at: Some(timestamp(at)),
+        }),
+    }
+}
+
+/// One period of a form, with its deadline, lock and data window, judged on `today`.
+pub fn encode_period(form: &Form, period: &PeriodCode, today: NaiveDate) -> pb::Period {
+    let (data_from, data_to) = form.data_window(period);
+    pb::Period {
+        code: period.to_string(),
+        period_type: pb::PeriodType::from(period.period_type()).into(),
+        start_date: format_date(period.start()),
+        end_date: format_date(period.end()),
+        deadline: format_date(form.deadline(period)),
+        lock_date: form.lock_date(period).map(format_date).unwrap_or_default(),
+        open: form.is_open_for(period, today),
+        data_from: format_date(data_from),
+        data_to: format_date(data_to),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +611,42 @@ mod tests {
         assert_eq!(
             fields,
             ["period", "province_code", "status", "values[1].value"]
+        );
+    }
+
+    #[test]
+    fn request_keys_signatures_and_dates_name_their_fields() {
+        let key = decode_report_key("it_fast_quarterly", "2026Q4", "").unwrap();
+        assert_eq!(key.agency, None);
+        let fields = |e: FieldErrors| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>();
+        assert_eq!(
+            fields(decode_report_key("", "2026Q5", "x").unwrap_err()),
+            ["form", "period", "agency_code"]
+        );
+        assert_eq!(decode_signature_request(None, false).unwrap(), None);
+        assert_eq!(
+            fields(decode_signature_request(None, true).unwrap_err()),
+            ["signature.key_id", "signature.signature"]
+        );
+        let bad = pb::Signature {
+            key_id: "k1".into(),
+            signature: "AAAA".into(),
+            signed_at: None,
+        };
+        assert_eq!(
+            fields(decode_signature_request(Some(&bad), false).unwrap_err()),
+            ["signature.signature"]
+        );
+        assert_eq!(
+            fields(decode_received_on("22/11/2026").unwrap_err()),
+            ["received_on"]
+        );
+        assert_eq!(fields(decode_until("tomorrow").unwrap_err()), ["until"]);
+        assert_eq!(
+            decode_until("2026-12-01T00:00:00+07:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-30T17:00:00+00:00"
         );
     }
 

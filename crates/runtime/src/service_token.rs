@@ -1,5 +1,6 @@
-//! This service's own bearer token, fetched from the registry with its
-//! client credentials and renewed before it expires.
+//! A back service's own bearer token, fetched from the registry with its
+//! client credentials and renewed before it expires. Aggregation uses it to
+//! follow feeds; submission to follow the agency feed and read signing keys.
 
 use std::time::{Duration, Instant};
 

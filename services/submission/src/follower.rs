@@ -1,0 +1,226 @@
+//! Follows the registry's agency feed into a copy of every agency version,
+//! so the service knows which agencies must report a form in a period and in
+//! which province, without calling the registry on the submit path.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use chiso_domain::{AdminLevel, AgencyCode, AgencyKind, ReportingAgency, date::parse_date};
+use chiso_proto::{
+    convert::registry::{admin_level, agency_kind},
+    registry::v1::{
+        AgencyChange, WatchAgenciesRequest, agency_service_client::AgencyServiceClient,
+    },
+};
+use chiso_runtime::{ServiceError, ServiceResult, grpc::with_bearer, service_token::ServiceToken};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Statement,
+};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tracing::{debug, info, warn};
+
+use crate::entity::agency;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Follows the agency feed until `stop`, resuming after interruptions.
+pub async fn run(
+    db: DatabaseConnection,
+    registry: Channel,
+    token: Arc<ServiceToken>,
+    stop: CancellationToken,
+) {
+    let mut delays = backoff();
+    loop {
+        let result = tokio::select! {
+            result = follow(&db, &registry, &token) => result,
+            () = stop.cancelled() => return,
+        };
+        let delay = match result {
+            Ok(()) => {
+                delays = backoff();
+                delays.next()
+            }
+            Err(err) => {
+                let delay = delays.next();
+                warn!(feed = "registry", error = format!("{err:#}"), retry_in = ?delay, "agency feed interrupted");
+                delay
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay.unwrap_or(MAX_BACKOFF)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Delays between attempts: exponential from 200 ms with jitter, never exhausted.
+fn backoff() -> ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(200))
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF / 2)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+async fn follow(
+    db: &DatabaseConnection,
+    registry: &Channel,
+    token: &ServiceToken,
+) -> anyhow::Result<()> {
+    let after_seq = cursor(db).await?;
+    let bearer = token.get().await?;
+    let response = AgencyServiceClient::new(registry.clone())
+        .watch_agencies(with_bearer(WatchAgenciesRequest { after_seq }, &bearer)?)
+        .await;
+    let mut stream = match response {
+        Ok(r) => r.into_inner(),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            token.invalidate().await;
+            return Err(status).context("the registry rejected the service token");
+        }
+        Err(status) => return Err(status).context("failed to open the agency feed"),
+    };
+    info!(after_seq, "following the registry agency feed");
+    while let Some(change) = stream.message().await.context("agency feed broke")? {
+        let applied = apply(db, &change).await?;
+        debug!(seq = change.seq, applied, "agency feed entry");
+    }
+    Ok(())
+}
+
+async fn cursor(db: &impl ConnectionTrait) -> ServiceResult<i64> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT last_seq FROM agency_feed_cursor WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("agency_feed_cursor row is missing"))
+        })?;
+    Ok(row.try_get("", "last_seq")?)
+}
+
+/// The versions an agency-feed entry carries, as rows of the copy.
+fn decode(change: &AgencyChange) -> anyhow::Result<Vec<agency::Model>> {
+    let a = change
+        .agency
+        .as_ref()
+        .context("agency feed entry without an agency")?;
+    let code = AgencyCode::parse(&a.code).context("agency code")?;
+    let kind = agency_kind(a.kind).context("agency kind")?;
+    let level = admin_level(a.level).context("agency level")?;
+    change
+        .versions
+        .iter()
+        .map(|v| {
+            Ok(agency::Model {
+                code: code.to_string(),
+                valid_from: parse_date(&v.valid_from).context("valid_from")?,
+                valid_to: match v.valid_to.as_str() {
+                    "" => None,
+                    raw => Some(parse_date(raw).context("valid_to")?),
+                },
+                kind: kind.as_str().to_owned(),
+                level: level.as_str().to_owned(),
+                province_code: v.province_code.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Replaces the agency's versions and moves the cursor, in one transaction;
+/// an entry at or before the cursor was applied already.
+async fn apply(db: &DatabaseConnection, change: &AgencyChange) -> anyhow::Result<bool> {
+    let rows = decode(change)
+        .with_context(|| format!("agency feed entry {} is not a valid agency", change.seq))?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
+    if change.seq <= cursor(&txn).await? {
+        return Ok(false);
+    }
+    if let Some(code) = change.agency.as_ref().map(|a| a.code.as_str()) {
+        agency::Entity::delete_many()
+            .filter(agency::Column::Code.eq(code))
+            .exec(&txn)
+            .await?;
+    }
+    if !rows.is_empty() {
+        agency::Entity::insert_many(rows.into_iter().map(|m| agency::ActiveModel {
+            code: Set(m.code),
+            valid_from: Set(m.valid_from),
+            valid_to: Set(m.valid_to),
+            kind: Set(m.kind),
+            level: Set(m.level),
+            province_code: Set(m.province_code),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "UPDATE agency_feed_cursor SET last_seq = $1 WHERE id = 1"
+            }
+            _ => "UPDATE agency_feed_cursor SET last_seq = ? WHERE id = 1",
+        },
+        [change.seq.into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// A stored version, read back into the domain.
+fn reporting_agency(m: agency::Model) -> ServiceResult<ReportingAgency> {
+    let bad = |what: &str| {
+        ServiceError::Internal(anyhow::anyhow!("agency copy {}: stored {what}", m.code))
+    };
+    Ok(ReportingAgency {
+        code: AgencyCode::parse(&m.code).map_err(|_| bad("code"))?,
+        kind: m.kind.parse::<AgencyKind>().map_err(|_| bad("kind"))?,
+        level: m.level.parse::<AdminLevel>().map_err(|_| bad("level"))?,
+        province: chiso_domain::AdminUnitCode::parse(&m.province_code)
+            .map_err(|_| bad("province"))?,
+        valid_from: m.valid_from,
+        valid_to: m.valid_to,
+    })
+}
+
+/// Every version of one agency.
+pub async fn agency_versions(
+    db: &impl ConnectionTrait,
+    code: &AgencyCode,
+) -> ServiceResult<Vec<ReportingAgency>> {
+    agency::Entity::find()
+        .filter(agency::Column::Code.eq(code.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(reporting_agency)
+        .collect()
+}
+
+/// Every version of every agency, or of one province's.
+pub async fn all_versions(
+    db: &impl ConnectionTrait,
+    province: Option<&str>,
+) -> ServiceResult<Vec<ReportingAgency>> {
+    let mut query = agency::Entity::find();
+    if let Some(p) = province {
+        query = query.filter(agency::Column::ProvinceCode.eq(p));
+    }
+    query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(reporting_agency)
+        .collect()
+}

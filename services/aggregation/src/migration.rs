@@ -161,6 +161,18 @@ impl MigrationName for M0003ReportingCore {
 #[async_trait::async_trait]
 impl MigrationTrait for M0003ReportingCore {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // The index first, by name, then the table: on SQLite a pooled
+        // connection could still see the old index after the table drop and
+        // refuse the new one (seen intermittently); the new index also gets
+        // its own name.
+        m.drop_index(
+            Index::drop()
+                .name("idx_facts_province_period_element")
+                .table(Facts::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(Facts::Table).to_owned())
             .await?;
         m.exec_stmt(
@@ -193,7 +205,7 @@ impl MigrationTrait for M0003ReportingCore {
         .await?;
         m.create_index(
             Index::create()
-                .name("idx_facts_province_period_element")
+                .name("idx_facts_by_province")
                 .table(Facts::Table)
                 .col(Facts::ProvinceCode)
                 .col(Facts::Period)

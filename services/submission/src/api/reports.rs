@@ -29,6 +29,29 @@ use crate::{
     reports::{self, AuditOf, ListFilter, Lookup, Target, UnlockGrant, Write},
 };
 
+/// The report's key; when it does not parse but the form is known, the
+/// values are checked against that form too, so every mistake in the
+/// request is named at once, not only the key's.
+fn decode_key_reporting_values(
+    defs: &Definitions,
+    form: &str,
+    period: &str,
+    agency_code: &str,
+    values: &[pb::DataValue],
+) -> ServiceResult<chiso_proto::convert::submission::ReportKeyRequest> {
+    decode_report_key(form, period, agency_code).map_err(|mut errors| {
+        let known = chiso_domain::FormCode::parse(form)
+            .ok()
+            .and_then(|code| defs.form(&code));
+        if let Some(form) = known
+            && let Err(bad) = decode_values(values, &defs.catalogue, defs.allowed(form))
+        {
+            errors.0.extend(bad.0);
+        }
+        ServiceError::from(errors)
+    })
+}
+
 /// Longest an unlock may last.
 const MAX_UNLOCK_DAYS: u64 = 90;
 
@@ -145,8 +168,13 @@ impl ReportService for ReportApi {
         }
         let state = &self.0;
         let defs = state.cache.get();
-        let key = decode_report_key(&req.form, &req.period, &req.agency_code)
-            .map_err(ServiceError::from)?;
+        let key = decode_key_reporting_values(
+            &defs,
+            req.form.as_str(),
+            &req.period,
+            &req.agency_code,
+            &req.values,
+        )?;
         let (key, province, form) = reporting_agency(
             &state.db,
             &defs,
@@ -191,8 +219,13 @@ impl ReportService for ReportApi {
         }
         let state = &self.0;
         let defs = state.cache.get();
-        let key = decode_report_key(&req.form, &req.period, &req.agency_code)
-            .map_err(ServiceError::from)?;
+        let key = decode_key_reporting_values(
+            &defs,
+            req.form.as_str(),
+            &req.period,
+            &req.agency_code,
+            &req.values,
+        )?;
         let (key, province, form) = reporting_agency(
             &state.db,
             &defs,

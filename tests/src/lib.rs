@@ -188,7 +188,10 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         },
         service_accounts: [
             ("aggregation".to_owned(), SecretString::from(SERVICE_SECRET)),
-            ("submission".to_owned(), SecretString::from(SUBMISSION_SECRET)),
+            (
+                "submission".to_owned(),
+                SecretString::from(SUBMISSION_SECRET),
+            ),
         ]
         .into(),
         feed_poll_ms: 200,

@@ -11,6 +11,7 @@ mod registry_import;
 mod registry_keys;
 mod registry_list;
 mod registry_registrations;
+mod reports;
 mod reports_rest;
 mod scenario;
 mod tls;

@@ -488,7 +488,11 @@ pub async fn write(
             .await?;
         }
         Transition::Same(_) => {
-            let mut active = report_version::ActiveModel::from(version_model.clone());
+            // `from(model)` marks every column unchanged: mark them set, the
+            // key excepted, so the update writes them.
+            let mut active = sea_orm::ActiveModelTrait::reset_all(
+                report_version::ActiveModel::from(version_model.clone()),
+            );
             active.report_id = sea_orm::ActiveValue::Unchanged(report_id.clone());
             active.version = sea_orm::ActiveValue::Unchanged(version_no);
             report_version::Entity::update(active).exec(&txn).await?;
@@ -1086,8 +1090,10 @@ mod tests {
         let province = AdminUnitCode::parse("51").unwrap();
         let officer = actor(chiso_domain::Role::Admin);
         let values = |pairs: &[(&str, &str)]| {
-            let wire: Vec<pb::DataValue> =
-                pairs.iter().map(|(c, v)| pb::DataValue::new(*c, *v)).collect();
+            let wire: Vec<pb::DataValue> = pairs
+                .iter()
+                .map(|(c, v)| pb::DataValue::new(*c, *v))
+                .collect();
             decode_values(&wire, &defs.catalogue, defs.allowed(form)).unwrap()
         };
         let draft = Write {
@@ -1102,7 +1108,9 @@ mod tests {
             signature: None,
             comment: String::new(),
         };
-        let saved = write(&db, &defs, &officer, None, &draft, &wake).await.unwrap();
+        let saved = write(&db, &defs, &officer, None, &draft, &wake)
+            .await
+            .unwrap();
         assert_eq!((saved.version, saved.etag.as_str()), (1, "1"));
         assert_eq!(saved.status, i32::from(pb::ReportStatus::Draft));
 
@@ -1112,13 +1120,19 @@ mod tests {
             values: None,
             ..draft.clone()
         };
-        let err = write(&db, &defs, &officer, None, &submit, &wake).await.unwrap_err();
+        let err = write(&db, &defs, &officer, None, &submit, &wake)
+            .await
+            .unwrap_err();
         let ServiceError::InvalidArgument(errors) = err else {
             panic!("{err:?}")
         };
         assert_eq!(errors.0.len(), 5, "{errors}");
         assert!(errors.0.iter().all(|e| e.field == "values"));
-        assert!(errors.0[0].message.contains("`documents_sent_electronic` is compulsory"));
+        assert!(
+            errors.0[0]
+                .message
+                .contains("`documents_sent_electronic` is compulsory")
+        );
 
         // A rule that fails is named with both messages; nothing is stored.
         let full = values(&[
@@ -1133,12 +1147,17 @@ mod tests {
             values: Some(full.clone()),
             ..submit.clone()
         };
-        let err = write(&db, &defs, &officer, None, &bad, &wake).await.unwrap_err();
+        let err = write(&db, &defs, &officer, None, &bad, &wake)
+            .await
+            .unwrap_err();
         let ServiceError::InvalidArgument(errors) = err else {
             panic!("{err:?}")
         };
         assert!(
-            errors.0.iter().any(|e| e.message.contains("rule document_chain")),
+            errors
+                .0
+                .iter()
+                .any(|e| e.message.contains("rule document_chain")),
             "{errors}"
         );
 
@@ -1155,12 +1174,23 @@ mod tests {
             if_match: "7".into(),
             ..submit.clone()
         };
-        let err = write(&db, &defs, &officer, None, &good, &wake).await.unwrap_err();
+        let err = write(&db, &defs, &officer, None, &good, &wake)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ServiceError::StaleVersion(_)), "{err:?}");
         good.if_match = saved.etag.clone();
-        let submitted = write(&db, &defs, &officer, None, &good, &wake).await.unwrap();
+        let submitted = write(&db, &defs, &officer, None, &good, &wake)
+            .await
+            .unwrap();
         assert_eq!(submitted.status, i32::from(pb::ReportStatus::Submitted));
-        assert_eq!((submitted.version, submitted.etag.as_str(), submitted.days_late), (1, "2", 0));
+        assert_eq!(
+            (
+                submitted.version,
+                submitted.etag.as_str(),
+                submitted.days_late
+            ),
+            (1, "2", 0)
+        );
 
         // Revise: a new draft version copying the values.
         let revise = Write {
@@ -1175,16 +1205,31 @@ mod tests {
             signature: None,
             comment: "sửa số liệu".into(),
         };
-        let revised = write(&db, &defs, &officer, None, &revise, &wake).await.unwrap();
-        assert_eq!((revised.version, revised.status), (2, i32::from(pb::ReportStatus::Draft)));
+        let revised = write(&db, &defs, &officer, None, &revise, &wake)
+            .await
+            .unwrap();
+        assert_eq!(
+            (revised.version, revised.status),
+            (2, i32::from(pb::ReportStatus::Draft))
+        );
         assert_eq!(revised.values, submitted.values);
         // A draft cannot be revised again: the lifecycle says why.
-        let err = write(&db, &defs, &officer, None, &revise, &wake).await.unwrap_err();
-        assert!(matches!(err, ServiceError::FailedPrecondition(ref m) if m.contains("draft")), "{err:?}");
+        let err = write(&db, &defs, &officer, None, &revise, &wake)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ServiceError::FailedPrecondition(ref m) if m.contains("draft")),
+            "{err:?}"
+        );
 
         // Two events wait, unnumbered, until the sequencer numbers them.
         let head = events::head(&db).await.unwrap();
-        assert!(events::changes_after(&db, head, 10).await.unwrap().is_empty());
+        assert!(
+            events::changes_after(&db, head, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let (tx, _rx) = tokio::sync::watch::channel(head);
         let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(events::sequencer(

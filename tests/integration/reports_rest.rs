@@ -248,7 +248,11 @@ async fn a_draft_is_saved_submitted_and_accepted_with_etags_and_an_audit_trail()
     .await;
     assert_eq!(read.status, 200, "{:?}", read.body);
     assert_eq!(read.etag, accepted.etag);
-    assert_eq!(read.body["status"], "accepted");
+    assert_eq!(
+        read.body["status"], "accepted",
+        "{:?} vs accepted {:?}",
+        read.body, accepted.body
+    );
     let listed = send(
         &stack,
         Method::GET,

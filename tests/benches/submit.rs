@@ -200,7 +200,7 @@ async fn prepare(stack: &TestStack, admin: &str, n: usize) -> anyhow::Result<Vec
     let prepared = stream::iter(codes)
         .map(|code| {
             let mut keys = keys.clone();
-            let (catalogue, form, period) = (catalogue.clone(), form.clone(), period.clone());
+            let (catalogue, form, period) = (catalogue.clone(), form.clone(), period);
             let admin = admin.to_owned();
             async move {
                 let secret = ed25519_dalek::SigningKey::from_bytes(

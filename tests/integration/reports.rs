@@ -810,7 +810,7 @@ async fn signatures_verify_and_a_revoked_key_signs_nothing_new() {
     let (wire, typed) = yearly_values();
     let key = ReportKey {
         form: FormCode::parse(YEARLY).unwrap(),
-        period: year.clone(),
+        period: year,
         agency: AgencyCode::parse(DEPARTMENT).unwrap(),
     };
     let secret = ed25519_dalek::SigningKey::from_bytes(&[21u8; 32]);

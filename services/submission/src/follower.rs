@@ -10,7 +10,8 @@ use chiso_domain::{AdminLevel, AgencyCode, AgencyKind, ReportingAgency, date::pa
 use chiso_proto::{
     convert::registry::{admin_level, agency_kind},
     registry::v1::{
-        AgencyChange, WatchAgenciesRequest, agency_service_client::AgencyServiceClient,
+        AgencyChange, GetLineageRequest, WatchAgenciesRequest,
+        agency_service_client::AgencyServiceClient,
     },
 };
 use chiso_runtime::{ServiceError, ServiceResult, grpc::with_bearer, service_token::ServiceToken};
@@ -144,24 +145,7 @@ async fn apply(db: &DatabaseConnection, change: &AgencyChange) -> anyhow::Result
     if change.seq <= cursor(&txn).await? {
         return Ok(false);
     }
-    if let Some(code) = change.agency.as_ref().map(|a| a.code.as_str()) {
-        agency::Entity::delete_many()
-            .filter(agency::Column::Code.eq(code))
-            .exec(&txn)
-            .await?;
-    }
-    if !rows.is_empty() {
-        agency::Entity::insert_many(rows.into_iter().map(|m| agency::ActiveModel {
-            code: Set(m.code),
-            valid_from: Set(m.valid_from),
-            valid_to: Set(m.valid_to),
-            kind: Set(m.kind),
-            level: Set(m.level),
-            province_code: Set(m.province_code),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-    }
+    replace_versions(&txn, change, rows).await?;
     let backend = txn.get_database_backend();
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -176,6 +160,87 @@ async fn apply(db: &DatabaseConnection, change: &AgencyChange) -> anyhow::Result
     .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// The agency's rows in the copy become `rows`.
+async fn replace_versions(
+    txn: &impl ConnectionTrait,
+    change: &AgencyChange,
+    rows: Vec<agency::Model>,
+) -> ServiceResult<()> {
+    if let Some(code) = change.agency.as_ref().map(|a| a.code.as_str()) {
+        agency::Entity::delete_many()
+            .filter(agency::Column::Code.eq(code))
+            .exec(txn)
+            .await?;
+    }
+    if !rows.is_empty() {
+        agency::Entity::insert_many(rows.into_iter().map(|m| agency::ActiveModel {
+            code: Set(m.code),
+            valid_from: Set(m.valid_from),
+            valid_to: Set(m.valid_to),
+            kind: Set(m.kind),
+            level: Set(m.level),
+            province_code: Set(m.province_code),
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Asks the registry for an agency the copy does not have yet: one
+/// registered a moment ago may report before the feed brings it here. The
+/// answer is stored (the feed entry, when it arrives, replaces it with the
+/// same rows); `None` when the registry does not know the code either.
+pub async fn fetch_missing(
+    db: &DatabaseConnection,
+    registry: &Channel,
+    token: &ServiceToken,
+    code: &AgencyCode,
+) -> ServiceResult<Vec<ReportingAgency>> {
+    let unavailable =
+        |e: &dyn std::fmt::Display| ServiceError::Unavailable(format!("registry agencies: {e}"));
+    let bearer = token.get().await.map_err(|e| unavailable(&e))?;
+    let request = with_bearer(
+        GetLineageRequest {
+            code: code.to_string(),
+        },
+        &bearer,
+    )
+    .map_err(ServiceError::Internal)?;
+    let lineage = match AgencyServiceClient::new(registry.clone())
+        .get_lineage(request)
+        .await
+    {
+        Ok(l) => l.into_inner(),
+        Err(s)
+            if matches!(
+                s.code(),
+                tonic::Code::NotFound | tonic::Code::InvalidArgument
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
+        Err(s) => {
+            if s.code() == tonic::Code::Unauthenticated {
+                token.invalidate().await;
+            }
+            return Err(unavailable(&s));
+        }
+    };
+    let change = AgencyChange {
+        seq: 0,
+        agency: lineage.agency,
+        versions: lineage.history,
+    };
+    let rows = decode(&change).map_err(|e| {
+        ServiceError::Internal(e.context(format!("registry sent an invalid agency {code}")))
+    })?;
+    let txn = chiso_runtime::db::begin_write(db).await?;
+    replace_versions(&txn, &change, rows).await?;
+    txn.commit().await?;
+    agency_versions(db, code).await
 }
 
 /// A stored version, read back into the domain.

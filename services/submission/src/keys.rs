@@ -14,8 +14,9 @@ use tonic::{Code, transport::Channel};
 /// The registry's signing keys, read with this service's own token.
 #[derive(Clone)]
 pub struct Keys {
-    registry: Channel,
-    token: Arc<ServiceToken>,
+    /// The registry, also asked for agencies the feed has not brought yet.
+    pub registry: Channel,
+    pub token: Arc<ServiceToken>,
 }
 
 /// A key and its label.

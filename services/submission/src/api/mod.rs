@@ -89,6 +89,7 @@ fn today() -> chrono::NaiveDate {
 /// agency's province then, and the form.
 async fn reporting_agency<'d>(
     db: &DatabaseConnection,
+    keys: &Keys,
     defs: &'d Definitions,
     principal: &Principal,
     scope: &Scope,
@@ -129,7 +130,10 @@ async fn reporting_agency<'d>(
             format!("`{period}` has not begun: it starts on {}", period.start()),
         );
     }
-    let versions = follower::agency_versions(db, &agency).await?;
+    let mut versions = follower::agency_versions(db, &agency).await?;
+    if versions.is_empty() {
+        versions = follower::fetch_missing(db, &keys.registry, &keys.token, &agency).await?;
+    }
     let during: Vec<&ReportingAgency> = versions
         .iter()
         .filter(|v| v.existed_during(&period))

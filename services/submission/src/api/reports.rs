@@ -177,6 +177,7 @@ impl ReportService for ReportApi {
         )?;
         let (key, province, form) = reporting_agency(
             &state.db,
+            &state.keys,
             &defs,
             &actor.principal,
             &scope,
@@ -228,6 +229,7 @@ impl ReportService for ReportApi {
         )?;
         let (key, province, form) = reporting_agency(
             &state.db,
+            &state.keys,
             &defs,
             &actor.principal,
             &scope,
@@ -378,6 +380,7 @@ impl ReportService for ReportApi {
             .map_err(ServiceError::from)?;
         let (key, province, _) = reporting_agency(
             &state.db,
+            &state.keys,
             &defs,
             &actor.principal,
             &scope,

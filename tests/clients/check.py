@@ -22,6 +22,7 @@ EXPECTED = {
     },
     1: {
         "chiso.submission.v1.CatalogueService",
+        "chiso.submission.v1.FormService",
         "chiso.submission.v1.ReportService",
         "chiso.submission.v1.ChangeFeedService",
     },

@@ -74,18 +74,25 @@ impl Follower {
     }
 
     async fn apply_report(&self, seq: i64, change: &ReportChange) -> anyhow::Result<()> {
-        let wire = change
-            .report
-            .as_ref()
-            .with_context(|| format!("feed event {seq} has no report"))?;
-        let report = decode_report(wire, &self.catalogue.get())
-            .with_context(|| format!("feed event {seq} is not a valid report"))?;
         let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
         let effect = match (change.counts, kind) {
             (true, _) => FactChange::Replace,
             (false, ReportChangeKind::Returned) => FactChange::Remove,
             (false, _) => FactChange::Keep,
         };
+        // A draft revision or an unlock (which may come before any report
+        // exists) changes nothing that counts: only the cursor moves.
+        if effect == FactChange::Keep {
+            store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
+            debug!(seq, ?kind, "report event that changes no facts");
+            return Ok(());
+        }
+        let wire = change
+            .report
+            .as_ref()
+            .with_context(|| format!("feed event {seq} has no report"))?;
+        let report = decode_report(wire, &self.catalogue.get())
+            .with_context(|| format!("feed event {seq} is not a valid report"))?;
         let applied = store::apply(&self.db, seq, &report, effect).await?;
         debug!(seq, applied, agency = %report.agency, ?kind, ?effect, "report event");
         Ok(())

@@ -2,6 +2,7 @@
 
 mod areas;
 mod bad_input;
+mod catalogue;
 mod change_feed;
 mod database_outage;
 mod registry_credentials;

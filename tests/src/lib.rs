@@ -380,6 +380,19 @@ impl TestStack {
         Self::read(request.send().await.expect("gateway unreachable")).await
     }
 
+    /// `PUT` JSON to the gateway with a bearer token.
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .put(format!("{}{path}", self.gateway_url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("gateway unreachable");
+        Self::read(response).await
+    }
+
     /// `GET` from the gateway with a bearer token.
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let response = self

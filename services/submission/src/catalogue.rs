@@ -417,8 +417,10 @@ impl Change {
 /// item itself are named `definition.<field>`, others keep their path.
 fn rebuild(defs: &Definitions, item: &Item, index: usize) -> Result<Catalogue, FieldErrors> {
     let mut raw = defs.raw.clone();
+    // A new item goes at the end: its errors carry the index it lands at.
+    let at = index.min(item.kind().codes(&raw).len());
     item.place(&mut raw, index);
-    let prefix = format!("{}.", item.kind().path(index));
+    let prefix = format!("{}.", item.kind().path(at));
     Catalogue::build(&raw).map_err(|errors| {
         FieldErrors(
             errors

@@ -33,9 +33,9 @@ use chiso_tests::{
             signing_key_service_client::SigningKeyServiceClient,
         },
         submission::v1::{
-            DataValue, GetFeedHeadRequest, Signature, SubmitReportRequest,
-            change_feed_service_client::ChangeFeedServiceClient,
-            report_service_client::ReportServiceClient,
+            DataValue, GetFeedHeadRequest, ListExpectedReportsRequest, Signature,
+            SubmitReportRequest, change_feed_service_client::ChangeFeedServiceClient,
+            form_service_client::FormServiceClient, report_service_client::ReportServiceClient,
         },
     },
     spawn_stack,
@@ -254,6 +254,29 @@ async fn prepare(stack: &TestStack, admin: &str, n: usize) -> anyhow::Result<Vec
         .await
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Submissions start once the submission service's copy of the tree (it
+    // follows the registry's feed) has every agency, so no phase pays for
+    // the catch-up.
+    let mut forms = FormServiceClient::new(stack.channel(stack.submission_addr));
+    for _ in 0..600 {
+        let expected = forms
+            .list_expected_reports(with_bearer(
+                ListExpectedReportsRequest {
+                    form: FORM.into(),
+                    period: period.to_string(),
+                    province_code: "51".into(),
+                },
+                admin,
+            )?)
+            .await?
+            .into_inner()
+            .reports
+            .len();
+        if expected > n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(prepared)
 }
 

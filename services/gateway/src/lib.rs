@@ -14,6 +14,7 @@ mod tests;
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::http::{HeaderName, Request};
+use axum::serve::ListenerExt;
 use chiso_runtime::{Boxed, auth::TokenVerifier, grpc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -137,10 +138,18 @@ impl Application {
             .into_make_service_with_connect_info::<SocketAddr>();
         let server = async move {
             match self.https {
-                None => axum::serve(self.listener, app)
-                    .with_graceful_shutdown(async move { stopping.cancelled().await })
-                    .await
-                    .map_err(anyhow::Error::from),
+                // TCP_NODELAY: see chiso_runtime::grpc::serve.
+                None => axum::serve(
+                    self.listener.tap_io(|tcp| {
+                        if let Err(err) = tcp.set_nodelay(true) {
+                            tracing::debug!(error = %err, "TCP_NODELAY not set");
+                        }
+                    }),
+                    app,
+                )
+                .with_graceful_shutdown(async move { stopping.cancelled().await })
+                .await
+                .map_err(anyhow::Error::from),
                 Some(tls) => {
                     let handle = axum_server::Handle::new();
                     let stopper = handle.clone();

@@ -12,8 +12,8 @@ use chiso_runtime::{ServiceError, ServiceResult, feed};
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityName,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -159,28 +159,33 @@ async fn number_pending(db: &DatabaseConnection) -> ServiceResult<(i64, u64)> {
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("{FEED_HEAD} row is missing")))?;
     let last: i64 = row.try_get("", "last_seq")?;
-    let pending: Vec<i64> = outbox::Entity::find()
-        .select_only()
-        .column(outbox::Column::Id)
-        .filter(outbox::Column::Seq.is_null())
-        .order_by_asc(outbox::Column::Id)
-        .limit(NUMBER_BATCH)
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    if pending.is_empty() {
+    // One statement numbers the batch: the oldest unnumbered rows, in id
+    // order, get last + 1, last + 2, … (a row per UPDATE cost a round trip
+    // per report at a thousand reports a second).
+    let (p1, p2) = if backend == DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?", "?")
+    };
+    let outbox = outbox::Entity.table_name();
+    let numbered = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE {outbox} SET seq = {p1} + batch.rn \
+                 FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM {outbox} \
+                       WHERE seq IS NULL ORDER BY id LIMIT {p2}) AS batch \
+                 WHERE {outbox}.id = batch.id"
+            ),
+            [last.into(), (NUMBER_BATCH as i64).into()],
+        ))
+        .await?
+        .rows_affected();
+    if numbered == 0 {
         txn.rollback().await?;
         return Ok((last, 0));
     }
-    let mut seq = last;
-    for id in &pending {
-        seq += 1;
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::Seq, sea_orm::sea_query::Expr::value(seq))
-            .filter(outbox::Column::Id.eq(*id))
-            .exec(&txn)
-            .await?;
-    }
+    let seq = last + numbered as i64;
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
         format!(
@@ -196,5 +201,5 @@ async fn number_pending(db: &DatabaseConnection) -> ServiceResult<(i64, u64)> {
     .await?;
     txn.commit().await?;
     debug!(from = last + 1, to = seq, "feed events numbered");
-    Ok((seq, pending.len() as u64))
+    Ok((seq, numbered))
 }

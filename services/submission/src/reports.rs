@@ -500,11 +500,14 @@ pub async fn write(
     }
     let values_change = matches!(next, Transition::NewVersion(_)) || w.values.is_some();
     if values_change {
-        report_value::Entity::delete_many()
-            .filter(report_value::Column::ReportId.eq(&report_id))
-            .filter(report_value::Column::Version.eq(version_no))
-            .exec(&txn)
-            .await?;
+        // A new version has no values yet: only a draft saved again does.
+        if matches!(next, Transition::Same(_)) {
+            report_value::Entity::delete_many()
+                .filter(report_value::Column::ReportId.eq(&report_id))
+                .filter(report_value::Column::Version.eq(version_no))
+                .exec(&txn)
+                .await?;
+        }
         let rows = value_rows(&report_id, version_no, province.as_str(), &values);
         if !rows.is_empty() {
             report_value::Entity::insert_many(rows)

@@ -2,7 +2,11 @@
 //! so the service knows which agencies must report a form in a period and in
 //! which province, without calling the registry on the submit path.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
@@ -27,9 +31,64 @@ use crate::entity::agency;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The copy of the tree in memory, beside its table: every submission asks
+/// who the agency was during the period, and a map read costs nothing where
+/// a query cost a database round trip. The table stays the durable copy
+/// (loaded at start); this map changes only after the table did.
+#[derive(Clone, Default)]
+pub struct AgencyCopy(Arc<RwLock<HashMap<AgencyCode, Arc<[ReportingAgency]>>>>);
+
+impl AgencyCopy {
+    /// Every stored version, grouped by agency.
+    pub async fn load(db: &DatabaseConnection) -> ServiceResult<Self> {
+        let mut by_code: HashMap<AgencyCode, Vec<ReportingAgency>> = HashMap::new();
+        for v in all_versions(db, None).await? {
+            by_code.entry(v.code.clone()).or_default().push(v);
+        }
+        let map = by_code.into_iter().map(|(c, v)| (c, v.into())).collect();
+        Ok(Self(Arc::new(RwLock::new(map))))
+    }
+
+    /// The agency's versions; empty when the copy does not have it.
+    pub fn versions(&self, code: &AgencyCode) -> Arc<[ReportingAgency]> {
+        self.0
+            .read()
+            .expect("never poisoned: nothing panics under the lock")
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(Vec::new()))
+    }
+
+    fn put(&self, code: AgencyCode, versions: Vec<ReportingAgency>) {
+        self.0
+            .write()
+            .expect("never poisoned")
+            .insert(code, versions.into());
+    }
+
+    /// After the table took `rows` for the agency of `change`.
+    fn stored(&self, change: &AgencyChange, rows: &[agency::Model]) -> ServiceResult<()> {
+        let Some(code) = change
+            .agency
+            .as_ref()
+            .and_then(|a| AgencyCode::parse(&a.code).ok())
+        else {
+            return Ok(());
+        };
+        let versions = rows
+            .iter()
+            .cloned()
+            .map(reporting_agency)
+            .collect::<ServiceResult<Vec<_>>>()?;
+        self.put(code, versions);
+        Ok(())
+    }
+}
+
 /// Follows the agency feed until `stop`, resuming after interruptions.
 pub async fn run(
     db: DatabaseConnection,
+    copy: AgencyCopy,
     registry: Channel,
     token: Arc<ServiceToken>,
     stop: CancellationToken,
@@ -37,7 +96,7 @@ pub async fn run(
     let mut delays = backoff();
     loop {
         let result = tokio::select! {
-            result = follow(&db, &registry, &token) => result,
+            result = follow(&db, &copy, &registry, &token) => result,
             () = stop.cancelled() => return,
         };
         let delay = match result {
@@ -71,6 +130,7 @@ fn backoff() -> ExponentialBackoff {
 
 async fn follow(
     db: &DatabaseConnection,
+    copy: &AgencyCopy,
     registry: &Channel,
     token: &ServiceToken,
 ) -> anyhow::Result<()> {
@@ -89,7 +149,7 @@ async fn follow(
     };
     info!(after_seq, "following the registry agency feed");
     while let Some(change) = stream.message().await.context("agency feed broke")? {
-        let applied = apply(db, &change).await?;
+        let applied = apply(db, copy, &change).await?;
         debug!(seq = change.seq, applied, "agency feed entry");
     }
     Ok(())
@@ -138,14 +198,18 @@ fn decode(change: &AgencyChange) -> anyhow::Result<Vec<agency::Model>> {
 
 /// Replaces the agency's versions and moves the cursor, in one transaction;
 /// an entry at or before the cursor was applied already.
-async fn apply(db: &DatabaseConnection, change: &AgencyChange) -> anyhow::Result<bool> {
+async fn apply(
+    db: &DatabaseConnection,
+    copy: &AgencyCopy,
+    change: &AgencyChange,
+) -> anyhow::Result<bool> {
     let rows = decode(change)
         .with_context(|| format!("agency feed entry {} is not a valid agency", change.seq))?;
     let txn = chiso_runtime::db::begin_write(db).await?;
     if change.seq <= cursor(&txn).await? {
         return Ok(false);
     }
-    replace_versions(&txn, change, rows).await?;
+    replace_versions(&txn, change, rows.clone()).await?;
     let backend = txn.get_database_backend();
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -159,6 +223,7 @@ async fn apply(db: &DatabaseConnection, change: &AgencyChange) -> anyhow::Result
     ))
     .await?;
     txn.commit().await?;
+    copy.stored(change, &rows)?;
     Ok(true)
 }
 
@@ -195,6 +260,7 @@ async fn replace_versions(
 /// same rows); `None` when the registry does not know the code either.
 pub async fn fetch_missing(
     db: &DatabaseConnection,
+    copy: &AgencyCopy,
     registry: &Channel,
     token: &ServiceToken,
     code: &AgencyCode,
@@ -238,9 +304,10 @@ pub async fn fetch_missing(
         ServiceError::Internal(e.context(format!("registry sent an invalid agency {code}")))
     })?;
     let txn = chiso_runtime::db::begin_write(db).await?;
-    replace_versions(&txn, &change, rows).await?;
+    replace_versions(&txn, &change, rows.clone()).await?;
     txn.commit().await?;
-    agency_versions(db, code).await
+    copy.stored(&change, &rows)?;
+    Ok(copy.versions(code).to_vec())
 }
 
 /// A stored version, read back into the domain.
@@ -257,20 +324,6 @@ fn reporting_agency(m: agency::Model) -> ServiceResult<ReportingAgency> {
         valid_from: m.valid_from,
         valid_to: m.valid_to,
     })
-}
-
-/// Every version of one agency.
-pub async fn agency_versions(
-    db: &impl ConnectionTrait,
-    code: &AgencyCode,
-) -> ServiceResult<Vec<ReportingAgency>> {
-    agency::Entity::find()
-        .filter(agency::Column::Code.eq(code.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(reporting_agency)
-        .collect()
 }
 
 /// Every version of every agency, or of one province's.

@@ -51,6 +51,7 @@ struct Background {
     registry: tonic::transport::Channel,
     token: Arc<ServiceToken>,
     streams: CancellationToken,
+    agencies: follower::AgencyCopy,
 }
 
 impl Application {
@@ -74,12 +75,14 @@ impl Application {
         let streams = CancellationToken::new();
         let (head, follow) = feed::Follow::new(events::head(&db).await?, poll, streams.clone());
         let sequencer = Arc::new(Notify::new());
+        let agencies = follower::AgencyCopy::load(&db).await?;
         let state = Arc::new(api::Submission {
             db: db.clone(),
             cache: cache.clone(),
             follow,
             sequencer: sequencer.clone(),
             keys: keys::Keys::new(registry.clone(), token.clone()),
+            agencies: agencies.clone(),
         });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(CatalogueServiceServer::new(api::CatalogueApi(
@@ -107,6 +110,7 @@ impl Application {
                 registry,
                 token,
                 streams,
+                agencies,
             },
         })
     }
@@ -131,6 +135,7 @@ impl Application {
                 )),
                 tokio::spawn(follower::run(
                     b.db.clone(),
+                    b.agencies,
                     b.registry,
                     b.token,
                     stop.clone(),

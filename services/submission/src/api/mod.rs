@@ -49,6 +49,8 @@ pub struct Submission {
     /// Wakes the sequencer after a commit that wrote feed events.
     pub sequencer: Arc<Notify>,
     pub keys: Keys,
+    /// The agency copy in memory.
+    pub agencies: follower::AgencyCopy,
 }
 
 /// Who writes, from where, under which request id.
@@ -88,8 +90,7 @@ fn today() -> chrono::NaiveDate {
 /// expects it, and `scope` covers it for `action`. Returns the key, the
 /// agency's province then, and the form.
 async fn reporting_agency<'d>(
-    db: &DatabaseConnection,
-    keys: &Keys,
+    state: &Submission,
     defs: &'d Definitions,
     principal: &Principal,
     scope: &Scope,
@@ -130,9 +131,17 @@ async fn reporting_agency<'d>(
             format!("`{period}` has not begun: it starts on {}", period.start()),
         );
     }
-    let mut versions = follower::agency_versions(db, &agency).await?;
+    let mut versions = state.agencies.versions(&agency).to_vec();
     if versions.is_empty() {
-        versions = follower::fetch_missing(db, &keys.registry, &keys.token, &agency).await?;
+        let keys = &state.keys;
+        versions = follower::fetch_missing(
+            &state.db,
+            &state.agencies,
+            &keys.registry,
+            &keys.token,
+            &agency,
+        )
+        .await?;
     }
     let during: Vec<&ReportingAgency> = versions
         .iter()

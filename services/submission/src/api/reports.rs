@@ -176,8 +176,7 @@ impl ReportService for ReportApi {
             &req.values,
         )?;
         let (key, province, form) = reporting_agency(
-            &state.db,
-            &state.keys,
+            state,
             &defs,
             &actor.principal,
             &scope,
@@ -228,8 +227,7 @@ impl ReportService for ReportApi {
             &req.values,
         )?;
         let (key, province, form) = reporting_agency(
-            &state.db,
-            &state.keys,
+            state,
             &defs,
             &actor.principal,
             &scope,
@@ -379,8 +377,7 @@ impl ReportService for ReportApi {
         let key = decode_report_key(&req.form, &req.period, &req.agency_code)
             .map_err(ServiceError::from)?;
         let (key, province, _) = reporting_agency(
-            &state.db,
-            &state.keys,
+            state,
             &defs,
             &actor.principal,
             &scope,

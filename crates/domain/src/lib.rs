@@ -7,6 +7,7 @@
 pub mod agency;
 pub mod catalogue;
 pub mod codes;
+pub mod completeness;
 pub mod contact;
 pub mod credentials;
 pub mod date;
@@ -37,6 +38,7 @@ pub use catalogue::{
 pub use codes::{
     AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RuleCode,
 };
+pub use completeness::{Completeness, Received, completeness};
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
 pub use error::{FieldError, FieldErrors};

@@ -213,6 +213,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             client_id: "submission".into(),
             secret: SecretString::from(SUBMISSION_SECRET),
         },
+        idempotency_hours: 24,
     })
     .await?;
     let submission_addr = submission.local_addr();

@@ -27,6 +27,10 @@ pub struct SubmissionConfig {
     /// report) and the signing keys reports are signed with.
     pub registry_url: String,
     pub service_account: ServiceAccount,
+    /// How long a write's `Idempotency-Key` answers replays, in hours; after
+    /// that the key is forgotten and may be used again (1 to 2160).
+    #[serde(default = "default_idempotency_hours")]
+    pub idempotency_hours: u64,
 }
 
 /// This service's own client credentials at the registry.
@@ -46,6 +50,11 @@ fn default_feed_poll_ms() -> u64 {
     1000
 }
 
+/// A day: longer than any client retries, as with most payment APIs.
+fn default_idempotency_hours() -> u64 {
+    24
+}
+
 impl ServiceConfig for SubmissionConfig {
     const SERVICE: &'static str = "submission";
     /// Defaults for running alone on one machine.
@@ -59,5 +68,11 @@ impl ServiceConfig for SubmissionConfig {
         check_back_service(&self.tls, &self.database, errors);
         check_feed_poll_ms(self.feed_poll_ms, errors);
         validate_url("registry_url", &self.registry_url, errors);
+        if !(1..=2160).contains(&self.idempotency_hours) {
+            errors.push(format!(
+                "idempotency_hours: must be 1 to 2160 (90 days), got {}",
+                self.idempotency_hours
+            ));
+        }
     }
 }

@@ -9,7 +9,9 @@ use chiso_domain::FieldErrors;
 use chiso_runtime::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use sha2::{Digest, Sha256};
 
 use crate::entity::idempotency_key;
@@ -185,5 +187,83 @@ mod tests {
             assert_eq!(err.0[0].field, "request_id");
         }
         assert!(IdempotencyKey::new("c1", "m", &"x".repeat(128), &request("a")).is_ok());
+    }
+}
+
+/// Forgets keys stored before `now - retention`; returns how many.
+pub async fn expire(
+    db: &DatabaseConnection,
+    retention: chrono::Duration,
+    now: DateTime<Utc>,
+) -> ServiceResult<u64> {
+    Ok(idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(now - retention))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Sweeps expired keys every hour (and once at start) until `stop`.
+pub async fn sweep(
+    db: DatabaseConnection,
+    retention: chrono::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match expire(&db, retention, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "idempotency keys forgotten"),
+            Err(err) => tracing::warn!(error = %err, "idempotency sweep failed, retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+
+    /// Keys older than the retention go, younger ones stay and still replay.
+    #[tokio::test]
+    async fn old_keys_are_forgotten_and_young_ones_kept() {
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        // One connection: every connection to `:memory:` is a database of its own.
+        options.max_connections(1).min_connections(1);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        crate::migration::Migrator::up(&db, None).await.unwrap();
+        let now = Utc::now();
+        let key = |k: &str| IdempotencyKey {
+            subject: "agency-1".into(),
+            method: "SubmitReport",
+            key: k.into(),
+            hash: "h".into(),
+        };
+        let answer = chiso_proto::submission::v1::FeedHead { last_seq: 7 };
+        remember(&db, &key("old"), &answer, now - chrono::Duration::hours(25))
+            .await
+            .unwrap();
+        remember(
+            &db,
+            &key("young"),
+            &answer,
+            now - chrono::Duration::hours(23),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            expire(&db, chrono::Duration::hours(24), now).await.unwrap(),
+            1
+        );
+        let old: Option<chiso_proto::submission::v1::FeedHead> =
+            replay(&db, &key("old")).await.unwrap();
+        assert_eq!(old, None);
+        let young: Option<chiso_proto::submission::v1::FeedHead> =
+            replay(&db, &key("young")).await.unwrap();
+        assert_eq!(young, Some(answer));
     }
 }

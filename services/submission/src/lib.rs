@@ -52,6 +52,7 @@ struct Background {
     token: Arc<ServiceToken>,
     streams: CancellationToken,
     agencies: follower::AgencyCopy,
+    idempotency: chrono::Duration,
 }
 
 impl Application {
@@ -111,6 +112,9 @@ impl Application {
                 token,
                 streams,
                 agencies,
+                idempotency: chrono::Duration::hours(
+                    i64::try_from(config.idempotency_hours).unwrap_or(24),
+                ),
             },
         })
     }
@@ -138,6 +142,11 @@ impl Application {
                     b.agencies,
                     b.registry,
                     b.token,
+                    stop.clone(),
+                )),
+                tokio::spawn(idempotency::sweep(
+                    b.db.clone(),
+                    b.idempotency,
                     stop.clone(),
                 )),
                 tokio::spawn(b.cache.follow(b.db, b.poll, stop.clone())),

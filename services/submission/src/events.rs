@@ -138,6 +138,18 @@ pub async fn sequencer(
     }
 }
 
+/// Numbers every committed event now and returns the head: the feed then
+/// holds every change committed before the call (what `GetFeedHead`
+/// promises), even if the sequencer has not run since.
+pub async fn number_all(db: &DatabaseConnection) -> ServiceResult<i64> {
+    loop {
+        let (last, numbered) = number_pending(db).await?;
+        if numbered < NUMBER_BATCH {
+            return Ok(last);
+        }
+    }
+}
+
 /// One short transaction: takes the head row, gives the unnumbered rows it
 /// can see the next sequence numbers in outbox-id order, moves the head.
 /// Returns the head and how many rows it numbered.

@@ -40,8 +40,9 @@ impl ChangeFeedService for FeedApi {
         request: Request<pb::GetFeedHeadRequest>,
     ) -> Result<Response<pb::FeedHead>, Status> {
         authorize(&caller(&request)?, Action::ReadFeedHead, Resource::Global)?;
-        Ok(Response::new(pb::FeedHead {
-            last_seq: events::head(&self.0.db).await?,
-        }))
+        let last_seq = events::number_all(&self.0.db).await?;
+        // The sequencer publishes the new head to open streams.
+        self.0.sequencer.notify_one();
+        Ok(Response::new(pb::FeedHead { last_seq }))
     }
 }

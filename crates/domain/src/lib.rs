@@ -15,6 +15,7 @@ pub mod form;
 pub mod indicator;
 pub mod period;
 pub mod plan;
+pub mod ranking;
 pub mod registration;
 pub mod reorganisation;
 pub mod report;
@@ -35,7 +36,8 @@ pub use catalogue::{
     ValidationRule, Value,
 };
 pub use codes::{
-    AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RuleCode,
+    AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RankingCode,
+    RuleCode, SubIndexCode,
 };
 pub use contact::Email;
 pub use date::{DateError, parse_date, today};
@@ -44,6 +46,10 @@ pub use form::{Form, RawForm, ReportingAgency};
 pub use indicator::{Aggregate, AggregateError, AggregateQuery, aggregate};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
+pub use ranking::{
+    AgencyStanding, Fraction, Ranking, RankingResult, RankingVersion, RawRanking, Standing,
+    UnrankedReason,
+};
 pub use registration::RegistrationStatus;
 pub use report::{
     LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition,

@@ -1004,13 +1004,23 @@ mod tests {
             assert_eq!(got_total.display(4), *shown, "{a}");
         }
         // The decimals the document's tables show.
-        let shown: Vec<String> = [f(13, 15), f(2, 3), f(1, 3), f(3, 5), f(4, 5), f(5, 6)]
-            .iter()
-            .map(|x| x.display(4))
-            .collect();
+        let shown: Vec<String> = [
+            f(13, 15),
+            f(2, 3),
+            f(1, 3),
+            f(3, 5),
+            f(4, 5),
+            f(5, 6),
+            f(1, 2),
+        ]
+        .iter()
+        .map(|x| x.display(4))
+        .collect();
         assert_eq!(
             shown,
-            ["0.8667", "0.6667", "0.3333", "0.6000", "0.8000", "0.8333"]
+            [
+                "0.8667", "0.6667", "0.3333", "0.6000", "0.8000", "0.8333", "0.5000"
+            ]
         );
 
         let e = &result.agencies[4];
@@ -1319,6 +1329,45 @@ mod tests {
         let nobody = ranking.rank(&[]);
         assert!(nobody.agencies.is_empty());
         assert_eq!(nobody.basis[0].indicators[0].max, None);
+    }
+
+    #[test]
+    fn totals_past_i128_are_still_ranked_exactly() {
+        // National sums give values with 12-digit denominators; a min-max
+        // score divides two differences of them, and the total adds two such
+        // scores, so its denominator passes i128's 10^38.
+        let primes = [1_000_000_007i128, 998_244_353, 1_000_000_009, 999_999_937];
+        let inputs: Vec<_> = (0..8i128)
+            .map(|i| {
+                let d1 = primes[(i % 4) as usize] * (1009 + i);
+                let d2 = primes[((i + 1) % 4) as usize] * (2003 + i);
+                let v = [
+                    r((i * 37 % 97) * d1 / 97 + i, d1),
+                    Ratio::integer(3),
+                    r((i * 53 % 89) * d2 / 89 + i, d2),
+                    Ratio::integer(1),
+                ];
+                let map = TEST_CODES
+                    .iter()
+                    .zip(v)
+                    .map(|(c, v)| (code(c), v))
+                    .collect();
+                (agency(&format!("000.00.{i:02}.H51")), map)
+            })
+            .collect();
+        let result = test_ranking().rank(&inputs);
+        let totals: Vec<&Fraction> = result.agencies.iter().filter_map(|a| a.total()).collect();
+        assert_eq!(totals.len(), 8);
+        assert!(
+            totals.iter().any(|t| t.to_ratio().is_none()),
+            "no total outgrew i128: the test no longer shows why Fraction exists"
+        );
+        for a in &result.agencies {
+            let total = a.total().unwrap();
+            assert!(*total <= Fraction::one());
+            let ahead = totals.iter().filter(|t| **t > total).count();
+            assert_eq!(a.rank(), Some(ahead as u32 + 1));
+        }
     }
 
     fn arb_values() -> impl Strategy<Value = [Option<Ratio>; 4]> {

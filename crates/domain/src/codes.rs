@@ -1,6 +1,6 @@
 //! Identifiers: agency codes (QCVN 102:2016/BTTTT), administrative-unit codes
 //! (QĐ 124/2004/QĐ-TTg), and catalogue codes (data elements, indicators,
-//! validation rules, report forms, plans), which all read alike in URLs, TOML and logs.
+//! validation rules, report forms, plans, rankings), which all read alike in URLs, TOML and logs.
 
 use std::{fmt, str::FromStr};
 
@@ -170,6 +170,16 @@ catalogue_code! {
 catalogue_code! {
     /// Code of a provincial IT plan, e.g. `quang_ngai_2018`.
     PlanCode, "plan"
+}
+
+catalogue_code! {
+    /// Code of a ranking definition, e.g. `district_committees`.
+    RankingCode, "ranking"
+}
+
+catalogue_code! {
+    /// Code of a ranking's sub-index (chỉ số thành phần), e.g. `online_services`.
+    SubIndexCode, "sub-index"
 }
 
 #[cfg(test)]

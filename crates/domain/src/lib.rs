@@ -16,6 +16,7 @@ pub mod form;
 pub mod indicator;
 pub mod period;
 pub mod plan;
+pub mod ranking;
 pub mod registration;
 pub mod reorganisation;
 pub mod report;
@@ -36,7 +37,8 @@ pub use catalogue::{
     ValidationRule, Value,
 };
 pub use codes::{
-    AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RuleCode,
+    AdminUnitCode, AgencyCode, DataElementCode, FormCode, IndicatorCode, PlanCode, RankingCode,
+    RuleCode, SubIndexCode,
 };
 pub use completeness::{Completeness, Received, completeness};
 pub use contact::Email;
@@ -46,6 +48,10 @@ pub use form::{Form, RawForm, ReportingAgency};
 pub use indicator::{Aggregate, AggregateError, AggregateQuery, aggregate};
 pub use period::{PeriodCode, PeriodError, PeriodType, PeriodTypeError};
 pub use plan::{Plan, RawPlan, Target, TargetGroup};
+pub use ranking::{
+    AgencyStanding, Fraction, Ranking, RankingResult, RankingVersion, RawRanking, Standing,
+    UnrankedReason,
+};
 pub use registration::RegistrationStatus;
 pub use report::{
     LifecycleAction, ReportKey, ReportStatus, ReportValues, ReportVersion, Transition,

@@ -195,8 +195,13 @@ pub struct Plan {
 
 /// Parses a non-negative integer or decimal text exactly.
 fn parse_ratio(raw: &RawNumber) -> Result<Ratio, String> {
-    let bad =
-        || format!("`{raw}` is not a target value: a number zero or more, e.g. 90 or \"0.9\"");
+    parse_number(raw, "a target value")
+}
+
+/// Parses a non-negative integer or decimal text exactly; `what` names the
+/// field in the error ("a target value", "a weight").
+pub(crate) fn parse_number(raw: &RawNumber, what: &str) -> Result<Ratio, String> {
+    let bad = || format!("`{raw}` is not {what}: a number zero or more, e.g. 90 or \"0.9\"");
     match raw {
         RawNumber::Integer(n) if *n >= 0 => Ok(Ratio::integer(i128::from(*n))),
         RawNumber::Integer(_) => Err(bad()),

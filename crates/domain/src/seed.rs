@@ -1,4 +1,4 @@
-//! The seed catalogue, report forms and plans shipped with chiso
+//! The seed catalogue, report forms, plans and rankings shipped with chiso
 //! (`crates/domain/seed/*.toml`), compiled into the binary and checked with
 //! the same `build` functions as any other definition.
 
@@ -9,6 +9,7 @@ use crate::{
     catalogue::{Catalogue, RawCatalogue},
     form::{Form, RawForm},
     plan::{Plan, RawPlan},
+    ranking::{Ranking, RawRanking},
 };
 
 /// Text of `seed/catalogue.toml`.
@@ -17,6 +18,8 @@ pub const CATALOGUE_TOML: &str = include_str!("../seed/catalogue.toml");
 pub const FORMS_TOML: &str = include_str!("../seed/forms.toml");
 /// Text of `seed/plans.toml`.
 pub const PLANS_TOML: &str = include_str!("../seed/plans.toml");
+/// Text of `seed/rankings.toml`.
+pub const RANKINGS_TOML: &str = include_str!("../seed/rankings.toml");
 
 /// Why a seed file did not load.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +47,12 @@ struct RawForms {
 #[serde(deny_unknown_fields)]
 struct RawPlans {
     plans: Vec<RawPlan>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRankings {
+    rankings: Vec<RawRanking>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(file: &'static str, text: &str) -> Result<T, SeedError> {
@@ -111,6 +120,18 @@ pub fn plans(catalogue: &Catalogue) -> Result<Vec<Plan>, SeedError> {
     })
 }
 
+/// The raw seed rankings, as written.
+pub fn raw_rankings() -> Result<Vec<RawRanking>, SeedError> {
+    Ok(parse::<RawRankings>("rankings.toml", RANKINGS_TOML)?.rankings)
+}
+
+/// The seed ranking definitions, checked against `catalogue`.
+pub fn rankings(catalogue: &Catalogue) -> Result<Vec<Ranking>, SeedError> {
+    build_all("rankings.toml", "rankings", &raw_rankings()?, |r| {
+        Ranking::build(r, catalogue)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -149,6 +170,74 @@ mod tests {
             1
         );
         assert!(plans.iter().all(|p| !p.targets.is_empty()));
+    }
+
+    #[test]
+    fn the_seed_rankings_cover_the_ict_index_pillars_for_two_groups() {
+        let cat = catalogue().unwrap();
+        let rankings = rankings(&cat).unwrap_or_else(|e| panic!("{e}"));
+        let groups: Vec<TargetGroup> = rankings.iter().map(|r| r.group()).collect();
+        assert_eq!(
+            groups,
+            [
+                TargetGroup::Kind(AgencyKind::DistrictCommittee),
+                TargetGroup::Kind(AgencyKind::Department)
+            ]
+        );
+        for r in &rankings {
+            assert_eq!(r.version().to_string(), "2026.1");
+            let codes: Vec<&str> = r.sub_indexes().iter().map(|s| s.code.as_str()).collect();
+            assert_eq!(
+                codes,
+                [
+                    "technical_infrastructure",
+                    "human_resources",
+                    "internal_use",
+                    "online_services"
+                ]
+            );
+            // A sub-index is named after the catalogue category of what it holds.
+            for sub in r.sub_indexes() {
+                for ri in &sub.indicators {
+                    let ind = cat.indicator(&ri.indicator).unwrap();
+                    assert_eq!(ind.category.as_str(), sub.code.as_str(), "{}", ind.code);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_yearly_report_is_enough_to_be_ranked() {
+        let cat = catalogue().unwrap();
+        let totals = Totals::of_report(full_report(&cat).iter());
+        let all: BTreeMap<IndicatorCode, Ratio> = cat
+            .indicators()
+            .iter()
+            .map(|ind| (ind.code.clone(), ind.evaluate(&totals).unwrap()))
+            .collect();
+        let mut partial = all.clone();
+        partial.remove(&i("online_service_level3_rate"));
+        let a = |s: &str| crate::AgencyCode::parse(s).unwrap();
+        for ranking in rankings(&cat).unwrap() {
+            let result = ranking.rank(&[
+                (a("000.00.32.H51"), all.clone()),
+                (a("000.00.31.H51"), all.clone()),
+                (a("000.00.33.H51"), partial.clone()),
+            ]);
+            let order: Vec<(&str, Option<u32>)> = result
+                .agencies
+                .iter()
+                .map(|s| (s.agency.as_str(), s.rank()))
+                .collect();
+            assert_eq!(
+                order,
+                [
+                    ("000.00.31.H51", Some(1)),
+                    ("000.00.32.H51", Some(1)),
+                    ("000.00.33.H51", None)
+                ]
+            );
+        }
     }
 
     #[test]
@@ -210,9 +299,8 @@ mod tests {
         assert_eq!(yearly.deadline(&y2018).to_string(), "2019-01-20");
     }
 
-    #[test]
-    fn every_indicator_can_be_computed_from_a_full_yearly_report() {
-        let cat = catalogue().unwrap();
+    /// A full yearly report whose splits add up, so it passes every rule.
+    fn full_report(cat: &Catalogue) -> BTreeMap<DataElementCode, Value> {
         let mut values = BTreeMap::new();
         for e in cat.elements() {
             let raw = match e.value_type {
@@ -250,6 +338,13 @@ mod tests {
             cat.check_value(&c("public_employees_with_email"), "6")
                 .unwrap(),
         );
+        values
+    }
+
+    #[test]
+    fn every_indicator_can_be_computed_from_a_full_yearly_report() {
+        let cat = catalogue().unwrap();
+        let values = full_report(&cat);
         let failures = cat.check_report(values.iter());
         assert!(failures.is_empty(), "{failures:?}");
         let totals = Totals::of_report(values.iter());

@@ -248,6 +248,21 @@ async fn replace_versions(
             level: Set(m.level),
             province_code: Set(m.province_code),
         }))
+        // The feed follower and a submission that fetched a missing agency
+        // may store the same versions at once: the second one updates.
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                agency::Column::Code,
+                agency::Column::ValidFrom,
+            ])
+            .update_columns([
+                agency::Column::ValidTo,
+                agency::Column::Kind,
+                agency::Column::Level,
+                agency::Column::ProvinceCode,
+            ])
+            .to_owned(),
+        )
         .exec_without_returning(txn)
         .await?;
     }

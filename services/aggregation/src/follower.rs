@@ -5,16 +5,18 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use chiso_domain::Catalogue;
 use chiso_proto::{
     convert::{aggregation::decode_agency_history, submission::decode_report},
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
-        CatalogueChange, ReportChange, ReportChangeKind, WatchChangesRequest,
+        CatalogueChange, ChangeEvent, ReportChange, ReportChangeKind, WatchChangesRequest,
         catalogue_change::Definition, change_event::Change,
         change_feed_service_client::ChangeFeedServiceClient,
     },
 };
 use chiso_runtime::grpc::with_bearer;
+use futures::FutureExt;
 use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +25,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     catalogue::{self, CatalogueCache},
-    store::{self, FactChange},
+    store::{self, FactChange, FeedEvent},
     token::ServiceToken,
 };
 
@@ -58,68 +60,134 @@ impl Follower {
             .await;
         let mut stream = self.opened(response, "submission").await?;
         info!(after_seq, "following the submission change feed");
-        while let Some(event) = stream.message().await.context("change feed broke")? {
-            match event.change {
-                Some(Change::Report(change)) => self.apply_report(event.seq, &change).await?,
-                Some(Change::Catalogue(change)) => self.apply_definition(event.seq, change).await?,
-                None => {
-                    // Still moves the cursor: an event this build does not
-                    // know is skipped once, not read again on every restart.
-                    store::skip(&self.db, store::SUBMISSION_FEED, event.seq).await?;
-                    debug!(seq = event.seq, "feed event of an unknown kind skipped");
-                }
-            }
+        // A batch ends at a catalogue event, so every report in a batch is
+        // decoded with a catalogue that already holds every definition
+        // before it: the one reloaded after the previous batch committed.
+        // Splitting is simpler than building a catalogue mid-batch, and
+        // costs nothing at scale: catalogue changes are an administrator's
+        // rare edits, reports are the stream.
+        let ends_batch = |e: &ChangeEvent| matches!(e.change, Some(Change::Catalogue(_)));
+        while let Some(batch) = next_batch(&mut stream, ends_batch)
+            .await
+            .context("change feed broke")?
+        {
+            self.apply_events(batch).await?;
         }
         Ok(())
     }
 
-    async fn apply_report(&self, seq: i64, change: &ReportChange) -> anyhow::Result<()> {
-        let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
-        let effect = match (change.counts, kind) {
-            (true, _) => FactChange::Replace,
-            (false, ReportChangeKind::Returned) => FactChange::Remove,
-            (false, _) => FactChange::Keep,
-        };
-        // A draft revision or an unlock (which may come before any report
-        // exists) changes nothing that counts: only the cursor moves.
-        if effect == FactChange::Keep {
-            store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
-            debug!(seq, ?kind, "report event that changes no facts");
-            return Ok(());
-        }
-        let wire = change
-            .report
-            .as_ref()
-            .with_context(|| format!("feed event {seq} has no report"))?;
-        let report = decode_report(wire, &self.catalogue.get())
-            .with_context(|| format!("feed event {seq} is not a valid report"))?;
-        let applied = store::apply(&self.db, seq, &report, effect).await?;
-        debug!(seq, applied, agency = %report.agency, ?kind, ?effect, "report event");
-        Ok(())
-    }
-
-    async fn apply_definition(&self, seq: i64, change: CatalogueChange) -> anyhow::Result<()> {
-        let (kind, code, payload) = match change.definition {
-            Some(Definition::DataElement(d)) => {
-                (catalogue::DATA_ELEMENT, d.code.clone(), d.encode_to_vec())
-            }
-            Some(Definition::Indicator(i)) => {
-                (catalogue::INDICATOR, i.code.clone(), i.encode_to_vec())
-            }
-            Some(Definition::Rule(r)) => (catalogue::RULE, r.code.clone(), r.encode_to_vec()),
-            Some(Definition::Form(f)) => (catalogue::FORM, f.code.clone(), f.encode_to_vec()),
-            None => {
-                store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
-                return Ok(());
-            }
-        };
-        let applied = store::apply_definition(&self.db, seq, kind, &code, payload).await?;
-        if applied {
+    /// Decodes and applies one batch in one transaction, then reloads the
+    /// catalogue once if the batch stored a definition.
+    async fn apply_events(&self, batch: Vec<ChangeEvent>) -> anyhow::Result<()> {
+        let catalogue = self.catalogue.get();
+        let events = batch
+            .into_iter()
+            .map(|event| Ok((event.seq, decode_event(event, &catalogue)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let applied = store::apply_batch(&self.db, &events).await?;
+        if applied.definitions > 0 {
             self.catalogue.reload(&self.db).await?;
         }
-        debug!(seq, applied, kind, code, "catalogue event");
+        debug!(
+            first = events.first().map(|(seq, _)| *seq),
+            last = events.last().map(|(seq, _)| *seq),
+            received = events.len(),
+            applied = applied.events,
+            definitions = applied.definitions,
+            "change feed batch"
+        );
         Ok(())
     }
+}
+
+/// What a report event does to the facts; `None` when it changes nothing
+/// that counts (a draft revision, or an unlock, which may come before any
+/// report exists).
+fn fact_change(change: &ReportChange) -> Option<FactChange> {
+    let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
+    match (change.counts, kind) {
+        (true, _) => Some(FactChange::Replace),
+        (false, ReportChangeKind::Returned) => Some(FactChange::Remove),
+        (false, _) => None,
+    }
+}
+
+/// A feed event decoded into what the store applies.
+fn decode_event(event: ChangeEvent, catalogue: &Catalogue) -> anyhow::Result<FeedEvent> {
+    let seq = event.seq;
+    Ok(match event.change {
+        Some(Change::Report(change)) => match fact_change(&change) {
+            Some(effect) => {
+                let wire = change
+                    .report
+                    .as_ref()
+                    .with_context(|| format!("feed event {seq} has no report"))?;
+                let report = decode_report(wire, catalogue)
+                    .with_context(|| format!("feed event {seq} is not a valid report"))?;
+                FeedEvent::Report(report, effect)
+            }
+            None => FeedEvent::Nothing,
+        },
+        Some(Change::Catalogue(CatalogueChange { definition })) => match definition {
+            Some(Definition::DataElement(d)) => FeedEvent::Definition {
+                kind: catalogue::DATA_ELEMENT,
+                code: d.code.clone(),
+                payload: d.encode_to_vec(),
+            },
+            Some(Definition::Indicator(i)) => FeedEvent::Definition {
+                kind: catalogue::INDICATOR,
+                code: i.code.clone(),
+                payload: i.encode_to_vec(),
+            },
+            Some(Definition::Rule(r)) => FeedEvent::Definition {
+                kind: catalogue::RULE,
+                code: r.code.clone(),
+                payload: r.encode_to_vec(),
+            },
+            Some(Definition::Form(f)) => FeedEvent::Definition {
+                kind: catalogue::FORM,
+                code: f.code.clone(),
+                payload: f.encode_to_vec(),
+            },
+            None => FeedEvent::Nothing,
+        },
+        // Still moves the cursor: an event this build does not know is
+        // skipped once, not read again on every restart.
+        None => FeedEvent::Nothing,
+    })
+}
+
+/// Most feed events applied in one transaction.
+const MAX_BATCH: usize = 500;
+
+/// The next batch from a feed: waits for one event, then takes whatever has
+/// already arrived, up to [`MAX_BATCH`] or an event `ends_batch` says
+/// closes it, without waiting for more. An idle feed thus costs no latency
+/// (a lone event is applied at once), and batches grow by themselves
+/// exactly when the follower falls behind: whatever piles up while one
+/// batch commits is the next batch. `None` when the stream ended.
+///
+/// An error while gathering drops the batch: nothing of it was applied, and
+/// the next connection resends it from the durable cursor.
+async fn next_batch<T>(
+    stream: &mut tonic::Streaming<T>,
+    ends_batch: impl Fn(&T) -> bool,
+) -> Result<Option<Vec<T>>, tonic::Status> {
+    let Some(first) = stream.message().await? else {
+        return Ok(None);
+    };
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH && !batch.last().is_some_and(&ends_batch) {
+        // `message` keeps its state in the stream, so a poll that finds
+        // nothing yet loses nothing.
+        match stream.message().now_or_never() {
+            Some(Ok(Some(event))) => batch.push(event),
+            Some(Err(status)) => return Err(status),
+            // Nothing more yet, or the stream ended (the next read says so).
+            Some(Ok(None)) | None => break,
+        }
+    }
+    Ok(Some(batch))
 }
 
 impl Follower {
@@ -131,19 +199,32 @@ impl Follower {
             .await;
         let mut stream = self.opened(response, "registry").await?;
         info!(after_seq, "following the registry agency feed");
-        while let Some(change) = stream.message().await.context("agency feed broke")? {
-            let Some(agency) = &change.agency else {
-                debug!(
-                    seq = change.seq,
-                    "agency feed entry without an agency skipped"
-                );
-                continue;
-            };
-            let history = decode_agency_history(agency, &change.versions).with_context(|| {
-                format!("agency feed entry {} is not a valid agency", change.seq)
-            })?;
-            let applied = store::apply_agency(&self.db, change.seq, &history).await?;
-            debug!(seq = change.seq, applied, agency = %agency.code, "agency feed entry");
+        while let Some(batch) = next_batch(&mut stream, |_| false)
+            .await
+            .context("agency feed broke")?
+        {
+            let entries = batch
+                .iter()
+                .map(|change| {
+                    let history = change
+                        .agency
+                        .as_ref()
+                        .map(|agency| decode_agency_history(agency, &change.versions))
+                        .transpose()
+                        .with_context(|| {
+                            format!("agency feed entry {} is not a valid agency", change.seq)
+                        })?;
+                    Ok((change.seq, history))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let applied = store::apply_agencies(&self.db, &entries).await?;
+            debug!(
+                first = entries.first().map(|(seq, _)| *seq),
+                last = entries.last().map(|(seq, _)| *seq),
+                received = entries.len(),
+                applied,
+                "agency feed batch"
+            );
         }
         Ok(())
     }
@@ -222,5 +303,67 @@ mod tests {
         assert!(delays[0] <= Duration::from_millis(400));
         assert!(delays.iter().all(|d| *d <= MAX_BACKOFF));
         assert!(delays[49] >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn counting_events_replace_returns_remove_and_the_rest_keep() {
+        let change = |kind: ReportChangeKind, counts| ReportChange {
+            kind: kind.into(),
+            counts,
+            ..Default::default()
+        };
+        use ReportChangeKind as K;
+        assert_eq!(
+            fact_change(&change(K::Submitted, true)),
+            Some(FactChange::Replace)
+        );
+        assert_eq!(
+            fact_change(&change(K::Accepted, true)),
+            Some(FactChange::Replace)
+        );
+        assert_eq!(
+            fact_change(&change(K::Returned, false)),
+            Some(FactChange::Remove)
+        );
+        assert_eq!(fact_change(&change(K::Revised, false)), None);
+        // Submitted on a form that counts accepted reports only.
+        assert_eq!(fact_change(&change(K::Submitted, false)), None);
+    }
+
+    #[test]
+    fn events_that_change_nothing_need_no_report() {
+        let catalogue = Catalogue::default();
+        let unknown = ChangeEvent {
+            seq: 7,
+            change: None,
+            ..Default::default()
+        };
+        assert!(matches!(
+            decode_event(unknown, &catalogue).unwrap(),
+            FeedEvent::Nothing
+        ));
+        let draft = ChangeEvent {
+            seq: 8,
+            change: Some(Change::Report(ReportChange {
+                kind: ReportChangeKind::Revised.into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert!(matches!(
+            decode_event(draft, &catalogue).unwrap(),
+            FeedEvent::Nothing
+        ));
+        let counting = ChangeEvent {
+            seq: 9,
+            change: Some(Change::Report(ReportChange {
+                kind: ReportChangeKind::Submitted.into(),
+                counts: true,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let error = decode_event(counting, &catalogue).unwrap_err();
+        assert_eq!(error.to_string(), "feed event 9 has no report");
     }
 }

@@ -499,6 +499,26 @@ impl TestStack {
         }
     }
 
+    /// Kills the aggregation service (its database stays): its task is
+    /// aborted, so none of its graceful shutdown runs. An aborted task is
+    /// this harness's stand-in for SIGKILL: every future the service owned
+    /// is dropped wherever it stood, the follower's open transaction
+    /// included, so that transaction is never committed and its database
+    /// connection is rolled back, as the database does for a killed
+    /// process's connection. What a real kill also does and this does not:
+    /// the gRPC connections already accepted are closed with a GOAWAY
+    /// (tonic's, once the server future is gone) rather than reset.
+    pub async fn kill_aggregation(&mut self) {
+        if let Some(running) = self.aggregation.take() {
+            running.handle.abort();
+            match running.handle.await {
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => panic!("aggregation panicked before it was killed: {e}"),
+                Ok(ended) => panic!("aggregation had already stopped: {ended:?}"),
+            }
+        }
+    }
+
     /// Starts the aggregation service again on the same database and address.
     pub async fn start_aggregation(&mut self) {
         assert!(self.aggregation.is_none(), "aggregation is already running");

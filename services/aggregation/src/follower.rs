@@ -58,16 +58,11 @@ impl Follower {
         let response = client
             .watch_changes(with_bearer(WatchChangesRequest { after_seq }, &token)?)
             .await;
-        let mut stream = self.opened(response, "submission").await?;
+        let stream = self.opened(response, "submission").await?;
         info!(after_seq, "following the submission change feed");
-        // A batch ends at a catalogue event, so every report in a batch is
-        // decoded with a catalogue that already holds every definition
-        // before it: the one reloaded after the previous batch committed.
-        // Splitting is simpler than building a catalogue mid-batch, and
-        // costs nothing at scale: catalogue changes are an administrator's
-        // rare edits, reports are the stream.
-        let ends_batch = |e: &ChangeEvent| matches!(e.change, Some(Change::Catalogue(_)));
-        while let Some(batch) = next_batch(&mut stream, ends_batch)
+        let mut batches = Batches::new(stream);
+        while let Some(batch) = batches
+            .next(joins_batch)
             .await
             .context("change feed broke")?
         {
@@ -98,6 +93,18 @@ impl Follower {
         );
         Ok(())
     }
+}
+
+/// Whether `next` may join a batch that ends with `last`. Every report in a
+/// batch is decoded with the catalogue as it stood before the batch, so an
+/// event never joins after a catalogue event unless it is one too: it starts
+/// the next batch, decoded with the catalogue reloaded once this one
+/// committed. Splitting is simpler than building catalogues mid-batch, and
+/// costs nothing at scale: definitions come in runs (the seed, an
+/// administrator's edit) that still share a batch, as do the reports before them.
+fn joins_batch(last: &ChangeEvent, next: &ChangeEvent) -> bool {
+    let definition = |e: &ChangeEvent| matches!(e.change, Some(Change::Catalogue(_)));
+    !definition(last) || definition(next)
 }
 
 /// What a report event does to the facts; `None` when it changes nothing
@@ -160,34 +167,57 @@ fn decode_event(event: ChangeEvent, catalogue: &Catalogue) -> anyhow::Result<Fee
 /// Most feed events applied in one transaction.
 const MAX_BATCH: usize = 500;
 
-/// The next batch from a feed: waits for one event, then takes whatever has
-/// already arrived, up to [`MAX_BATCH`] or an event `ends_batch` says
-/// closes it, without waiting for more. An idle feed thus costs no latency
-/// (a lone event is applied at once), and batches grow by themselves
-/// exactly when the follower falls behind: whatever piles up while one
-/// batch commits is the next batch. `None` when the stream ended.
-///
-/// An error while gathering drops the batch: nothing of it was applied, and
-/// the next connection resends it from the durable cursor.
-async fn next_batch<T>(
-    stream: &mut tonic::Streaming<T>,
-    ends_batch: impl Fn(&T) -> bool,
-) -> Result<Option<Vec<T>>, tonic::Status> {
-    let Some(first) = stream.message().await? else {
-        return Ok(None);
-    };
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH && !batch.last().is_some_and(&ends_batch) {
-        // `message` keeps its state in the stream, so a poll that finds
-        // nothing yet loses nothing.
-        match stream.message().now_or_never() {
-            Some(Ok(Some(event))) => batch.push(event),
-            Some(Err(status)) => return Err(status),
-            // Nothing more yet, or the stream ended (the next read says so).
-            Some(Ok(None)) | None => break,
-        }
+/// A feed's events in batches: each waits for one event, then takes
+/// whatever has already arrived, up to [`MAX_BATCH`], without waiting for
+/// more. An idle feed thus costs no latency (a lone event is applied at
+/// once), and batches grow by themselves exactly when the follower falls
+/// behind: whatever piled up while one batch committed is the next batch.
+struct Batches<T> {
+    stream: tonic::Streaming<T>,
+    /// An event that arrived but did not join the last batch: the next one starts with it.
+    held: Option<T>,
+}
+
+impl<T> Batches<T> {
+    fn new(stream: tonic::Streaming<T>) -> Self {
+        Self { stream, held: None }
     }
-    Ok(Some(batch))
+
+    /// The next batch; `joins(last, next)` says whether an event that has
+    /// arrived may follow the batch's last one. `None` when the feed ended.
+    /// An error drops the batch: nothing of it was applied, and the next
+    /// connection resends it from the durable cursor.
+    async fn next(
+        &mut self,
+        joins: impl Fn(&T, &T) -> bool,
+    ) -> Result<Option<Vec<T>>, tonic::Status> {
+        let first = match self.held.take() {
+            Some(event) => event,
+            None => match self.stream.message().await? {
+                Some(event) => event,
+                None => return Ok(None),
+            },
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            // `message` keeps its state in the stream, so a poll that finds
+            // nothing yet loses nothing.
+            match self.stream.message().now_or_never() {
+                Some(Ok(Some(event))) => {
+                    if joins(batch.last().expect("never empty"), &event) {
+                        batch.push(event);
+                    } else {
+                        self.held = Some(event);
+                        break;
+                    }
+                }
+                Some(Err(status)) => return Err(status),
+                // Nothing more yet, or the feed ended (the next read says so).
+                Some(Ok(None)) | None => break,
+            }
+        }
+        Ok(Some(batch))
+    }
 }
 
 impl Follower {
@@ -197,9 +227,11 @@ impl Follower {
         let response = AgencyServiceClient::new(self.registry.clone())
             .watch_agencies(with_bearer(WatchAgenciesRequest { after_seq }, &token)?)
             .await;
-        let mut stream = self.opened(response, "registry").await?;
+        let stream = self.opened(response, "registry").await?;
         info!(after_seq, "following the registry agency feed");
-        while let Some(batch) = next_batch(&mut stream, |_| false)
+        let mut batches = Batches::new(stream);
+        while let Some(batch) = batches
+            .next(|_, _| true)
             .await
             .context("agency feed broke")?
         {
@@ -328,6 +360,23 @@ mod tests {
         assert_eq!(fact_change(&change(K::Revised, false)), None);
         // Submitted on a form that counts accepted reports only.
         assert_eq!(fact_change(&change(K::Submitted, false)), None);
+    }
+
+    #[test]
+    fn reports_never_follow_a_definition_in_one_batch() {
+        let report = ChangeEvent {
+            change: Some(Change::Report(ReportChange::default())),
+            ..Default::default()
+        };
+        let definition = ChangeEvent {
+            change: Some(Change::Catalogue(CatalogueChange::default())),
+            ..Default::default()
+        };
+        assert!(joins_batch(&report, &report));
+        assert!(joins_batch(&report, &definition));
+        assert!(joins_batch(&definition, &definition));
+        assert!(!joins_batch(&definition, &report));
+        assert!(!joins_batch(&definition, &ChangeEvent::default()));
     }
 
     #[test]

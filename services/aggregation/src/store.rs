@@ -101,7 +101,7 @@ pub async fn apply_batch(
             FeedEvent::Report(report, change) => {
                 let key = ReportKey {
                     form: report.form.clone(),
-                    period: report.period.clone(),
+                    period: report.period,
                     agency: report.agency.clone(),
                 };
                 latest.insert(key, (*change == FactChange::Replace).then_some(report));
@@ -391,6 +391,9 @@ mod tests {
     const SO_TTTT: &str = "000.00.15.H51";
     const BINH_SON: &str = "000.00.24.H51";
 
+    /// Feed events with their sequence numbers, in feed order.
+    type Events = Vec<(i64, FeedEvent)>;
+
     async fn db() -> DatabaseConnection {
         let mut options = ConnectOptions::new("sqlite::memory:");
         // One connection: every connection to `:memory:` is a database of its own.
@@ -453,7 +456,7 @@ mod tests {
     /// Bình Sơn: submit, a return, the resubmission with one value fewer.
     /// The first submissions are applied before the batch, so the batch
     /// must also remove facts it did not insert itself.
-    fn lifecycle() -> (Vec<(i64, FeedEvent)>, Vec<(i64, FeedEvent)>) {
+    fn lifecycle() -> (Events, Events) {
         let before = vec![
             submitted(
                 1,

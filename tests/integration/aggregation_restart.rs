@@ -287,3 +287,108 @@ async fn answer(stack: &TestStack, admin: &str, area: &str) -> (i64, i64, i64, O
         body["value"].as_f64().map(rounded),
     )
 }
+
+/// A kill that certainly lands mid-transaction: a session of the test's own
+/// holds the submission cursor's row, so the follower's batch deletes and
+/// inserts its facts and then waits on the cursor, uncommitted, when it is
+/// killed. Nothing of the batch may survive, and the restart applies it once.
+/// PostgreSQL only: SQLite's writer takes its lock at BEGIN, so a wait there
+/// would come before the transaction did anything.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set CHISO_TEST_DATABASE_URL"]
+async fn postgres_kill_mid_transaction_leaves_nothing_of_the_batch() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+
+    assert!(chiso_tests::on_postgres(), "needs CHISO_TEST_DATABASE_URL");
+    let mut stack = chiso_tests::spawn_stack().await;
+    let (admin, credentials) = register_quang_ngai(&stack).await;
+    let so_tttt = stack.token(&credentials[0].1, &credentials[0].2).await;
+    let binh_son = stack.token(&credentials[1].1, &credentials[1].2).await;
+    let (status, body) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&so_tttt),
+            &documents_report(120, 114),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    stack.wait_for_feed(&admin).await;
+    assert_eq!(
+        answer(&stack, &admin, "51").await,
+        (114, 120, 1, rate(114, 120))
+    );
+
+    let db = stack.service_db("aggregation").await;
+    let sql = |sql: &str| Statement::from_string(db.get_database_backend(), sql);
+    let cursor_row = "SELECT last_seq FROM feed_cursors WHERE feed = 'submission' FOR UPDATE";
+    let holder = db.begin().await.unwrap();
+    let row = holder
+        .query_one_raw(sql(cursor_row))
+        .await
+        .unwrap()
+        .unwrap();
+    let cursor: i64 = row.try_get("", "last_seq").unwrap();
+
+    let (status, body) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&binh_son),
+            &documents_report(380, 266),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // The follower's transaction is in: facts written, waiting on the cursor.
+    let waiting = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut blocked = false;
+    for _ in 0..200 {
+        let row = db.query_one_raw(sql(waiting)).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(blocked, "the follower never waited on the cursor");
+
+    stack.kill_aggregation().await;
+    holder.rollback().await.unwrap();
+    // Taking the row again waits for the killed transaction to end: it
+    // must end, and must have committed nothing.
+    let after = db.begin().await.unwrap();
+    let row = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        after.query_one_raw(sql(cursor_row)),
+    )
+    .await
+    .expect("the killed transaction released the cursor")
+    .unwrap()
+    .unwrap();
+    assert_eq!(row.try_get::<i64>("", "last_seq").unwrap(), cursor);
+    let row = after
+        .query_one_raw(sql(&format!(
+            "SELECT COUNT(*) AS n FROM facts WHERE agency_code = '{BINH_SON}'"
+        )))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get::<i64>("", "n").unwrap(),
+        0,
+        "no fact of the killed batch"
+    );
+    after.rollback().await.unwrap();
+
+    stack.start_aggregation().await;
+    stack.wait_for_feed(&admin).await;
+    assert_eq!(
+        answer(&stack, &admin, "51").await,
+        (380, 500, 2, rate(380, 500))
+    );
+    assert_eq!(
+        answer(&stack, &admin, "524").await,
+        (266, 380, 1, rate(266, 380))
+    );
+    db.close().await.ok();
+    stack.shutdown().await;
+}

@@ -140,23 +140,13 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         _ => None,
     };
     let database = |service: &str| -> DatabaseConfig {
-        match &databases {
-            Databases::Sqlite => DatabaseConfig::with_url(format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join(format!("{service}.db")).display()
-            )),
-            Databases::Postgres { admin_url, name } => {
-                let mut url = replace_database(admin_url, name);
-                if let Some(proxy) = &db_proxy {
-                    url = url.replace(&postgres_authority(admin_url), &proxy.addr().to_string());
-                }
-                let mut config = DatabaseConfig::with_url(url);
-                config.acquire_timeout_secs = 2;
-                config.schema = Some(service.to_owned());
-                config.max_connections = 5;
-                config
-            }
+        let mut config = direct_database(&databases, dir.path(), service);
+        if let (Databases::Postgres { admin_url, name }, Some(proxy)) = (&databases, &db_proxy) {
+            let url = replace_database(admin_url, name)
+                .replace(&postgres_authority(admin_url), &proxy.addr().to_string());
+            config.url = SecretString::from(url);
         }
+        config
     };
     let tls = if options.tls {
         make_pki(dir.path())?
@@ -220,14 +210,8 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     .await?;
     let submission_addr = submission.local_addr();
     let submission = start(|stop| submission.run_until_stopped(stop));
-    let submission_db = {
-        let mut config = database("submission");
-        if let Databases::Postgres { admin_url, name } = &databases {
-            config.url = SecretString::from(replace_database(admin_url, name));
-        }
-        config.max_connections = 1;
-        chiso_runtime::db::connect(&config).await?
-    };
+    let submission_db =
+        chiso_runtime::db::connect(&direct_database(&databases, dir.path(), "submission")).await?;
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
         grpc: any_port(),
@@ -346,6 +330,23 @@ where
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run(stop.clone()));
     Running { stop, handle }
+}
+
+/// Where `service`'s database is, reached directly (never through the proxy).
+fn direct_database(databases: &Databases, dir: &std::path::Path, service: &str) -> DatabaseConfig {
+    match databases {
+        Databases::Sqlite => DatabaseConfig::with_url(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{service}.db")).display()
+        )),
+        Databases::Postgres { admin_url, name } => {
+            let mut config = DatabaseConfig::with_url(replace_database(admin_url, name));
+            config.acquire_timeout_secs = 2;
+            config.schema = Some(service.to_owned());
+            config.max_connections = 5;
+            config
+        }
+    }
 }
 
 /// `host:port` of a PostgreSQL URL.
@@ -557,6 +558,14 @@ impl TestStack {
                 Ok(ended) => panic!("aggregation had already stopped: {ended:?}"),
             }
         }
+    }
+
+    /// A connection of the test's own to `service`'s database (`registry`,
+    /// `submission` or `aggregation`), never through the proxy.
+    pub async fn service_db(&self, service: &str) -> sea_orm::DatabaseConnection {
+        chiso_runtime::db::connect(&direct_database(&self.databases, self._dir.path(), service))
+            .await
+            .expect("the service's database is reachable")
     }
 
     /// Starts the aggregation service again on the same database and address.

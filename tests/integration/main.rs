@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real services, fresh databases.
 
+mod aggregation_restart;
 mod areas;
 mod bad_input;
 mod catalogue;

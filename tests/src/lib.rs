@@ -85,6 +85,9 @@ pub struct TestStack {
     pub client_tls: Option<TlsConfig>,
     aggregation_config: chiso_aggregation::AggregationConfig,
     aggregation: Option<Running>,
+    /// The submission service's database, straight (never through the
+    /// proxy): [`TestStack::wait_for_feed`] reads its outbox.
+    submission_db: sea_orm::DatabaseConnection,
     others: Vec<Running>,
     databases: Databases,
     _dir: tempfile::TempDir,
@@ -137,23 +140,13 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         _ => None,
     };
     let database = |service: &str| -> DatabaseConfig {
-        match &databases {
-            Databases::Sqlite => DatabaseConfig::with_url(format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join(format!("{service}.db")).display()
-            )),
-            Databases::Postgres { admin_url, name } => {
-                let mut url = replace_database(admin_url, name);
-                if let Some(proxy) = &db_proxy {
-                    url = url.replace(&postgres_authority(admin_url), &proxy.addr().to_string());
-                }
-                let mut config = DatabaseConfig::with_url(url);
-                config.acquire_timeout_secs = 2;
-                config.schema = Some(service.to_owned());
-                config.max_connections = 5;
-                config
-            }
+        let mut config = direct_database(&databases, dir.path(), service);
+        if let (Databases::Postgres { admin_url, name }, Some(proxy)) = (&databases, &db_proxy) {
+            let url = replace_database(admin_url, name)
+                .replace(&postgres_authority(admin_url), &proxy.addr().to_string());
+            config.url = SecretString::from(url);
         }
+        config
     };
     let tls = if options.tls {
         make_pki(dir.path())?
@@ -218,6 +211,8 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     .await?;
     let submission_addr = submission.local_addr();
     let submission = start(|stop| submission.run_until_stopped(stop));
+    let submission_db =
+        chiso_runtime::db::connect(&direct_database(&databases, dir.path(), "submission")).await?;
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
         grpc: any_port(),
@@ -271,6 +266,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         client_tls: options.tls.then_some(tls),
         aggregation_config,
         aggregation: Some(aggregation),
+        submission_db,
         others: vec![gateway, submission, registry],
         databases,
         _dir: dir,
@@ -335,6 +331,23 @@ where
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run(stop.clone()));
     Running { stop, handle }
+}
+
+/// Where `service`'s database is, reached directly (never through the proxy).
+fn direct_database(databases: &Databases, dir: &std::path::Path, service: &str) -> DatabaseConfig {
+    match databases {
+        Databases::Sqlite => DatabaseConfig::with_url(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{service}.db")).display()
+        )),
+        Databases::Postgres { admin_url, name } => {
+            let mut config = DatabaseConfig::with_url(replace_database(admin_url, name));
+            config.acquire_timeout_secs = 2;
+            config.schema = Some(service.to_owned());
+            config.max_connections = 5;
+            config
+        }
+    }
 }
 
 /// `host:port` of a PostgreSQL URL.
@@ -455,8 +468,10 @@ impl TestStack {
     }
 
     /// Waits until aggregation has applied the submission feed and the
-    /// registry's agency feed up to their current heads.
+    /// registry's agency feed up to their current heads, every write
+    /// answered before the call included.
     pub async fn wait_for_feed(&self, token: &str) {
+        self.wait_for_numbering().await;
         let agency_head = AgencyServiceClient::new(self.channel(self.registry_addr))
             .get_agency_feed_head(
                 grpc::with_bearer(GetAgencyFeedHeadRequest {}, token).expect("request"),
@@ -480,6 +495,32 @@ impl TestStack {
         panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
     }
 
+    /// Waits until submission's sequencer has numbered every committed feed
+    /// event. A write is answered once its event is in the outbox, before
+    /// the sequencer numbers it, so a feed head read right after a write
+    /// may not include it yet.
+    async fn wait_for_numbering(&self) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.submission_db.get_database_backend();
+        let pending = Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS pending FROM feed_outbox WHERE seq IS NULL",
+        );
+        for _ in 0..200 {
+            let row = self
+                .submission_db
+                .query_one_raw(pending.clone())
+                .await
+                .expect("submission's outbox is readable")
+                .expect("a count");
+            if row.try_get::<i64>("", "pending").expect("a count") == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("submission's sequencer left feed events unnumbered");
+    }
+
     /// The submission feed's last committed sequence number.
     pub async fn submission_head(&self, token: &str) -> i64 {
         ChangeFeedServiceClient::new(self.channel(self.submission_addr))
@@ -498,6 +539,34 @@ impl TestStack {
                 .await
                 .expect("aggregation stopped cleanly");
         }
+    }
+
+    /// Kills the aggregation service (its database stays): its task is
+    /// aborted, so none of its graceful shutdown runs. An aborted task is
+    /// this harness's stand-in for SIGKILL: every future the service owned
+    /// is dropped wherever it stood, the follower's open transaction
+    /// included, so that transaction is never committed and its database
+    /// connection is rolled back, as the database does for a killed
+    /// process's connection. What a real kill also does and this does not:
+    /// the gRPC connections already accepted are closed with a GOAWAY
+    /// (tonic's, once the server future is gone) rather than reset.
+    pub async fn kill_aggregation(&mut self) {
+        if let Some(running) = self.aggregation.take() {
+            running.handle.abort();
+            match running.handle.await {
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => panic!("aggregation panicked before it was killed: {e}"),
+                Ok(ended) => panic!("aggregation had already stopped: {ended:?}"),
+            }
+        }
+    }
+
+    /// A connection of the test's own to `service`'s database (`registry`,
+    /// `submission` or `aggregation`), never through the proxy.
+    pub async fn service_db(&self, service: &str) -> sea_orm::DatabaseConnection {
+        chiso_runtime::db::connect(&direct_database(&self.databases, self._dir.path(), service))
+            .await
+            .expect("the service's database is reachable")
     }
 
     /// Starts the aggregation service again on the same database and address.

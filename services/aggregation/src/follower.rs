@@ -5,16 +5,18 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use chiso_domain::Catalogue;
 use chiso_proto::{
     convert::{aggregation::decode_agency_history, submission::decode_report},
     registry::v1::{WatchAgenciesRequest, agency_service_client::AgencyServiceClient},
     submission::v1::{
-        CatalogueChange, ReportChange, ReportChangeKind, WatchChangesRequest,
+        CatalogueChange, ChangeEvent, ReportChange, ReportChangeKind, WatchChangesRequest,
         catalogue_change::Definition, change_event::Change,
         change_feed_service_client::ChangeFeedServiceClient,
     },
 };
 use chiso_runtime::grpc::with_bearer;
+use futures::FutureExt;
 use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +25,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     catalogue::{self, CatalogueCache},
-    store::{self, FactChange},
+    store::{self, FactChange, FeedEvent},
     token::ServiceToken,
 };
 
@@ -56,69 +58,165 @@ impl Follower {
         let response = client
             .watch_changes(with_bearer(WatchChangesRequest { after_seq }, &token)?)
             .await;
-        let mut stream = self.opened(response, "submission").await?;
+        let stream = self.opened(response, "submission").await?;
         info!(after_seq, "following the submission change feed");
-        while let Some(event) = stream.message().await.context("change feed broke")? {
-            match event.change {
-                Some(Change::Report(change)) => self.apply_report(event.seq, &change).await?,
-                Some(Change::Catalogue(change)) => self.apply_definition(event.seq, change).await?,
-                None => {
-                    // Still moves the cursor: an event this build does not
-                    // know is skipped once, not read again on every restart.
-                    store::skip(&self.db, store::SUBMISSION_FEED, event.seq).await?;
-                    debug!(seq = event.seq, "feed event of an unknown kind skipped");
-                }
-            }
+        let mut batches = Batches::new(stream);
+        while let Some(batch) = batches
+            .next(joins_batch)
+            .await
+            .context("change feed broke")?
+        {
+            self.apply_events(batch).await?;
         }
         Ok(())
     }
 
-    async fn apply_report(&self, seq: i64, change: &ReportChange) -> anyhow::Result<()> {
-        let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
-        let effect = match (change.counts, kind) {
-            (true, _) => FactChange::Replace,
-            (false, ReportChangeKind::Returned) => FactChange::Remove,
-            (false, _) => FactChange::Keep,
-        };
-        // A draft revision or an unlock (which may come before any report
-        // exists) changes nothing that counts: only the cursor moves.
-        if effect == FactChange::Keep {
-            store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
-            debug!(seq, ?kind, "report event that changes no facts");
-            return Ok(());
-        }
-        let wire = change
-            .report
-            .as_ref()
-            .with_context(|| format!("feed event {seq} has no report"))?;
-        let report = decode_report(wire, &self.catalogue.get())
-            .with_context(|| format!("feed event {seq} is not a valid report"))?;
-        let applied = store::apply(&self.db, seq, &report, effect).await?;
-        debug!(seq, applied, agency = %report.agency, ?kind, ?effect, "report event");
-        Ok(())
-    }
-
-    async fn apply_definition(&self, seq: i64, change: CatalogueChange) -> anyhow::Result<()> {
-        let (kind, code, payload) = match change.definition {
-            Some(Definition::DataElement(d)) => {
-                (catalogue::DATA_ELEMENT, d.code.clone(), d.encode_to_vec())
-            }
-            Some(Definition::Indicator(i)) => {
-                (catalogue::INDICATOR, i.code.clone(), i.encode_to_vec())
-            }
-            Some(Definition::Rule(r)) => (catalogue::RULE, r.code.clone(), r.encode_to_vec()),
-            Some(Definition::Form(f)) => (catalogue::FORM, f.code.clone(), f.encode_to_vec()),
-            None => {
-                store::skip(&self.db, store::SUBMISSION_FEED, seq).await?;
-                return Ok(());
-            }
-        };
-        let applied = store::apply_definition(&self.db, seq, kind, &code, payload).await?;
-        if applied {
+    /// Decodes and applies one batch in one transaction, then reloads the
+    /// catalogue once if the batch stored a definition.
+    async fn apply_events(&self, batch: Vec<ChangeEvent>) -> anyhow::Result<()> {
+        let catalogue = self.catalogue.get();
+        let events = batch
+            .into_iter()
+            .map(|event| Ok((event.seq, decode_event(event, &catalogue)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let applied = store::apply_batch(&self.db, &events).await?;
+        if applied.definitions > 0 {
             self.catalogue.reload(&self.db).await?;
         }
-        debug!(seq, applied, kind, code, "catalogue event");
+        debug!(
+            first = events.first().map(|(seq, _)| *seq),
+            last = events.last().map(|(seq, _)| *seq),
+            received = events.len(),
+            applied = applied.events,
+            definitions = applied.definitions,
+            "change feed batch"
+        );
         Ok(())
+    }
+}
+
+/// Whether `next` may join a batch that ends with `last`. Every report in a
+/// batch is decoded with the catalogue as it stood before the batch, so an
+/// event never joins after a catalogue event unless it is one too: it starts
+/// the next batch, decoded with the catalogue reloaded once this one
+/// committed. Splitting is simpler than building catalogues mid-batch, and
+/// costs nothing at scale: definitions come in runs (the seed, an
+/// administrator's edit) that still share a batch, as do the reports before them.
+fn joins_batch(last: &ChangeEvent, next: &ChangeEvent) -> bool {
+    let definition = |e: &ChangeEvent| matches!(e.change, Some(Change::Catalogue(_)));
+    !definition(last) || definition(next)
+}
+
+/// What a report event does to the facts; `None` when it changes nothing
+/// that counts (a draft revision, or an unlock, which may come before any
+/// report exists).
+fn fact_change(change: &ReportChange) -> Option<FactChange> {
+    let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
+    match (change.counts, kind) {
+        (true, _) => Some(FactChange::Replace),
+        (false, ReportChangeKind::Returned) => Some(FactChange::Remove),
+        (false, _) => None,
+    }
+}
+
+/// A feed event decoded into what the store applies.
+fn decode_event(event: ChangeEvent, catalogue: &Catalogue) -> anyhow::Result<FeedEvent> {
+    let seq = event.seq;
+    Ok(match event.change {
+        Some(Change::Report(change)) => match fact_change(&change) {
+            Some(effect) => {
+                let wire = change
+                    .report
+                    .as_ref()
+                    .with_context(|| format!("feed event {seq} has no report"))?;
+                let report = decode_report(wire, catalogue)
+                    .with_context(|| format!("feed event {seq} is not a valid report"))?;
+                FeedEvent::Report(report, effect)
+            }
+            None => FeedEvent::Nothing,
+        },
+        Some(Change::Catalogue(CatalogueChange { definition })) => match definition {
+            Some(Definition::DataElement(d)) => FeedEvent::Definition {
+                kind: catalogue::DATA_ELEMENT,
+                code: d.code.clone(),
+                payload: d.encode_to_vec(),
+            },
+            Some(Definition::Indicator(i)) => FeedEvent::Definition {
+                kind: catalogue::INDICATOR,
+                code: i.code.clone(),
+                payload: i.encode_to_vec(),
+            },
+            Some(Definition::Rule(r)) => FeedEvent::Definition {
+                kind: catalogue::RULE,
+                code: r.code.clone(),
+                payload: r.encode_to_vec(),
+            },
+            Some(Definition::Form(f)) => FeedEvent::Definition {
+                kind: catalogue::FORM,
+                code: f.code.clone(),
+                payload: f.encode_to_vec(),
+            },
+            None => FeedEvent::Nothing,
+        },
+        // Still moves the cursor: an event this build does not know is
+        // skipped once, not read again on every restart.
+        None => FeedEvent::Nothing,
+    })
+}
+
+/// Most feed events applied in one transaction.
+const MAX_BATCH: usize = 500;
+
+/// A feed's events in batches: each waits for one event, then takes
+/// whatever has already arrived, up to [`MAX_BATCH`], without waiting for
+/// more. An idle feed thus costs no latency (a lone event is applied at
+/// once), and batches grow by themselves exactly when the follower falls
+/// behind: whatever piled up while one batch committed is the next batch.
+struct Batches<T> {
+    stream: tonic::Streaming<T>,
+    /// An event that arrived but did not join the last batch: the next one starts with it.
+    held: Option<T>,
+}
+
+impl<T> Batches<T> {
+    fn new(stream: tonic::Streaming<T>) -> Self {
+        Self { stream, held: None }
+    }
+
+    /// The next batch; `joins(last, next)` says whether an event that has
+    /// arrived may follow the batch's last one. `None` when the feed ended.
+    /// An error drops the batch: nothing of it was applied, and the next
+    /// connection resends it from the durable cursor.
+    async fn next(
+        &mut self,
+        joins: impl Fn(&T, &T) -> bool,
+    ) -> Result<Option<Vec<T>>, tonic::Status> {
+        let first = match self.held.take() {
+            Some(event) => event,
+            None => match self.stream.message().await? {
+                Some(event) => event,
+                None => return Ok(None),
+            },
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            // `message` keeps its state in the stream, so a poll that finds
+            // nothing yet loses nothing.
+            match self.stream.message().now_or_never() {
+                Some(Ok(Some(event))) => {
+                    if joins(batch.last().expect("never empty"), &event) {
+                        batch.push(event);
+                    } else {
+                        self.held = Some(event);
+                        break;
+                    }
+                }
+                Some(Err(status)) => return Err(status),
+                // Nothing more yet, or the feed ended (the next read says so).
+                Some(Ok(None)) | None => break,
+            }
+        }
+        Ok(Some(batch))
     }
 }
 
@@ -129,21 +227,36 @@ impl Follower {
         let response = AgencyServiceClient::new(self.registry.clone())
             .watch_agencies(with_bearer(WatchAgenciesRequest { after_seq }, &token)?)
             .await;
-        let mut stream = self.opened(response, "registry").await?;
+        let stream = self.opened(response, "registry").await?;
         info!(after_seq, "following the registry agency feed");
-        while let Some(change) = stream.message().await.context("agency feed broke")? {
-            let Some(agency) = &change.agency else {
-                debug!(
-                    seq = change.seq,
-                    "agency feed entry without an agency skipped"
-                );
-                continue;
-            };
-            let history = decode_agency_history(agency, &change.versions).with_context(|| {
-                format!("agency feed entry {} is not a valid agency", change.seq)
-            })?;
-            let applied = store::apply_agency(&self.db, change.seq, &history).await?;
-            debug!(seq = change.seq, applied, agency = %agency.code, "agency feed entry");
+        let mut batches = Batches::new(stream);
+        while let Some(batch) = batches
+            .next(|_, _| true)
+            .await
+            .context("agency feed broke")?
+        {
+            let entries = batch
+                .iter()
+                .map(|change| {
+                    let history = change
+                        .agency
+                        .as_ref()
+                        .map(|agency| decode_agency_history(agency, &change.versions))
+                        .transpose()
+                        .with_context(|| {
+                            format!("agency feed entry {} is not a valid agency", change.seq)
+                        })?;
+                    Ok((change.seq, history))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let applied = store::apply_agencies(&self.db, &entries).await?;
+            debug!(
+                first = entries.first().map(|(seq, _)| *seq),
+                last = entries.last().map(|(seq, _)| *seq),
+                received = entries.len(),
+                applied,
+                "agency feed batch"
+            );
         }
         Ok(())
     }
@@ -222,5 +335,84 @@ mod tests {
         assert!(delays[0] <= Duration::from_millis(400));
         assert!(delays.iter().all(|d| *d <= MAX_BACKOFF));
         assert!(delays[49] >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn counting_events_replace_returns_remove_and_the_rest_keep() {
+        let change = |kind: ReportChangeKind, counts| ReportChange {
+            kind: kind.into(),
+            counts,
+            ..Default::default()
+        };
+        use ReportChangeKind as K;
+        assert_eq!(
+            fact_change(&change(K::Submitted, true)),
+            Some(FactChange::Replace)
+        );
+        assert_eq!(
+            fact_change(&change(K::Accepted, true)),
+            Some(FactChange::Replace)
+        );
+        assert_eq!(
+            fact_change(&change(K::Returned, false)),
+            Some(FactChange::Remove)
+        );
+        assert_eq!(fact_change(&change(K::Revised, false)), None);
+        // Submitted on a form that counts accepted reports only.
+        assert_eq!(fact_change(&change(K::Submitted, false)), None);
+    }
+
+    #[test]
+    fn reports_never_follow_a_definition_in_one_batch() {
+        let report = ChangeEvent {
+            change: Some(Change::Report(ReportChange::default())),
+            ..Default::default()
+        };
+        let definition = ChangeEvent {
+            change: Some(Change::Catalogue(CatalogueChange::default())),
+            ..Default::default()
+        };
+        assert!(joins_batch(&report, &report));
+        assert!(joins_batch(&report, &definition));
+        assert!(joins_batch(&definition, &definition));
+        assert!(!joins_batch(&definition, &report));
+        assert!(!joins_batch(&definition, &ChangeEvent::default()));
+    }
+
+    #[test]
+    fn events_that_change_nothing_need_no_report() {
+        let catalogue = Catalogue::default();
+        let unknown = ChangeEvent {
+            seq: 7,
+            change: None,
+            ..Default::default()
+        };
+        assert!(matches!(
+            decode_event(unknown, &catalogue).unwrap(),
+            FeedEvent::Nothing
+        ));
+        let draft = ChangeEvent {
+            seq: 8,
+            change: Some(Change::Report(ReportChange {
+                kind: ReportChangeKind::Revised.into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert!(matches!(
+            decode_event(draft, &catalogue).unwrap(),
+            FeedEvent::Nothing
+        ));
+        let counting = ChangeEvent {
+            seq: 9,
+            change: Some(Change::Report(ReportChange {
+                kind: ReportChangeKind::Submitted.into(),
+                counts: true,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let error = decode_event(counting, &catalogue).unwrap_err();
+        assert_eq!(error.to_string(), "feed event 9 has no report");
     }
 }

@@ -79,10 +79,14 @@ impl Application {
 
     /// Serves and follows the feed until `shutdown` is cancelled.
     pub fn run_until_stopped(self, shutdown: CancellationToken) -> Boxed<()> {
+        // The follower runs inside this future rather than in a task of its
+        // own, so whatever drops the future (a crash, an aborted task) stops
+        // it too, mid-transaction if need be, as a killed process would.
         Box::pin(async move {
-            let follower = tokio::spawn(self.follower.run(shutdown.clone()));
-            let served = self.server.serve(shutdown).await;
-            follower.await.ok();
+            let (served, ()) = tokio::join!(
+                self.server.serve(shutdown.clone()),
+                self.follower.run(shutdown)
+            );
             served
         })
     }

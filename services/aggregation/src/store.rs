@@ -1,17 +1,18 @@
 //! The aggregation service layer: applying feed events and summing facts.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use anyhow::Context;
 use chiso_domain::{
-    AdminUnitCode, AgencyHistory, Count, DataElement, PeriodCode, ReportVersion, Totals, Value,
+    AdminUnitCode, AgencyHistory, Count, DataElement, PeriodCode, ReportKey, ReportVersion, Totals,
+    Value,
     catalogue::{Decimal, ValueType},
 };
 use chiso_runtime::ServiceResult;
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 
 use crate::entity::{agency_tree, catalogue_definition, fact, feed_cursor};
@@ -30,7 +31,7 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
         .map_or(0, |c| c.last_seq))
 }
 
-/// What one report event does to the facts.
+/// What a report event does to the facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactChange {
     /// The version's values now count: they replace the agency's facts of
@@ -38,34 +39,122 @@ pub enum FactChange {
     Replace,
     /// The report stopped counting (returned): its facts go.
     Remove,
-    /// Nothing changes what counts (a draft revision, an unlock).
-    Keep,
 }
 
-/// Applies one report event and moves the cursor, in one transaction. An
-/// event at or below the cursor was applied before and is skipped.
-#[tracing::instrument(name = "db.apply", skip_all)]
-pub async fn apply(
+/// One submission-feed event, decoded, as the store applies it.
+#[derive(Debug, Clone)]
+pub enum FeedEvent {
+    /// A report event that changes what counts.
+    Report(ReportVersion, FactChange),
+    /// A catalogue definition (`catalogue::DATA_ELEMENT` and the others),
+    /// as protobuf bytes.
+    Definition {
+        kind: &'static str,
+        code: String,
+        payload: Vec<u8>,
+    },
+    /// Changes nothing here (a draft revision, an unlock, a kind this build
+    /// does not know); only the cursor moves past it.
+    Nothing,
+}
+
+/// What [`apply_batch`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Events above the cursor, now applied.
+    pub events: usize,
+    /// Catalogue definitions among them: the in-memory catalogue is stale.
+    pub definitions: usize,
+}
+
+/// Rows per multi-row `INSERT`: at most 8 columns a row keeps a statement
+/// under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const ROWS_PER_INSERT: usize = 1_000;
+/// Keys per `DELETE`: (agency, period, form) is three parameters a key.
+const KEYS_PER_DELETE: usize = 500;
+
+/// Applies a batch of submission-feed events, in feed order, and moves the
+/// cursor to the batch's last sequence number, all in one transaction: a
+/// crash leaves either the whole batch with its cursor or none of it.
+/// Events at or below the cursor were applied before and are skipped.
+///
+/// The facts end exactly as applying the events one by one would leave
+/// them: for each (agency, period, form) only the key's last report event
+/// in the batch decides, since a replace or a remove overwrites whatever
+/// came before it. So the batch deletes the facts of every key it touches
+/// and inserts the values of the keys whose last event is a replace.
+#[tracing::instrument(name = "db.apply_batch", skip_all, fields(events = events.len()))]
+pub async fn apply_batch(
     db: &DatabaseConnection,
-    seq: i64,
-    report: &ReportVersion,
-    change: FactChange,
-) -> ServiceResult<bool> {
+    events: &[(i64, FeedEvent)],
+) -> ServiceResult<Applied> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    if !advance(&txn, SUBMISSION_FEED, seq).await? {
-        return Ok(false);
+    let current = cursor_in(&txn, SUBMISSION_FEED).await?;
+    let fresh: Vec<&(i64, FeedEvent)> = events.iter().filter(|(seq, _)| *seq > current).collect();
+    let Some(last_seq) = fresh.iter().map(|(seq, _)| *seq).max() else {
+        return Ok(Applied::default());
+    };
+    let mut latest: BTreeMap<ReportKey, Option<&ReportVersion>> = BTreeMap::new();
+    let mut definitions = 0;
+    for (_, event) in &fresh {
+        match event {
+            FeedEvent::Report(report, change) => {
+                let key = ReportKey {
+                    form: report.form.clone(),
+                    period: report.period,
+                    agency: report.agency.clone(),
+                };
+                latest.insert(key, (*change == FactChange::Replace).then_some(report));
+            }
+            FeedEvent::Definition {
+                kind,
+                code,
+                payload,
+            } => {
+                // One statement each, in feed order, so a later definition
+                // of the same code wins as it would one by one.
+                store_definition(&txn, kind, code, payload.clone()).await?;
+                definitions += 1;
+            }
+            FeedEvent::Nothing => {}
+        }
     }
-    let period = report.period.to_string();
-    if change != FactChange::Keep {
+    let keys: Vec<&ReportKey> = latest.keys().collect();
+    for chunk in keys.chunks(KEYS_PER_DELETE) {
+        let any_key = chunk.iter().fold(Condition::any(), |any, key| {
+            any.add(
+                Condition::all()
+                    .add(fact::Column::AgencyCode.eq(key.agency.as_str()))
+                    .add(fact::Column::Period.eq(key.period.to_string()))
+                    .add(fact::Column::Form.eq(key.form.as_str())),
+            )
+        });
         fact::Entity::delete_many()
-            .filter(fact::Column::AgencyCode.eq(report.agency.as_str()))
-            .filter(fact::Column::Period.eq(&period))
-            .filter(fact::Column::Form.eq(report.form.as_str()))
+            .filter(any_key)
             .exec(&txn)
             .await?;
     }
-    if change == FactChange::Replace && !report.values.is_empty() {
-        fact::Entity::insert_many(report.values.iter().map(|(code, value)| fact::ActiveModel {
+    let rows: Vec<fact::ActiveModel> = latest
+        .values()
+        .flatten()
+        .flat_map(|report| fact_rows(report))
+        .collect();
+    insert_all::<fact::Entity, _>(&txn, rows).await?;
+    move_cursor(&txn, SUBMISSION_FEED, last_seq).await?;
+    txn.commit().await?;
+    Ok(Applied {
+        events: fresh.len(),
+        definitions,
+    })
+}
+
+/// The facts a counting report version stands for: one per value.
+fn fact_rows(report: &ReportVersion) -> impl Iterator<Item = fact::ActiveModel> + '_ {
+    let period = report.period.to_string();
+    report
+        .values
+        .iter()
+        .map(move |(code, value)| fact::ActiveModel {
             agency_code: Set(report.agency.to_string()),
             period: Set(period.clone()),
             data_element: Set(code.to_string()),
@@ -74,28 +163,16 @@ pub async fn apply(
             value: Set(value.as_integer()),
             report_id: Set(report.id.clone()),
             report_version: Set(report.version),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(true)
+        })
 }
 
-/// Stores one catalogue definition from the feed and moves the cursor, in
-/// one transaction; returns whether it was new to this follower.
-#[tracing::instrument(name = "db.apply_definition", skip_all)]
-pub async fn apply_definition(
-    db: &DatabaseConnection,
-    seq: i64,
+/// Stores one catalogue definition, replacing an earlier one of the same kind and code.
+async fn store_definition(
+    txn: &DatabaseTransaction,
     kind: &str,
     code: &str,
     payload: Vec<u8>,
-) -> ServiceResult<bool> {
-    let txn = chiso_runtime::db::begin_write(db).await?;
-    if !advance(&txn, SUBMISSION_FEED, seq).await? {
-        return Ok(false);
-    }
+) -> Result<(), DbErr> {
     catalogue_definition::Entity::insert(catalogue_definition::ActiveModel {
         kind: Set(kind.to_owned()),
         code: Set(code.to_owned()),
@@ -109,10 +186,24 @@ pub async fn apply_definition(
         .update_column(catalogue_definition::Column::Payload)
         .to_owned(),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
-    txn.commit().await?;
-    Ok(true)
+    Ok(())
+}
+
+/// Inserts `rows` in as few statements as the parameter limits allow.
+async fn insert_all<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    A: ActiveModelTrait<Entity = E> + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        E::insert_many(rows.by_ref().take(ROWS_PER_INSERT))
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Every catalogue definition learned from the feed.
@@ -123,61 +214,64 @@ pub async fn definitions(
     Ok(catalogue_definition::Entity::find().all(db).await?)
 }
 
-/// Applies one agency-feed entry: the agency's versions replace its rows in
-/// the tree copy, and the cursor moves, in one transaction.
-#[tracing::instrument(name = "db.apply_agency", skip_all)]
-pub async fn apply_agency(
+/// Applies a batch of agency-feed entries and moves the cursor to the
+/// batch's last sequence number, in one transaction. Each entry's versions
+/// replace the agency's rows in the tree copy, so an agency's last entry in
+/// the batch decides; an entry without an agency (`None`) only moves the
+/// cursor. Entries at or below the cursor are skipped. Returns how many
+/// entries were above the cursor.
+#[tracing::instrument(name = "db.apply_agencies", skip_all, fields(entries = entries.len()))]
+pub async fn apply_agencies(
     db: &DatabaseConnection,
-    seq: i64,
-    history: &AgencyHistory,
-) -> ServiceResult<bool> {
+    entries: &[(i64, Option<AgencyHistory>)],
+) -> ServiceResult<usize> {
     let txn = chiso_runtime::db::begin_write(db).await?;
-    if !advance(&txn, REGISTRY_FEED, seq).await? {
-        return Ok(false);
-    }
-    agency_tree::Entity::delete_many()
-        .filter(agency_tree::Column::Code.eq(history.code.as_str()))
-        .exec(&txn)
-        .await?;
-    let rows: Vec<agency_tree::ActiveModel> = history
-        .versions
+    let current = cursor_in(&txn, REGISTRY_FEED).await?;
+    let fresh: Vec<_> = entries.iter().filter(|(seq, _)| *seq > current).collect();
+    let Some(last_seq) = fresh.iter().map(|(seq, _)| *seq).max() else {
+        return Ok(0);
+    };
+    let latest: BTreeMap<&str, &AgencyHistory> = fresh
         .iter()
-        .map(|v| agency_tree::ActiveModel {
-            code: Set(history.code.to_string()),
-            valid_from: Set(v.valid_from),
-            valid_to: Set(v.valid_to),
-            parent_code: Set(v.parent.as_ref().map(ToString::to_string)),
-            province_code: Set(v.province.to_string()),
-            admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
-        })
+        .filter_map(|(_, history)| history.as_ref())
+        .map(|h| (h.code.as_str(), h))
         .collect();
-    if !rows.is_empty() {
-        agency_tree::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+    let codes: Vec<&str> = latest.keys().copied().collect();
+    for chunk in codes.chunks(KEYS_PER_DELETE) {
+        agency_tree::Entity::delete_many()
+            .filter(agency_tree::Column::Code.is_in(chunk.iter().copied()))
+            .exec(&txn)
             .await?;
     }
+    let rows: Vec<agency_tree::ActiveModel> = latest
+        .values()
+        .flat_map(|history| {
+            history.versions.iter().map(|v| agency_tree::ActiveModel {
+                code: Set(history.code.to_string()),
+                valid_from: Set(v.valid_from),
+                valid_to: Set(v.valid_to),
+                parent_code: Set(v.parent.as_ref().map(ToString::to_string)),
+                province_code: Set(v.province.to_string()),
+                admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
+            })
+        })
+        .collect();
+    insert_all::<agency_tree::Entity, _>(&txn, rows).await?;
+    move_cursor(&txn, REGISTRY_FEED, last_seq).await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(fresh.len())
 }
 
-/// Moves `feed`'s cursor past an entry that changes nothing here.
-pub async fn skip(db: &DatabaseConnection, feed: &str, seq: i64) -> ServiceResult<()> {
-    let txn = chiso_runtime::db::begin_write(db).await?;
-    advance(&txn, feed, seq).await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Moves `feed`'s cursor to `seq` unless it is already there or past it (an
-/// entry applied before); returns whether the caller should apply the entry.
-async fn advance(txn: &DatabaseTransaction, feed: &str, seq: i64) -> ServiceResult<bool> {
-    let current = feed_cursor::Entity::find_by_id(feed.to_owned())
+/// `feed`'s cursor as this transaction sees it.
+async fn cursor_in(txn: &DatabaseTransaction, feed: &str) -> Result<i64, DbErr> {
+    Ok(feed_cursor::Entity::find_by_id(feed.to_owned())
         .one(txn)
         .await?
-        .map_or(0, |c| c.last_seq);
-    if seq <= current {
-        return Ok(false);
-    }
+        .map_or(0, |c| c.last_seq))
+}
+
+/// Moves `feed`'s cursor to `seq`; the caller checked it lies ahead.
+async fn move_cursor(txn: &DatabaseTransaction, feed: &str, seq: i64) -> Result<(), DbErr> {
     feed_cursor::Entity::insert(feed_cursor::ActiveModel {
         feed: Set(feed.to_owned()),
         last_seq: Set(seq),
@@ -189,7 +283,7 @@ async fn advance(txn: &DatabaseTransaction, feed: &str, seq: i64) -> ServiceResu
     )
     .exec_without_returning(txn)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// The agencies of an area on a date: the People's Committee whose
@@ -282,5 +376,281 @@ fn stored_value(value_type: ValueType, stored: i64) -> Option<Value> {
             1 => Some(Value::YesNo(true)),
             _ => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chiso_domain::{AgencyCode, DataElementCode, FormCode, ReportStatus, TreeVersion};
+    use sea_orm::{ConnectOptions, Database, QueryOrder};
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+    use crate::{catalogue, migration::Migrator};
+
+    const SO_TTTT: &str = "000.00.15.H51";
+    const BINH_SON: &str = "000.00.24.H51";
+
+    /// Feed events with their sequence numbers, in feed order.
+    type Events = Vec<(i64, FeedEvent)>;
+
+    async fn db() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: every connection to `:memory:` is a database of its own.
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    fn report(agency: &str, version: i32, values: &[(&str, i64)]) -> ReportVersion {
+        ReportVersion {
+            id: format!("report-{agency}"),
+            form: FormCode::parse("it_fast_quarterly").unwrap(),
+            period: PeriodCode::parse("2025Q1").unwrap(),
+            agency: AgencyCode::parse(agency).unwrap(),
+            province: AdminUnitCode::parse("51").unwrap(),
+            version,
+            status: ReportStatus::Submitted,
+            values: values
+                .iter()
+                .map(|(code, v)| {
+                    (
+                        DataElementCode::parse(code).unwrap(),
+                        Value::Count(Count::new(*v).unwrap()),
+                    )
+                })
+                .collect(),
+            days_late: 0,
+        }
+    }
+
+    fn submitted(seq: i64, agency: &str, version: i32, values: &[(&str, i64)]) -> (i64, FeedEvent) {
+        let event = FeedEvent::Report(report(agency, version, values), FactChange::Replace);
+        (seq, event)
+    }
+
+    fn returned(seq: i64, agency: &str, version: i32, values: &[(&str, i64)]) -> (i64, FeedEvent) {
+        let event = FeedEvent::Report(report(agency, version, values), FactChange::Remove);
+        (seq, event)
+    }
+
+    /// Every fact as (agency, element, value, version), in key order.
+    async fn facts(db: &DatabaseConnection) -> Vec<(String, String, i64, i32)> {
+        fact::Entity::find()
+            .order_by_asc(fact::Column::AgencyCode)
+            .order_by_asc(fact::Column::DataElement)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.agency_code, f.data_element, f.value, f.report_version))
+            .collect()
+    }
+
+    fn fact(agency: &str, element: &str, value: i64, version: i32) -> (String, String, i64, i32) {
+        (agency.into(), element.into(), value, version)
+    }
+
+    /// Sở TTTT: submit, a revision's draft, the resubmission, a return.
+    /// Bình Sơn: submit, a return, the resubmission with one value fewer.
+    /// The first submissions are applied before the batch, so the batch
+    /// must also remove facts it did not insert itself.
+    fn lifecycle() -> (Events, Events) {
+        let before = vec![
+            submitted(
+                1,
+                SO_TTTT,
+                1,
+                &[("documents_sent", 120), ("online_meetings", 4)],
+            ),
+            submitted(
+                2,
+                BINH_SON,
+                1,
+                &[("documents_sent", 380), ("online_meetings", 9)],
+            ),
+        ];
+        let batch = vec![
+            (3, FeedEvent::Nothing),
+            submitted(
+                4,
+                SO_TTTT,
+                2,
+                &[("documents_sent", 100), ("online_meetings", 5)],
+            ),
+            returned(
+                5,
+                BINH_SON,
+                1,
+                &[("documents_sent", 380), ("online_meetings", 9)],
+            ),
+            (
+                6,
+                FeedEvent::Definition {
+                    kind: catalogue::FORM,
+                    code: "it_fast_quarterly".into(),
+                    payload: vec![1, 2, 3],
+                },
+            ),
+            returned(
+                7,
+                SO_TTTT,
+                2,
+                &[("documents_sent", 100), ("online_meetings", 5)],
+            ),
+            (8, FeedEvent::Nothing),
+            submitted(9, BINH_SON, 2, &[("documents_sent", 390)]),
+        ];
+        (before, batch)
+    }
+
+    #[tokio::test]
+    async fn a_batch_leaves_exactly_what_one_by_one_would() {
+        let (before, batch) = lifecycle();
+        let batched = db().await;
+        let one_by_one = db().await;
+        for db in [&batched, &one_by_one] {
+            let applied = apply_batch(db, &before).await.unwrap();
+            assert_eq!(applied.events, 2);
+        }
+        let applied = apply_batch(&batched, &batch).await.unwrap();
+        assert_eq!(
+            applied,
+            Applied {
+                events: 7,
+                definitions: 1
+            }
+        );
+        for event in &batch {
+            apply_batch(&one_by_one, std::slice::from_ref(event))
+                .await
+                .unwrap();
+        }
+
+        let expected = vec![fact(BINH_SON, "documents_sent", 390, 2)];
+        assert_eq!(facts(&batched).await, expected);
+        assert_eq!(facts(&one_by_one).await, expected);
+        for db in [&batched, &one_by_one] {
+            assert_eq!(cursor(db, SUBMISSION_FEED).await.unwrap(), 9);
+            let stored = definitions(db).await.unwrap();
+            assert_eq!(stored.len(), 1);
+            assert_eq!(stored[0].payload, [1, 2, 3]);
+        }
+    }
+
+    #[tokio::test]
+    async fn events_at_or_below_the_cursor_are_skipped() {
+        let db = db().await;
+        let batch = vec![
+            submitted(1, SO_TTTT, 1, &[("documents_sent", 120)]),
+            submitted(2, BINH_SON, 1, &[("documents_sent", 380)]),
+        ];
+        apply_batch(&db, &batch).await.unwrap();
+        let replayed = apply_batch(&db, &batch).await.unwrap();
+        assert_eq!(replayed, Applied::default());
+
+        // A batch across the cursor applies its tail only: the return at
+        // seq 2 was seen before (as something else) and must not apply again.
+        let across = vec![
+            returned(2, BINH_SON, 1, &[("documents_sent", 380)]),
+            submitted(3, SO_TTTT, 2, &[("documents_sent", 100)]),
+        ];
+        let applied = apply_batch(&db, &across).await.unwrap();
+        assert_eq!(applied.events, 1);
+        assert_eq!(
+            facts(&db).await,
+            [
+                fact(SO_TTTT, "documents_sent", 100, 2),
+                fact(BINH_SON, "documents_sent", 380, 1),
+            ]
+        );
+        assert_eq!(cursor(&db, SUBMISSION_FEED).await.unwrap(), 3);
+        assert_eq!(apply_batch(&db, &[]).await.unwrap(), Applied::default());
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_spans_several_statements() {
+        // More keys than one DELETE takes and more rows than one INSERT.
+        let agencies: Vec<String> = (0..KEYS_PER_DELETE + 100)
+            .map(|i| format!("000.{:02}.{:02}.H51", i / 100, i % 100))
+            .collect();
+        let values = [("documents_sent", 10), ("online_meetings", 1)];
+        assert!(agencies.len() * values.len() > ROWS_PER_INSERT);
+        let first: Vec<_> = agencies
+            .iter()
+            .zip(1..)
+            .map(|(agency, seq)| submitted(seq, agency, 1, &values))
+            .collect();
+        let db = db().await;
+        apply_batch(&db, &first).await.unwrap();
+        assert_eq!(facts(&db).await.len(), agencies.len() * values.len());
+
+        // Every agency resubmits with one value: the old rows all go.
+        let seq0 = i64::try_from(agencies.len()).unwrap();
+        let second: Vec<_> = agencies
+            .iter()
+            .zip(seq0 + 1..)
+            .map(|(agency, seq)| submitted(seq, agency, 2, &[("documents_sent", 7)]))
+            .collect();
+        apply_batch(&db, &second).await.unwrap();
+        let after = facts(&db).await;
+        assert_eq!(after.len(), agencies.len());
+        assert!(
+            after
+                .iter()
+                .all(|(_, e, v, ver)| e == "documents_sent" && *v == 7 && *ver == 2)
+        );
+        assert_eq!(cursor(&db, SUBMISSION_FEED).await.unwrap(), 2 * seq0);
+    }
+
+    fn history(code: &str, parent: Option<&str>, from: &str) -> AgencyHistory {
+        AgencyHistory {
+            code: AgencyCode::parse(code).unwrap(),
+            admin_unit: None,
+            versions: vec![TreeVersion {
+                valid_from: from.parse().unwrap(),
+                valid_to: None,
+                parent: parent.map(|p| AgencyCode::parse(p).unwrap()),
+                province: AdminUnitCode::parse("51").unwrap(),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_agency_batch_keeps_each_agencys_last_entry() {
+        let db = db().await;
+        let root = "000.00.00.H51";
+        let entries = vec![
+            (1, Some(history(SO_TTTT, Some(root), "2008-04-01"))),
+            (2, Some(history(BINH_SON, Some(root), "1989-07-01"))),
+            (3, Some(history(SO_TTTT, Some(BINH_SON), "2010-01-01"))),
+            (4, None),
+        ];
+        assert_eq!(apply_agencies(&db, &entries).await.unwrap(), 4);
+        assert_eq!(apply_agencies(&db, &entries).await.unwrap(), 0);
+        let rows = agency_tree::Entity::find()
+            .order_by_asc(agency_tree::Column::Code)
+            .all(&db)
+            .await
+            .unwrap();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.code.as_str(),
+                    r.parent_code.as_deref(),
+                    r.valid_from.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (SO_TTTT, Some(BINH_SON), "2010-01-01".to_owned()),
+                (BINH_SON, Some(root), "1989-07-01".to_owned()),
+            ]
+        );
+        assert_eq!(cursor(&db, REGISTRY_FEED).await.unwrap(), 4);
     }
 }

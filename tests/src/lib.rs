@@ -85,9 +85,6 @@ pub struct TestStack {
     pub client_tls: Option<TlsConfig>,
     aggregation_config: chiso_aggregation::AggregationConfig,
     aggregation: Option<Running>,
-    /// The submission service's database, straight (never through the
-    /// proxy): [`TestStack::wait_for_feed`] reads its outbox.
-    submission_db: sea_orm::DatabaseConnection,
     others: Vec<Running>,
     databases: Databases,
     _dir: tempfile::TempDir,
@@ -211,8 +208,6 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     .await?;
     let submission_addr = submission.local_addr();
     let submission = start(|stop| submission.run_until_stopped(stop));
-    let submission_db =
-        chiso_runtime::db::connect(&direct_database(&databases, dir.path(), "submission")).await?;
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
         grpc: any_port(),
@@ -266,7 +261,6 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         client_tls: options.tls.then_some(tls),
         aggregation_config,
         aggregation: Some(aggregation),
-        submission_db,
         others: vec![gateway, submission, registry],
         databases,
         _dir: dir,
@@ -469,9 +463,9 @@ impl TestStack {
 
     /// Waits until aggregation has applied the submission feed and the
     /// registry's agency feed up to their current heads, every write
-    /// answered before the call included.
+    /// answered before the call included (`GetFeedHead` numbers every
+    /// committed event before it answers).
     pub async fn wait_for_feed(&self, token: &str) {
-        self.wait_for_numbering().await;
         let agency_head = AgencyServiceClient::new(self.channel(self.registry_addr))
             .get_agency_feed_head(
                 grpc::with_bearer(GetAgencyFeedHeadRequest {}, token).expect("request"),
@@ -495,33 +489,7 @@ impl TestStack {
         panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
     }
 
-    /// Waits until submission's sequencer has numbered every committed feed
-    /// event. A write is answered once its event is in the outbox, before
-    /// the sequencer numbers it, so a feed head read right after a write
-    /// may not include it yet.
-    async fn wait_for_numbering(&self) {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = self.submission_db.get_database_backend();
-        let pending = Statement::from_string(
-            backend,
-            "SELECT COUNT(*) AS pending FROM feed_outbox WHERE seq IS NULL",
-        );
-        for _ in 0..200 {
-            let row = self
-                .submission_db
-                .query_one_raw(pending.clone())
-                .await
-                .expect("submission's outbox is readable")
-                .expect("a count");
-            if row.try_get::<i64>("", "pending").expect("a count") == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("submission's sequencer left feed events unnumbered");
-    }
-
-    /// The submission feed's last committed sequence number.
+    /// The submission feed's head: every change committed before the call.
     pub async fn submission_head(&self, token: &str) -> i64 {
         ChangeFeedServiceClient::new(self.channel(self.submission_addr))
             .get_feed_head(grpc::with_bearer(GetFeedHeadRequest {}, token).expect("request"))

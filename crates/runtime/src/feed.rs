@@ -303,3 +303,69 @@ mod tests {
         assert_eq!(head(&db, "feed_head").await.unwrap(), 1);
     }
 }
+
+/// Longest wait between two attempts to follow a feed.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Delays between attempts to follow a feed: exponential from 200 ms, with
+/// jitter so replicas that lost the same upstream do not reconnect in
+/// lockstep, and never exhausted (a follower retries until stopped). Jitter
+/// adds up to as much again as the delay, so the cap is half the longest wait.
+pub fn backoff() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(200))
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF / 2)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Runs `follow` (one connection to a feed, until it breaks or ends) again
+/// after each interruption, backing off, until `stop`: every feed follower
+/// of every service resumes the same way.
+pub async fn retrying<F, Fut>(feed: &'static str, stop: CancellationToken, follow: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut delays = backoff();
+    loop {
+        let result = tokio::select! {
+            result = follow() => result,
+            () = stop.cancelled() => return,
+        };
+        let delay = match result {
+            // A feed that ended cleanly (the upstream stopped) starts afresh.
+            Ok(()) => {
+                delays = backoff();
+                delays.next()
+            }
+            Err(err) => {
+                let delay = delays.next();
+                tracing::warn!(feed, error = format!("{err:#}"), retry_in = ?delay, "feed interrupted");
+                delay
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay.unwrap_or(MAX_BACKOFF)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_with_jitter_stay_capped_and_never_run_out() {
+        let delays: Vec<Duration> = backoff().take(50).collect();
+        assert_eq!(delays.len(), 50);
+        assert!(delays[0] >= Duration::from_millis(200));
+        assert!(delays[0] <= Duration::from_millis(400));
+        assert!(delays.iter().all(|d| *d <= MAX_BACKOFF));
+        assert!(delays[49] >= MAX_BACKOFF / 2);
+    }
+}

@@ -1,10 +1,9 @@
 //! Follows the submission change feed from the durable cursor, so a restart
 //! neither loses nor repeats a report.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use anyhow::Context;
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use chiso_domain::Catalogue;
 use chiso_proto::{
     convert::{aggregation::decode_agency_history, submission::decode_report},
@@ -15,13 +14,13 @@ use chiso_proto::{
         change_feed_service_client::ChangeFeedServiceClient,
     },
 };
-use chiso_runtime::grpc::with_bearer;
+use chiso_runtime::{feed, grpc::with_bearer};
 use futures::FutureExt;
 use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::{
     catalogue::{self, CatalogueCache},
@@ -39,15 +38,13 @@ pub struct Follower {
     pub catalogue: CatalogueCache,
 }
 
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
-
 impl Follower {
     /// Follows both feeds until `stop` is cancelled.
     pub async fn run(self, stop: CancellationToken) {
         let agencies = self.clone();
         tokio::join!(
-            retrying("submission", stop.clone(), || self.follow_reports()),
-            retrying("registry", stop, || agencies.follow_agencies()),
+            feed::retrying("submission", stop.clone(), || self.follow_reports()),
+            feed::retrying("registry", stop, || agencies.follow_agencies()),
         );
     }
 
@@ -278,64 +275,9 @@ impl Follower {
     }
 }
 
-/// Delays between attempts to follow a feed: exponential from 200 ms, with
-/// jitter so replicas that lost the same upstream do not reconnect in
-/// lockstep, and never exhausted (a follower retries until stopped). Jitter
-/// adds up to as much again as the delay, so the cap is half the longest wait.
-fn backoff() -> ExponentialBackoff {
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(200))
-        .with_factor(2.0)
-        .with_max_delay(MAX_BACKOFF / 2)
-        .with_jitter()
-        .without_max_times()
-        .build()
-}
-
-/// Runs `follow` again after each interruption, backing off, until `stop`.
-async fn retrying<F, Fut>(feed: &'static str, stop: CancellationToken, follow: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    let mut delays = backoff();
-    loop {
-        let result = tokio::select! {
-            result = follow() => result,
-            () = stop.cancelled() => return,
-        };
-        let delay = match result {
-            // A feed that ended cleanly (the upstream stopped) starts afresh.
-            Ok(()) => {
-                delays = backoff();
-                delays.next()
-            }
-            Err(err) => {
-                let delay = delays.next();
-                warn!(feed, error = format!("{err:#}"), retry_in = ?delay, "feed interrupted");
-                delay
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(delay.unwrap_or(MAX_BACKOFF)) => {}
-            () = stop.cancelled() => return,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn delays_grow_with_jitter_stay_capped_and_never_run_out() {
-        let delays: Vec<Duration> = backoff().take(50).collect();
-        assert_eq!(delays.len(), 50);
-        assert!(delays[0] >= Duration::from_millis(200));
-        assert!(delays[0] <= Duration::from_millis(400));
-        assert!(delays.iter().all(|d| *d <= MAX_BACKOFF));
-        assert!(delays[49] >= MAX_BACKOFF / 2);
-    }
 
     #[test]
     fn counting_events_replace_returns_remove_and_the_rest_keep() {

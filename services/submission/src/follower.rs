@@ -5,11 +5,9 @@
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
-    time::Duration,
 };
 
 use anyhow::Context;
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use chiso_domain::{AdminLevel, AgencyCode, AgencyKind, ReportingAgency, date::parse_date};
 use chiso_proto::{
     convert::registry::{admin_level, agency_kind},
@@ -25,11 +23,9 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::entity::agency;
-
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// The copy of the tree in memory, beside its table: every submission asks
 /// who the agency was during the period, and a map read costs nothing where
@@ -93,39 +89,7 @@ pub async fn run(
     token: Arc<ServiceToken>,
     stop: CancellationToken,
 ) {
-    let mut delays = backoff();
-    loop {
-        let result = tokio::select! {
-            result = follow(&db, &copy, &registry, &token) => result,
-            () = stop.cancelled() => return,
-        };
-        let delay = match result {
-            Ok(()) => {
-                delays = backoff();
-                delays.next()
-            }
-            Err(err) => {
-                let delay = delays.next();
-                warn!(feed = "registry", error = format!("{err:#}"), retry_in = ?delay, "agency feed interrupted");
-                delay
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(delay.unwrap_or(MAX_BACKOFF)) => {}
-            () = stop.cancelled() => return,
-        }
-    }
-}
-
-/// Delays between attempts: exponential from 200 ms with jitter, never exhausted.
-fn backoff() -> ExponentialBackoff {
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(200))
-        .with_factor(2.0)
-        .with_max_delay(MAX_BACKOFF / 2)
-        .with_jitter()
-        .without_max_times()
-        .build()
+    chiso_runtime::feed::retrying("registry", stop, || follow(&db, &copy, &registry, &token)).await;
 }
 
 async fn follow(

@@ -76,6 +76,10 @@ pub struct TreeVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyHistory {
     pub code: AgencyCode,
+    /// What the agency is (department, district committee, …): groups such
+    /// as "the district committees of a province" are made of these.
+    pub kind: crate::AgencyKind,
+    pub level: crate::AdminLevel,
     /// Set for People's Committees: the area they govern.
     pub admin_unit: Option<AdminUnitCode>,
     pub versions: Vec<TreeVersion>,

@@ -66,6 +66,9 @@ pub mod agency_tree {
         pub parent_code: Option<String>,
         pub province_code: String,
         pub admin_unit_code: Option<String>,
+        /// `AgencyKind` and `AdminLevel` by name.
+        pub kind: String,
+        pub level: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Facts),
             Box::new(M0002AgencyTree),
             Box::new(M0003ReportingCore),
+            Box::new(M0004AgencyKinds),
         ]
     }
 }
@@ -95,6 +96,8 @@ enum AgencyTree {
     ParentCode,
     ProvinceCode,
     AdminUnitCode,
+    Kind,
+    Level,
 }
 
 struct M0002AgencyTree;
@@ -228,5 +231,43 @@ impl MigrationTrait for M0003ReportingCore {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// The tree copy keeps each agency's kind and level, so answers can be
+/// given for groups ("the district committees of a province"). The copy is
+/// derived data: its rows go and the registry feed is replayed from 0,
+/// which fills the new columns.
+struct M0004AgencyKinds;
+
+impl MigrationName for M0004AgencyKinds {
+    fn name(&self) -> &str {
+        "m0004_agency_kinds"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004AgencyKinds {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.exec_stmt(Query::delete().from_table(AgencyTree::Table).to_owned())
+            .await?;
+        m.exec_stmt(
+            Query::delete()
+                .from_table(FeedCursors::Table)
+                .and_where(Expr::col(FeedCursors::Feed).eq("registry"))
+                .to_owned(),
+        )
+        .await?;
+        // Two statements: SQLite adds one column per ALTER TABLE.
+        for column in [AgencyTree::Kind, AgencyTree::Level] {
+            m.alter_table(
+                Table::alter()
+                    .table(AgencyTree::Table)
+                    .add_column(string_len(column, 32).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

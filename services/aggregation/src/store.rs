@@ -253,6 +253,8 @@ pub async fn apply_agencies(
                 parent_code: Set(v.parent.as_ref().map(ToString::to_string)),
                 province_code: Set(v.province.to_string()),
                 admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
+                kind: Set(history.kind.as_str().to_owned()),
+                level: Set(history.level.as_str().to_owned()),
             })
         })
         .collect();
@@ -607,6 +609,8 @@ mod tests {
     fn history(code: &str, parent: Option<&str>, from: &str) -> AgencyHistory {
         AgencyHistory {
             code: AgencyCode::parse(code).unwrap(),
+            kind: chiso_domain::AgencyKind::Department,
+            level: chiso_domain::AdminLevel::Province,
             admin_unit: None,
             versions: vec![TreeVersion {
                 valid_from: from.parse().unwrap(),
@@ -634,6 +638,12 @@ mod tests {
             .all(&db)
             .await
             .unwrap();
+        // Kind and level travel with every version, for group answers.
+        assert!(
+            rows.iter()
+                .all(|r| r.kind == "department" && r.level == "province"),
+            "{rows:?}"
+        );
         let rows: Vec<_> = rows
             .iter()
             .map(|r| {

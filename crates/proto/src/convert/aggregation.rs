@@ -63,6 +63,8 @@ pub fn decode_agency_history(
 ) -> Result<AgencyHistory, FieldErrors> {
     let mut errors = FieldErrors::new();
     let code = errors.check("agency.code", AgencyCode::parse(&agency.code));
+    let kind = errors.check("agency.kind", super::registry::agency_kind(agency.kind));
+    let level = errors.check("agency.level", super::registry::admin_level(agency.level));
     let admin_unit = match agency.admin_unit_code.as_str() {
         "" => Some(None),
         raw => errors
@@ -102,12 +104,16 @@ pub fn decode_agency_history(
             });
         }
     }
-    match (code, admin_unit) {
-        (Some(code), Some(admin_unit)) if errors.is_empty() => Ok(AgencyHistory {
-            code,
-            admin_unit,
-            versions: decoded,
-        }),
+    match (code, kind, level, admin_unit) {
+        (Some(code), Some(kind), Some(level), Some(admin_unit)) if errors.is_empty() => {
+            Ok(AgencyHistory {
+                code,
+                kind,
+                level,
+                admin_unit,
+                versions: decoded,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -146,9 +152,11 @@ mod tests {
 
     #[test]
     fn an_agency_feed_entry_decodes_and_bad_dates_are_named() {
-        let agency = registry::Agency {
+        let mut agency = registry::Agency {
             code: "000.00.31.H51".into(),
             admin_unit_code: "522".into(),
+            kind: registry::AgencyKind::DistrictCommittee.into(),
+            level: registry::AdminLevel::District.into(),
             ..Default::default()
         };
         let mut versions = vec![registry::AgencyVersion {
@@ -160,11 +168,15 @@ mod tests {
         }];
         let history = decode_agency_history(&agency, &versions).unwrap();
         assert_eq!(history.admin_unit.unwrap().as_str(), "522");
+        assert_eq!(history.kind, chiso_domain::AgencyKind::DistrictCommittee);
+        assert_eq!(history.level, chiso_domain::AdminLevel::District);
         let version = &history.versions[0];
         assert_eq!(version.parent.as_ref().unwrap().as_str(), "000.00.00.H51");
         assert_eq!(version.valid_to.map(format_date).unwrap(), "2025-07-01");
         versions[0].valid_to = "soon".into();
+        agency.kind = 0;
         let errors = decode_agency_history(&agency, &versions).unwrap_err();
-        assert_eq!(errors.0[0].field, "versions[0].valid_to");
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["agency.kind", "versions[0].valid_to"]);
     }
 }

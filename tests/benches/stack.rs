@@ -118,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
                     indicator: "electronic_document_rate".into(),
                     area: "51".into(),
                     period: quarter.clone(),
-                    as_of: String::new(),
+                    ..Default::default()
                 };
                 let answer = client
                     .get_aggregate(with_bearer(request, &admin).expect("request"))

@@ -35,7 +35,7 @@ async fn admins_manage_the_catalogue_and_history_stays_readable() {
     // The seed: every element of the plans, with Vietnamese names.
     let (status, elements) = stack.get("/api/v1/data-elements", &agency).await;
     assert_eq!(status, 200, "{elements}");
-    assert_eq!(elements.as_array().unwrap().len(), 44);
+    assert_eq!(elements.as_array().unwrap().len(), 46);
     let (status, lan) = stack.get("/api/v1/data-elements/has_lan", &agency).await;
     assert_eq!(status, 200, "{lan}");
     assert_eq!(lan["name"], "Cơ quan có mạng nội bộ (LAN)");

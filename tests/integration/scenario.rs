@@ -237,7 +237,7 @@ async fn province_rate_is_sum_over_sum_over_grpc() {
                     indicator: "electronic_document_rate".into(),
                     area: "51".into(),
                     period: crate::this_quarter(),
-                    as_of: String::new(),
+                    ..Default::default()
                 },
                 &admin,
             )

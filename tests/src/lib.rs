@@ -220,6 +220,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             client_id: "aggregation".into(),
             secret: SecretString::from(SERVICE_SECRET),
         },
+        min_group_size: 3,
     };
     let aggregation = chiso_aggregation::Application::build(aggregation_config.clone()).await?;
     let aggregation_addr = aggregation.local_addr();

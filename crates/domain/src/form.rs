@@ -500,6 +500,7 @@ mod tests {
             min: None,
             max: None,
             unit: String::new(),
+            period_rule: None,
         };
         Catalogue::build(&RawCatalogue {
             elements: vec![

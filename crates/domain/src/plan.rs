@@ -370,6 +370,7 @@ mod tests {
             min: None,
             max: None,
             unit: String::new(),
+            period_rule: None,
         };
         let ind = |code: &str, num: &str, den: Option<&str>, factor: i64| RawIndicator {
             code: code.into(),

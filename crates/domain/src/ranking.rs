@@ -1216,6 +1216,7 @@ mod tests {
             min: None,
             max: None,
             unit: String::new(),
+            period_rule: None,
         };
         let ind = |code: &str, num: &str, factor: i64, higher_is_better: bool| RawIndicator {
             code: code.into(),

@@ -182,6 +182,17 @@ pub fn sample_values(form: &Form, seed: u64, progress: u64) -> Vec<(String, Stri
     v.insert("sends_documents_by_email", yes_no(rng.yes(90)));
     v.insert("signs_documents_digitally", yes_no(rng.yes(up(60, 12))));
     v.insert("has_electronic_one_stop_shop", yes_no(rng.yes(up(65, 10))));
+    // Applications a month, times the months of the period (drawn last, so
+    // the values above stay what they were before these elements existed).
+    let received = rng.between(50, 2000) * u64::from(form.period_type.months());
+    let mut set = |code: &'static str, n: u64| {
+        v.insert(code, n.to_string());
+    };
+    set("applications_received", received);
+    set(
+        "applications_received_online",
+        Mix::pct(received, rng.between(up(20, 8), 100)),
+    );
 
     form.elements()
         .filter_map(|e| {

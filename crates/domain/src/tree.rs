@@ -82,6 +82,11 @@ pub struct AgencyHistory {
     pub level: crate::AdminLevel,
     /// Set for People's Committees: the area they govern.
     pub admin_unit: Option<AdminUnitCode>,
+    /// The agency's current name.
+    pub name: String,
+    /// Agencies it handed over to in a merger or split (its lineage), so a
+    /// series can follow it to its successor.
+    pub successors: Vec<AgencyCode>,
     pub versions: Vec<TreeVersion>,
 }
 

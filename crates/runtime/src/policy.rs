@@ -125,10 +125,11 @@ pub fn grant(role: Role, action: Action) -> Reach {
     match (role, action) {
         (Role::Admin, _) => Everywhere,
 
-        (
-            Role::ProvinceOfficer,
-            ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue | ReadAggregates,
-        ) => Everywhere,
+        (Role::ProvinceOfficer, ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue) => Everywhere,
+        // A province reads its own aggregates; an agency too, where a group
+        // is large enough not to show another agency's counts (the
+        // aggregation service applies that rule, knowing the group).
+        (Role::ProvinceOfficer | Role::Agency, ReadAggregates) => OwnProvince,
         // An officer acts for the agencies of its own province only: it
         // reads, reviews and enters (paper) reports there, nowhere else.
         (
@@ -139,7 +140,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
         ) => OwnProvince,
         (Role::ProvinceOfficer, CreateOfficers | FollowFeed | ManageCatalogue) => None,
 
-        (Role::Agency, ReadFeedHead | ReadCatalogue | ReadAggregates) => Everywhere,
+        (Role::Agency, ReadFeedHead | ReadCatalogue) => Everywhere,
         // An agency reads only its own reports; the submission service answers
         // "not found" for another agency's, so ids reveal nothing.
         (
@@ -409,7 +410,7 @@ mod tests {
                 (ReadCatalogue, Everywhere),
                 (SubmitReport, OwnProvince),
                 (ReadReport, OwnProvince),
-                (ReadAggregates, Everywhere),
+                (ReadAggregates, OwnProvince),
                 (ManageCatalogue, None),
                 (ReviewReport, OwnProvince),
                 (EnterPaperReport, OwnProvince),
@@ -429,7 +430,7 @@ mod tests {
                 (ReadCatalogue, Everywhere),
                 (SubmitReport, OwnAgency),
                 (ReadReport, OwnAgency),
-                (ReadAggregates, Everywhere),
+                (ReadAggregates, OwnProvince),
                 (ManageCatalogue, None),
                 (ReviewReport, None),
                 (EnterPaperReport, None),

@@ -5,9 +5,9 @@
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
-use chiso_domain::{Catalogue, RawCatalogue};
+use chiso_domain::{Catalogue, Form, RawCatalogue};
 use chiso_proto::{
-    convert::catalogue::{raw_data_element, raw_indicator, raw_rule},
+    convert::catalogue::{raw_data_element, raw_form, raw_indicator, raw_rule},
     submission::v1 as pb,
 };
 use prost::Message;
@@ -21,14 +21,35 @@ pub const INDICATOR: &str = "indicator";
 pub const RULE: &str = "rule";
 pub const FORM: &str = "form";
 
+/// The catalogue and the forms, as built together.
+#[derive(Debug, Default)]
+pub struct Definitions {
+    pub catalogue: Catalogue,
+    /// Forms in code order.
+    pub forms: Vec<Form>,
+}
+
+impl std::ops::Deref for Definitions {
+    type Target = Catalogue;
+    fn deref(&self) -> &Catalogue {
+        &self.catalogue
+    }
+}
+
+impl Definitions {
+    pub fn form(&self, code: &chiso_domain::FormCode) -> Option<&Form> {
+        self.forms.iter().find(|f| &f.code == code)
+    }
+}
+
 /// The current catalogue, shared by the follower (which rebuilds it) and the
 /// API (which reads it).
 #[derive(Clone, Default)]
-pub struct CatalogueCache(Arc<RwLock<Arc<Catalogue>>>);
+pub struct CatalogueCache(Arc<RwLock<Arc<Definitions>>>);
 
 impl CatalogueCache {
     /// The catalogue as of the last applied definition.
-    pub fn get(&self) -> Arc<Catalogue> {
+    pub fn get(&self) -> Arc<Definitions> {
         self.0
             .read()
             .expect("never poisoned: no panics under the lock")
@@ -39,6 +60,7 @@ impl CatalogueCache {
     /// checked by the submission service, so a failure means a corrupt feed.
     pub async fn reload(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
         let mut raw = RawCatalogue::default();
+        let mut raw_forms = Vec::new();
         // Stored in (kind, code) order; definition order does not matter to
         // the checks, and lookups are by code.
         for d in store::definitions(db).await? {
@@ -57,13 +79,27 @@ impl CatalogueCache {
                 RULE => raw.rules.push(raw_rule(
                     &pb::ValidationRule::decode(d.payload.as_slice()).with_context(what)?,
                 )),
-                // Forms matter to completeness, which reads them itself.
+                FORM => raw_forms.push(
+                    raw_form(&pb::Form::decode(d.payload.as_slice()).with_context(what)?)
+                        .with_context(what)?,
+                ),
                 _ => {}
             }
         }
         let built = Catalogue::build(&raw)
             .map_err(|e| anyhow::anyhow!("the catalogue from the feed does not build: {e}"))?;
-        *self.0.write().expect("never poisoned") = Arc::new(built);
+        let forms = raw_forms
+            .iter()
+            .map(|f| {
+                Form::build(f, &built).map_err(|e| {
+                    anyhow::anyhow!("form {} from the feed does not build: {e}", f.code)
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        *self.0.write().expect("never poisoned") = Arc::new(Definitions {
+            catalogue: built,
+            forms,
+        });
         Ok(())
     }
 }

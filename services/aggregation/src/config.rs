@@ -22,6 +22,14 @@ pub struct AggregationConfig {
     /// The registry, which issues this service's own token.
     pub registry_url: String,
     pub service_account: ServiceAccount,
+    /// An agency sees a group's figures only when the group has at least
+    /// this many agencies, so no one agency's raw counts show through.
+    #[serde(default = "default_min_group_size")]
+    pub min_group_size: u32,
+}
+
+fn default_min_group_size() -> u32 {
+    3
 }
 
 /// This service's own client credentials at the registry.
@@ -48,6 +56,9 @@ impl ServiceConfig for AggregationConfig {
     ];
 
     fn check(&self, errors: &mut Vec<String>) {
+        if self.min_group_size == 0 {
+            errors.push("min_group_size must be at least 1".into());
+        }
         check_back_service(&self.tls, &self.database, errors);
         validate_url("submission_url", &self.submission_url, errors);
         validate_url("registry_url", &self.registry_url, errors);

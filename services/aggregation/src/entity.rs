@@ -69,6 +69,11 @@ pub mod agency_tree {
         /// `AgencyKind` and `AdminLevel` by name.
         pub kind: String,
         pub level: String,
+        /// The agency's current name (the same on every row).
+        pub name: String,
+        /// Agencies it handed over to in a merger or split, comma-separated
+        /// (the same on every row).
+        pub successors: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -91,6 +96,33 @@ pub mod catalogue_definition {
         pub code: String,
         /// Protobuf bytes of the definition.
         pub payload: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report_state {
+    use sea_orm::entity::prelude::*;
+
+    /// Where one agency's report for a form and period stands, for
+    /// completeness: received (with the days late of its first submission)
+    /// or returned awaiting a revision.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "report_states")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub form: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agency_code: String,
+        pub province_code: String,
+        /// `received` or `returned`.
+        pub state: String,
+        pub days_late: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,7 +24,8 @@ use tracing::{debug, info};
 
 use crate::{
     catalogue::{self, CatalogueCache},
-    store::{self, FactChange, FeedEvent},
+    model::SharedModel,
+    store::{self, FeedEvent, ReportEvent},
     token::ServiceToken,
 };
 
@@ -36,6 +37,8 @@ pub struct Follower {
     pub registry: Channel,
     pub token: Arc<ServiceToken>,
     pub catalogue: CatalogueCache,
+    /// Changed after each batch commits, so it never runs ahead of the tables.
+    pub model: SharedModel,
 }
 
 impl Follower {
@@ -76,10 +79,21 @@ impl Follower {
             .into_iter()
             .map(|event| Ok((event.seq, decode_event(event, &catalogue)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let applied = store::apply_batch(&self.db, &events).await?;
+        let applied = store::apply_batch(&self.db, &events, |form, period, agency| {
+            let model = self.model.read();
+            let id = model.tree.id(agency)?;
+            model.states.get(form, period, id)
+        })
+        .await?;
         if applied.definitions > 0 {
             self.catalogue.reload(&self.db).await?;
         }
+        // Read back what the batch left for the keys it touched, then swap
+        // it in under the lock in one go: queries see the batch whole.
+        let rows = store::facts_of(&self.db, &applied.touched).await?;
+        self.model
+            .write()
+            .apply_facts(&applied.touched, &rows, &applied.states)?;
         debug!(
             first = events.first().map(|(seq, _)| *seq),
             last = events.last().map(|(seq, _)| *seq),
@@ -104,15 +118,15 @@ fn joins_batch(last: &ChangeEvent, next: &ChangeEvent) -> bool {
     !definition(last) || definition(next)
 }
 
-/// What a report event does to the facts; `None` when it changes nothing
-/// that counts (a draft revision, or an unlock, which may come before any
-/// report exists).
-fn fact_change(change: &ReportChange) -> Option<FactChange> {
-    let kind = ReportChangeKind::try_from(change.kind).unwrap_or_default();
-    match (change.counts, kind) {
-        (true, _) => Some(FactChange::Replace),
-        (false, ReportChangeKind::Returned) => Some(FactChange::Remove),
-        (false, _) => None,
+/// What happened to the report; `None` for an unlock (which may come before
+/// any report exists) or a kind this build does not know.
+fn report_event(change: &ReportChange) -> Option<ReportEvent> {
+    match ReportChangeKind::try_from(change.kind).unwrap_or_default() {
+        ReportChangeKind::Submitted => Some(ReportEvent::Submitted),
+        ReportChangeKind::Accepted => Some(ReportEvent::Accepted),
+        ReportChangeKind::Returned => Some(ReportEvent::Returned),
+        ReportChangeKind::Revised => Some(ReportEvent::Revised),
+        _ => None,
     }
 }
 
@@ -120,15 +134,19 @@ fn fact_change(change: &ReportChange) -> Option<FactChange> {
 fn decode_event(event: ChangeEvent, catalogue: &Catalogue) -> anyhow::Result<FeedEvent> {
     let seq = event.seq;
     Ok(match event.change {
-        Some(Change::Report(change)) => match fact_change(&change) {
-            Some(effect) => {
+        Some(Change::Report(change)) => match report_event(&change) {
+            Some(event) => {
                 let wire = change
                     .report
                     .as_ref()
                     .with_context(|| format!("feed event {seq} has no report"))?;
                 let report = decode_report(wire, catalogue)
                     .with_context(|| format!("feed event {seq} is not a valid report"))?;
-                FeedEvent::Report(report, effect)
+                FeedEvent::Report {
+                    report,
+                    event,
+                    counts: change.counts,
+                }
             }
             None => FeedEvent::Nothing,
         },
@@ -238,7 +256,9 @@ impl Follower {
                     let history = change
                         .agency
                         .as_ref()
-                        .map(|agency| decode_agency_history(agency, &change.versions))
+                        .map(|agency| {
+                            decode_agency_history(agency, &change.versions, &change.successor_codes)
+                        })
                         .transpose()
                         .with_context(|| {
                             format!("agency feed entry {} is not a valid agency", change.seq)
@@ -247,6 +267,14 @@ impl Follower {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let applied = store::apply_agencies(&self.db, &entries).await?;
+            if applied > 0 {
+                let mut model = self.model.write();
+                for (_, history) in &entries {
+                    if let Some(history) = history {
+                        model.tree.upsert(history);
+                    }
+                }
+            }
             debug!(
                 first = entries.first().map(|(seq, _)| *seq),
                 last = entries.last().map(|(seq, _)| *seq),
@@ -280,28 +308,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counting_events_replace_returns_remove_and_the_rest_keep() {
-        let change = |kind: ReportChangeKind, counts| ReportChange {
+    fn report_kinds_map_to_events_and_unlocks_to_nothing() {
+        let change = |kind: ReportChangeKind| ReportChange {
             kind: kind.into(),
-            counts,
             ..Default::default()
         };
         use ReportChangeKind as K;
         assert_eq!(
-            fact_change(&change(K::Submitted, true)),
-            Some(FactChange::Replace)
+            report_event(&change(K::Submitted)),
+            Some(ReportEvent::Submitted)
         );
         assert_eq!(
-            fact_change(&change(K::Accepted, true)),
-            Some(FactChange::Replace)
+            report_event(&change(K::Accepted)),
+            Some(ReportEvent::Accepted)
         );
         assert_eq!(
-            fact_change(&change(K::Returned, false)),
-            Some(FactChange::Remove)
+            report_event(&change(K::Returned)),
+            Some(ReportEvent::Returned)
         );
-        assert_eq!(fact_change(&change(K::Revised, false)), None);
-        // Submitted on a form that counts accepted reports only.
-        assert_eq!(fact_change(&change(K::Submitted, false)), None);
+        assert_eq!(
+            report_event(&change(K::Revised)),
+            Some(ReportEvent::Revised)
+        );
+        assert_eq!(report_event(&change(K::Unlocked)), None);
     }
 
     #[test]
@@ -333,16 +362,16 @@ mod tests {
             decode_event(unknown, &catalogue).unwrap(),
             FeedEvent::Nothing
         ));
-        let draft = ChangeEvent {
+        let unlock = ChangeEvent {
             seq: 8,
             change: Some(Change::Report(ReportChange {
-                kind: ReportChangeKind::Revised.into(),
+                kind: ReportChangeKind::Unlocked.into(),
                 ..Default::default()
             })),
             ..Default::default()
         };
         assert!(matches!(
-            decode_event(draft, &catalogue).unwrap(),
+            decode_event(unlock, &catalogue).unwrap(),
             FeedEvent::Nothing
         ));
         let counting = ChangeEvent {

@@ -6,8 +6,12 @@ pub mod config;
 mod api;
 mod catalogue;
 mod entity;
+mod export;
 mod follower;
 mod migration;
+mod model;
+mod query;
+mod request;
 mod store;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -51,14 +55,30 @@ impl Application {
         ));
         let catalogue = catalogue::CatalogueCache::default();
         catalogue.reload(&db).await?;
+        let loaded = std::time::Instant::now();
+        let model = model::SharedModel::new(model::Model::load(&db).await?);
+        tracing::info!(
+            agencies = model.read().tree.len(),
+            facts = model.read().facts.len(),
+            ms = loaded.elapsed().as_millis() as u64,
+            "loaded the answers' model"
+        );
         let follower = follower::Follower {
             db: db.clone(),
             submission,
             registry,
             token,
             catalogue: catalogue.clone(),
+            model: model.clone(),
         };
-        let state = Arc::new(api::Aggregation { db, catalogue });
+        let state = Arc::new(api::Aggregation {
+            db,
+            catalogue,
+            model,
+            min_group: config.min_group_size,
+            plans: chiso_domain::seed::raw_plans()?,
+            rankings: chiso_domain::seed::raw_rankings()?,
+        });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
         // Aggregation serves no endless streams, so nothing else needs the token.

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0002AgencyTree),
             Box::new(M0003ReportingCore),
             Box::new(M0004AgencyKinds),
+            Box::new(M0005AnswersFromMemory),
         ]
     }
 }
@@ -98,6 +99,8 @@ enum AgencyTree {
     AdminUnitCode,
     Kind,
     Level,
+    Name,
+    Successors,
 }
 
 struct M0002AgencyTree;
@@ -269,5 +272,65 @@ impl MigrationTrait for M0004AgencyKinds {
             .await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum ReportStates {
+    Table,
+    Form,
+    Period,
+    AgencyCode,
+    ProvinceCode,
+    State,
+    DaysLate,
+}
+
+/// Names and lineage in the tree copy (the registry feed is replayed to
+/// fill them), and where each report stands, for completeness (the
+/// submission feed is replayed to fill it: facts are replaced, never added,
+/// so replaying them is harmless).
+struct M0005AnswersFromMemory;
+
+impl MigrationName for M0005AnswersFromMemory {
+    fn name(&self) -> &str {
+        "m0005_answers_from_memory"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005AnswersFromMemory {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.exec_stmt(Query::delete().from_table(AgencyTree::Table).to_owned())
+            .await?;
+        m.exec_stmt(Query::delete().from_table(FeedCursors::Table).to_owned())
+            .await?;
+        for column in [AgencyTree::Name, AgencyTree::Successors] {
+            m.alter_table(
+                Table::alter()
+                    .table(AgencyTree::Table)
+                    .add_column(text(column).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(ReportStates::Table)
+                .col(string_len(ReportStates::Form, 64))
+                .col(string_len(ReportStates::Period, 16))
+                .col(string_len(ReportStates::AgencyCode, 32))
+                .col(string_len(ReportStates::ProvinceCode, 8))
+                .col(string_len(ReportStates::State, 16))
+                .col(integer(ReportStates::DaysLate))
+                .primary_key(
+                    Index::create()
+                        .col(ReportStates::Form)
+                        .col(ReportStates::Period)
+                        .col(ReportStates::AgencyCode),
+                )
+                .to_owned(),
+        )
+        .await
     }
 }

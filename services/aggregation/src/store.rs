@@ -1,21 +1,20 @@
 //! The aggregation service layer: applying feed events and summing facts.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
 
 use anyhow::Context;
 use chiso_domain::{
-    AdminUnitCode, AgencyHistory, Count, DataElement, PeriodCode, ReportKey, ReportVersion, Totals,
-    Value,
-    catalogue::{Decimal, ValueType},
+    AdminUnitCode, AgencyCode, AgencyHistory, FormCode, PeriodCode, Received, ReportKey,
+    ReportVersion, TreeVersion,
 };
 use chiso_runtime::ServiceResult;
-use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::OnConflict,
 };
 
-use crate::entity::{agency_tree, catalogue_definition, fact, feed_cursor};
+use crate::entity::{agency_tree, catalogue_definition, fact, feed_cursor, report_state};
 
 /// Name of the submission feed in `feed_cursors`.
 pub const SUBMISSION_FEED: &str = "submission";
@@ -31,21 +30,27 @@ pub async fn cursor(db: &DatabaseConnection, feed: &str) -> ServiceResult<i64> {
         .map_or(0, |c| c.last_seq))
 }
 
-/// What a report event does to the facts.
+/// What happened to a report, as far as aggregation cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FactChange {
-    /// The version's values now count: they replace the agency's facts of
-    /// the same form and period.
-    Replace,
-    /// The report stopped counting (returned): its facts go.
-    Remove,
+pub enum ReportEvent {
+    Submitted,
+    Accepted,
+    Returned,
+    /// A new draft version of a submitted or returned report.
+    Revised,
 }
 
 /// One submission-feed event, decoded, as the store applies it.
 #[derive(Debug, Clone)]
 pub enum FeedEvent {
-    /// A report event that changes what counts.
-    Report(ReportVersion, FactChange),
+    Report {
+        report: ReportVersion,
+        event: ReportEvent,
+        /// Whether the version's values now count under the form's
+        /// aggregation basis: they replace the agency's facts of the same
+        /// form and period. A returned report's facts go.
+        counts: bool,
+    },
     /// A catalogue definition (`catalogue::DATA_ELEMENT` and the others),
     /// as protobuf bytes.
     Definition {
@@ -53,18 +58,63 @@ pub enum FeedEvent {
         code: String,
         payload: Vec<u8>,
     },
-    /// Changes nothing here (a draft revision, an unlock, a kind this build
-    /// does not know); only the cursor moves past it.
+    /// Changes nothing here (an unlock, a kind this build does not know);
+    /// only the cursor moves past it.
     Nothing,
 }
 
-/// What [`apply_batch`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+impl FeedEvent {
+    /// What the event does to the facts of its report's key, if anything:
+    /// `Some(true)` its values replace them, `Some(false)` they go.
+    fn fact_change(&self) -> Option<(&ReportVersion, bool)> {
+        match self {
+            Self::Report {
+                report,
+                counts: true,
+                ..
+            } => Some((report, true)),
+            Self::Report {
+                report,
+                event: ReportEvent::Returned,
+                ..
+            } => Some((report, false)),
+            _ => None,
+        }
+    }
+}
+
+/// Where a report stands after `event`, given where it stood: a report
+/// counts as received from its first submission, with that submission's
+/// lateness, through any revision; a returned one is not received until it
+/// is submitted again (then with the new lateness).
+pub fn next_state(
+    previous: Option<Received>,
+    event: ReportEvent,
+    days_late: u32,
+) -> Option<Received> {
+    match (event, previous) {
+        (ReportEvent::Returned, _) => Some(Received::Returned),
+        (ReportEvent::Submitted | ReportEvent::Accepted, Some(r @ Received::Received { .. })) => {
+            Some(r)
+        }
+        (ReportEvent::Submitted | ReportEvent::Accepted, _) => {
+            Some(Received::Received { days_late })
+        }
+        (ReportEvent::Revised, previous) => previous,
+    }
+}
+
+/// What [`apply_batch`] did, for the in-memory model to follow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Events above the cursor, now applied.
     pub events: usize,
     /// Catalogue definitions among them: the in-memory catalogue is stale.
     pub definitions: usize,
+    /// (agency, period) whose facts changed: re-read them.
+    pub touched: Vec<(AgencyCode, PeriodCode)>,
+    /// New states of reports, in order.
+    pub states: Vec<(FormCode, PeriodCode, AgencyCode, Received)>,
 }
 
 /// Rows per multi-row `INSERT`: at most 8 columns a row keeps a statement
@@ -87,6 +137,7 @@ const KEYS_PER_DELETE: usize = 500;
 pub async fn apply_batch(
     db: &DatabaseConnection,
     events: &[(i64, FeedEvent)],
+    state_of: impl Fn(&FormCode, &PeriodCode, &AgencyCode) -> Option<Received>,
 ) -> ServiceResult<Applied> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     let current = cursor_in(&txn, SUBMISSION_FEED).await?;
@@ -95,16 +146,26 @@ pub async fn apply_batch(
         return Ok(Applied::default());
     };
     let mut latest: BTreeMap<ReportKey, Option<&ReportVersion>> = BTreeMap::new();
+    let mut states: BTreeMap<ReportKey, (Received, &AdminUnitCode)> = BTreeMap::new();
+    let mut state_log = Vec::new();
     let mut definitions = 0;
     for (_, event) in &fresh {
+        if let Some((report, replace)) = event.fact_change() {
+            latest.insert(report_key(report), replace.then_some(report));
+        }
         match event {
-            FeedEvent::Report(report, change) => {
-                let key = ReportKey {
-                    form: report.form.clone(),
-                    period: report.period,
-                    agency: report.agency.clone(),
+            FeedEvent::Report { report, event, .. } => {
+                let key = report_key(report);
+                let previous = match states.get(&key) {
+                    Some((s, _)) => Some(*s),
+                    None => state_of(&key.form, &key.period, &key.agency),
                 };
-                latest.insert(key, (*change == FactChange::Replace).then_some(report));
+                if let Some(state) = next_state(previous, *event, report.days_late)
+                    && Some(state) != previous
+                {
+                    state_log.push((key.form.clone(), key.period, key.agency.clone(), state));
+                    states.insert(key, (state, &report.province));
+                }
             }
             FeedEvent::Definition {
                 kind,
@@ -140,12 +201,66 @@ pub async fn apply_batch(
         .flat_map(|report| fact_rows(report))
         .collect();
     insert_all::<fact::Entity, _>(&txn, rows).await?;
+    store_states(&txn, &states).await?;
     move_cursor(&txn, SUBMISSION_FEED, last_seq).await?;
     txn.commit().await?;
     Ok(Applied {
         events: fresh.len(),
         definitions,
+        touched: latest
+            .keys()
+            .map(|k| (k.agency.clone(), k.period))
+            .collect(),
+        states: state_log,
     })
+}
+
+fn report_key(report: &ReportVersion) -> ReportKey {
+    ReportKey {
+        form: report.form.clone(),
+        period: report.period,
+        agency: report.agency.clone(),
+    }
+}
+
+/// Upserts the batch's final report states.
+async fn store_states(
+    txn: &DatabaseTransaction,
+    states: &BTreeMap<ReportKey, (Received, &AdminUnitCode)>,
+) -> Result<(), DbErr> {
+    let rows: Vec<report_state::ActiveModel> = states
+        .iter()
+        .map(|(key, (state, province))| {
+            let (name, days_late) = match state {
+                Received::Received { days_late } => ("received", *days_late),
+                _ => ("returned", 0),
+            };
+            report_state::ActiveModel {
+                form: Set(key.form.to_string()),
+                period: Set(key.period.to_string()),
+                agency_code: Set(key.agency.to_string()),
+                province_code: Set(province.to_string()),
+                state: Set(name.to_owned()),
+                days_late: Set(i32::try_from(days_late).unwrap_or(i32::MAX)),
+            }
+        })
+        .collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        report_state::Entity::insert_many(rows.by_ref().take(ROWS_PER_INSERT))
+            .on_conflict(
+                OnConflict::columns([
+                    report_state::Column::Form,
+                    report_state::Column::Period,
+                    report_state::Column::AgencyCode,
+                ])
+                .update_columns([report_state::Column::State, report_state::Column::DaysLate])
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The facts a counting report version stands for: one per value.
@@ -255,6 +370,13 @@ pub async fn apply_agencies(
                 admin_unit_code: Set(history.admin_unit.as_ref().map(ToString::to_string)),
                 kind: Set(history.kind.as_str().to_owned()),
                 level: Set(history.level.as_str().to_owned()),
+                name: Set(history.name.clone()),
+                successors: Set(history
+                    .successors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")),
             })
         })
         .collect();
@@ -288,102 +410,156 @@ async fn move_cursor(txn: &DatabaseTransaction, feed: &str, seq: i64) -> Result<
     Ok(())
 }
 
-/// The agencies of an area on a date: the People's Committee whose
-/// administrative-unit code is `area` and everything under it then.
-/// `None` when no such committee existed on that date.
-#[tracing::instrument(name = "db.area_members", skip_all)]
-pub async fn area_members(
-    db: &DatabaseConnection,
-    area: &AdminUnitCode,
-    as_of: NaiveDate,
-) -> ServiceResult<Option<Vec<String>>> {
-    let active: Vec<agency_tree::Model> = agency_tree::Entity::find()
-        .filter(agency_tree::Column::ValidFrom.lte(as_of))
-        .filter(
-            Condition::any()
-                .add(agency_tree::Column::ValidTo.is_null())
-                .add(agency_tree::Column::ValidTo.gt(as_of)),
-        )
+/// The tree copy as histories, for the model at start.
+#[tracing::instrument(name = "db.load_tree", skip_all)]
+pub async fn load_tree(db: &DatabaseConnection) -> anyhow::Result<Vec<AgencyHistory>> {
+    let rows = agency_tree::Entity::find()
+        .order_by_asc(agency_tree::Column::Code)
+        .order_by_asc(agency_tree::Column::ValidFrom)
         .all(db)
         .await?;
-    let Some(root) = active
-        .iter()
-        .find(|a| a.admin_unit_code.as_deref() == Some(area.as_str()))
-    else {
-        return Ok(None);
-    };
-    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-    for a in &active {
-        if let Some(parent) = &a.parent_code {
-            children
-                .entry(parent.as_str())
-                .or_default()
-                .push(a.code.as_str());
+    let mut out: Vec<AgencyHistory> = Vec::new();
+    for row in rows {
+        let what = || format!("stored agency {}", row.code);
+        let code = AgencyCode::parse(&row.code).with_context(what)?;
+        let version = TreeVersion {
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            parent: row
+                .parent_code
+                .as_deref()
+                .map(AgencyCode::parse)
+                .transpose()
+                .with_context(what)?,
+            province: AdminUnitCode::parse(&row.province_code).with_context(what)?,
+        };
+        if let Some(last) = out.last_mut()
+            && last.code == code
+        {
+            last.versions.push(version);
+            continue;
         }
+        out.push(AgencyHistory {
+            code,
+            kind: row
+                .kind
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(what)?,
+            level: row
+                .level
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(what)?,
+            admin_unit: row
+                .admin_unit_code
+                .as_deref()
+                .map(AdminUnitCode::parse)
+                .transpose()
+                .with_context(what)?,
+            name: row.name.clone(),
+            successors: row
+                .successors
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(AgencyCode::parse)
+                .collect::<Result<_, _>>()
+                .with_context(what)?,
+            versions: vec![version],
+        });
     }
-    let mut members = vec![root.code.clone()];
-    let mut queue = VecDeque::from([root.code.as_str()]);
-    while let Some(code) = queue.pop_front() {
-        for child in children.get(code).into_iter().flatten() {
-            members.push((*child).to_owned());
-            queue.push_back(child);
-        }
-    }
-    Ok(Some(members))
+    Ok(out)
 }
 
-/// The totals of `elements` over the given agencies for a period, and how
-/// many of the agencies reported any of them. Values are read and summed
-/// exactly in the domain (i128), never in SQL, so no sum can overflow.
-#[tracing::instrument(name = "db.totals", skip_all)]
-pub async fn totals(
+/// One stored fact: agency, period, element and stored integer.
+pub type FactRow = (String, String, String, i64);
+
+/// Every fact, in pages, handed to `each` (a country holds tens of
+/// millions: never all in one vector).
+#[tracing::instrument(name = "db.load_facts", skip_all)]
+pub async fn load_facts(
     db: &DatabaseConnection,
-    agencies: &[String],
-    period: &PeriodCode,
-    elements: &[&DataElement],
-) -> ServiceResult<(Totals, i64)> {
-    let rows: Vec<(String, String, i64)> = fact::Entity::find()
+    mut each: impl FnMut(FactRow) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    let mut stream = fact::Entity::find()
         .select_only()
         .column(fact::Column::AgencyCode)
+        .column(fact::Column::Period)
         .column(fact::Column::DataElement)
         .column(fact::Column::Value)
-        .filter(fact::Column::AgencyCode.is_in(agencies.iter().map(String::as_str)))
-        .filter(fact::Column::Period.eq(period.to_string()))
-        .filter(fact::Column::DataElement.is_in(elements.iter().map(|e| e.code.as_str())))
-        .into_tuple()
-        .all(db)
+        .into_tuple::<FactRow>()
+        .stream(db)
         .await?;
-    let mut totals = Totals::new();
-    let mut reporting = HashSet::new();
-    for (agency, code, stored) in rows {
-        let element = elements
-            .iter()
-            .find(|e| e.code.as_str() == code)
-            .context("a fact of an element not asked for")?;
-        let value = stored_value(element.value_type, stored)
-            .with_context(|| format!("the stored fact {code} = {stored} is not a valid value"))?;
-        totals.add(&element.code, &value);
-        reporting.insert(agency);
+    while let Some(row) = stream.try_next().await? {
+        each(row)?;
     }
-    Ok((totals, i64::try_from(reporting.len()).unwrap_or(i64::MAX)))
+    Ok(())
 }
 
-/// A stored integer back to the value it was, by the element's type.
-fn stored_value(value_type: ValueType, stored: i64) -> Option<Value> {
-    match value_type {
-        ValueType::Count => Count::new(stored).ok().map(Value::Count),
-        ValueType::Decimal { decimals } => Decimal::new(stored, decimals).map(Value::Decimal),
-        ValueType::YesNo => match stored {
-            0 => Some(Value::YesNo(false)),
-            1 => Some(Value::YesNo(true)),
-            _ => None,
-        },
+/// The facts of some (agency, period) pairs, as they now stand.
+#[tracing::instrument(name = "db.facts_of", skip_all, fields(keys = keys.len()))]
+pub async fn facts_of(
+    db: &DatabaseConnection,
+    keys: &[(AgencyCode, PeriodCode)],
+) -> ServiceResult<Vec<FactRow>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_DELETE) {
+        let any_key = chunk
+            .iter()
+            .fold(Condition::any(), |any, (agency, period)| {
+                any.add(
+                    Condition::all()
+                        .add(fact::Column::AgencyCode.eq(agency.as_str()))
+                        .add(fact::Column::Period.eq(period.to_string())),
+                )
+            });
+        out.extend(
+            fact::Entity::find()
+                .select_only()
+                .column(fact::Column::AgencyCode)
+                .column(fact::Column::Period)
+                .column(fact::Column::DataElement)
+                .column(fact::Column::Value)
+                .filter(any_key)
+                .into_tuple::<FactRow>()
+                .all(db)
+                .await?,
+        );
     }
+    Ok(out)
+}
+
+/// Every report state: form, period, agency and state.
+#[tracing::instrument(name = "db.load_states", skip_all)]
+pub async fn load_states(
+    db: &DatabaseConnection,
+) -> anyhow::Result<Vec<(FormCode, PeriodCode, AgencyCode, Received)>> {
+    report_state::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let what = || format!("stored state of {} {} {}", r.form, r.period, r.agency_code);
+            let state = match r.state.as_str() {
+                "received" => Received::Received {
+                    days_late: u32::try_from(r.days_late).unwrap_or(0),
+                },
+                _ => Received::Returned,
+            };
+            Ok((
+                FormCode::parse(&r.form).with_context(what)?,
+                PeriodCode::parse(&r.period).with_context(what)?,
+                AgencyCode::parse(&r.agency_code).with_context(what)?,
+                state,
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use chiso_domain::{AgencyCode, DataElementCode, FormCode, ReportStatus, TreeVersion};
+    use chiso_domain::{Count, DataElementCode, ReportStatus, Value};
     use sea_orm::{ConnectOptions, Database, QueryOrder};
     use sea_orm_migration::MigratorTrait;
 
@@ -395,6 +571,11 @@ mod tests {
 
     /// Feed events with their sequence numbers, in feed order.
     type Events = Vec<(i64, FeedEvent)>;
+
+    /// No report had a state before.
+    fn none(_: &FormCode, _: &PeriodCode, _: &AgencyCode) -> Option<Received> {
+        None
+    }
 
     async fn db() -> DatabaseConnection {
         let mut options = ConnectOptions::new("sqlite::memory:");
@@ -428,12 +609,20 @@ mod tests {
     }
 
     fn submitted(seq: i64, agency: &str, version: i32, values: &[(&str, i64)]) -> (i64, FeedEvent) {
-        let event = FeedEvent::Report(report(agency, version, values), FactChange::Replace);
+        let event = FeedEvent::Report {
+            report: report(agency, version, values),
+            event: ReportEvent::Submitted,
+            counts: true,
+        };
         (seq, event)
     }
 
     fn returned(seq: i64, agency: &str, version: i32, values: &[(&str, i64)]) -> (i64, FeedEvent) {
-        let event = FeedEvent::Report(report(agency, version, values), FactChange::Remove);
+        let event = FeedEvent::Report {
+            report: report(agency, version, values),
+            event: ReportEvent::Returned,
+            counts: false,
+        };
         (seq, event)
     }
 
@@ -513,19 +702,23 @@ mod tests {
         let batched = db().await;
         let one_by_one = db().await;
         for db in [&batched, &one_by_one] {
-            let applied = apply_batch(db, &before).await.unwrap();
+            let applied = apply_batch(db, &before, none).await.unwrap();
             assert_eq!(applied.events, 2);
         }
-        let applied = apply_batch(&batched, &batch).await.unwrap();
+        let applied = apply_batch(&batched, &batch, none).await.unwrap();
+        assert_eq!((applied.events, applied.definitions), (7, 1));
+        // Both reports were returned once; Bình Sơn's resubmission leaves it received.
         assert_eq!(
-            applied,
-            Applied {
-                events: 7,
-                definitions: 1
-            }
+            applied.states.last(),
+            Some(&(
+                FormCode::parse("it_fast_quarterly").unwrap(),
+                PeriodCode::parse("2025Q1").unwrap(),
+                AgencyCode::parse(BINH_SON).unwrap(),
+                Received::Received { days_late: 0 }
+            ))
         );
         for event in &batch {
-            apply_batch(&one_by_one, std::slice::from_ref(event))
+            apply_batch(&one_by_one, std::slice::from_ref(event), none)
                 .await
                 .unwrap();
         }
@@ -548,8 +741,8 @@ mod tests {
             submitted(1, SO_TTTT, 1, &[("documents_sent", 120)]),
             submitted(2, BINH_SON, 1, &[("documents_sent", 380)]),
         ];
-        apply_batch(&db, &batch).await.unwrap();
-        let replayed = apply_batch(&db, &batch).await.unwrap();
+        apply_batch(&db, &batch, none).await.unwrap();
+        let replayed = apply_batch(&db, &batch, none).await.unwrap();
         assert_eq!(replayed, Applied::default());
 
         // A batch across the cursor applies its tail only: the return at
@@ -558,7 +751,7 @@ mod tests {
             returned(2, BINH_SON, 1, &[("documents_sent", 380)]),
             submitted(3, SO_TTTT, 2, &[("documents_sent", 100)]),
         ];
-        let applied = apply_batch(&db, &across).await.unwrap();
+        let applied = apply_batch(&db, &across, none).await.unwrap();
         assert_eq!(applied.events, 1);
         assert_eq!(
             facts(&db).await,
@@ -568,7 +761,10 @@ mod tests {
             ]
         );
         assert_eq!(cursor(&db, SUBMISSION_FEED).await.unwrap(), 3);
-        assert_eq!(apply_batch(&db, &[]).await.unwrap(), Applied::default());
+        assert_eq!(
+            apply_batch(&db, &[], none).await.unwrap(),
+            Applied::default()
+        );
     }
 
     #[tokio::test]
@@ -585,7 +781,7 @@ mod tests {
             .map(|(agency, seq)| submitted(seq, agency, 1, &values))
             .collect();
         let db = db().await;
-        apply_batch(&db, &first).await.unwrap();
+        apply_batch(&db, &first, none).await.unwrap();
         assert_eq!(facts(&db).await.len(), agencies.len() * values.len());
 
         // Every agency resubmits with one value: the old rows all go.
@@ -595,7 +791,7 @@ mod tests {
             .zip(seq0 + 1..)
             .map(|(agency, seq)| submitted(seq, agency, 2, &[("documents_sent", 7)]))
             .collect();
-        apply_batch(&db, &second).await.unwrap();
+        apply_batch(&db, &second, none).await.unwrap();
         let after = facts(&db).await;
         assert_eq!(after.len(), agencies.len());
         assert!(
@@ -612,6 +808,8 @@ mod tests {
             kind: chiso_domain::AgencyKind::Department,
             level: chiso_domain::AdminLevel::Province,
             admin_unit: None,
+            name: format!("Cơ quan {code}"),
+            successors: Vec::new(),
             versions: vec![TreeVersion {
                 valid_from: from.parse().unwrap(),
                 valid_to: None,

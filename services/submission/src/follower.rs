@@ -278,6 +278,8 @@ pub async fn fetch_missing(
         seq: 0,
         agency: lineage.agency,
         versions: lineage.history,
+        // The copy here keeps places in the tree, not lineage.
+        successor_codes: Vec::new(),
     };
     let rows = decode(&change).map_err(|e| {
         ServiceError::Internal(e.context(format!("registry sent an invalid agency {code}")))

@@ -1072,10 +1072,10 @@ mod tests {
             defs.catalogue.indicators().len(),
             defs.catalogue.rules().len(),
         );
-        assert_eq!((e, i, r, defs.forms.len()), (44, 37, 21, 2));
+        assert_eq!((e, i, r, defs.forms.len()), (46, 38, 22, 3));
         let events = events::changes_after(&db, 0, 1000).await.unwrap();
         let seqs: Vec<i64> = events.iter().map(|(s, _)| *s).collect();
-        assert_eq!(seqs, (1..=(e + i + r + 2) as i64).collect::<Vec<_>>());
+        assert_eq!(seqs, (1..=(e + i + r + 3) as i64).collect::<Vec<_>>());
         assert_eq!(events::head(&db).await.unwrap(), seqs.len() as i64);
     }
 

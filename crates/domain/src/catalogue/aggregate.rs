@@ -101,6 +101,12 @@ impl Totals {
         }
     }
 
+    /// Sets one element's total, summed elsewhere (aggregation sums columns
+    /// of stored integers without building a value for each).
+    pub fn insert(&mut self, code: DataElementCode, total: Aggregate) {
+        self.0.insert(code, total);
+    }
+
     pub fn get(&self, code: &DataElementCode) -> Option<&Aggregate> {
         self.0.get(code)
     }

@@ -127,6 +127,35 @@ impl ValueType {
     }
 }
 
+/// How an element's values for finer periods make one for a coarser period
+/// (months into a quarter, quarters into a year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodRule {
+    /// A flow (documents sent, meetings held): the periods add up.
+    Sum,
+    /// A stock (computers, services offered) or a yes/no state: the latest
+    /// period reported stands for the whole.
+    Last,
+}
+
+impl PeriodRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sum => "sum",
+            Self::Last => "last",
+        }
+    }
+
+    /// The rule an element of this type follows unless it says otherwise.
+    pub fn default_for(value_type: ValueType) -> Self {
+        match value_type {
+            ValueType::YesNo => Self::Last,
+            _ => Self::Sum,
+        }
+    }
+}
+
 /// A non-negative decimal stored exactly as `scaled / 10^decimals`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Decimal {
@@ -313,6 +342,9 @@ pub struct RawDataElement {
     pub max: Option<RawNumber>,
     #[serde(default)]
     pub unit: String,
+    /// `sum` or `last`; by default `sum` for counts and decimals, `last` for yes/no.
+    #[serde(default)]
+    pub period_rule: Option<String>,
 }
 
 /// A checked data element.
@@ -329,6 +361,8 @@ pub struct DataElement {
     /// Largest value accepted, as the stored integer; never above [`MAX_VALUE`].
     pub max: i64,
     pub unit: String,
+    /// How finer periods roll up into coarser ones.
+    pub period_rule: PeriodRule,
 }
 
 impl DataElement {
@@ -421,7 +455,20 @@ impl DataElement {
         {
             errors.push(format!("{path}.min"), format!("min {lo} is above max {hi}"));
         }
+        let period_rule = match raw.period_rule.as_deref().map(str::trim) {
+            None | Some("") => value_type.map(PeriodRule::default_for),
+            Some("sum") => Some(PeriodRule::Sum),
+            Some("last") => Some(PeriodRule::Last),
+            Some(other) => {
+                errors.push(
+                    format!("{path}.period_rule"),
+                    format!("`{other}` is not a period rule: sum (a flow) or last (a stock)"),
+                );
+                None
+            }
+        };
         Some(Self {
+            period_rule: period_rule?,
             code: code?,
             name: name?,
             name_en: name_en?,
@@ -557,6 +604,7 @@ mod tests {
             min: None,
             max: None,
             unit: "máy".into(),
+            period_rule: None,
         }
     }
 

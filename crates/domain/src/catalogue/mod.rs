@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use aggregate::{Aggregate, Totals};
 pub use element::{
-    Category, DataElement, Decimal, MAX_DECIMALS, MAX_VALUE, RawDataElement, RawNumber, Value,
-    ValueType,
+    Category, DataElement, Decimal, MAX_DECIMALS, MAX_VALUE, PeriodRule, RawDataElement, RawNumber,
+    Value, ValueType,
 };
 pub use expr::{Comparator, Exact, Expression, Operand, Sign, Term};
 pub use indicator::{Indicator, NoValue, Ratio, RawIndicator};
@@ -209,6 +209,7 @@ mod tests {
             min: None,
             max: None,
             unit: String::new(),
+            period_rule: None,
         }
     }
 

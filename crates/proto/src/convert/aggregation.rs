@@ -1,58 +1,10 @@
 //! `chiso.aggregation.v1` messages and their domain types.
 
 use chiso_domain::{
-    AdminUnitCode, AgencyCode, AgencyHistory, Aggregate, AggregateQuery, FieldErrors,
-    IndicatorCode, PeriodCode, TreeVersion,
-    date::{format_date, parse_date},
+    AdminUnitCode, AgencyCode, AgencyHistory, FieldErrors, TreeVersion, date::parse_date,
 };
-use chrono::NaiveDate;
 
-use crate::{aggregation::v1 as pb, registry::v1 as registry};
-
-/// An aggregate query; an empty `as_of` means today, which the caller decides.
-pub fn decode_get_aggregate(
-    request: &pb::GetAggregateRequest,
-) -> Result<AggregateQuery, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let indicator = errors.check("indicator", IndicatorCode::parse(&request.indicator));
-    let area = errors.check("area", AdminUnitCode::parse(&request.area));
-    let period = errors.check("period", PeriodCode::parse(&request.period));
-    let as_of = match request.as_of.trim() {
-        "" => Some(None),
-        raw => errors.check("as_of", parse_date(raw)).map(Some),
-    };
-    match (indicator, area, period, as_of) {
-        (Some(indicator), Some(area), Some(period), Some(as_of)) => Ok(AggregateQuery {
-            indicator,
-            area,
-            period,
-            as_of,
-        }),
-        _ => Err(errors),
-    }
-}
-
-/// The answer to `query`, computed with the tree of `as_of`.
-pub fn encode_aggregate(
-    query: &AggregateQuery,
-    as_of: NaiveDate,
-    aggregate: &Aggregate,
-    factor: f64,
-    unit: String,
-) -> pb::Aggregate {
-    pb::Aggregate {
-        indicator: query.indicator.to_string(),
-        area: query.area.to_string(),
-        period: query.period.to_string(),
-        value: aggregate.value,
-        numerator: aggregate.numerator,
-        denominator: aggregate.denominator,
-        agencies_reporting: aggregate.agencies_reporting,
-        factor,
-        unit,
-        as_of: format_date(as_of),
-    }
-}
+use crate::registry::v1 as registry;
 
 /// An agency-feed entry as the aggregator keeps it: the agency and every
 /// version of its place in the tree. The registry stored them after the
@@ -60,8 +12,14 @@ pub fn encode_aggregate(
 pub fn decode_agency_history(
     agency: &registry::Agency,
     versions: &[registry::AgencyVersion],
+    successors: &[String],
 ) -> Result<AgencyHistory, FieldErrors> {
     let mut errors = FieldErrors::new();
+    let successors: Vec<AgencyCode> = successors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| errors.check(format!("successor_codes[{i}]"), AgencyCode::parse(s)))
+        .collect();
     let code = errors.check("agency.code", AgencyCode::parse(&agency.code));
     let kind = errors.check("agency.kind", super::registry::agency_kind(agency.kind));
     let level = errors.check("agency.level", super::registry::admin_level(agency.level));
@@ -111,6 +69,8 @@ pub fn decode_agency_history(
                 kind,
                 level,
                 admin_unit,
+                name: agency.name.clone(),
+                successors,
                 versions: decoded,
             })
         }
@@ -120,35 +80,9 @@ pub fn decode_agency_history(
 
 #[cfg(test)]
 mod tests {
+    use chiso_domain::date::format_date;
+
     use super::*;
-
-    #[test]
-    fn every_bad_parameter_is_named() {
-        let request = pb::GetAggregateRequest {
-            indicator: "no_such_thing".into(),
-            area: "5".into(),
-            period: "2018Q5".into(),
-            as_of: "01/07/2025".into(),
-        };
-        let fields: Vec<String> = decode_get_aggregate(&request)
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(fields, ["area", "period", "as_of"]);
-    }
-
-    #[test]
-    fn an_empty_as_of_is_left_to_the_caller() {
-        let request = pb::GetAggregateRequest {
-            indicator: "computer_equipment_rate".into(),
-            area: "51".into(),
-            period: "2018".into(),
-            as_of: " ".into(),
-        };
-        assert_eq!(decode_get_aggregate(&request).unwrap().as_of, None);
-    }
 
     #[test]
     fn an_agency_feed_entry_decodes_and_bad_dates_are_named() {
@@ -166,7 +100,9 @@ mod tests {
             valid_to: "2025-07-01".into(),
             ..Default::default()
         }];
-        let history = decode_agency_history(&agency, &versions).unwrap();
+        let successors = ["000.00.32.H51".to_owned()];
+        let history = decode_agency_history(&agency, &versions, &successors).unwrap();
+        assert_eq!(history.successors[0].as_str(), "000.00.32.H51");
         assert_eq!(history.admin_unit.unwrap().as_str(), "522");
         assert_eq!(history.kind, chiso_domain::AgencyKind::DistrictCommittee);
         assert_eq!(history.level, chiso_domain::AdminLevel::District);
@@ -175,7 +111,7 @@ mod tests {
         assert_eq!(version.valid_to.map(format_date).unwrap(), "2025-07-01");
         versions[0].valid_to = "soon".into();
         agency.kind = 0;
-        let errors = decode_agency_history(&agency, &versions).unwrap_err();
+        let errors = decode_agency_history(&agency, &versions, &[]).unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["agency.kind", "versions[0].valid_to"]);
     }

@@ -42,6 +42,7 @@ pub fn raw_data_element(e: &pb::DataElement) -> Result<RawDataElement, Unspecifi
         min: non_empty(&e.min).map(RawNumber::Text),
         max: non_empty(&e.max).map(RawNumber::Text),
         unit: e.unit.clone(),
+        period_rule: Some(e.period_rule.clone()).filter(|r| !r.is_empty()),
     })
 }
 
@@ -70,6 +71,86 @@ pub fn raw_rule(r: &pb::ValidationRule) -> RawValidationRule {
         message: r.message.clone(),
         message_en: r.message_en.clone(),
     }
+}
+
+/// A form from the feed, as written, so the follower knows who must report
+/// what and when. An error for what the submission service never sends (an
+/// unknown period type or deadline rule).
+pub fn raw_form(f: &pb::Form) -> Result<chiso_domain::RawForm, Unspecified> {
+    use chiso_domain::form::{
+        AggregationBasis, DeadlineRule, RawFormElement, RawReporters, RawSection,
+    };
+    let period_type = match pb::PeriodType::try_from(f.period_type).unwrap_or_default() {
+        pb::PeriodType::Yearly => "yearly",
+        pb::PeriodType::SixMonthly => "six_monthly",
+        pb::PeriodType::Quarterly => "quarterly",
+        pb::PeriodType::Monthly => "monthly",
+        pb::PeriodType::Unspecified => {
+            return Err(Unspecified {
+                expected: "a period type",
+            });
+        }
+    };
+    let deadline = match f.deadline_rule.split_once(':') {
+        Some(("days_after_end", n)) => DeadlineRule::DaysAfterEnd {
+            days: n.parse().map_err(|_| Unspecified {
+                expected: "days_after_end:N or decree09:DAY",
+            })?,
+        },
+        Some(("decree09", n)) => DeadlineRule::Decree09 {
+            due_day: n.parse().map_err(|_| Unspecified {
+                expected: "days_after_end:N or decree09:DAY",
+            })?,
+        },
+        _ => {
+            return Err(Unspecified {
+                expected: "days_after_end:N or decree09:DAY",
+            });
+        }
+    };
+    let aggregation_basis = match f.aggregation_basis.as_str() {
+        "accepted_only" => AggregationBasis::AcceptedOnly,
+        "submitted_or_accepted" => AggregationBasis::SubmittedOrAccepted,
+        _ => {
+            return Err(Unspecified {
+                expected: "submitted_or_accepted or accepted_only",
+            });
+        }
+    };
+    let reporters = f.reporters.clone().unwrap_or_default();
+    Ok(chiso_domain::RawForm {
+        code: f.code.clone(),
+        name: f.name.clone(),
+        name_en: non_empty(&f.name_en),
+        period_type: period_type.into(),
+        opens: f.opens.clone(),
+        sections: f
+            .sections
+            .iter()
+            .map(|s| RawSection {
+                name: s.name.clone(),
+                name_en: non_empty(&s.name_en),
+                elements: s
+                    .elements
+                    .iter()
+                    .map(|e| RawFormElement::Detailed {
+                        code: e.data_element.clone(),
+                        compulsory: e.compulsory,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        reporters: RawReporters {
+            kinds: reporters.kinds,
+            levels: reporters.levels,
+            agencies: reporters.agencies,
+        },
+        deadline,
+        lock_after_days: (f.lock_after_days > 0).then_some(f.lock_after_days),
+        signature_required: f.signature_required,
+        acceptance_required: f.acceptance_required,
+        aggregation_basis,
+    })
 }
 
 #[cfg(test)]

@@ -192,6 +192,7 @@ pub fn encode_data_element(e: &DataElement, retired: bool) -> pb::DataElement {
         min: bound(e.min, e.value_type),
         max: bound(e.max, e.value_type),
         unit: e.unit.clone(),
+        period_rule: e.period_rule.as_str().to_owned(),
         retired,
     }
 }
@@ -214,6 +215,7 @@ pub fn decode_data_element_definition(d: &pb::DataElementDefinition) -> RawDataE
         min: non_empty(&d.min).map(RawNumber::Text),
         max: non_empty(&d.max).map(RawNumber::Text),
         unit: d.unit.clone(),
+        period_rule: Some(d.period_rule.clone()).filter(|r| !r.is_empty()),
     }
 }
 
@@ -671,6 +673,7 @@ mod tests {
                 min: wire.min.clone(),
                 max: wire.max.clone(),
                 unit: wire.unit.clone(),
+                period_rule: wire.period_rule.clone(),
             };
             let raw = decode_data_element_definition(&def);
             let rebuilt = Catalogue::build(&chiso_domain::RawCatalogue {
@@ -688,5 +691,10 @@ mod tests {
         let wire = encode_form(&forms[0]);
         assert_eq!(wire.deadline_rule, "decree09:20");
         assert!(wire.signature_required);
+        // A feed follower rebuilds every form from the wire exactly.
+        for form in &forms {
+            let raw = crate::convert::catalogue::raw_form(&encode_form(form)).unwrap();
+            assert_eq!(&chiso_domain::Form::build(&raw, &cat).unwrap(), form);
+        }
     }
 }

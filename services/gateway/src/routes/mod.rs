@@ -46,7 +46,10 @@ use crate::AppState;
         reports::return_report, reports::revise_report, reports::unlock_report, reports::get_report,
         reports::get_report_by_key, reports::list_reports, reports::list_versions,
         reports::list_report_audit, reports::list_agency_audit, reports::verify_signature,
-        aggregates::get_aggregate,
+        aggregates::get_aggregate, aggregates::get_breakdown, aggregates::get_trend,
+        aggregates::get_completeness, aggregates::list_plans, aggregates::get_plan,
+        aggregates::get_attainment, aggregates::list_rankings, aggregates::get_ranking,
+        aggregates::export,
     ),
     modifiers(&BearerAuth)
 )]

@@ -279,6 +279,7 @@ fn encode_change(c: AgencyChange) -> pb::AgencyChange {
         seq: c.seq,
         agency: Some(c.agency.into()),
         versions: c.versions.into_iter().map(Into::into).collect(),
+        successor_codes: c.successors,
     }
 }
 

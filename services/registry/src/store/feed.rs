@@ -12,7 +12,7 @@ use sea_orm::{
 use chiso_domain::{AgencyVersion, AgencyView};
 
 use super::{decisions, latest_view};
-use crate::entity::{agency, agency_event, agency_version};
+use crate::entity::{agency, agency_event, agency_version, lineage_link};
 
 /// Table whose one row holds the feed's last sequence number.
 pub const AGENCY_FEED_HEAD: &str = "agency_feed_head";
@@ -51,6 +51,8 @@ pub struct AgencyChange {
     pub seq: i64,
     pub agency: AgencyView,
     pub versions: Vec<AgencyVersion>,
+    /// Agencies it handed over to in a merger or split, by code.
+    pub successors: Vec<String>,
 }
 
 /// Feed entries after `after`, oldest first.
@@ -76,10 +78,19 @@ pub async fn agency_changes_after(
             continue;
         };
         let versions = history_of(db, &agency.code).await?;
+        let successors = lineage_link::Entity::find()
+            .filter(lineage_link::Column::PredecessorCode.eq(agency.code.as_str()))
+            .order_by_asc(lineage_link::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| l.successor_code)
+            .collect();
         changes.push(AgencyChange {
             seq: event.seq,
             agency: latest_view(agency)?,
             versions,
+            successors,
         });
     }
     Ok(changes)

@@ -275,6 +275,7 @@ impl From<pb::AgencyChange> for AgencyChange {
             seq: c.seq,
             agency: c.agency.unwrap_or_default().into(),
             versions: convert_all(c.versions),
+            successor_codes: c.successor_codes,
         }
     }
 }

@@ -89,6 +89,8 @@ pub struct AgencyChange {
     pub agency: Agency,
     /// Every version, oldest first.
     pub versions: Vec<AgencyVersion>,
+    /// Agencies it handed over to in a merger or split.
+    pub successor_codes: Vec<String>,
 }
 
 /// A page of changes.

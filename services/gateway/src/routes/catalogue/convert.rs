@@ -81,6 +81,7 @@ impl From<pb::DataElement> for DataElement {
             min: non_empty(d.min),
             max: non_empty(d.max),
             unit: d.unit,
+            period_rule: d.period_rule,
             retired: d.retired,
         }
     }
@@ -133,6 +134,7 @@ pub fn data_element_definition(
         min: body.min.unwrap_or_default(),
         max: body.max.unwrap_or_default(),
         unit: body.unit,
+        period_rule: body.period_rule.unwrap_or_default(),
     })
 }
 

@@ -36,6 +36,9 @@ pub struct DataElement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<String>,
     pub unit: String,
+    /// How finer periods roll up into coarser ones: `sum` (a flow) or
+    /// `last` (a stock, or a yes/no state).
+    pub period_rule: String,
     pub retired: bool,
 }
 
@@ -67,6 +70,9 @@ pub struct DataElementBody {
     pub max: Option<String>,
     #[serde(default)]
     pub unit: String,
+    /// `sum` or `last`; by default `sum`, or `last` for yes/no.
+    #[serde(default)]
+    pub period_rule: Option<String>,
 }
 
 /// An indicator (chỉ số): sum(numerator) / sum(denominator) x factor over

@@ -168,15 +168,19 @@ impl<'a> Engine<'a> {
         let mut reporting = 0;
         let mut expected = 0;
         let tree = &self.model.tree;
+        let forms = self.forms_holding(elements, period);
         for &member in members {
-            let contributors = if comparable {
-                tree.contributors(member)
+            let alone = [member];
+            let merged;
+            let contributors: &[Id] = if comparable {
+                merged = tree.contributors(member);
+                &merged
             } else {
-                vec![member]
+                &alone
             };
             let mut reported = false;
             for (i, source) in sources.iter().enumerate() {
-                for &c in &contributors {
+                for &c in contributors {
                     let Some(v) = source.value(c) else { continue };
                     reported = true;
                     seen[i] = true;
@@ -190,7 +194,7 @@ impl<'a> Engine<'a> {
                 }
             }
             reporting += u32::from(reported);
-            expected += u32::from(self.expected(elements, period, &contributors));
+            expected += u32::from(self.expected(&forms, period, contributors));
         }
         let mut totals = Totals::new();
         for ((e, sum), seen) in elements.iter().zip(sums).zip(seen) {
@@ -207,25 +211,12 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Whether a form holding any of `elements` expected a report for (a
-    /// part of) `period` from the member: its kind is among the form's
-    /// reporters and it (or, comparably, a predecessor) existed then.
-    fn expected(
-        &self,
-        elements: &[&DataElement],
-        period: &PeriodCode,
-        contributors: &[Id],
-    ) -> bool {
-        let tree = &self.model.tree;
-        let member = tree.node(contributors[0]);
-        let Some((kind, level)) = member.class else {
-            return false;
-        };
-        let existed = contributors
+    /// The forms that hold any of `elements` and cover (a part of) `period`:
+    /// those whose reporters are expected to give the figures.
+    fn forms_holding(&self, elements: &[&DataElement], period: &PeriodCode) -> Vec<&'a Form> {
+        self.forms
             .iter()
-            .any(|c| tree.node(*c).existed_between(period.start(), period.end()));
-        existed
-            && self.forms.iter().any(|form| {
+            .filter(|form| {
                 period.period_type().months() >= form.period_type.months()
                     && period
                         .children(form.period_type)
@@ -234,8 +225,25 @@ impl<'a> Engine<'a> {
                     && form
                         .elements()
                         .any(|fe| elements.iter().any(|e| e.code == fe.code))
-                    && form.expects(kind, level, &member.code)
             })
+            .collect()
+    }
+
+    /// Whether one of `forms` expected a report for (a part of) `period`
+    /// from the member: its kind is among the form's reporters and it (or,
+    /// comparably, a predecessor) existed then.
+    fn expected(&self, forms: &[&Form], period: &PeriodCode, contributors: &[Id]) -> bool {
+        let tree = &self.model.tree;
+        let member = tree.node(contributors[0]);
+        let Some((kind, level)) = member.class else {
+            return false;
+        };
+        forms
+            .iter()
+            .any(|form| form.expects(kind, level, &member.code))
+            && contributors
+                .iter()
+                .any(|c| tree.node(*c).existed_between(period.start(), period.end()))
     }
 }
 

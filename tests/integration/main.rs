@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real services, fresh databases.
 
 mod aggregation_restart;
+mod answers;
 mod areas;
 mod bad_input;
 mod catalogue;

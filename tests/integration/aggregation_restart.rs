@@ -263,6 +263,28 @@ async fn assert_uninterrupted_answers(stack: &TestStack, admin: &str) {
     );
     assert_eq!(answer(stack, admin, "21028").await, (0, 0, 0, None));
     assert_eq!(answer(stack, admin, "21031").await, (27, 30, 1, Some(90.0)));
+    // Where each report stands survives the kills as the facts do: seven
+    // expected (the provincial committee too), five received on time, the
+    // committee missing, Bình Chánh returned.
+    let path = format!(
+        "/api/v1/completeness?form=it_fast_quarterly&period={}&area=51",
+        crate::this_quarter()
+    );
+    let (status, c) = stack.get(&path, admin).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        [
+            &c["expected"],
+            &c["received"],
+            &c["on_time"],
+            &c["missing_count"],
+            &c["returned_count"]
+        ],
+        [&json!(7), &json!(5), &json!(5), &json!(1), &json!(1)],
+        "{c}"
+    );
+    assert_eq!(c["missing"][0]["code"], "000.00.00.H51", "{c}");
+    assert_eq!(c["returned"][0]["code"], BINH_CHANH, "{c}");
 }
 
 /// A percentage to nine decimals, as [`answer`] reads it.

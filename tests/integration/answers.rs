@@ -264,6 +264,15 @@ async fn scenario(p: &Province<'_>) {
         "2025-07-05",
     )
     .await;
+    // A year before Q3, for the year-on-year change.
+    p.paper(
+        QUARTERLY,
+        "2024Q3",
+        P,
+        quick(100, 50, 10, 1, None),
+        "2024-10-05",
+    )
+    .await;
 
     // 1 July 2025: A and B merge into N.
     let (status, body) = p
@@ -456,11 +465,20 @@ async fn the_provinces_answers_are_exact_on_one_scenario() {
             (json!("2025Q3"), json!("750"), json!("1100")),
         ]
     );
-    let close = |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-9;
+    let close = |v: &Value, want: f64| v.as_f64().is_some_and(|v| (v - want).abs() < 1e-9);
     assert!(trend[0]["change"].is_null(), "{trend}");
     assert!(close(&trend[1]["change"], 100.0 - 800.0 / 9.0), "{trend}");
     assert!(close(&trend[2]["change"], 750.0 / 11.0 - 100.0), "{trend}");
-    assert!(trend[2]["change_year_on_year"].is_null(), "{trend}");
+    // 2024Q3 was 50/100 (P alone).
+    let before = p
+        .get("/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=2024Q3")
+        .await;
+    assert_eq!(figures(&before), f("50", Some("100"), Some("50.0"), 1, 6));
+    assert!(trend[0]["change_year_on_year"].is_null(), "{trend}");
+    assert!(
+        close(&trend[2]["change_year_on_year"], 750.0 / 11.0 - 50.0),
+        "{trend}"
+    );
 
     // Completeness of Q1: P, A on time, C on time (its first submission), B
     // five days late; D returned; E missing.

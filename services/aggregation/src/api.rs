@@ -1150,3 +1150,74 @@ fn prefixed(prefix: &str, errors: chiso_domain::FieldErrors) -> ServiceError {
     }
     ServiceError::InvalidArgument(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use chiso_domain::{
+        DataElementCode, IndicatorCode,
+        catalogue::{Aggregate as Total, Totals},
+    };
+
+    use super::*;
+
+    fn label() -> Label {
+        Label {
+            area: "51".into(),
+            agency: String::new(),
+            name: "UBND tỉnh Quảng Ngãi".into(),
+        }
+    }
+
+    /// Counts are bounded at input, but a sum past 64 bits must still be
+    /// an error on its own row, never a failed request.
+    #[test]
+    fn a_total_beyond_64_bits_is_an_error_for_that_row_only() {
+        let cat = chiso_domain::seed::catalogue().unwrap();
+        let sent = cat
+            .element(&DataElementCode::parse("documents_sent").unwrap())
+            .unwrap();
+        let electronic = cat
+            .element(&DataElementCode::parse("documents_sent_electronic").unwrap())
+            .unwrap();
+        let rate = cat
+            .indicator(&IndicatorCode::parse("electronic_document_rate").unwrap())
+            .unwrap();
+        let huge = i128::from(i64::MAX) * 3;
+        let mut totals = Totals::new();
+        totals.insert(sent.code.clone(), Total::Sum(huge));
+        totals.insert(electronic.code.clone(), Total::Sum(huge / 2));
+        let answer = Answer {
+            totals,
+            reporting: 2,
+            expected: 2,
+        };
+        let meta = |subject| RowMeta {
+            subject,
+            period: PeriodCode::parse("2025").unwrap(),
+            date: chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+            comparable: false,
+            group: None,
+        };
+        let row = meta(Subject::Element(sent)).row(label(), &answer);
+        assert_eq!(
+            row.error,
+            "a total is beyond 64 bits and cannot be reported"
+        );
+        assert_eq!((row.numerator, row.value), (0, None));
+        assert_eq!(row.agencies_reporting, 2);
+        let row = meta(Subject::Indicator(rate)).row(label(), &answer);
+        assert!(row.error.contains("64 bits"), "{row:?}");
+        // Within 64 bits the same sums answer exactly.
+        let mut totals = Totals::new();
+        totals.insert(sent.code.clone(), Total::Sum(i128::from(i64::MAX)));
+        totals.insert(
+            electronic.code.clone(),
+            Total::Sum(i128::from(i64::MAX) / 2),
+        );
+        let row = meta(Subject::Indicator(rate)).row(label(), &Answer { totals, ..answer });
+        assert_eq!(row.error, "");
+        assert_eq!(row.numerator, i64::MAX / 2);
+        assert_eq!(row.denominator_exact, i64::MAX.to_string());
+        assert_eq!(row.value_text, "50.0");
+    }
+}

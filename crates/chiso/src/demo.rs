@@ -1,7 +1,10 @@
-//! Demo data for `chiso up`: Quảng Bình province (one of the seed plans) with
-//! its departments, districts and some communes, and reports of both seed
-//! forms for several periods: most on time, some late, some missing, some
-//! returned (and some of those revised), some drafts.
+//! Demo data for `chiso up`: the five provinces of the seed plans — Quảng
+//! Bình with its departments, districts and some communes, and a committee,
+//! three departments and three districts each of Quảng Ngãi, Trà Vinh, Lâm
+//! Đồng and Kon Tum, so every plan's targets have figures to meet — and
+//! reports of the yearly and quarterly forms for several periods: most on
+//! time, some late, some missing, some returned (and some of those revised),
+//! some drafts.
 
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -23,8 +26,34 @@ use chiso_proto::{
 };
 use chiso_runtime::grpc::{channel, with_bearer};
 
-const AGENCIES_CSV: &str = include_str!("../demo/quang-binh.csv");
-const ROOT: &str = "000.00.00.H44";
+/// (province, root agency, its agencies as the registry imports them).
+const PROVINCES: [(&str, &str, &str); 5] = [
+    (
+        "Quảng Bình",
+        "000.00.00.H44",
+        include_str!("../demo/quang-binh.csv"),
+    ),
+    (
+        "Quảng Ngãi",
+        "000.00.00.H51",
+        include_str!("../demo/quang-ngai.csv"),
+    ),
+    (
+        "Trà Vinh",
+        "000.00.00.H84",
+        include_str!("../demo/tra-vinh.csv"),
+    ),
+    (
+        "Lâm Đồng",
+        "000.00.00.H68",
+        include_str!("../demo/lam-dong.csv"),
+    ),
+    (
+        "Kon Tum",
+        "000.00.00.H62",
+        include_str!("../demo/kon-tum.csv"),
+    ),
+];
 
 /// Loads the demo unless its province is already registered; returns a summary.
 pub async fn load(
@@ -48,33 +77,6 @@ pub async fn load(
         .into_inner()
         .access_token;
 
-    match agencies
-        .get_agency(with_bearer(
-            GetAgencyRequest {
-                code: ROOT.into(),
-                ..Default::default()
-            },
-            &admin,
-        )?)
-        .await
-    {
-        Ok(_) => return Ok(None),
-        Err(status) if status.code() == tonic::Code::NotFound => {}
-        Err(status) => return Err(status).context("checking for demo data"),
-    }
-
-    // The same all-or-nothing import a province office uses for its spreadsheet.
-    let imported = agencies
-        .import_agencies(with_bearer(
-            ImportAgenciesRequest {
-                csv: AGENCIES_CSV.as_bytes().to_vec(),
-                dry_run: false,
-            },
-            &admin,
-        )?)
-        .await
-        .context("importing the demo agencies")?
-        .into_inner();
     let catalogue = chiso_domain::seed::catalogue().context("seed catalogue")?;
     let forms = chiso_domain::seed::forms(&catalogue).context("seed forms")?;
     let mut keys = SigningKeyServiceClient::new(channel(registry_url, &Default::default())?);
@@ -84,56 +86,89 @@ pub async fn load(
         catalogue,
         summary: Summary::default(),
     };
-    for (n, agency) in imported.created.iter().enumerate() {
-        let issued = credentials
-            .issue_credentials(with_bearer(
-                IssueCredentialsRequest {
-                    agency_code: agency.code.clone(),
+    let mut loaded = Vec::new();
+    for (province, root, csv) in PROVINCES {
+        match agencies
+            .get_agency(with_bearer(
+                GetAgencyRequest {
+                    code: root.into(),
+                    ..Default::default()
                 },
                 &admin,
             )?)
-            .await?
-            .into_inner();
-        let agency_token = credentials
-            .issue_token(token(&issued.client_id, &issued.client_secret))
-            .await?
-            .into_inner()
-            .access_token;
-        // Each agency's signing key, registered by the agency itself; the
-        // demo keeps the secret half only long enough to sign its reports.
-        let secret = ed25519_dalek::SigningKey::from_bytes(&key_seed(&agency.code));
-        let key = keys
-            .register_signing_key(with_bearer(
-                RegisterSigningKeyRequest {
-                    agency_code: agency.code.clone(),
-                    public_key: STANDARD.encode(secret.verifying_key().to_bytes()),
-                    label: "Khoá demo".into(),
+            .await
+        {
+            Ok(_) => continue,
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => return Err(status).context("checking for demo data"),
+        }
+        // The same all-or-nothing import a province office uses for its spreadsheet.
+        let imported = agencies
+            .import_agencies(with_bearer(
+                ImportAgenciesRequest {
+                    csv: csv.as_bytes().to_vec(),
+                    dry_run: false,
                 },
-                &agency_token,
+                &admin,
             )?)
             .await
-            .with_context(|| format!("signing key of {}", agency.code))?
+            .with_context(|| format!("importing the demo agencies of {province}"))?
             .into_inner();
-        let signer = Signer {
-            key_id: key.key_id,
-            secret,
-        };
-        for form in &forms {
-            for (p, period) in PERIODS
-                .iter()
-                .filter(|p| form.covers(&parse_period(p)))
-                .enumerate()
-            {
-                let fate = Fate::of(&agency.code, period, n);
-                demo.report(form, &agency.code, period, p as u64, fate, &signer)
-                    .await
-                    .with_context(|| format!("{} {period} of {}", form.code, agency.code))?;
+        for (n, agency) in imported.created.iter().enumerate() {
+            let issued = credentials
+                .issue_credentials(with_bearer(
+                    IssueCredentialsRequest {
+                        agency_code: agency.code.clone(),
+                    },
+                    &admin,
+                )?)
+                .await?
+                .into_inner();
+            let agency_token = credentials
+                .issue_token(token(&issued.client_id, &issued.client_secret))
+                .await?
+                .into_inner()
+                .access_token;
+            // Each agency's signing key, registered by the agency itself; the
+            // demo keeps the secret half only long enough to sign its reports.
+            let secret = ed25519_dalek::SigningKey::from_bytes(&key_seed(&agency.code));
+            let key = keys
+                .register_signing_key(with_bearer(
+                    RegisterSigningKeyRequest {
+                        agency_code: agency.code.clone(),
+                        public_key: STANDARD.encode(secret.verifying_key().to_bytes()),
+                        label: "Khoá demo".into(),
+                    },
+                    &agency_token,
+                )?)
+                .await
+                .with_context(|| format!("signing key of {}", agency.code))?
+                .into_inner();
+            let signer = Signer {
+                key_id: key.key_id,
+                secret,
+            };
+            for form in &forms {
+                for (p, period) in PERIODS
+                    .iter()
+                    .filter(|p| form.covers(&parse_period(p)))
+                    .enumerate()
+                {
+                    let fate = Fate::of(&agency.code, period, n);
+                    demo.report(form, &agency.code, period, p as u64, fate, &signer)
+                        .await
+                        .with_context(|| format!("{} {period} of {}", form.code, agency.code))?;
+                }
             }
         }
+        loaded.push(format!("{province} ({})", imported.created.len()));
+    }
+    if loaded.is_empty() {
+        return Ok(None);
     }
     Ok(Some(format!(
-        "{} agencies of Quảng Bình (44); reports for {}: {}",
-        imported.created.len(),
+        "agencies of {}; reports for {}: {}",
+        loaded.join(", "),
         PERIODS.join(", "),
         demo.summary
     )))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's walk-through: an admin registers Quảng Ngãi (51) and two
+# The README's walk-through: an admin registers Bình Định (52) and two
 # agencies, each agency submits this quarter's quick report (documents sent,
 # and sent electronically), and the province's share of documents sent
 # electronically comes back as sum over sum. CI runs this script.
@@ -15,10 +15,10 @@ ADMIN=$(curl -fsS "$CHISO/api/v1/auth/token" "${json[@]}" \
   -d "{\"client_id\":\"admin\",\"client_secret\":\"$ADMIN_SECRET\"}" | field access_token)
 auth=(-H "authorization: Bearer $ADMIN")
 
-show "POST /api/v1/agencies (province 51 and two agencies)"
-curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.00.H51","admin_unit_code":"51","name":"Tỉnh Quảng Ngãi","kind":"provincial_committee"}'; echo
-curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.15.H51","name":"Sở Thông tin và Truyền thông","kind":"department","parent_code":"000.00.00.H51"}'; echo
-curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.24.H51","admin_unit_code":"524","name":"UBND huyện Bình Sơn","kind":"district_committee","parent_code":"000.00.00.H51"}'; echo
+show "POST /api/v1/agencies (province 52 and two agencies)"
+curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.00.H52","admin_unit_code":"52","name":"Tỉnh Bình Định","kind":"provincial_committee"}'; echo
+curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.15.H52","name":"Sở Thông tin và Truyền thông","kind":"department","parent_code":"000.00.00.H52"}'; echo
+curl -fsS "$CHISO/api/v1/agencies" "${auth[@]}" "${json[@]}" -d '{"code":"000.00.47.H52","admin_unit_code":"547","name":"UBND huyện Tuy Phước","kind":"district_committee","parent_code":"000.00.00.H52"}'; echo
 
 # This quarter, by the calendar in Vietnam: always open for entry.
 QUARTER=$(TZ=Asia/Ho_Chi_Minh date +%Y)Q$(( ($(TZ=Asia/Ho_Chi_Minh date +%-m) - 1) / 3 + 1 ))
@@ -44,13 +44,13 @@ report() { # agency code, documents sent, of which sent electronically
   echo
 }
 show "POST /api/v1/reports (each agency with its own credentials, for $QUARTER)"
-report 000.00.15.H51 120 114
-report 000.00.24.H51 380 266
+report 000.00.15.H52 120 114
+report 000.00.47.H52 380 266
 
-show "GET /api/v1/aggregates?indicator=electronic_document_rate&area=51&period=$QUARTER"
+show "GET /api/v1/aggregates?indicator=electronic_document_rate&area=52&period=$QUARTER"
 # Aggregation follows the change feed asynchronously: ask until both reports count.
 for _ in $(seq 1 50); do
-  answer=$(curl -fsS "$CHISO/api/v1/aggregates?indicator=electronic_document_rate&area=51&period=$QUARTER" "${auth[@]}")
+  answer=$(curl -fsS "$CHISO/api/v1/aggregates?indicator=electronic_document_rate&area=52&period=$QUARTER" "${auth[@]}")
   case "$answer" in *'"agencies_reporting":2'*) break ;; esac
   sleep 0.2
 done

@@ -222,14 +222,12 @@ impl Aggregation {
         match (split, r.scope) {
             (None, _) => {}
             (Some(Split::Agencies), _) => {
-                for id in &members {
-                    let one = [*id];
+                let answers = engine.answer_each(&elements, &q.period, &members, q.comparable);
+                for (id, answer) in members.iter().zip(&answers) {
                     let label = agency_label(&model, *id);
-                    rows.push(if reader.may_see(&one, &model, self.min_group) {
-                        meta.row(
-                            label,
-                            &engine.answer(&elements, &q.period, &one, q.comparable),
-                        )
+                    let one = std::slice::from_ref(id);
+                    rows.push(if reader.may_see(one, &model, self.min_group) {
+                        meta.row(label, answer)
                     } else {
                         meta.withheld(label, self.min_group)
                     });
@@ -467,9 +465,9 @@ impl Aggregation {
             let actual = figures(subject, &answer).value;
             let mut agencies: Vec<(pb::AgencyAttainment, Option<Ratio>)> = Vec::new();
             if !matches!(reader, Reader::Agency { .. }) {
-                for id in &members {
-                    let one = engine.answer(&elements, &period, &[*id], false);
-                    let value = figures(subject, &one).value;
+                let each = engine.answer_each(&elements, &period, &members, false);
+                for (id, one) in members.iter().zip(&each) {
+                    let value = figures(subject, one).value;
                     let node = model.tree.node(*id);
                     agencies.push((
                         pb::AgencyAttainment {
@@ -537,23 +535,26 @@ impl Aggregation {
             forms: &defs.forms,
         };
         let members = engine.members(scope, date, Some(ranking.group()));
+        // Each indicator over every member at once, then regrouped by member.
+        let mut values: Vec<BTreeMap<chiso_domain::IndicatorCode, Ratio>> =
+            vec![BTreeMap::new(); members.len()];
+        for ri in ranking.indicators() {
+            let Some(indicator) = defs.indicator(&ri.indicator) else {
+                continue;
+            };
+            let subject = Subject::Indicator(indicator);
+            let answers =
+                engine.answer_each(&elements_of(subject, &defs), &q.period, &members, false);
+            for (mine, answer) in values.iter_mut().zip(&answers) {
+                if let Some(v) = figures(subject, answer).value {
+                    mine.insert(ri.indicator.clone(), v);
+                }
+            }
+        }
         let inputs: Vec<(AgencyCode, BTreeMap<chiso_domain::IndicatorCode, Ratio>)> = members
             .iter()
-            .map(|id| {
-                let values = ranking
-                    .indicators()
-                    .filter_map(|ri| {
-                        let indicator = defs.indicator(&ri.indicator)?;
-                        let subject = Subject::Indicator(indicator);
-                        let answer =
-                            engine.answer(&elements_of(subject, &defs), &q.period, &[*id], false);
-                        figures(subject, &answer)
-                            .value
-                            .map(|v| (ri.indicator.clone(), v))
-                    })
-                    .collect();
-                (model.tree.node(*id).code.clone(), values)
-            })
+            .map(|id| model.tree.node(*id).code.clone())
+            .zip(values)
             .collect();
         let result = ranking.rank(&inputs);
         let own = match reader {

@@ -81,6 +81,14 @@ impl Source<'_> {
     }
 }
 
+/// What answers about the same elements and period share.
+struct Prepared<'a> {
+    elements: Vec<&'a DataElement>,
+    period: PeriodCode,
+    sources: Vec<Source<'a>>,
+    forms: Vec<&'a Form>,
+}
+
 /// The query engine over one consistent view of the model.
 pub struct Engine<'a> {
     pub model: &'a Model,
@@ -153,7 +161,42 @@ impl<'a> Engine<'a> {
         members: &[Id],
         comparable: bool,
     ) -> Answer {
-        let sources = self.sources(elements, period);
+        let prepared = self.prepare(elements, period);
+        self.answer_prepared(&prepared, members, comparable)
+    }
+
+    /// Each member's own answer (a breakdown by agency, a ranking's
+    /// inputs): the columns and forms are looked up once for all of them.
+    pub fn answer_each(
+        &self,
+        elements: &[&'a DataElement],
+        period: &PeriodCode,
+        members: &[Id],
+        comparable: bool,
+    ) -> Vec<Answer> {
+        let prepared = self.prepare(elements, period);
+        members
+            .iter()
+            .map(|m| self.answer_prepared(&prepared, std::slice::from_ref(m), comparable))
+            .collect()
+    }
+
+    fn prepare(&self, elements: &[&'a DataElement], period: &PeriodCode) -> Prepared<'a> {
+        Prepared {
+            elements: elements.to_vec(),
+            period: *period,
+            sources: self.sources(elements, period),
+            forms: self.forms_holding(elements, period),
+        }
+    }
+
+    fn answer_prepared(&self, prepared: &Prepared<'a>, members: &[Id], comparable: bool) -> Answer {
+        let Prepared {
+            elements,
+            period,
+            sources,
+            forms,
+        } = prepared;
         let mut sums: Vec<Total> = elements
             .iter()
             .map(|e| match e.value_type {
@@ -168,7 +211,6 @@ impl<'a> Engine<'a> {
         let mut reporting = 0;
         let mut expected = 0;
         let tree = &self.model.tree;
-        let forms = self.forms_holding(elements, period);
         for &member in members {
             let alone = [member];
             let merged;
@@ -194,7 +236,7 @@ impl<'a> Engine<'a> {
                 }
             }
             reporting += u32::from(reported);
-            expected += u32::from(self.expected(&forms, period, contributors));
+            expected += u32::from(self.expected(forms, period, contributors));
         }
         let mut totals = Totals::new();
         for ((e, sum), seen) in elements.iter().zip(sums).zip(seen) {

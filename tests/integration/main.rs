@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod change_feed;
 mod database_outage;
+mod dhis2;
 mod registry_credentials;
 mod registry_feed;
 mod registry_history;

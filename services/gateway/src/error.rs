@@ -94,6 +94,11 @@ impl ApiError {
         }
     }
 
+    /// The fields the error names, in order (for tests and logs).
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.field.clone()).collect()
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalogue;
 mod common;
 pub mod credentials;
+pub mod dhis2;
 pub mod forms;
 pub mod health;
 pub mod keys;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(forms::router())
         .merge(reports::router())
         .merge(aggregates::router())
+        .merge(dhis2::router())
         .merge(health::router())
         .with_state(state)
         .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", ApiDoc::openapi()))

@@ -1,0 +1,131 @@
+//! The DHIS2 Web API's metadata at DHIS2's own paths: lists with `fields`
+//! (nested), `filter` and paging with DHIS2's `pager`, single items,
+//! `/api/me` and `/api/system/info`.
+
+use chiso_tests::spawn_stack;
+use serde_json::json;
+
+use crate::register_quang_ngai;
+
+#[tokio::test]
+async fn dhis2_metadata_lists_filter_page_and_project() {
+    let stack = spawn_stack().await;
+    let (admin, credentials) = register_quang_ngai(&stack).await;
+
+    let (status, body) = stack
+        .get(
+            "/api/dataElements?fields=id,valueType,aggregationType&filter=id:in:[documents_sent,has_lan,computers]&paging=false",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut got = body["dataElements"].as_array().unwrap().clone();
+    got.sort_by_key(|e| e["id"].as_str().unwrap().to_owned());
+    assert_eq!(
+        got,
+        [
+            json!({"id": "computers", "valueType": "INTEGER_ZERO_OR_POSITIVE", "aggregationType": "LAST"}),
+            json!({"id": "documents_sent", "valueType": "INTEGER_ZERO_OR_POSITIVE", "aggregationType": "SUM"}),
+            json!({"id": "has_lan", "valueType": "BOOLEAN", "aggregationType": "LAST"}),
+        ]
+    );
+    assert!(body.get("pager").is_none(), "{body}");
+
+    // Default fields and DHIS2's pager: 46 elements, 10 a page.
+    let (status, body) = stack
+        .get("/api/dataElements?pageSize=10&page=5", &admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["pager"],
+        json!({"page": 5, "pageCount": 5, "total": 46, "pageSize": 10})
+    );
+    let last = body["dataElements"].as_array().unwrap();
+    assert_eq!(last.len(), 6);
+    let keys: Vec<&String> = last[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["displayName", "id"]);
+
+    let (status, body) = stack
+        .get("/api/indicators/electronic_document_rate?fields=id,numerator,denominator,indicatorType[factor]", &admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"id": "electronic_document_rate", "numerator": "#{documents_sent_electronic}",
+               "denominator": "#{documents_sent}", "indicatorType": {"factor": 100}})
+    );
+
+    let (status, body) = stack
+        .get("/api/dataSets/online_applications_monthly?fields=id,periodType,dataSetElements[dataElement[id]]", &admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"id": "online_applications_monthly", "periodType": "Monthly", "dataSetElements": [
+            {"dataElement": {"id": "applications_received"}},
+            {"dataElement": {"id": "applications_received_online"}}]})
+    );
+
+    // The tree: the province at level 1, its department and district at 2.
+    let (status, body) = stack
+        .get("/api/organisationUnits?fields=id,level,path,parent[id],children[id]&filter=level:eq:2&order=id:asc", &admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut units = body["organisationUnits"].as_array().unwrap().clone();
+    units.sort_by_key(|u| u["id"].as_str().unwrap().to_owned());
+    assert_eq!(
+        units,
+        [
+            json!({"id": "000.00.15.H51", "level": 2, "path": "/000.00.00.H51/000.00.15.H51",
+                   "parent": {"id": "000.00.00.H51"}, "children": []}),
+            json!({"id": "000.00.24.H51", "level": 2, "path": "/000.00.00.H51/000.00.24.H51",
+                   "parent": {"id": "000.00.00.H51"}, "children": []}),
+        ]
+    );
+    let (status, body) = stack
+        .get(
+            "/api/organisationUnits?filter=displayName:ilike:binh%20son&fields=id,name",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["organisationUnits"],
+        json!([{"id": "000.00.24.H51", "name": "UBND huyện Bình Sơn"}])
+    );
+    let (status, body) = stack
+        .get(
+            "/api/organisationUnits/000.00.00.H51?fields=id,level,children[id]",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["level"], 1);
+    assert_eq!(body["children"].as_array().unwrap().len(), 2);
+
+    // Who is signed in, and what system this is.
+    let agency = stack.token(&credentials[0].1, &credentials[0].2).await;
+    let (status, body) = stack
+        .get("/api/me?fields=id,organisationUnits", &agency)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organisationUnits"], json!([{"id": "000.00.15.H51"}]));
+    let (status, body) = stack.get("/api/system/info", &agency).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["systemName"], "chiso");
+
+    // Bad parameters are named; an unknown id is a 404.
+    let (status, body) = stack
+        .get("/api/dataElements?filter=name:sounds:like", &admin)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "filter");
+    let (status, body) = stack
+        .get("/api/dataElements?fields=id,parent[id", &admin)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "fields");
+    let (status, body) = stack.get("/api/dataElements/nope", &admin).await;
+    assert_eq!(status, 404, "{body}");
+    stack.shutdown().await;
+}

@@ -114,6 +114,81 @@ async fn dhis2_metadata_lists_filter_page_and_project() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["systemName"], "chiso");
 
+    // Analytics: each cell is aggregation's own answer for that unit's subtree.
+    for (i, (sent, electronic)) in [(120, 114), (380, 266)].into_iter().enumerate() {
+        let token = stack.token(&credentials[i].1, &credentials[i].2).await;
+        let (status, body) = stack
+            .post(
+                "/api/v1/reports",
+                Some(&token),
+                &crate::documents_report(sent, electronic),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    stack.wait_for_feed(&admin).await;
+    let q = crate::this_quarter();
+    let (status, body) = stack
+        .get(
+            &format!("/api/analytics?dimension=dx:electronic_document_rate;documents_sent&dimension=ou:000.00.00.H51;LEVEL-2&filter=pe:{q}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["rows"],
+        json!([
+            ["electronic_document_rate", "000.00.15.H51", "95.0"],
+            ["electronic_document_rate", "000.00.24.H51", "70.0"],
+            ["documents_sent", "000.00.15.H51", "120"],
+            ["documents_sent", "000.00.24.H51", "380"],
+        ])
+    );
+    let names: Vec<&str> = body["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dx", "ou", "value"]);
+    assert_eq!((&body["width"], &body["height"]), (&json!(3), &json!(4)));
+    assert_eq!(
+        body["metaData"]["items"]["000.00.24.H51"]["name"],
+        "UBND huyện Bình Sơn"
+    );
+    let (status, own) = stack.get(&crate::documents_rate_path("51"), &admin).await;
+    assert_eq!(status, 200, "{own}");
+    let (status, body) = stack
+        .get(&format!("/api/analytics?dimension=dx:electronic_document_rate&dimension=pe:{q}&dimension=ou:000.00.00.H51"), &admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["rows"],
+        json!([[
+            "electronic_document_rate",
+            q,
+            "000.00.00.H51",
+            own["value_text"]
+        ]])
+    );
+    assert_eq!(own["value_text"], "76.0");
+    let (status, _, csv) = stack
+        .get_with_headers(&format!("/api/analytics.csv?dimension=dx:documents_sent&dimension=pe:{q}&dimension=ou:000.00.00.H51"), &admin)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        csv.as_str().unwrap(),
+        format!("Data,Period,Organisation unit,Value\ndocuments_sent,{q},000.00.00.H51,500\n")
+    );
+    let (status, body) = stack
+        .get(
+            "/api/analytics?dimension=dx:documents_sent&dimension=pe:2025",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "dimension");
+
     // Bad parameters are named; an unknown id is a 404.
     let (status, body) = stack
         .get("/api/dataElements?filter=name:sounds:like", &admin)

@@ -4,8 +4,10 @@
 //! agency's (a DHIS2 organisation unit). This module serves the read-only
 //! metadata: `/api/dataElements`, `/api/indicators`, `/api/dataSets`,
 //! `/api/organisationUnits` (lists with `fields`, `filter` and paging, and
-//! single items), `/api/me` and `/api/system/info`.
+//! single items), `/api/me` and `/api/system/info`; and `/api/analytics`,
+//! answered by the aggregation service.
 
+mod analytics;
 mod metadata;
 mod query;
 
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/me", get(metadata::me))
         .route("/api/system/info", get(metadata::system_info))
+        .route("/api/analytics", get(analytics::analytics))
+        .route("/api/analytics.csv", get(analytics::analytics_csv))
 }
 
 /// Text folded for case- and diacritic-free matching (`ilike`).

@@ -397,13 +397,11 @@ pub async fn analytics_csv(user: AuthUser, RawQuery(raw): RawQuery) -> ApiResult
             .iter()
             .map(|h| h["column"].as_str().unwrap_or_default().to_owned())
             .collect();
+        let internal = |e: String| ApiError::new(tonic::Code::Internal, e);
         w.write_record(&names)
-            .and_then(|()| {
-                rows.iter()
-                    .try_for_each(|r| w.write_record(r).map_err(Into::into))
-            })
-            .and_then(|()| w.flush().map_err(Into::into))
-            .map_err(|e: csv::Error| ApiError::new(tonic::Code::Internal, e.to_string()))?;
+            .and_then(|()| rows.iter().try_for_each(|r| w.write_record(r)))
+            .map_err(|e| internal(e.to_string()))?;
+        w.flush().map_err(|e| internal(e.to_string()))?;
     }
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
 }

@@ -19,6 +19,7 @@ mod report_scope;
 mod reports;
 mod reports_rest;
 mod scenario;
+mod templates;
 mod tls;
 
 use chiso_domain::{PeriodCode, PeriodType};

@@ -12,6 +12,7 @@ pub mod health;
 pub mod keys;
 pub mod registrations;
 pub mod reports;
+pub mod templates;
 
 use axum::Router;
 use utoipa::{
@@ -51,6 +52,7 @@ use crate::AppState;
         aggregates::get_completeness, aggregates::list_plans, aggregates::get_plan,
         aggregates::get_attainment, aggregates::list_rankings, aggregates::get_ranking,
         aggregates::export,
+        templates::download, templates::upload,
     ),
     modifiers(&BearerAuth)
 )]
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(aggregates::router())
         .merge(dhis2::router())
+        .merge(templates::router())
         .merge(health::router())
         .with_state(state)
         .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", ApiDoc::openapi()))

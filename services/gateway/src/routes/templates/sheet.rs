@@ -149,7 +149,7 @@ fn validation(e: &pb::DataElement) -> Result<DataValidation, XlsxError> {
     } else {
         DataValidation::new().allow_decimal_number(DataValidationRule::Between(min, max))
     };
-    v.set_error_message(&format!("{}: từ {} đến {}", e.name, e.min, e.max))
+    v.set_error_message(format!("{}: từ {} đến {}", e.name, e.min, e.max))
 }
 
 /// A filled template: whom it is for, and each value with its cell.

@@ -110,6 +110,39 @@ async fn dhis2_metadata_lists_filter_page_and_project() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["organisationUnits"], json!([{"id": "000.00.15.H51"}]));
+    // HTTP Basic with the same client credentials, as DHIS2 clients send
+    // them; twice (the second answered from the short cache), then a wrong
+    // secret.
+    let basic = |id: &str, secret: &str| {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
+    };
+    for _ in 0..2 {
+        let response = stack
+            .http
+            .get(format!(
+                "{}/api/me?fields=organisationUnits",
+                stack.gateway_url
+            ))
+            .header("authorization", basic(&credentials[0].1, &credentials[0].2))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["organisationUnits"], json!([{"id": "000.00.15.H51"}]));
+    }
+    let response = stack
+        .http
+        .get(format!("{}/api/me", stack.gateway_url))
+        .header("authorization", basic(&credentials[0].1, "not-the-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
     let (status, body) = stack.get("/api/system/info", &agency).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["systemName"], "chiso");

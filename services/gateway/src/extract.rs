@@ -105,17 +105,33 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
+        let sent = parts
             .headers
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?
             .to_str()
             .map_err(|_| ApiError::unauthenticated("authorization header is not ASCII"))?;
+        let ClientAddress(client) = ClientAddress::of(parts, state);
+        // DHIS2 clients send client credentials as HTTP Basic: exchanged
+        // (and briefly remembered) for a token, then treated as a bearer.
+        let header = match sent.get(..6) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("basic ") => {
+                let token = state
+                    .basic
+                    .token(
+                        &state.registry,
+                        &sent[6..],
+                        client.map(|ip| ip.to_string()).as_deref(),
+                    )
+                    .await?;
+                format!("Bearer {token}")
+            }
+            _ => sent.to_owned(),
+        };
         let principal = state
             .verifier
-            .verify_header(header)
+            .verify_header(&header)
             .map_err(|e| ApiError::unauthenticated(e.to_string()))?;
-        let ClientAddress(client) = ClientAddress::of(parts, state);
         let bearer = Bearer::new(header[7..].trim(), request_id(&parts.headers), client)?;
         Ok(Self {
             principal,

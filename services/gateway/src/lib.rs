@@ -1,6 +1,7 @@
 //! chiso gateway: REST for people and browsers, translated to gRPC calls on
 //! the back services.
 
+mod basic;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[peer::ProxyNet]>,
+    /// Tokens of recently verified HTTP Basic credentials.
+    pub basic: basic::BasicTokens,
 }
 
 /// The gateway's HTTP service: every route, with request ids, tracing and
@@ -106,6 +109,7 @@ impl Application {
             aggregation: grpc::channel(&config.aggregation_url, &config.tls)?,
             verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
             trusted_proxies: config.trusted_proxies.into(),
+            basic: basic::BasicTokens::default(),
         };
         let router = app(state);
         let https = config.tls.https_server()?;

@@ -29,6 +29,7 @@ fn gateway() -> (Router, TokenSigner) {
         aggregation: channel(),
         verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
         trusted_proxies: Vec::new().into(),
+        basic: Default::default(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), signer)
@@ -434,6 +435,7 @@ async fn gateway_with_fake(proxies: &[&str]) -> (Router, fake::Reports, String) 
         aggregation: nowhere,
         verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
         trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
+        basic: Default::default(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), reports, admin_token(&signer))

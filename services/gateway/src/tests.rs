@@ -89,9 +89,10 @@ async fn a_missing_or_bad_bearer_token_is_a_json_401() {
     let cases: [(Option<&[u8]>, &str); 6] = [
         (None, "a bearer token is required"),
         (Some(b"Bearer not-a-jwt"), "invalid bearer token"),
+        // Basic is taken (DHIS2 clients), but only as base64 of id:secret.
         (
-            Some(b"Basic YWRtaW46c2VjcmV0"),
-            "authorization must be `Bearer <token>`",
+            Some(b"Basic not base64"),
+            "Basic credentials must be base64 of client_id:client_secret",
         ),
         (Some(b"Bearer"), "authorization must be `Bearer <token>`"),
         (

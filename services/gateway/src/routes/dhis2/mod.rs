@@ -5,11 +5,13 @@
 //! metadata: `/api/dataElements`, `/api/indicators`, `/api/dataSets`,
 //! `/api/organisationUnits` (lists with `fields`, `filter` and paging, and
 //! single items), `/api/me` and `/api/system/info`; and `/api/analytics`,
-//! answered by the aggregation service.
+//! answered by the aggregation service; and `GET /api/dataValueSets`, the
+//! reports' current values as DHIS2 data values.
 
 mod analytics;
 mod metadata;
 mod query;
+mod values;
 
 use axum::{Router, routing::get};
 
@@ -35,6 +37,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/system/info", get(metadata::system_info))
         .route("/api/analytics", get(analytics::analytics))
         .route("/api/analytics.csv", get(analytics::analytics_csv))
+        .route("/api/dataValueSets", get(values::get_data_value_sets))
+        .route("/api/dataValueSets.json", get(values::get_data_value_sets))
+        .route(
+            "/api/dataValueSets.csv",
+            get(values::get_data_value_sets_csv),
+        )
 }
 
 /// Text folded for case- and diacritic-free matching (`ilike`).

@@ -237,3 +237,255 @@ async fn dhis2_metadata_lists_filter_page_and_project() {
     assert_eq!(status, 404, "{body}");
     stack.shutdown().await;
 }
+
+/// A DHIS2 data value set: a dry run stores nothing; the import, exported
+/// again, gives the same values; each strategy; a conflict per bad value,
+/// with nothing stored; a CSV round trip with Excel's semicolons.
+#[tokio::test]
+async fn dhis2_data_value_sets_import_export_and_strategies() {
+    let stack = spawn_stack().await;
+    let (admin, _) = register_quang_ngai(&stack).await;
+    let q = crate::this_quarter();
+    let quick = |unit: &str, sent: i64, electronic: i64| {
+        [
+            ("documents_sent", sent),
+            ("documents_sent_electronic", electronic),
+            ("documents_signed_digitally", 0),
+            ("documents_to_higher_levels", 0),
+            ("documents_to_higher_levels_electronic", 0),
+            ("online_meetings", 1),
+        ]
+        .iter()
+        .map(|(de, v)| json!({"dataElement": de, "orgUnit": unit, "value": v.to_string()}))
+        .collect::<Vec<_>>()
+    };
+    let mut values = quick("000.00.15.H51", 120, 114);
+    values.extend(quick("000.00.24.H51", 380, 266));
+    let set = json!({"dataSet": "it_fast_quarterly", "period": q, "completeDate": "2026-11-22", "dataValues": values});
+    let export_path = format!(
+        "/api/dataValueSets?dataSet=it_fast_quarterly&period={q}&orgUnit=000.00.00.H51&children=true"
+    );
+
+    let (status, body) = stack
+        .post("/api/dataValueSets?dryRun=true", Some(&admin), &set)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "SUCCESS");
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 12, "updated": 0, "ignored": 0, "deleted": 0})
+    );
+    assert!(
+        exported(&stack, &admin, &export_path).await.is_empty(),
+        "a dry run stores nothing"
+    );
+
+    let (status, body) = stack.post("/api/dataValueSets", Some(&admin), &set).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["importCount"]["imported"], 12);
+    let mut sent: Vec<(String, String, String, String)> = set["dataValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("dataElement"), q.clone(), s("orgUnit"), s("value"))
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(exported(&stack, &admin, &export_path).await, sent);
+    // Submitted (completeDate), so they count: 380 / 500.
+    stack.wait_for_feed(&admin).await;
+    let (status, body) = stack.get(&crate::documents_rate_path("51"), &admin).await;
+    assert_eq!(
+        (status, &body["value_text"]),
+        (200, &json!("76.0")),
+        "{body}"
+    );
+
+    // UPDATE changes what exists and ignores what does not.
+    let change = |strategy: &str, values: serde_json::Value| {
+        let path = format!("/api/dataValueSets?importStrategy={strategy}");
+        let body = json!({"dataSet": "it_fast_quarterly", "period": q, "orgUnit": "000.00.15.H51",
+                          "completeDate": "2026-11-22", "dataValues": values});
+        let (stack, admin) = (&stack, admin.clone());
+        async move { stack.post(&path, Some(&admin), &body).await }
+    };
+    let (status, body) = change(
+        "UPDATE",
+        json!([{"dataElement": "documents_sent", "value": "130"},
+               {"dataElement": "has_electronic_one_stop_shop", "value": "true"}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 0, "updated": 1, "ignored": 1, "deleted": 0})
+    );
+    // CREATE adds what is new and leaves what exists.
+    let (status, body) = change(
+        "CREATE",
+        json!([{"dataElement": "documents_sent", "value": "999"},
+               {"dataElement": "has_electronic_one_stop_shop", "value": "true"}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 1, "updated": 0, "ignored": 1, "deleted": 0})
+    );
+    // DELETE removes a value (an optional one: the report still submits).
+    let (status, body) = change(
+        "DELETE",
+        json!([{"dataElement": "has_electronic_one_stop_shop", "value": ""}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 0, "updated": 0, "ignored": 0, "deleted": 1})
+    );
+    let now = exported(&stack, &admin, &export_path).await;
+    assert!(
+        now.contains(&(
+            "documents_sent".into(),
+            q.clone(),
+            "000.00.15.H51".into(),
+            "130".into()
+        )),
+        "{now:?}"
+    );
+    assert!(
+        !now.iter().any(|v| v.0 == "has_electronic_one_stop_shop"),
+        "{now:?}"
+    );
+    let (status, report) = stack
+        .get(
+            &format!("/api/v1/reports/by-key/it_fast_quarterly/{q}/000.00.15.H51"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (&report["status"], &report["version"]),
+        (&json!("submitted"), &json!(4))
+    );
+
+    // A conflict per bad value; nothing stored.
+    let (status, body) = change(
+        "CREATE_AND_UPDATE",
+        json!([{"dataElement": "documents_sent", "value": "-5"},
+               {"dataElement": "no_such_element", "value": "1"},
+               {"dataElement": "online_meetings", "value": "3", "orgUnit": "000.00.99.H51"}]),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["status"], "ERROR");
+    let objects: Vec<&str> = body["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        objects,
+        ["no_such_element", "000.00.99.H51", "documents_sent"],
+        "{body}"
+    );
+    assert_eq!(body["conflicts"][2]["indexes"], json!([0]));
+    assert_eq!(
+        exported(&stack, &admin, &export_path).await,
+        now,
+        "nothing stored"
+    );
+    // A form that needs the agency's signature is not completed this way.
+    let year = &q[..4];
+    let (status, body) = stack
+        .post(
+            "/api/dataValueSets",
+            Some(&admin),
+            &json!({"dataSet": "it_application_yearly", "period": year, "orgUnit": "000.00.15.H51",
+                    "completeDate": "2026-11-22", "dataValues": [{"dataElement": "servers", "value": "2"}]}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["conflicts"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("signature"),
+        "{body}"
+    );
+
+    // CSV: exported, and imported back as Excel writes it in Vietnam
+    // (semicolons, a byte-order mark): every value identical, so ignored.
+    let (status, _, csv) = stack
+        .get_with_headers(
+            &format!(
+                "/api/dataValueSets.csv?dataSet=it_fast_quarterly&period={q}&orgUnit=000.00.24.H51"
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let semicolons = format!("\u{feff}{}", csv.as_str().unwrap().replace(',', ";"));
+    let response = stack
+        .http
+        .post(format!("{}/api/dataValueSets", stack.gateway_url))
+        .bearer_auth(&admin)
+        .header("content-type", "application/csv")
+        .body(semicolons.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 0, "updated": 0, "ignored": 6, "deleted": 0}),
+        "{body}"
+    );
+    // One value changed in the file: updated (into a draft revision, as the
+    // CSV carries no completeDate).
+    let edited = semicolons.replace(
+        &format!("documents_sent;{q};000.00.24.H51;default;default;380"),
+        &format!("documents_sent;{q};000.00.24.H51;default;default;390"),
+    );
+    let response = stack
+        .http
+        .post(format!("{}/api/dataValueSets.csv", stack.gateway_url))
+        .bearer_auth(&admin)
+        .body(edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["importCount"],
+        json!({"imported": 0, "updated": 1, "ignored": 5, "deleted": 0}),
+        "{body}"
+    );
+    stack.shutdown().await;
+}
+
+/// Exported values as sorted (element, period, unit, value).
+async fn exported(
+    stack: &chiso_tests::TestStack,
+    admin: &str,
+    path: &str,
+) -> Vec<(String, String, String, String)> {
+    let (status, body) = stack.get(path, admin).await;
+    assert_eq!(status, 200, "{body}");
+    let mut v: Vec<(String, String, String, String)> = body["dataValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("dataElement"), s("period"), s("orgUnit"), s("value"))
+        })
+        .collect();
+    v.sort();
+    v
+}

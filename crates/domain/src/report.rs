@@ -21,6 +21,13 @@ pub struct ReportKey {
     pub agency: AgencyCode,
 }
 
+impl std::fmt::Display for ReportKey {
+    /// `form/period/agency`, as the REST paths name a report.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.form, self.period, self.agency)
+    }
+}
+
 /// Parses entered values, `(data element, value text)` pairs in request
 /// order, against the catalogue: unknown or retired elements, values of the
 /// wrong type, out of bounds or with too many decimals, and repeated

@@ -412,6 +412,12 @@ mod fake {
         ) -> Result<Response<pb::SignatureVerification>, Status> {
             Err(Status::unimplemented("fake"))
         }
+        async fn import_values(
+            &self,
+            _: Request<pb::ImportValuesRequest>,
+        ) -> Result<Response<pb::ImportSummary>, Status> {
+            Err(Status::unimplemented("fake"))
+        }
     }
 }
 

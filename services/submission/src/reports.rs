@@ -246,6 +246,28 @@ fn value_rows(
         .collect()
 }
 
+/// The current status and values of the report at `key`, read inside the
+/// caller's transaction (an import merges into them).
+pub async fn current_in(
+    txn: &sea_orm::DatabaseTransaction,
+    defs: &Definitions,
+    key: &ReportKey,
+) -> ServiceResult<Option<(ReportStatus, ReportValues)>> {
+    let Some(row) = report::Entity::find()
+        .filter(report::Column::Form.eq(key.form.as_str()))
+        .filter(report::Column::Period.eq(key.period.to_string()))
+        .filter(report::Column::AgencyCode.eq(key.agency.as_str()))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let status = parse_row(&row)?.status;
+    let values = read_values(txn, defs, &row.id, row.version).await?;
+    Ok(Some((status, values)))
+}
+
 /// Applies one lifecycle write in one transaction: the row read (locked),
 /// the etag compared, the transition and lock checked, values checked on
 /// submit, every table written, the feed event, audit entry and answer
@@ -258,10 +280,33 @@ pub async fn write(
     w: &Write,
     sequencer: &Notify,
 ) -> ServiceResult<pb::Report> {
-    use LifecycleAction as A;
     let now = Utc::now();
-    let today = now.with_timezone(&vietnam_offset()).date_naive();
     let txn = chiso_runtime::db::begin_write(db).await?;
+    let (answer, published) = write_in(&txn, defs, actor, w, now).await?;
+    if let Some(idem) = idem {
+        idempotency::remember(&txn, idem, &answer, now).await?;
+    }
+    txn.commit().await?;
+    if published {
+        sequencer.notify_one();
+    }
+    Ok(answer)
+}
+
+/// [`write`] inside a transaction the caller holds, so several writes (an
+/// import of many reports) commit or roll back together. Returns the answer
+/// and whether a feed event was written (the caller wakes the sequencer
+/// after committing). An error leaves the transaction for the caller to
+/// drop; nothing it wrote is committed.
+pub async fn write_in(
+    txn: &sea_orm::DatabaseTransaction,
+    defs: &Definitions,
+    actor: &Actor,
+    w: &Write,
+    now: chrono::DateTime<Utc>,
+) -> ServiceResult<(pb::Report, bool)> {
+    use LifecycleAction as A;
+    let today = now.with_timezone(&vietnam_offset()).date_naive();
 
     // The one read of the report row, locked until commit on PostgreSQL.
     let row = match &w.target {
@@ -271,13 +316,13 @@ pub async fn write(
                 .filter(report::Column::Period.eq(key.period.to_string()))
                 .filter(report::Column::AgencyCode.eq(key.agency.as_str()))
                 .lock_exclusive()
-                .one(&txn)
+                .one(txn)
                 .await?
         }
         Target::Id { id, scope } => Some(
             report::Entity::find_by_id(id.clone())
                 .lock_exclusive()
-                .one(&txn)
+                .one(txn)
                 .await?
                 .filter(|r| scope.covers(Resource::agency(&r.agency_code, &r.province_code)))
                 .ok_or_else(|| no_report(id))?,
@@ -314,7 +359,7 @@ pub async fn write(
     let next = transition(from, w.action).map_err(ServiceError::FailedPrecondition)?;
 
     let locked = form.is_locked(&key.period, today);
-    let unlocked_now = locked && unlocked(&txn, key, now).await?;
+    let unlocked_now = locked && unlocked(txn, key, now).await?;
     if locked && !unlocked_now && matches!(w.action, A::SaveDraft | A::Submit | A::Revise) {
         let lock = form
             .lock_date(&key.period)
@@ -329,10 +374,10 @@ pub async fn write(
 
     let current = match &row {
         Some(r) => {
-            let version = read_version(&txn, &r.id, r.version)
+            let version = read_version(txn, &r.id, r.version)
                 .await?
                 .ok_or_else(|| corrupt(&r.id, format!("version {} is missing", r.version)))?;
-            let values = read_values(&txn, defs, &r.id, r.version).await?;
+            let values = read_values(txn, defs, &r.id, r.version).await?;
             Some((version, values))
         }
         None => None,
@@ -415,7 +460,7 @@ pub async fn write(
     match &row {
         None => {
             report::Entity::insert(report::ActiveModel::from(report_model.clone()))
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await?;
         }
         Some(r) => {
@@ -427,7 +472,7 @@ pub async fn write(
                 .col_expr(report::Column::UpdatedAt, Expr::value(now))
                 .filter(report::Column::Id.eq(&r.id))
                 .filter(report::Column::Revision.eq(r.revision))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
             if updated.rows_affected != 1 {
                 return Err(ServiceError::StaleVersion(
@@ -484,7 +529,7 @@ pub async fn write(
             report_version::Entity::insert(report_version::ActiveModel::from(
                 version_model.clone(),
             ))
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
         }
         Transition::Same(_) => {
@@ -495,7 +540,7 @@ pub async fn write(
             );
             active.report_id = sea_orm::ActiveValue::Unchanged(report_id.clone());
             active.version = sea_orm::ActiveValue::Unchanged(version_no);
-            report_version::Entity::update(active).exec(&txn).await?;
+            report_version::Entity::update(active).exec(txn).await?;
         }
     }
     let values_change = matches!(next, Transition::NewVersion(_)) || w.values.is_some();
@@ -505,13 +550,13 @@ pub async fn write(
             report_value::Entity::delete_many()
                 .filter(report_value::Column::ReportId.eq(&report_id))
                 .filter(report_value::Column::Version.eq(version_no))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
         let rows = value_rows(&report_id, version_no, province.as_str(), &values);
         if !rows.is_empty() {
             report_value::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await?;
         }
     }
@@ -535,13 +580,13 @@ pub async fn write(
                 counts,
                 unlock: None,
             };
-            events::append(&txn, events::report_payload(change, now), now).await?;
+            events::append(txn, events::report_payload(change, now), now).await?;
             true
         }
         None => false,
     };
     audit::record(
-        &txn,
+        txn,
         actor,
         now,
         audit::Entry {
@@ -561,14 +606,7 @@ pub async fn write(
         },
     )
     .await?;
-    if let Some(idem) = idem {
-        idempotency::remember(&txn, idem, &answer, now).await?;
-    }
-    txn.commit().await?;
-    if published {
-        sequencer.notify_one();
-    }
-    Ok(answer)
+    Ok((answer, published))
 }
 
 /// A province officer's unlock, decoded and authorised.

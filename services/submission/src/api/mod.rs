@@ -4,6 +4,7 @@
 mod catalogue;
 mod feed;
 mod forms;
+mod import;
 mod reports;
 
 use std::sync::Arc;

@@ -199,6 +199,25 @@ impl ReportService for ReportApi {
         Ok(Response::new(answer))
     }
 
+    #[instrument(skip_all, fields(values = request.get_ref().values.len()))]
+    async fn import_values(
+        &self,
+        request: Request<pb::ImportValuesRequest>,
+    ) -> Result<Response<pb::ImportSummary>, Status> {
+        let (principal, scope) = caller_in_scope(&request, Action::SubmitReport)?;
+        let actor = actor(&request, principal, None);
+        let summary =
+            super::import::import_values(&self.0, &actor, &scope, request.get_ref()).await?;
+        info!(
+            status = %summary.status,
+            reports = summary.reports,
+            dry_run = summary.dry_run,
+            conflicts = summary.conflicts.len(),
+            "values imported"
+        );
+        Ok(Response::new(summary))
+    }
+
     #[instrument(skip_all, fields(form = %request.get_ref().form, period = %request.get_ref().period))]
     async fn submit_report(
         &self,

@@ -5,8 +5,9 @@
 //! metadata: `/api/dataElements`, `/api/indicators`, `/api/dataSets`,
 //! `/api/organisationUnits` (lists with `fields`, `filter` and paging, and
 //! single items), `/api/me` and `/api/system/info`; and `/api/analytics`,
-//! answered by the aggregation service; and `GET /api/dataValueSets`, the
-//! reports' current values as DHIS2 data values.
+//! answered by the aggregation service; and `/api/dataValueSets`: the
+//! reports' current values as DHIS2 data values, and data value sets (JSON
+//! or CSV) imported into reports.
 
 mod analytics;
 mod metadata;
@@ -37,11 +38,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/system/info", get(metadata::system_info))
         .route("/api/analytics", get(analytics::analytics))
         .route("/api/analytics.csv", get(analytics::analytics_csv))
-        .route("/api/dataValueSets", get(values::get_data_value_sets))
-        .route("/api/dataValueSets.json", get(values::get_data_value_sets))
+        .route(
+            "/api/dataValueSets",
+            get(values::get_data_value_sets).post(values::post_data_value_sets),
+        )
+        .route(
+            "/api/dataValueSets.json",
+            get(values::get_data_value_sets).post(values::post_data_value_sets),
+        )
         .route(
             "/api/dataValueSets.csv",
-            get(values::get_data_value_sets_csv),
+            get(values::get_data_value_sets_csv).post(values::post_data_value_sets_csv),
         )
 }
 

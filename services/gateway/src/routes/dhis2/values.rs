@@ -314,3 +314,265 @@ mod tests {
         );
     }
 }
+
+// ---------------------------------------------------------------- imports
+
+/// One data value as DHIS2 clients send it; unknown fields (created,
+/// storedBy, …) are accepted and ignored, as DHIS2 does.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SentValue {
+    data_element: String,
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    org_unit: Option<String>,
+    value: Value,
+}
+
+/// A data value set as DHIS2 clients send it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SentSet {
+    #[serde(default)]
+    data_set: Option<String>,
+    #[serde(default)]
+    complete_date: Option<String>,
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    org_unit: Option<String>,
+    #[serde(default)]
+    data_values: Vec<SentValue>,
+}
+
+/// The import options DHIS2 takes as query parameters.
+#[derive(Debug, Clone, Default)]
+struct ImportOptions {
+    dry_run: bool,
+    strategy: pb::ImportStrategy,
+    strategy_name: String,
+}
+
+impl ImportOptions {
+    fn parse(raw: Option<String>) -> Result<Self, ApiError> {
+        let mut o = Self {
+            strategy: pb::ImportStrategy::CreateAndUpdate,
+            strategy_name: "CREATE_AND_UPDATE".into(),
+            ..Default::default()
+        };
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "dryRun" => o.dry_run = value.eq_ignore_ascii_case("true"),
+                "importStrategy" | "strategy" => {
+                    o.strategy = match value.to_ascii_uppercase().as_str() {
+                        "CREATE" => pb::ImportStrategy::Create,
+                        "UPDATE" => pb::ImportStrategy::Update,
+                        "CREATE_AND_UPDATE" | "NEW_AND_UPDATES" => {
+                            pb::ImportStrategy::CreateAndUpdate
+                        }
+                        "DELETE" | "DELETES" => pb::ImportStrategy::Delete,
+                        other => {
+                            return Err(ApiError::field(
+                                "importStrategy",
+                                format!(
+                                    "`{other}` is not an import strategy: CREATE, UPDATE, CREATE_AND_UPDATE or DELETE"
+                                ),
+                            ));
+                        }
+                    };
+                    o.strategy_name = value.to_ascii_uppercase();
+                }
+                "idScheme" | "dataElementIdScheme" | "orgUnitIdScheme" | "dataSetIdScheme" => {
+                    if !matches!(value.to_ascii_lowercase().as_str(), "uid" | "code") {
+                        return Err(ApiError::field(
+                            key.as_ref(),
+                            "must be uid or code (the same thing here)",
+                        ));
+                    }
+                }
+                // Accepted for DHIS2 clients; chiso always imports synchronously and audits.
+                "preheatCache" | "skipExistingCheck" | "skipAudit" | "format"
+                | "firstRowIsHeader" | "async" => {}
+                other => {
+                    return Err(ApiError::field(
+                        other,
+                        "is not a parameter here: dryRun, importStrategy, idScheme, dataElementIdScheme, orgUnitIdScheme",
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A CSV body as DHIS2 takes it: dataelement, period, orgunit, catoptcombo,
+/// attroptcombo, value, …; a header row is skipped; commas or semicolons
+/// (Excel in a Vietnamese locale), with or without a byte-order mark.
+fn csv_values(body: &[u8]) -> Result<Vec<pb::ImportedValue>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::field("body", "the CSV is not UTF-8"))?
+        .trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record =
+            record.map_err(|e| ApiError::field(format!("row {}", i + 1), e.to_string()))?;
+        let cell = |n: usize| record.get(n).unwrap_or_default().trim().to_owned();
+        if i == 0 && cell(0).eq_ignore_ascii_case("dataelement") {
+            continue;
+        }
+        if record.len() < 6 {
+            return Err(ApiError::field(
+                format!("row {}", i + 1),
+                "needs dataelement, period, orgunit, catoptcombo, attroptcombo, value",
+            ));
+        }
+        out.push(pb::ImportedValue {
+            data_element: cell(0),
+            period: cell(1),
+            agency_code: cell(2),
+            value: cell(5),
+        });
+    }
+    Ok(out)
+}
+
+/// DHIS2's import summary; 409 when nothing was stored because of conflicts.
+fn import_answer(summary: pb::ImportSummary, options: &ImportOptions, complete: bool) -> Response {
+    let count = summary.import_count.unwrap_or_default();
+    let ok = summary.status == "SUCCESS";
+    let body = json!({
+        "responseType": "ImportSummary",
+        "status": summary.status,
+        "description": if ok {
+            "Import process completed successfully"
+        } else {
+            "Import was not done: every conflict must be resolved (nothing was stored)"
+        },
+        "importOptions": {"dryRun": options.dry_run, "importStrategy": options.strategy_name},
+        "importCount": {
+            "imported": count.imported,
+            "updated": count.updated,
+            "ignored": count.ignored,
+            "deleted": count.deleted,
+        },
+        "conflicts": summary.conflicts.iter().map(|c| json!({
+            "object": c.object,
+            "value": c.value,
+            "indexes": if c.index >= 0 { json!([c.index]) } else { json!([]) },
+        })).collect::<Vec<_>>(),
+        "dataSetComplete": if complete { "true" } else { "false" },
+    });
+    let status = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::CONFLICT
+    };
+    (status, Json(body)).into_response()
+}
+
+fn is_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.contains("csv"))
+}
+
+async fn import(
+    user: &AuthUser,
+    options: &ImportOptions,
+    form: String,
+    values: Vec<pb::ImportedValue>,
+    complete: bool,
+) -> ApiResult<Response> {
+    let summary = user
+        .reports()
+        .import_values(pb::ImportValuesRequest {
+            form,
+            values,
+            strategy: options.strategy.into(),
+            dry_run: options.dry_run,
+            complete,
+            received_on: String::new(),
+        })
+        .await?
+        .into_inner();
+    Ok(import_answer(summary, options, complete))
+}
+
+/// `POST /api/dataValueSets`: a DHIS2 data value set (JSON, or CSV by
+/// content type) into reports.
+pub async fn post_data_value_sets(
+    user: AuthUser,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let options = ImportOptions::parse(raw)?;
+    if is_csv(&headers) {
+        let values = csv_values(&body)?;
+        return import(&user, &options, String::new(), values, false).await;
+    }
+    let set: SentSet = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::field("body", format!("not a DHIS2 data value set: {e}")))?;
+    let values = set
+        .data_values
+        .iter()
+        .map(|v| pb::ImportedValue {
+            data_element: v.data_element.clone(),
+            period: v
+                .period
+                .clone()
+                .or_else(|| set.period.clone())
+                .unwrap_or_default(),
+            agency_code: v
+                .org_unit
+                .clone()
+                .or_else(|| set.org_unit.clone())
+                .unwrap_or_default(),
+            value: value_text(&v.value),
+        })
+        .collect();
+    let complete = set
+        .complete_date
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty());
+    import(
+        &user,
+        &options,
+        set.data_set.unwrap_or_default(),
+        values,
+        complete,
+    )
+    .await
+}
+
+pub async fn post_data_value_sets_csv(
+    user: AuthUser,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let options = ImportOptions::parse(raw)?;
+    let values = csv_values(&body)?;
+    import(&user, &options, String::new(), values, false).await
+}

@@ -1,0 +1,433 @@
+//! ImportValues: many values for many reports (a DHIS2 data value set, a
+//! CSV file) in one request. Values are grouped into reports by form,
+//! period and agency; each report then goes through the ordinary lifecycle
+//! write (`reports::write_in`), all inside one transaction: every check a
+//! single submission gets, and all of it committed or none.
+
+use std::collections::BTreeMap;
+
+use chiso_domain::{
+    AgencyCode, DataElementCode, Form, FormCode, LifecycleAction, PeriodCode, ReportKey,
+    ReportStatus, ReportValues,
+};
+use chiso_proto::{
+    convert::submission::{ReportKeyRequest, decode_received_on},
+    submission::v1 as pb,
+};
+use chiso_runtime::{
+    ServiceError, ServiceResult,
+    policy::{Action, Resource, Scope, scope as policy_scope},
+};
+use chrono::Utc;
+
+use super::{Submission, reporting_agency};
+use crate::{
+    audit::Actor,
+    catalogue::Definitions,
+    reports::{self, Target, Write},
+};
+
+/// A conflict: what it is about, why, and the value's index (-1: a report).
+type Conflict = (String, String, i32);
+
+/// A value placed in its report: (index in the request, element, raw value).
+type Entry = (i32, DataElementCode, String);
+
+/// One report's share of the import.
+struct Group<'d> {
+    key: ReportKey,
+    province: chiso_domain::AdminUnitCode,
+    form: &'d Form,
+    values: Vec<Entry>,
+}
+
+/// What the strategy makes of one report's values.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    imported: i32,
+    updated: i32,
+    ignored: i32,
+    deleted: i32,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Self) {
+        self.imported += o.imported;
+        self.updated += o.updated;
+        self.ignored += o.ignored;
+        self.deleted += o.deleted;
+    }
+}
+
+/// The values a report ends with under `strategy`, and what changed.
+fn merge(
+    strategy: pb::ImportStrategy,
+    current: &ReportValues,
+    incoming: &ReportValues,
+) -> (ReportValues, Counts) {
+    use pb::ImportStrategy as S;
+    let mut out = current.clone();
+    let mut c = Counts::default();
+    for (code, value) in incoming {
+        let existing = current.get(code);
+        match (strategy, existing) {
+            (S::Delete, Some(_)) => {
+                out.remove(code);
+                c.deleted += 1;
+            }
+            (S::Delete, None) => c.ignored += 1,
+            (_, Some(v)) if v == value => c.ignored += 1,
+            (S::Create, Some(_)) => c.ignored += 1,
+            (S::Update, None) => c.ignored += 1,
+            (_, Some(_)) => {
+                out.insert(code.clone(), *value);
+                c.updated += 1;
+            }
+            (_, None) => {
+                out.insert(code.clone(), *value);
+                c.imported += 1;
+            }
+        }
+    }
+    (out, c)
+}
+
+/// The form a value belongs to: the one named, or the only one holding its
+/// element for its period's type.
+fn form_for<'d>(
+    defs: &'d Definitions,
+    named: Option<&'d Form>,
+    element: &DataElementCode,
+    period: &PeriodCode,
+) -> Result<&'d Form, String> {
+    let holds = |f: &Form| f.elements().any(|e| &e.code == element);
+    if let Some(form) = named {
+        return if holds(form) {
+            Ok(form)
+        } else {
+            Err(format!("form {} has no element {element}", form.code))
+        };
+    }
+    let candidates: Vec<&Form> = defs
+        .forms
+        .values()
+        .filter(|f| f.period_type == period.period_type() && holds(f))
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "no {} form holds {element}: give the data set",
+            period.period_type()
+        )),
+        _ => Err(format!(
+            "{element} is on several {} forms: give the data set",
+            period.period_type()
+        )),
+    }
+}
+
+pub(super) async fn import_values(
+    state: &Submission,
+    actor: &Actor,
+    scope: &Scope,
+    req: &pb::ImportValuesRequest,
+) -> ServiceResult<pb::ImportSummary> {
+    let defs = state.cache.get();
+    let strategy = match pb::ImportStrategy::try_from(req.strategy).unwrap_or_default() {
+        pb::ImportStrategy::Unspecified => pb::ImportStrategy::CreateAndUpdate,
+        s => s,
+    };
+    let named = match req.form.trim() {
+        "" => None,
+        raw => {
+            let code =
+                FormCode::parse(raw).map_err(|e| ServiceError::field("form", e.to_string()))?;
+            Some(defs.form(&code).ok_or_else(|| {
+                ServiceError::field("form", format!("no report form has code {code}"))
+            })?)
+        }
+    };
+    let received_on = decode_received_on(&req.received_on)?;
+    let mut conflicts: Vec<Conflict> = Vec::new();
+
+    // Group the values by report, naming every value that cannot be placed.
+    let mut groups: BTreeMap<(FormCode, PeriodCode, AgencyCode), Vec<Entry>> = BTreeMap::new();
+    for (i, v) in req.values.iter().enumerate() {
+        let index = i32::try_from(i).unwrap_or(i32::MAX);
+        let element = DataElementCode::parse(&v.data_element)
+            .ok()
+            .filter(|c| defs.catalogue.element(c).is_some());
+        let period = PeriodCode::parse(&v.period).ok();
+        let agency = AgencyCode::parse(&v.agency_code).ok();
+        let Some(element) = element else {
+            conflicts.push((v.data_element.clone(), "no such data element".into(), index));
+            continue;
+        };
+        let Some(period) = period else {
+            conflicts.push((v.period.clone(), "not a period code".into(), index));
+            continue;
+        };
+        let Some(agency) = agency else {
+            conflicts.push((
+                v.agency_code.clone(),
+                "not an organisation unit code".into(),
+                index,
+            ));
+            continue;
+        };
+        match form_for(&defs, named, &element, &period) {
+            Ok(form) => groups
+                .entry((form.code.clone(), period, agency))
+                .or_default()
+                .push((index, element, v.value.trim().to_owned())),
+            Err(why) => conflicts.push((element.to_string(), why, index)),
+        }
+    }
+
+    // Each report: the agency existed, is expected, and is the caller's to write.
+    let mut resolved = Vec::new();
+    for ((form, period, agency), values) in groups {
+        let request = ReportKeyRequest {
+            form,
+            period,
+            agency: Some(agency.clone()),
+        };
+        match reporting_agency(
+            state,
+            &defs,
+            &actor.principal,
+            scope,
+            Action::SubmitReport,
+            request,
+        )
+        .await
+        {
+            Ok((key, province, form)) => {
+                if received_on.is_some() {
+                    policy_scope(&actor.principal, Action::EnterPaperReport)?.check(
+                        Action::EnterPaperReport,
+                        Resource::agency(key.agency.as_str(), province.as_str()),
+                    )?;
+                }
+                if req.complete && form.signature_required {
+                    conflicts.push((
+                        key.to_string(),
+                        format!(
+                            "form {} needs the agency's signature: submit it through /api/v1/reports",
+                            form.code
+                        ),
+                        -1,
+                    ));
+                    continue;
+                }
+                resolved.push(Group {
+                    key,
+                    province,
+                    form,
+                    values,
+                })
+            }
+            Err(e) => conflicts.push((agency.to_string(), e.to_string(), -1)),
+        }
+    }
+
+    // Values checked against their elements, every bad one named.
+    let mut parsed = Vec::with_capacity(resolved.len());
+    for g in resolved {
+        let mut values = ReportValues::new();
+        for (index, code, raw) in &g.values {
+            let raw = match raw.to_ascii_lowercase().as_str() {
+                "true" => "yes".to_owned(),
+                "false" => "no".to_owned(),
+                _ => raw.clone(),
+            };
+            let element = defs.catalogue.element(code).expect("checked above");
+            if strategy == pb::ImportStrategy::Delete {
+                // A deletion names a value; what it was does not matter.
+                if let Ok(v) = element
+                    .check_value(&raw)
+                    .or_else(|_| element.check_value("0"))
+                {
+                    values.insert(code.clone(), v);
+                }
+                continue;
+            }
+            if let Err(why) = (defs.allowed(g.form))(code) {
+                conflicts.push((code.to_string(), why, *index));
+                continue;
+            }
+            match element.check_value(&raw) {
+                Ok(v) => {
+                    if values.insert(code.clone(), v).is_some() {
+                        conflicts.push((
+                            code.to_string(),
+                            format!("given twice for {}", g.key),
+                            *index,
+                        ));
+                    }
+                }
+                Err(why) => conflicts.push((code.to_string(), why, *index)),
+            }
+        }
+        parsed.push((g.key, g.province, values));
+    }
+    let summary = |conflicts: Vec<Conflict>, counts: Counts, reports: i32| pb::ImportSummary {
+        status: if conflicts.is_empty() {
+            "SUCCESS"
+        } else {
+            "ERROR"
+        }
+        .into(),
+        import_count: Some(if conflicts.is_empty() {
+            pb::ImportCount {
+                imported: counts.imported,
+                updated: counts.updated,
+                ignored: counts.ignored,
+                deleted: counts.deleted,
+            }
+        } else {
+            // Nothing was stored.
+            pb::ImportCount {
+                ignored: i32::try_from(req.values.len()).unwrap_or(i32::MAX),
+                ..Default::default()
+            }
+        }),
+        conflicts: conflicts
+            .into_iter()
+            .map(|(object, value, index)| pb::ImportConflict {
+                object,
+                value,
+                index,
+            })
+            .collect(),
+        dry_run: req.dry_run,
+        reports: if reports > 0 { reports } else { 0 },
+    };
+    if !conflicts.is_empty() {
+        return Ok(summary(conflicts, Counts::default(), 0));
+    }
+
+    // Every report written in one transaction, through the ordinary lifecycle.
+    let now = Utc::now();
+    let txn = chiso_runtime::db::begin_write(&state.db).await?;
+    let mut counts = Counts::default();
+    let mut written = 0;
+    let mut published = false;
+    for (key, province, incoming) in parsed {
+        let current = reports::current_in(&txn, &defs, &key).await?;
+        let (status, before) = match &current {
+            Some((status, values)) => (Some(*status), values.clone()),
+            None => (None, ReportValues::new()),
+        };
+        let (after, c) = merge(strategy, &before, &incoming);
+        counts += c;
+        let finished = matches!(
+            status,
+            Some(ReportStatus::Submitted | ReportStatus::Accepted)
+        );
+        if after == before && (!req.complete || finished) {
+            continue;
+        }
+        let target = || Target::Key {
+            key: key.clone(),
+            province: province.clone(),
+        };
+        let write = |action, values: Option<ReportValues>| Write {
+            action,
+            target: target(),
+            values,
+            if_match: String::new(),
+            received_on,
+            signature: None,
+            comment: "import".into(),
+        };
+        let mut steps = Vec::new();
+        if matches!(
+            status,
+            Some(ReportStatus::Submitted | ReportStatus::Accepted | ReportStatus::Returned)
+        ) {
+            steps.push(write(LifecycleAction::Revise, None));
+        }
+        steps.push(if req.complete {
+            write(LifecycleAction::Submit, Some(after))
+        } else {
+            write(LifecycleAction::SaveDraft, Some(after))
+        });
+        for step in &steps {
+            match reports::write_in(&txn, &defs, actor, step, now).await {
+                Ok((_, event)) => published |= event,
+                Err(ServiceError::InvalidArgument(errors)) => {
+                    for e in errors.0 {
+                        conflicts.push((
+                            key.to_string(),
+                            format!("{}: {}", e.field, e.message),
+                            -1,
+                        ));
+                    }
+                    break;
+                }
+                Err(
+                    e @ (ServiceError::FailedPrecondition(_)
+                    | ServiceError::PermissionDenied(_)
+                    | ServiceError::NotFound(_)),
+                ) => {
+                    conflicts.push((key.to_string(), e.to_string(), -1));
+                    break;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        written += 1;
+    }
+    if !conflicts.is_empty() {
+        // Dropped: everything written above is rolled back.
+        return Ok(summary(conflicts, Counts::default(), 0));
+    }
+    if req.dry_run {
+        txn.rollback().await?;
+        return Ok(summary(conflicts, counts, written));
+    }
+    txn.commit().await?;
+    if published {
+        state.sequencer.notify_one();
+    }
+    Ok(summary(conflicts, counts, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use chiso_domain::{Value, value::Count};
+
+    use super::*;
+
+    fn values(pairs: &[(&str, i64)]) -> ReportValues {
+        pairs
+            .iter()
+            .map(|(c, v)| {
+                (
+                    DataElementCode::parse(c).unwrap(),
+                    Value::Count(Count::new(*v).unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_strategy_merges_as_dhis2_does() {
+        use pb::ImportStrategy as S;
+        let current = values(&[("a", 1), ("b", 2)]);
+        let incoming = values(&[("b", 3), ("c", 4), ("a", 1)]);
+        let (out, c) = merge(S::CreateAndUpdate, &current, &incoming);
+        assert_eq!(out, values(&[("a", 1), ("b", 3), ("c", 4)]));
+        assert_eq!((c.imported, c.updated, c.ignored, c.deleted), (1, 1, 1, 0));
+        let (out, c) = merge(S::Create, &current, &incoming);
+        assert_eq!(out, values(&[("a", 1), ("b", 2), ("c", 4)]));
+        assert_eq!((c.imported, c.updated, c.ignored), (1, 0, 2));
+        let (out, c) = merge(S::Update, &current, &incoming);
+        assert_eq!(out, values(&[("a", 1), ("b", 3)]));
+        assert_eq!((c.imported, c.updated, c.ignored), (0, 1, 2));
+        let (out, c) = merge(S::Delete, &current, &values(&[("a", 9), ("z", 1)]));
+        assert_eq!(out, values(&[("b", 2)]));
+        assert_eq!((c.deleted, c.ignored), (1, 1));
+    }
+}

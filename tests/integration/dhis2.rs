@@ -466,6 +466,37 @@ async fn dhis2_data_value_sets_import_export_and_strategies() {
         json!({"imported": 0, "updated": 1, "ignored": 5, "deleted": 0}),
         "{body}"
     );
+    // One value at a time, as /api/dataValues takes it.
+    let one = |method: reqwest::Method, query: String| {
+        let request = stack
+            .http
+            .request(
+                method,
+                format!("{}/api/dataValues?{query}", stack.gateway_url),
+            )
+            .bearer_auth(&admin);
+        async move { request.send().await.unwrap() }
+    };
+    let at = format!("de=online_meetings&pe={q}&ou=000.00.24.H51");
+    assert_eq!(
+        one(reqwest::Method::POST, format!("{at}&value=5"))
+            .await
+            .status(),
+        204
+    );
+    let got = one(reqwest::Method::GET, at.clone()).await;
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.json::<serde_json::Value>().await.unwrap(), json!(["5"]));
+    let bad = one(reqwest::Method::POST, format!("pe={q}&value=5")).await;
+    assert_eq!(bad.status(), 422);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["de", "ou"]);
     stack.shutdown().await;
 }
 

@@ -47,6 +47,12 @@ pub fn router() -> Router<AppState> {
             get(values::get_data_value_sets).post(values::post_data_value_sets),
         )
         .route(
+            "/api/dataValues",
+            get(values::get_data_value)
+                .post(values::post_data_value)
+                .delete(values::delete_data_value),
+        )
+        .route(
             "/api/dataValueSets.csv",
             get(values::get_data_value_sets_csv).post(values::post_data_value_sets_csv),
         )

@@ -576,3 +576,145 @@ pub async fn post_data_value_sets_csv(
     let values = csv_values(&body)?;
     import(&user, &options, String::new(), values, false).await
 }
+
+/// The `de`, `pe`, `ou` (and `value`) of a single data value, from the
+/// query string or a form body, as DHIS2 clients send them.
+fn single_value(raw: &str, value_required: bool) -> Result<pb::ImportedValue, ApiError> {
+    let mut v = pb::ImportedValue::default();
+    let mut given_value = false;
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        match key.as_ref() {
+            "de" => v.data_element = value.into_owned(),
+            "pe" => v.period = value.into_owned(),
+            "ou" => v.agency_code = value.into_owned(),
+            "value" => {
+                v.value = value.into_owned();
+                given_value = true;
+            }
+            "co" | "cc" | "cp" | "ds" | "comment" | "followUp" | "idScheme" => {}
+            other => {
+                return Err(ApiError::field(
+                    other,
+                    "is not a parameter here: de, pe, ou, value",
+                ));
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for (name, given) in [
+        ("de", !v.data_element.is_empty()),
+        ("pe", !v.period.is_empty()),
+        ("ou", !v.agency_code.is_empty()),
+        ("value", given_value || !value_required),
+    ] {
+        if !given {
+            missing.push((name.to_owned(), "is required".to_owned()));
+        }
+    }
+    if missing.is_empty() {
+        Ok(v)
+    } else {
+        Err(ApiError::fields(missing))
+    }
+}
+
+/// `GET /api/dataValues?de=&pe=&ou=`: one value, as a one-item list of text
+/// (DHIS2's answer).
+pub async fn get_data_value(user: AuthUser, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+    let want = single_value(&raw.unwrap_or_default(), false)?;
+    let period =
+        PeriodCode::parse(&want.period).map_err(|e| ApiError::field("pe", e.to_string()))?;
+    let forms = user
+        .forms()
+        .list_forms(pb::ListFormsRequest {})
+        .await?
+        .into_inner()
+        .forms;
+    for form in forms.iter().filter(|f| {
+        period_type(f.period_type) == Some(period.period_type())
+            && f.sections
+                .iter()
+                .flat_map(|s| &s.elements)
+                .any(|e| e.data_element == want.data_element)
+    }) {
+        match user
+            .reports()
+            .get_report(pb::GetReportRequest {
+                form: form.code.clone(),
+                period: want.period.clone(),
+                agency_code: want.agency_code.clone(),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(report) => {
+                if let Some(v) = report
+                    .into_inner()
+                    .values
+                    .iter()
+                    .find(|v| v.data_element == want.data_element)
+                {
+                    return Ok(Json(json!([v.value])));
+                }
+            }
+            Err(s) if s.code() == tonic::Code::NotFound => {}
+            Err(s) => return Err(s.into()),
+        }
+    }
+    Err(ApiError::new(
+        tonic::Code::NotFound,
+        "Data value does not exist",
+    ))
+}
+
+/// `POST /api/dataValues` (parameters in the query or a form body): one
+/// value into its report's draft, or into a revision of a submitted one.
+pub async fn post_data_value(
+    user: AuthUser,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let mut params = raw.unwrap_or_default();
+    if !body.is_empty() {
+        params.push('&');
+        params.push_str(
+            std::str::from_utf8(&body).map_err(|_| ApiError::field("body", "is not UTF-8"))?,
+        );
+    }
+    let value = single_value(&params, true)?;
+    let options = ImportOptions::default_strategy();
+    let answer = import(&user, &options, String::new(), vec![value], false).await?;
+    Ok(single_answer(answer))
+}
+
+/// `DELETE /api/dataValues?de=&pe=&ou=`.
+pub async fn delete_data_value(user: AuthUser, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let value = single_value(&raw.unwrap_or_default(), false)?;
+    let options = ImportOptions {
+        strategy: pb::ImportStrategy::Delete,
+        strategy_name: "DELETE".into(),
+        dry_run: false,
+    };
+    let answer = import(&user, &options, String::new(), vec![value], false).await?;
+    Ok(single_answer(answer))
+}
+
+/// DHIS2 answers a single value with 201 (stored) or 204 (deleted), and
+/// the import summary's conflict as the error.
+fn single_answer(summary: Response) -> Response {
+    if summary.status() == axum::http::StatusCode::OK {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        summary
+    }
+}
+
+impl ImportOptions {
+    fn default_strategy() -> Self {
+        Self {
+            dry_run: false,
+            strategy: pb::ImportStrategy::CreateAndUpdate,
+            strategy_name: "CREATE_AND_UPDATE".into(),
+        }
+    }
+}

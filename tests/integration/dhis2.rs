@@ -466,6 +466,23 @@ async fn dhis2_data_value_sets_import_export_and_strategies() {
         json!({"imported": 0, "updated": 1, "ignored": 5, "deleted": 0}),
         "{body}"
     );
+    // With an Idempotency-Key a replay answers the first import's summary.
+    let keyed = json!({"dataSet": "it_fast_quarterly", "period": q, "orgUnit": "000.00.24.H51",
+                       "dataValues": [{"dataElement": "online_meetings", "value": "4"}]});
+    for _ in 0..2 {
+        let response = stack
+            .http
+            .post(format!("{}/api/dataValueSets", stack.gateway_url))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "import-1")
+            .json(&keyed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["importCount"]["updated"], 1, "{body}");
+    }
     // One value at a time, as /api/dataValues takes it.
     let one = |method: reqwest::Method, query: String| {
         let request = stack

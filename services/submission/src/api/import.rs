@@ -24,6 +24,7 @@ use super::{Submission, reporting_agency};
 use crate::{
     audit::Actor,
     catalogue::Definitions,
+    idempotency::{self, IdempotencyKey},
     reports::{self, Target, Write},
 };
 
@@ -131,6 +132,7 @@ pub(super) async fn import_values(
     actor: &Actor,
     scope: &Scope,
     req: &pb::ImportValuesRequest,
+    idem: Option<&IdempotencyKey>,
 ) -> ServiceResult<pb::ImportSummary> {
     let defs = state.cache.get();
     let strategy = match pb::ImportStrategy::try_from(req.strategy).unwrap_or_default() {
@@ -387,11 +389,15 @@ pub(super) async fn import_values(
         txn.rollback().await?;
         return Ok(summary(conflicts, counts, written));
     }
+    let answer = summary(conflicts, counts, written);
+    if let Some(idem) = idem {
+        idempotency::remember(&txn, idem, &answer, now).await?;
+    }
     txn.commit().await?;
     if published {
         state.sequencer.notify_one();
     }
-    Ok(summary(conflicts, counts, written))
+    Ok(answer)
 }
 
 #[cfg(test)]

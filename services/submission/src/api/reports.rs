@@ -205,9 +205,24 @@ impl ReportService for ReportApi {
         request: Request<pb::ImportValuesRequest>,
     ) -> Result<Response<pb::ImportSummary>, Status> {
         let (principal, scope) = caller_in_scope(&request, Action::SubmitReport)?;
-        let actor = actor(&request, principal, None);
-        let summary =
-            super::import::import_values(&self.0, &actor, &scope, request.get_ref()).await?;
+        let req = request.get_ref();
+        let idem = key_of(
+            &principal.subject,
+            "ImportValues",
+            &req.request_id,
+            req,
+            |r| r.request_id.clear(),
+        )?;
+        let actor = actor(&request, principal, idem.as_ref());
+        if let Some(key) = idem.as_ref()
+            && let Some(answer) = idempotency::replay(&self.0.db, key).await?
+        {
+            return Ok(Response::new(answer));
+        }
+        let summary = idempotency::once(&self.0.db, idem.as_ref(), || {
+            super::import::import_values(&self.0, &actor, &scope, req, idem.as_ref())
+        })
+        .await?;
         info!(
             status = %summary.status,
             reports = summary.reports,

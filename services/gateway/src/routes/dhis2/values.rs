@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::{
     error::{ApiError, ApiResult},
-    extract::AuthUser,
+    extract::{AuthUser, IdempotencyKey},
 };
 
 /// The selection, parsed.
@@ -504,6 +504,7 @@ async fn import(
     form: String,
     values: Vec<pb::ImportedValue>,
     complete: bool,
+    request_id: String,
 ) -> ApiResult<Response> {
     let summary = user
         .reports()
@@ -514,6 +515,7 @@ async fn import(
             dry_run: options.dry_run,
             complete,
             received_on: String::new(),
+            request_id,
         })
         .await?
         .into_inner();
@@ -525,13 +527,14 @@ async fn import(
 pub async fn post_data_value_sets(
     user: AuthUser,
     headers: HeaderMap,
+    IdempotencyKey(request_id): IdempotencyKey,
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let options = ImportOptions::parse(raw)?;
     if is_csv(&headers) {
         let values = csv_values(&body)?;
-        return import(&user, &options, String::new(), values, false).await;
+        return import(&user, &options, String::new(), values, false, request_id).await;
     }
     let set: SentSet = serde_json::from_slice(&body)
         .map_err(|e| ApiError::field("body", format!("not a DHIS2 data value set: {e}")))?;
@@ -563,18 +566,20 @@ pub async fn post_data_value_sets(
         set.data_set.unwrap_or_default(),
         values,
         complete,
+        request_id,
     )
     .await
 }
 
 pub async fn post_data_value_sets_csv(
     user: AuthUser,
+    IdempotencyKey(request_id): IdempotencyKey,
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let options = ImportOptions::parse(raw)?;
     let values = csv_values(&body)?;
-    import(&user, &options, String::new(), values, false).await
+    import(&user, &options, String::new(), values, false, request_id).await
 }
 
 /// The `de`, `pe`, `ou` (and `value`) of a single data value, from the
@@ -683,7 +688,15 @@ pub async fn post_data_value(
     }
     let value = single_value(&params, true)?;
     let options = ImportOptions::default_strategy();
-    let answer = import(&user, &options, String::new(), vec![value], false).await?;
+    let answer = import(
+        &user,
+        &options,
+        String::new(),
+        vec![value],
+        false,
+        String::new(),
+    )
+    .await?;
     Ok(single_answer(answer))
 }
 
@@ -695,7 +708,15 @@ pub async fn delete_data_value(user: AuthUser, RawQuery(raw): RawQuery) -> ApiRe
         strategy_name: "DELETE".into(),
         dry_run: false,
     };
-    let answer = import(&user, &options, String::new(), vec![value], false).await?;
+    let answer = import(
+        &user,
+        &options,
+        String::new(),
+        vec![value],
+        false,
+        String::new(),
+    )
+    .await?;
     Ok(single_answer(answer))
 }
 

@@ -477,17 +477,22 @@ impl TestStack {
             .last_seq;
         let seq = self.submission_head(token).await;
         let mut client = AggregationServiceClient::new(self.channel(self.aggregation_addr));
+        let mut last = None;
         for _ in 0..200 {
             let request = grpc::with_bearer(GetFeedPositionRequest {}, token).expect("request");
-            if let Ok(position) = client.get_feed_position(request).await
+            let position = client.get_feed_position(request).await;
+            if let Ok(position) = &position
                 && position.get_ref().last_seq >= seq
                 && position.get_ref().agency_seq >= agency_head
             {
                 return;
             }
+            last = Some(position.map(tonic::Response::into_inner));
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aggregation did not reach feed position {seq} and agency feed {agency_head}");
+        panic!(
+            "aggregation did not reach feed position {seq} and agency feed {agency_head}: {last:?}"
+        );
     }
 
     /// The submission feed's head: every change committed before the call.

@@ -20,7 +20,6 @@ use chiso_runtime::{
 };
 use chrono::NaiveDate;
 use futures::Stream;
-use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -34,12 +33,10 @@ use crate::{
         AttainmentQuery, CompletenessQuery, Place, RankingQuery, Split, SubjectCode, TrendQuery,
         ValueQuery,
     },
-    store,
 };
 
 /// State shared by the aggregation service's gRPC services.
 pub struct Aggregation {
-    pub db: DatabaseConnection,
     /// The catalogue and forms as learned from the submission feed.
     pub catalogue: CatalogueCache,
     pub model: SharedModel,
@@ -1091,13 +1088,13 @@ impl AggregationService for AggregationApi {
         &self,
         request: Request<pb::GetFeedPositionRequest>,
     ) -> Result<Response<pb::FeedPosition>, Status> {
-        // How far the aggregates have caught up: open to whoever reads them.
+        // How far the answers have caught up (the model, which follows the
+        // tables a moment after each commit): open to whoever reads them.
         reader(&request)?;
-        let last_seq = store::cursor(&self.0.db, store::SUBMISSION_FEED).await?;
-        let agency_seq = store::cursor(&self.0.db, store::REGISTRY_FEED).await?;
+        let model = self.0.model.read();
         Ok(Response::new(pb::FeedPosition {
-            last_seq,
-            agency_seq,
+            last_seq: model.submission_seq,
+            agency_seq: model.agency_seq,
         }))
     }
 }

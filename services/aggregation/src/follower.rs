@@ -53,6 +53,12 @@ impl Follower {
 
     async fn follow_reports(&self) -> anyhow::Result<()> {
         let after_seq = store::cursor(&self.db, store::SUBMISSION_FEED).await?;
+        // A batch committed whose answers the model never took (the process
+        // lived on, but reading it back failed): the tables are the truth.
+        if self.model.read().submission_seq < after_seq {
+            let reloaded = crate::model::Model::load(&self.db).await?;
+            *self.model.write() = reloaded;
+        }
         let token = self.token.get().await?;
         let mut client = ChangeFeedServiceClient::new(self.submission.clone());
         let response = client
@@ -89,11 +95,28 @@ impl Follower {
             self.catalogue.reload(&self.db).await?;
         }
         // Read back what the batch left for the keys it touched, then swap
-        // it in under the lock in one go: queries see the batch whole.
-        let rows = store::facts_of(&self.db, &applied.touched).await?;
-        self.model
-            .write()
-            .apply_facts(&applied.touched, &rows, &applied.states)?;
+        // it in under the lock in one go: queries see the batch whole. The
+        // batch is committed by now, so the model must follow it: if reading
+        // it back fails, the whole model is reloaded from the tables rather
+        // than left behind them (the cursor has moved on).
+        let last = events.last().map(|(seq, _)| *seq);
+        let follow = async {
+            let rows = store::facts_of(&self.db, &applied.touched).await?;
+            let mut model = self.model.write();
+            model.apply_facts(&applied.touched, &rows, &applied.states)?;
+            if let Some(last) = last {
+                model.submission_seq = model.submission_seq.max(last);
+            }
+            anyhow::Ok(())
+        };
+        if let Err(e) = follow.await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "reloading the model after a batch it could not follow"
+            );
+            let reloaded = crate::model::Model::load(&self.db).await?;
+            *self.model.write() = reloaded;
+        }
         debug!(
             first = events.first().map(|(seq, _)| *seq),
             last = events.last().map(|(seq, _)| *seq),
@@ -267,12 +290,17 @@ impl Follower {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let applied = store::apply_agencies(&self.db, &entries).await?;
-            if applied > 0 {
+            {
                 let mut model = self.model.write();
-                for (_, history) in &entries {
-                    if let Some(history) = history {
-                        model.tree.upsert(history);
+                if applied > 0 {
+                    for (_, history) in &entries {
+                        if let Some(history) = history {
+                            model.tree.upsert(history);
+                        }
                     }
+                }
+                if let Some((last, _)) = entries.last() {
+                    model.agency_seq = model.agency_seq.max(*last);
                 }
             }
             debug!(

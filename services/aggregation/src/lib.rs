@@ -72,7 +72,6 @@ impl Application {
             model: model.clone(),
         };
         let state = Arc::new(api::Aggregation {
-            db,
             catalogue,
             model,
             min_group: config.min_group_size,

@@ -314,12 +314,23 @@ pub struct Model {
     pub tree: Tree,
     pub facts: Facts,
     pub states: States,
+    /// The last submission-feed and agency-feed entries the model reflects:
+    /// what `GetFeedPosition` reports, so "caught up" means the answers are,
+    /// not only the tables.
+    pub submission_seq: i64,
+    pub agency_seq: i64,
 }
 
 impl Model {
     /// The model of what the tables hold.
     pub async fn load(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Self> {
-        let mut model = Self::default();
+        // Cursors first: whatever commits after them is applied again by the
+        // follower, so the model never claims more than it holds.
+        let mut model = Self {
+            submission_seq: crate::store::cursor(db, crate::store::SUBMISSION_FEED).await?,
+            agency_seq: crate::store::cursor(db, crate::store::REGISTRY_FEED).await?,
+            ..Self::default()
+        };
         for history in crate::store::load_tree(db).await? {
             model.tree.upsert(&history);
         }

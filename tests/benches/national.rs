@@ -18,7 +18,7 @@
 //! - `CHISO_BENCH_SAMPLES` (400): sequential calls per in-memory latency
 //!   measurement; the SQL baselines take a tenth (at least 20).
 //! - `CHISO_BENCH_CONCURRENCY` (16): requests in flight for the rates.
-//! - `CHISO_BENCH_SUBMIT_RATE` (50/s) and `CHISO_BENCH_SUBMIT_SECS` (20):
+//! - `CHISO_BENCH_SUBMIT_RATE` (100/s) and `CHISO_BENCH_SUBMIT_SECS` (20):
 //!   the steady submission load of submit-to-visible, per size.
 //! - `CHISO_BENCH_BACKLOG` (2000): reports submitted while aggregation is
 //!   down, per size, for the catch-up.
@@ -369,6 +369,9 @@ struct Size {
     months: u32,
     values: u64,
     generated: Duration,
+    vacuumed: Duration,
+    facts_mib: f64,
+    indexes_mib: f64,
     backlog: Stats,
     backlog_events: i64,
     load: Duration,
@@ -378,6 +381,7 @@ struct Size {
     columns: u64,
     catch_up: Duration,
     health: Stats,
+    health_one: Stats,
     healthz: Stats,
     province: Stats,
     province_sql: Stats,
@@ -407,7 +411,7 @@ async fn main() -> anyhow::Result<()> {
     let sizes = sizes()?;
     let samples = setting("CHISO_BENCH_SAMPLES", 400);
     let concurrency = setting("CHISO_BENCH_CONCURRENCY", 16);
-    let submit_rate = setting("CHISO_BENCH_SUBMIT_RATE", 50);
+    let submit_rate = setting("CHISO_BENCH_SUBMIT_RATE", 100);
     let submit_secs = setting("CHISO_BENCH_SUBMIT_SECS", 20);
     let backlog = setting("CHISO_BENCH_BACKLOG", 2000);
     let periods = Periods::now()?;
@@ -457,11 +461,27 @@ async fn main() -> anyhow::Result<()> {
         values += generate(&db, &elements, &periods, have, months).await?;
         size.values = values;
         size.generated = t.elapsed();
+        // What a bulk load is followed by: visibility map and statistics
+        // for the SQL baseline, and no autovacuum running under the timings.
+        let t = Instant::now();
+        for table in ["facts", "report_states", "agency_tree"] {
+            db.execute_unprepared(&format!("VACUUM (ANALYZE) {table}"))
+                .await?;
+        }
+        size.vacuumed = t.elapsed();
+        let row = query_one(
+            &db,
+            "SELECT pg_total_relation_size('facts') AS bytes, pg_indexes_size('facts') AS indexes",
+        )
+        .await?;
+        size.facts_mib = row.try_get::<i64>("", "bytes")? as f64 / 1048576.0;
+        size.indexes_mib = row.try_get::<i64>("", "indexes")? as f64 / 1048576.0;
         have = months;
         eprintln!(
-            "{months} months: {} values in the facts table, {:.1} s to generate",
+            "{months} months: {} values in the facts table, {:.1} s to generate, {:.1} s to vacuum and analyse",
             size.values,
-            size.generated.as_secs_f64()
+            size.generated.as_secs_f64(),
+            size.vacuumed.as_secs_f64()
         );
 
         let slice = &monthly_reporters[i * backlog..(i + 1) * backlog];
@@ -736,8 +756,6 @@ async fn generate(
         eprintln!("  generated months {from}..{to} back from {}", periods.month);
         from = to;
     }
-    db.execute_unprepared("ANALYZE facts; ANALYZE report_states; ANALYZE agency_tree")
-        .await?;
     Ok(inserted)
 }
 
@@ -898,6 +916,19 @@ async fn measure_queries(
     // Baselines: the cheapest gRPC round trip and the gateway's bare /healthz.
     let health = HealthClient::new(stack.channel(stack.aggregation_addr));
     size.health = in_flight(samples * 10, concurrency, || {
+        let mut client = health.clone();
+        async move {
+            client
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    // The same call one at a time: the transport's share of every latency below.
+    size.health_one = one_by_one(samples, || {
         let mut client = health.clone();
         async move {
             client
@@ -1310,6 +1341,10 @@ fn print_tables(
             periods.quarter, periods.month
         );
         println!("|---|---|---|---|");
+        println!(
+            "| baseline: gRPC health check to the aggregation service, one at a time | {} | | |",
+            s.health_one.percentiles()
+        );
         let row = |name: &str, model: &Stats, sql: &Stats| {
             println!(
                 "| {name} | {} | {} | {:.0}×, {:.0}× |",
@@ -1376,8 +1411,13 @@ fn print_tables(
         println!("| the service | value |");
         println!("|---|---|");
         println!(
-            "| generation of the added months (`INSERT … SELECT`, facts and report states) | {:.1} s |",
-            s.generated.as_secs_f64()
+            "| generation of the added months (`INSERT … SELECT`, facts and report states), then `VACUUM (ANALYZE)` | {:.1} s + {:.1} s |",
+            s.generated.as_secs_f64(),
+            s.vacuumed.as_secs_f64()
+        );
+        println!(
+            "| PostgreSQL's `facts` table with its indexes (of which indexes) | {:.0} MiB ({:.0} MiB) |",
+            s.facts_mib, s.indexes_mib
         );
         println!(
             "| model load at start (`start_aggregation`: migrations, catalogue, model) | {:.1} s ({:.2} M values/s) |",
@@ -1385,8 +1425,11 @@ fn print_tables(
             s.values as f64 / 1e6 / s.load.as_secs_f64()
         );
         println!(
-            "| process RSS before → after the load (whole stack; {rss_stack:.0} MiB before the first size) | {:.0} → {:.0} MiB (peak {:.0} MiB) |",
-            s.rss_before, s.rss_after, s.hwm
+            "| process RSS before → after the load (whole stack; {rss_stack:.0} MiB before the first size) | {:.0} → {:.0} MiB, +{:.0} MiB (peak {:.0} MiB) |",
+            s.rss_before,
+            s.rss_after,
+            s.rss_after - s.rss_before,
+            s.hwm
         );
         println!(
             "| model's columns: {} (period × element) × {agencies} slots × 8 B | {:.0} MiB |",
@@ -1419,17 +1462,18 @@ fn print_tables(
     }
     println!("\n#### Growth\n");
     println!(
-        "| months | values | generation | model load | RSS after load | province p99 (SQL p99) | by province p99 (SQL p99) | ranking p99 | REST ÷ /healthz | catch-up | submit-to-visible p99 |"
+        "| months | values | generation | model load | RSS after load (growth in the load) | province p99 (SQL p99) | by province p99 (SQL p99) | ranking p99 | REST ÷ /healthz | catch-up | submit-to-visible p99 |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for s in results {
         println!(
-            "| {} | {:.2} M | {:.0} s | {:.1} s | {:.0} MiB | {} ({}) | {} ({}) | {} | {:.2} | {:.0} events/s | {} |",
+            "| {} | {:.2} M | {:.0} s | {:.1} s | {:.0} MiB (+{:.0}) | {} ({}) | {} ({}) | {} | {:.2} | {:.0} events/s | {} |",
             s.months,
             s.values as f64 / 1e6,
             s.generated.as_secs_f64(),
             s.load.as_secs_f64(),
             s.rss_after,
+            s.rss_after - s.rss_before,
             ms(s.province.p99_ms),
             ms(s.province_sql.p99_ms),
             ms(s.breakdown.p99_ms),

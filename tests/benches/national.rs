@@ -484,6 +484,8 @@ async fn main() -> anyhow::Result<()> {
             size.vacuumed.as_secs_f64()
         );
 
+        // Generation can outlast a token.
+        let token = admin_token(&stack).await;
         let slice = &monthly_reporters[i * backlog..(i + 1) * backlog];
         size.backlog = submit_backlog(&stack, &token, slice, &periods, concurrency).await?;
         let head = stack.submission_head(&token).await;
@@ -523,9 +525,11 @@ async fn main() -> anyhow::Result<()> {
             ms(size.visible.p50_ms),
             ms(size.visible.p99_ms)
         );
+        // Printed at once: a long run that fails later keeps what it measured.
+        print_size(&size, rss_stack, agencies.len(), concurrency, &periods);
         results.push(size);
     }
-    print_tables(&results, rss_stack, agencies.len(), concurrency, &periods);
+    print_growth(&results);
     drop(db);
     stack.shutdown().await;
     Ok(())
@@ -913,6 +917,7 @@ async fn measure_queries(
     let quarter = periods.quarter;
     let province_filter = format!("t.province_code = '{PROVINCE}'");
 
+    eprintln!("  measuring: baselines");
     // Baselines: the cheapest gRPC round trip and the gateway's bare /healthz.
     let health = HealthClient::new(stack.channel(stack.aggregation_addr));
     size.health = in_flight(samples * 10, concurrency, || {
@@ -952,6 +957,7 @@ async fn measure_queries(
     })
     .await?;
 
+    eprintln!("  measuring: province indicator");
     // A province indicator for a quarter, rolled up from its months.
     let ask = GetAggregateRequest {
         indicator: "electronic_document_rate".into(),
@@ -1000,6 +1006,7 @@ async fn measure_queries(
         body["numerator"].as_i64() == Some(expected.0),
         "REST answered {body}"
     );
+    eprintln!("  measuring: REST");
     size.province_rest = in_flight(samples * 10, concurrency, || {
         let request = stack.http.get(&url).header("authorization", &bearer);
         async move {
@@ -1040,6 +1047,7 @@ async fn measure_queries(
     size.monthly = one_by_one(samples, || get_aggregate(&aggregation, &ask_month, token)).await?;
     size.monthly_sql = time_sql(db, &sql, sql_samples).await?;
 
+    eprintln!("  measuring: national breakdown");
     // The country broken down by province: 63 rows.
     let ask_country = GetAggregateRequest {
         indicator: "electronic_document_rate".into(),
@@ -1093,6 +1101,7 @@ async fn measure_queries(
     .await?;
     size.breakdown_sql = time_sql(db, &sql, sql_samples / 2).await?;
 
+    eprintln!("  measuring: ranking");
     // The district committees of the whole country ranked by the quarterly
     // quick ranking; SQL computes its inputs (three rates per committee).
     let ask_ranking = GetRankingRequest {
@@ -1162,6 +1171,7 @@ async fn measure_queries(
     .await?;
     size.ranking_sql = time_sql(db, &sql, sql_samples / 2).await?;
 
+    eprintln!("  measuring: completeness");
     // Completeness of the monthly form in a province.
     let ask_completeness = GetCompletenessRequest {
         form: MONTHLY_FORM.into(),
@@ -1321,15 +1331,9 @@ async fn submit_and_watch(
     }
 }
 
-fn print_tables(
-    results: &[Size],
-    rss_stack: f64,
-    agencies: usize,
-    concurrency: usize,
-    periods: &Periods,
-) {
+fn print_size(s: &Size, rss_stack: f64, agencies: usize, concurrency: usize, periods: &Periods) {
     let full = 120.0 * ELEMENTS.len() as f64 * agencies as f64;
-    for s in results {
+    {
         println!(
             "\n#### {} months of history: {} values ({:.1} % of 10 years × 40 elements × {agencies} agencies)\n",
             s.months,
@@ -1460,6 +1464,9 @@ fn print_tables(
             s.ranked
         );
     }
+}
+
+fn print_growth(results: &[Size]) {
     println!("\n#### Growth\n");
     println!(
         "| months | values | generation | model load | RSS after load (growth in the load) | province p99 (SQL p99) | by province p99 (SQL p99) | ranking p99 | REST ÷ /healthz | catch-up | submit-to-visible p99 |"

@@ -182,9 +182,7 @@ fn country() -> (Vec<String>, Vec<Agency>) {
     for (p, province) in PROVINCES.iter().enumerate() {
         let mut csv = String::from("code,name,kind,admin_unit_code,parent_code,valid_from\n");
         let mut add = |code: String, name: String, kind: &'static str, unit: &str, parent: &str| {
-            csv.push_str(&format!(
-                "{code},{name},{kind},{unit},{parent},{FOUNDED}\n"
-            ));
+            csv.push_str(&format!("{code},{name},{kind},{unit},{parent},{FOUNDED}\n"));
             agencies.push(Agency { code, kind });
         };
         let root = format!("000.00.00.H{province}");
@@ -243,8 +241,7 @@ struct Stats {
 
 impl Stats {
     fn of(latencies: &[u64], elapsed: Duration) -> Self {
-        let mut h =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
         latencies.iter().for_each(|l| h.saturating_record(*l));
         Self {
             count: latencies.len(),
@@ -353,7 +350,8 @@ impl Periods {
             .children(PeriodType::Monthly)
             .last()
             .context("the quarter's months")?;
-        let open_month = PeriodCode::containing(PeriodType::Monthly, today).context("this month")?;
+        let open_month =
+            PeriodCode::containing(PeriodType::Monthly, today).context("this month")?;
         Ok(Self {
             quarter,
             month,
@@ -492,6 +490,7 @@ async fn main() -> anyhow::Result<()> {
         size.backlog_events = head - before;
 
         size.rss_before = proc_status_mib("VmRSS");
+        eprintln!("  loading the model");
         let t = Instant::now();
         stack.start_aggregation().await;
         size.load = t.elapsed();
@@ -512,7 +511,16 @@ async fn main() -> anyhow::Result<()> {
             size.catch_up.as_secs_f64()
         );
 
-        measure_queries(&stack, &db, &token, &periods, samples, concurrency, &mut size).await?;
+        measure_queries(
+            &stack,
+            &db,
+            &token,
+            &periods,
+            samples,
+            concurrency,
+            &mut size,
+        )
+        .await?;
         let steady: Vec<&Agency> = agencies[i * steady_per_size..(i + 1) * steady_per_size]
             .iter()
             .collect();
@@ -577,9 +585,9 @@ impl Elements {
             let form = order
                 .iter()
                 .find(|f| {
-                    forms
-                        .iter()
-                        .any(|form| form.code.as_str() == **f && form.elements().any(|e| e.code == parsed))
+                    forms.iter().any(|form| {
+                        form.code.as_str() == **f && form.elements().any(|e| e.code == parsed)
+                    })
                 })
                 .with_context(|| format!("{code} is on no seed form"))?;
             out.codes.push(code);
@@ -623,11 +631,7 @@ async fn import_country(stack: &TestStack, admin: &str, files: Vec<String>) -> a
 
 /// Waits until aggregation's tree copy and submission's agency copy hold
 /// the imported country.
-async fn wait_for_copies(
-    stack: &TestStack,
-    admin: &str,
-    periods: &Periods,
-) -> anyhow::Result<()> {
+async fn wait_for_copies(stack: &TestStack, admin: &str, periods: &Periods) -> anyhow::Result<()> {
     let agency_head = AgencyServiceClient::new(stack.channel(stack.registry_addr))
         .get_agency_feed_head(with_bearer(GetAgencyFeedHeadRequest {}, admin)?)
         .await?
@@ -757,7 +761,10 @@ async fn generate(
         inserted += txn.execute_unprepared(&facts).await?.rows_affected();
         txn.execute_unprepared(&states).await?;
         txn.commit().await?;
-        eprintln!("  generated months {from}..{to} back from {}", periods.month);
+        eprintln!(
+            "  generated months {from}..{to} back from {}",
+            periods.month
+        );
         from = to;
     }
     Ok(inserted)
@@ -813,7 +820,11 @@ async fn submit_backlog(
 }
 
 /// One call per item, `concurrency` in flight.
-async fn in_flight_over<T, F, Fut>(items: &[T], concurrency: usize, call: F) -> anyhow::Result<Stats>
+async fn in_flight_over<T, F, Fut>(
+    items: &[T],
+    concurrency: usize,
+    call: F,
+) -> anyhow::Result<Stats>
 where
     F: Fn(&T) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
@@ -862,7 +873,10 @@ fn ratio_sql(
     group: Option<&str>,
 ) -> String {
     let (select, group_by) = match group {
-        Some(g) => (format!("{g} AS key, "), format!(" GROUP BY {g} ORDER BY {g}")),
+        Some(g) => (
+            format!("{g} AS key, "),
+            format!(" GROUP BY {g} ORDER BY {g}"),
+        ),
         None => (String::new(), String::new()),
     };
     format!(
@@ -979,9 +993,17 @@ async fn measure_queries(
         .await?
         .into_inner();
     ensure!(
-        (answer.numerator, answer.denominator, answer.agencies_reporting) == expected,
+        (
+            answer.numerator,
+            answer.denominator,
+            answer.agencies_reporting
+        ) == expected,
         "province {PROVINCE} {quarter}: the model says {:?}, SQL {expected:?}",
-        (answer.numerator, answer.denominator, answer.agencies_reporting)
+        (
+            answer.numerator,
+            answer.denominator,
+            answer.agencies_reporting
+        )
     );
     size.province = one_by_one(samples, || get_aggregate(&aggregation, &ask, token)).await?;
     size.province_sql = time_sql(db, &sql, sql_samples).await?;
@@ -1040,9 +1062,17 @@ async fn measure_queries(
         .await?
         .into_inner();
     ensure!(
-        (answer.numerator, answer.denominator, answer.agencies_reporting) == expected,
+        (
+            answer.numerator,
+            answer.denominator,
+            answer.agencies_reporting
+        ) == expected,
         "province {PROVINCE} {month}: the model says {:?}, SQL {expected:?}",
-        (answer.numerator, answer.denominator, answer.agencies_reporting)
+        (
+            answer.numerator,
+            answer.denominator,
+            answer.agencies_reporting
+        )
     );
     size.monthly = one_by_one(samples, || get_aggregate(&aggregation, &ask_month, token)).await?;
     size.monthly_sql = time_sql(db, &sql, sql_samples).await?;
@@ -1269,10 +1299,7 @@ async fn submit_to_visible(
     let results = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     let submitted: Vec<u64> = results.iter().map(|(s, _)| *s).collect();
     let visible: Vec<u64> = results.iter().map(|(_, v)| *v).collect();
-    Ok((
-        Stats::of(&submitted, elapsed),
-        Stats::of(&visible, elapsed),
-    ))
+    Ok((Stats::of(&submitted, elapsed), Stats::of(&visible, elapsed)))
 }
 
 /// One quick report sent when `due`, then its figure polled every 5 ms
@@ -1333,137 +1360,135 @@ async fn submit_and_watch(
 
 fn print_size(s: &Size, rss_stack: f64, agencies: usize, concurrency: usize, periods: &Periods) {
     let full = 120.0 * ELEMENTS.len() as f64 * agencies as f64;
-    {
+    println!(
+        "\n#### {} months of history: {} values ({:.1} % of 10 years × 40 elements × {agencies} agencies)\n",
+        s.months,
+        s.values,
+        s.values as f64 * 100.0 / full
+    );
+    println!(
+        "| measure (PostgreSQL, period {} / {}, province {PROVINCE}) | in-memory model p50 / p99 | SQL GROUP BY p50 / p99 | SQL ÷ model (p50, p99) |",
+        periods.quarter, periods.month
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| baseline: gRPC health check to the aggregation service, one at a time | {} | | |",
+        s.health_one.percentiles()
+    );
+    let row = |name: &str, model: &Stats, sql: &Stats| {
         println!(
-            "\n#### {} months of history: {} values ({:.1} % of 10 years × 40 elements × {agencies} agencies)\n",
-            s.months,
-            s.values,
-            s.values as f64 * 100.0 / full
+            "| {name} | {} | {} | {:.0}×, {:.0}× |",
+            model.percentiles(),
+            sql.percentiles(),
+            sql.p50_ms / model.p50_ms,
+            sql.p99_ms / model.p99_ms
         );
-        println!(
-            "| measure (PostgreSQL, period {} / {}, province {PROVINCE}) | in-memory model p50 / p99 | SQL GROUP BY p50 / p99 | SQL ÷ model (p50, p99) |",
-            periods.quarter, periods.month
-        );
-        println!("|---|---|---|---|");
-        println!(
-            "| baseline: gRPC health check to the aggregation service, one at a time | {} | | |",
-            s.health_one.percentiles()
-        );
-        let row = |name: &str, model: &Stats, sql: &Stats| {
-            println!(
-                "| {name} | {} | {} | {:.0}×, {:.0}× |",
-                model.percentiles(),
-                sql.percentiles(),
-                sql.p50_ms / model.p50_ms,
-                sql.p99_ms / model.p99_ms
-            );
-        };
-        row(
-            "province indicator, quarter rolled up from 3 months (`electronic_document_rate`)",
-            &s.province,
-            &s.province_sql,
-        );
-        row(
-            "province indicator, one month (`online_application_rate`)",
-            &s.monthly,
-            &s.monthly_sql,
-        );
-        row(
-            "national indicator by province (63 rows)",
-            &s.breakdown,
-            &s.breakdown_sql,
-        );
-        row(
-            &format!(
-                "ranking of the country's {} district committees (SQL: its inputs only)",
-                PROVINCES.len() * DISTRICTS
-            ),
-            &s.ranking,
-            &s.ranking_sql,
-        );
-        row(
-            "completeness of the monthly form in a province",
-            &s.completeness,
-            &s.completeness_sql,
-        );
-        println!();
-        println!("| rate ({concurrency} in flight) | requests/s | p50 / p99 | ratio to baseline |");
-        println!("|---|---|---|---|");
-        println!(
-            "| baseline: gRPC health check | {:.0}/s | {} | 1 |",
-            s.health.rate,
-            s.health.percentiles()
-        );
-        println!(
-            "| province indicator over gRPC | {:.0}/s | {} | {:.3} |",
-            s.province_grpc_rate.rate,
-            s.province_grpc_rate.percentiles(),
-            s.province_grpc_rate.rate / s.health.rate
-        );
-        println!(
-            "| baseline: gateway `/healthz` | {:.0}/s | {} | 1 |",
-            s.healthz.rate,
-            s.healthz.percentiles()
-        );
-        println!(
-            "| province indicator over REST (`/api/v1/aggregates`) | {:.0}/s | {} | {:.3} |",
-            s.province_rest.rate,
-            s.province_rest.percentiles(),
-            s.province_rest.rate / s.healthz.rate
-        );
-        println!();
-        println!("| the service | value |");
-        println!("|---|---|");
-        println!(
-            "| generation of the added months (`INSERT … SELECT`, facts and report states), then `VACUUM (ANALYZE)` | {:.1} s + {:.1} s |",
-            s.generated.as_secs_f64(),
-            s.vacuumed.as_secs_f64()
-        );
-        println!(
-            "| PostgreSQL's `facts` table with its indexes (of which indexes) | {:.0} MiB ({:.0} MiB) |",
-            s.facts_mib, s.indexes_mib
-        );
-        println!(
-            "| model load at start (`start_aggregation`: migrations, catalogue, model) | {:.1} s ({:.2} M values/s) |",
-            s.load.as_secs_f64(),
-            s.values as f64 / 1e6 / s.load.as_secs_f64()
-        );
-        println!(
-            "| process RSS before → after the load (whole stack; {rss_stack:.0} MiB before the first size) | {:.0} → {:.0} MiB, +{:.0} MiB (peak {:.0} MiB) |",
-            s.rss_before,
-            s.rss_after,
-            s.rss_after - s.rss_before,
-            s.hwm
-        );
-        println!(
-            "| model's columns: {} (period × element) × {agencies} slots × 8 B | {:.0} MiB |",
-            s.columns,
-            (s.columns as f64) * (agencies as f64) * 8.0 / 1048576.0
-        );
-        println!(
-            "| backlog submitted while aggregation was down ({concurrency} in flight, gRPC) | {} reports ({} feed events) at {:.0}/s |",
-            s.backlog.count, s.backlog_events, s.backlog.rate
-        );
-        println!(
-            "| catch-up after the load (to the submission feed head) | {:.2} s ({:.0} events/s) |",
-            s.catch_up.as_secs_f64(),
-            s.backlog_events as f64 / s.catch_up.as_secs_f64()
-        );
-        println!(
-            "| submit-to-visible at a steady {:.0} reports/s ({} quick reports) | p50 {}, p99 {}, max {} (the submit alone: p50 {}, p99 {}) |",
-            s.offered,
-            s.visible.count,
-            ms(s.visible.p50_ms),
-            ms(s.visible.p99_ms),
-            ms(s.visible.max_ms),
-            ms(s.submitted.p50_ms),
-            ms(s.submitted.p99_ms)
-        );
-        println!(
-            "| district committees ranked (every input present) | {} |",
-            s.ranked
-        );
-    }
+    };
+    row(
+        "province indicator, quarter rolled up from 3 months (`electronic_document_rate`)",
+        &s.province,
+        &s.province_sql,
+    );
+    row(
+        "province indicator, one month (`online_application_rate`)",
+        &s.monthly,
+        &s.monthly_sql,
+    );
+    row(
+        "national indicator by province (63 rows)",
+        &s.breakdown,
+        &s.breakdown_sql,
+    );
+    row(
+        &format!(
+            "ranking of the country's {} district committees (SQL: its inputs only)",
+            PROVINCES.len() * DISTRICTS
+        ),
+        &s.ranking,
+        &s.ranking_sql,
+    );
+    row(
+        "completeness of the monthly form in a province",
+        &s.completeness,
+        &s.completeness_sql,
+    );
+    println!();
+    println!("| rate ({concurrency} in flight) | requests/s | p50 / p99 | ratio to baseline |");
+    println!("|---|---|---|---|");
+    println!(
+        "| baseline: gRPC health check | {:.0}/s | {} | 1 |",
+        s.health.rate,
+        s.health.percentiles()
+    );
+    println!(
+        "| province indicator over gRPC | {:.0}/s | {} | {:.3} |",
+        s.province_grpc_rate.rate,
+        s.province_grpc_rate.percentiles(),
+        s.province_grpc_rate.rate / s.health.rate
+    );
+    println!(
+        "| baseline: gateway `/healthz` | {:.0}/s | {} | 1 |",
+        s.healthz.rate,
+        s.healthz.percentiles()
+    );
+    println!(
+        "| province indicator over REST (`/api/v1/aggregates`) | {:.0}/s | {} | {:.3} |",
+        s.province_rest.rate,
+        s.province_rest.percentiles(),
+        s.province_rest.rate / s.healthz.rate
+    );
+    println!();
+    println!("| the service | value |");
+    println!("|---|---|");
+    println!(
+        "| generation of the added months (`INSERT … SELECT`, facts and report states), then `VACUUM (ANALYZE)` | {:.1} s + {:.1} s |",
+        s.generated.as_secs_f64(),
+        s.vacuumed.as_secs_f64()
+    );
+    println!(
+        "| PostgreSQL's `facts` table with its indexes (of which indexes) | {:.0} MiB ({:.0} MiB) |",
+        s.facts_mib, s.indexes_mib
+    );
+    println!(
+        "| model load at start (`start_aggregation`: migrations, catalogue, model) | {:.1} s ({:.2} M values/s) |",
+        s.load.as_secs_f64(),
+        s.values as f64 / 1e6 / s.load.as_secs_f64()
+    );
+    println!(
+        "| process RSS before → after the load (whole stack; {rss_stack:.0} MiB before the first size) | {:.0} → {:.0} MiB, +{:.0} MiB (peak {:.0} MiB) |",
+        s.rss_before,
+        s.rss_after,
+        s.rss_after - s.rss_before,
+        s.hwm
+    );
+    println!(
+        "| model's columns: {} (period × element) × {agencies} slots × 8 B | {:.0} MiB |",
+        s.columns,
+        (s.columns as f64) * (agencies as f64) * 8.0 / 1048576.0
+    );
+    println!(
+        "| backlog submitted while aggregation was down ({concurrency} in flight, gRPC) | {} reports ({} feed events) at {:.0}/s |",
+        s.backlog.count, s.backlog_events, s.backlog.rate
+    );
+    println!(
+        "| catch-up after the load (to the submission feed head) | {:.2} s ({:.0} events/s) |",
+        s.catch_up.as_secs_f64(),
+        s.backlog_events as f64 / s.catch_up.as_secs_f64()
+    );
+    println!(
+        "| submit-to-visible at a steady {:.0} reports/s ({} quick reports) | p50 {}, p99 {}, max {} (the submit alone: p50 {}, p99 {}) |",
+        s.offered,
+        s.visible.count,
+        ms(s.visible.p50_ms),
+        ms(s.visible.p99_ms),
+        ms(s.visible.max_ms),
+        ms(s.submitted.p50_ms),
+        ms(s.submitted.p99_ms)
+    );
+    println!(
+        "| district committees ranked (every input present) | {} |",
+        s.ranked
+    );
 }
 
 fn print_growth(results: &[Size]) {

@@ -496,8 +496,8 @@ async fn main() -> anyhow::Result<()> {
         size.load = t.elapsed();
         size.rss_after = proc_status_mib("VmRSS");
         size.hwm = proc_status_mib("VmHWM");
-        let t = Instant::now();
         let token = admin_token(&stack).await;
+        let t = Instant::now();
         wait_for_seq(&stack, &token, head, Duration::from_secs(1800)).await?;
         size.catch_up = t.elapsed();
         // One column per synthetic month and element (the few real reports add a handful).

@@ -87,7 +87,20 @@ impl TokenSigner {
 pub struct TokenVerifier {
     key: Arc<DecodingKey>,
     validation: Arc<Validation>,
+    /// Tokens this verifier accepted, with what they say and when they
+    /// expire: a client sends the same token with every request, and an
+    /// Ed25519 verification costs about 35 µs, a quarter of a REST call's
+    /// CPU when each call was verified at the gateway and again behind it
+    /// (docs/BENCHMARKS.md). Keyed by the exact token text, so only what
+    /// verified before is taken from here; kept a minute at most and never
+    /// past the token's expiry.
+    accepted: moka::sync::Cache<String, (Principal, i64)>,
 }
+
+/// How long an accepted token is remembered, at most.
+const ACCEPTED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// Most tokens remembered at once.
+const ACCEPTED_CAPACITY: u64 = 100_000;
 
 impl TokenVerifier {
     pub fn from_pem(pem: &[u8]) -> anyhow::Result<Self> {
@@ -99,6 +112,10 @@ impl TokenVerifier {
         Ok(Self {
             key: Arc::new(key),
             validation: Arc::new(validation),
+            accepted: moka::sync::Cache::builder()
+                .max_capacity(ACCEPTED_CAPACITY)
+                .time_to_live(ACCEPTED_FOR)
+                .build(),
         })
     }
 
@@ -109,13 +126,20 @@ impl TokenVerifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, ServiceError> {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        if let Some((principal, exp)) = self.accepted.get(token)
+            && now < exp
+        {
+            return Ok(principal);
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| ServiceError::Unauthenticated(format!("invalid bearer token: {e}")))?;
         let c = data.claims;
+        let exp = c.exp;
         let bad = |what: &str| {
             ServiceError::Unauthenticated(format!("invalid bearer token: bad {what} claim"))
         };
-        Ok(Principal {
+        let principal = Principal {
             subject: c.sub,
             role: c.role,
             agency: c
@@ -128,7 +152,14 @@ impl TokenVerifier {
                 .map(|p| AdminUnitCode::parse(&p))
                 .transpose()
                 .map_err(|_| bad("province"))?,
-        })
+        };
+        // Within the validation's leeway a token may verify just after its
+        // expiry; it is then not remembered.
+        if now < exp {
+            self.accepted
+                .insert(token.to_owned(), (principal.clone(), exp));
+        }
+        Ok(principal)
     }
 
     /// Parses an `Authorization` header value.
@@ -256,5 +287,37 @@ mod tests {
             other.verify(&token).is_err(),
             "a token from another key must fail"
         );
+    }
+
+    /// An accepted token is remembered, and only that exact token: a
+    /// tampered copy is verified (and refused) as before; a token past its
+    /// expiry, even within the leeway, is never taken from memory.
+    #[test]
+    fn accepted_tokens_are_remembered_until_they_expire() {
+        let (private, public) = generate_keypair().unwrap();
+        let verifier = TokenVerifier::from_pem(public.as_bytes()).unwrap();
+        let principal = Principal {
+            subject: "c1".into(),
+            role: Role::ProvinceOfficer,
+            agency: None,
+            province: Some(AdminUnitCode::parse("51").unwrap()),
+        };
+        let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
+        let (token, _) = signer.sign(&principal).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), principal);
+        assert!(verifier.accepted.get(&token).is_some());
+        assert_eq!(verifier.verify(&token).unwrap(), principal);
+        // A signature byte changed (not the last character, whose low bits
+        // base64url leaves unused).
+        let at = token.len() - 10;
+        let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+        assert!(verifier.verify(&tampered).is_err());
+        assert!(verifier.accepted.get(&tampered).is_none());
+        // Expired at issue: accepted within the leeway, not remembered.
+        let expired = TokenSigner::from_pem(private.as_bytes(), Duration::ZERO).unwrap();
+        let (token, _) = expired.sign(&principal).unwrap();
+        assert!(verifier.verify(&token).is_ok());
+        assert!(verifier.accepted.get(&token).is_none());
     }
 }

@@ -137,42 +137,14 @@ struct Unit {
 }
 
 async fn units(user: &AuthUser) -> ApiResult<HashMap<String, Unit>> {
-    let mut agencies: Vec<registry::Agency> = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = user
-            .agencies()
-            .list_agencies(registry::ListAgenciesRequest {
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        agencies.extend(page.agencies);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
-    let parent: HashMap<String, String> = agencies
-        .iter()
-        .filter(|a| !a.parent_code.is_empty())
-        .map(|a| (a.code.clone(), a.parent_code.clone()))
-        .collect();
+    let agencies = super::all_agencies(user, registry::ListAgenciesRequest::default()).await?;
+    let mut paths = super::paths(&agencies);
     Ok(agencies
         .into_iter()
         .map(|a| {
-            let mut path = vec![a.code.clone()];
-            while let Some(p) = parent.get(path.last().expect("never empty")) {
-                if path.len() > 16 {
-                    break;
-                }
-                path.push(p.clone());
-            }
-            path.reverse();
+            let path = paths.remove(&a.code).unwrap_or_default();
             (
-                a.code.clone(),
+                a.code,
                 Unit {
                     name: a.name,
                     admin_unit: a.admin_unit_code,

@@ -200,53 +200,18 @@ async fn data_sets(user: &AuthUser) -> ApiResult<Vec<Value>> {
 /// Every agency active today, as DHIS2 organisation units: `level` is the
 /// depth from the province (1), `path` the codes from the root.
 async fn organisation_units(user: &AuthUser) -> ApiResult<Vec<Value>> {
-    let mut agencies: Vec<registry::Agency> = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = user
-            .agencies()
-            .list_agencies(registry::ListAgenciesRequest {
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        agencies.extend(page.agencies);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
-    let parent: HashMap<&str, &str> = agencies
-        .iter()
-        .filter(|a| !a.parent_code.is_empty())
-        .map(|a| (a.code.as_str(), a.parent_code.as_str()))
-        .collect();
+    let agencies = super::all_agencies(user, registry::ListAgenciesRequest::default()).await?;
+    let paths = super::paths(&agencies);
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for a in &agencies {
         if !a.parent_code.is_empty() {
             children.entry(&a.parent_code).or_default().push(&a.code);
         }
     }
-    let path = |code: &str| {
-        let mut chain = vec![code.to_owned()];
-        let mut at = code;
-        while let Some(p) = parent.get(at) {
-            // A cycle cannot come from the registry; stop rather than spin.
-            if chain.len() > 16 {
-                break;
-            }
-            chain.push((*p).to_owned());
-            at = p;
-        }
-        chain.reverse();
-        chain
-    };
     Ok(agencies
         .iter()
         .map(|a| {
-            let chain = path(&a.code);
+            let chain = &paths[&a.code];
             let mut unit = json!({
                 "id": a.code,
                 "code": a.code,

@@ -62,3 +62,57 @@ pub fn router() -> Router<AppState> {
 pub(crate) fn fold(text: &str) -> String {
     chiso_domain::text::search_key(text)
 }
+
+/// Every agency a `ListAgencies` request selects, all pages.
+pub(crate) async fn all_agencies(
+    user: &crate::extract::AuthUser,
+    request: chiso_proto::registry::v1::ListAgenciesRequest,
+) -> crate::error::ApiResult<Vec<chiso_proto::registry::v1::Agency>> {
+    let mut agencies = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = user
+            .agencies()
+            .list_agencies(chiso_proto::registry::v1::ListAgenciesRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..request.clone()
+            })
+            .await?
+            .into_inner();
+        agencies.extend(page.agencies);
+        if page.next_page_token.is_empty() {
+            return Ok(agencies);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Each agency's path of codes from its province root to itself (DHIS2's
+/// `path`; its length is the unit's `level`).
+pub(crate) fn paths(
+    agencies: &[chiso_proto::registry::v1::Agency],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let parent: std::collections::HashMap<&str, &str> = agencies
+        .iter()
+        .filter(|a| !a.parent_code.is_empty())
+        .map(|a| (a.code.as_str(), a.parent_code.as_str()))
+        .collect();
+    agencies
+        .iter()
+        .map(|a| {
+            let mut chain = vec![a.code.clone()];
+            let mut at = a.code.as_str();
+            while let Some(p) = parent.get(at) {
+                // A cycle cannot come from the registry; stop rather than spin.
+                if chain.len() > 16 {
+                    break;
+                }
+                chain.push((*p).to_owned());
+                at = p;
+            }
+            chain.reverse();
+            (a.code.clone(), chain)
+        })
+        .collect()
+}

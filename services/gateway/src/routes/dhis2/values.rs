@@ -105,24 +105,15 @@ async fn units(user: &AuthUser, s: &Selection) -> ApiResult<BTreeSet<String>> {
         if !s.children {
             continue;
         }
-        let mut page_token = String::new();
-        loop {
-            let page = user
-                .agencies()
-                .list_agencies(registry::ListAgenciesRequest {
-                    subtree_code: unit.clone(),
-                    page_size: 1000,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            out.extend(page.agencies.into_iter().map(|a| a.code));
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
+        let subtree = super::all_agencies(
+            user,
+            registry::ListAgenciesRequest {
+                subtree_code: unit.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        out.extend(subtree.into_iter().map(|a| a.code));
     }
     Ok(out)
 }

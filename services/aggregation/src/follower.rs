@@ -53,8 +53,8 @@ impl Follower {
 
     async fn follow_reports(&self) -> anyhow::Result<()> {
         let after_seq = store::cursor(&self.db, store::SUBMISSION_FEED).await?;
-        // A batch committed whose answers the model never took (the process
-        // lived on, but reading it back failed): the tables are the truth.
+        // A batch committed whose answers the model never took (reading it
+        // back failed after the commit): the tables are the truth.
         if self.model.read().submission_seq < after_seq {
             let reloaded = crate::model::Model::load(&self.db).await?;
             *self.model.write() = reloaded;
@@ -96,26 +96,18 @@ impl Follower {
         }
         // Read back what the batch left for the keys it touched, then swap
         // it in under the lock in one go: queries see the batch whole. The
-        // batch is committed by now, so the model must follow it: if reading
-        // it back fails, the whole model is reloaded from the tables rather
-        // than left behind them (the cursor has moved on).
-        let last = events.last().map(|(seq, _)| *seq);
-        let follow = async {
-            let rows = store::facts_of(&self.db, &applied.touched).await?;
+        // batch is committed by now; should reading it back fail, the error
+        // ends this connection and the next one, finding the model behind
+        // the cursor, reloads it from the tables.
+        let rows = store::facts_of(&self.db, &applied.touched)
+            .await
+            .context("reading back a committed batch")?;
+        {
             let mut model = self.model.write();
             model.apply_facts(&applied.touched, &rows, &applied.states)?;
-            if let Some(last) = last {
-                model.submission_seq = model.submission_seq.max(last);
+            if let Some((last, _)) = events.last() {
+                model.submission_seq = model.submission_seq.max(*last);
             }
-            anyhow::Ok(())
-        };
-        if let Err(e) = follow.await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "reloading the model after a batch it could not follow"
-            );
-            let reloaded = crate::model::Model::load(&self.db).await?;
-            *self.model.write() = reloaded;
         }
         debug!(
             first = events.first().map(|(seq, _)| *seq),

@@ -247,12 +247,12 @@ impl Facts {
     }
 
     pub fn set(&mut self, agency: Id, period: PeriodCode, element: &DataElementCode, value: i64) {
-        let column = self
-            .periods
-            .entry(period)
-            .or_default()
-            .entry(element.clone())
-            .or_default();
+        let columns = self.periods.entry(period).or_default();
+        // The element's code is copied only for its first value in the period.
+        if !columns.contains_key(element) {
+            columns.insert(element.clone(), Vec::new());
+        }
+        let column = columns.get_mut(element).expect("inserted above");
         let slot = agency as usize;
         if column.len() <= slot {
             column.resize(slot + 1, EMPTY);

@@ -537,3 +537,138 @@ async fn exported(
     v.sort();
     v
 }
+
+/// Imports arrive in parts and are stored only whole: a body far past the
+/// old 2 MB limit imports; a CSV that breaks at its last row, or a gRPC
+/// stream that closes before its last part, stores nothing.
+#[tokio::test]
+async fn dhis2_imports_stream_and_store_only_whole_sets() {
+    use chiso_runtime::grpc::with_bearer;
+    use chiso_tests::proto::submission::v1::{
+        ImportValuesRequest, ImportedValue, report_service_client::ReportServiceClient,
+    };
+
+    let stack = spawn_stack().await;
+    let (admin, _) = register_quang_ngai(&stack).await;
+    let q = crate::this_quarter();
+    let export_path = format!(
+        "/api/dataValueSets?dataSet=it_fast_quarterly&period={q}&orgUnit=000.00.00.H51&children=true"
+    );
+
+    // 3 MB: each value carries a long comment, which DHIS2 clients may send
+    // and the import ignores.
+    let comment = "ghi chú ".repeat(4_000);
+    let values: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            let unit = if i % 2 == 0 {
+                "000.00.15.H51"
+            } else {
+                "000.00.24.H51"
+            };
+            let element = [
+                "documents_sent",
+                "documents_sent_electronic",
+                "online_meetings",
+            ][i % 3];
+            json!({"dataElement": element, "orgUnit": unit, "value": "7", "comment": comment})
+        })
+        .collect();
+    let set = json!({"dataValues": values, "dataSet": "it_fast_quarterly", "period": q});
+    assert!(set.to_string().len() > 3_000_000);
+    let (status, body) = stack.post("/api/dataValueSets", Some(&admin), &set).await;
+    // The same element twice for a report is a conflict per repeat: the
+    // set is whole, parsed, and judged as one.
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["conflicts"].as_array().unwrap().len(), 94, "{body}");
+    assert!(exported(&stack, &admin, &export_path).await.is_empty());
+    let distinct: Vec<serde_json::Value> = set["dataValues"].as_array().unwrap()[..6].to_vec();
+    let (status, body) = stack
+        .post(
+            "/api/dataValueSets",
+            Some(&admin),
+            &json!({"dataValues": distinct, "dataSet": "it_fast_quarterly", "period": q}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["importCount"]["imported"], 6);
+    let stored = exported(&stack, &admin, &export_path).await;
+    assert_eq!(stored.len(), 6);
+
+    // A CSV whose last row is short: named, and none of its rows stored.
+    let mut csv = String::from("dataelement,period,orgunit,catoptcombo,attroptcombo,value\n");
+    csv.push_str(&format!("online_meetings,{q},000.00.15.H51,,,99\n"));
+    csv.push_str(&format!("documents_sent,{q}\n"));
+    let response = stack
+        .http
+        .post(format!("{}/api/dataValueSets", stack.gateway_url))
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["fields"][0]["field"], "row 3", "{body}");
+    assert_eq!(exported(&stack, &admin, &export_path).await, stored);
+
+    // Directly over gRPC: parts without the last one store nothing.
+    let mut reports = ReportServiceClient::new(stack.channel(stack.submission_addr));
+    let part = |end: bool| ImportValuesRequest {
+        form: "it_fast_quarterly".into(),
+        default_period: q.clone(),
+        values: vec![ImportedValue {
+            data_element: "online_meetings".into(),
+            agency_code: "000.00.24.H51".into(),
+            value: "42".into(),
+            ..Default::default()
+        }],
+        end,
+        ..Default::default()
+    };
+    let cut = reports
+        .import_values(with_bearer(futures::stream::iter([part(false)]), &admin).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(cut.code(), tonic::Code::InvalidArgument);
+    assert!(
+        cut.message().contains("ended before its last part"),
+        "{cut:?}"
+    );
+    assert_eq!(exported(&stack, &admin, &export_path).await, stored);
+    // Options given twice must agree.
+    let mut other = part(true);
+    other.form = "online_applications_monthly".into();
+    let clash = reports
+        .import_values(with_bearer(futures::stream::iter([part(false), other]), &admin).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(clash.code(), tonic::Code::InvalidArgument);
+    assert!(clash.message().contains("form"), "{clash:?}");
+    let whole = reports
+        .import_values(
+            with_bearer(futures::stream::iter([part(false), part(true)]), &admin).unwrap(),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    // The same value in two parts: one report, given twice.
+    assert_eq!(whole.status, "ERROR");
+    let whole = reports
+        .import_values(with_bearer(futures::stream::iter([part(true)]), &admin).unwrap())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(whole.status, "SUCCESS");
+    // The district's meetings were 7 (from the set above): now 42.
+    assert_eq!(whole.import_count.unwrap().updated, 1);
+    let now = exported(&stack, &admin, &export_path).await;
+    assert_eq!(now.len(), 6);
+    assert!(now.contains(&(
+        "online_meetings".into(),
+        q.clone(),
+        "000.00.24.H51".into(),
+        "42".into()
+    )));
+    stack.shutdown().await;
+}

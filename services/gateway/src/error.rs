@@ -40,6 +40,8 @@ pub struct ApiError {
     code: Code,
     message: String,
     fields: Vec<FieldViolation>,
+    /// An HTTP answer no gRPC code stands for (413), with its JSON code.
+    http: Option<(axum::http::StatusCode, &'static str)>,
 }
 
 impl ApiError {
@@ -48,6 +50,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            http: None,
         }
     }
 
@@ -58,6 +61,7 @@ impl ApiError {
             code: Code::InvalidArgument,
             message: format!("invalid input: {field}: {message}"),
             fields: vec![FieldViolation { field, message }],
+            http: None,
         }
     }
 
@@ -74,6 +78,7 @@ impl ApiError {
                 .into_iter()
                 .map(|(field, message)| FieldViolation { field, message })
                 .collect(),
+            http: None,
         }
     }
 
@@ -91,6 +96,7 @@ impl ApiError {
                 .into_iter()
                 .map(|(field, message)| FieldViolation { field, message })
                 .collect(),
+            http: None,
         }
     }
 
@@ -101,6 +107,17 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
+    }
+
+    /// 413: the body is larger than the route takes.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self {
+            http: Some((
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            )),
+            ..Self::new(Code::InvalidArgument, message)
+        }
     }
 }
 
@@ -137,6 +154,7 @@ impl From<tonic::Status> for ApiError {
             code,
             message,
             fields,
+            http: None,
         }
     }
 }
@@ -193,9 +211,11 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = http_status(self.code);
+        let (status, code) = self
+            .http
+            .unwrap_or_else(|| (http_status(self.code), code_name(self.code)));
         let body = ErrorBody {
-            code: code_name(self.code),
+            code,
             message: self.message,
             fields: self.fields,
         };

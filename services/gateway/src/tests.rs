@@ -414,7 +414,7 @@ mod fake {
         }
         async fn import_values(
             &self,
-            _: Request<pb::ImportValuesRequest>,
+            _: Request<tonic::Streaming<pb::ImportValuesRequest>>,
         ) -> Result<Response<pb::ImportSummary>, Status> {
             Err(Status::unimplemented("fake"))
         }

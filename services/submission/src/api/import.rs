@@ -127,6 +127,99 @@ fn form_for<'d>(
     }
 }
 
+/// Most values one import takes: a province's whole year of every form is
+/// well under this, and it bounds what one request can make the service hold.
+pub const MAX_IMPORT_VALUES: usize = 1_000_000;
+
+/// The parts of a streamed import, put together: options from whichever part
+/// gives them (the same each time), values in order. Nothing comes back
+/// unless the last part said `end`, so a sender that failed part-way (a
+/// broken upload, a file that stopped parsing) imports nothing.
+pub(super) async fn collect(
+    mut parts: tonic::Streaming<pb::ImportValuesRequest>,
+) -> ServiceResult<pb::ImportValuesRequest> {
+    let mut whole = pb::ImportValuesRequest::default();
+    let mut ended = false;
+    while let Some(part) = parts.message().await.map_err(|status| {
+        ServiceError::InvalidArgument(chiso_domain::FieldErrors::single(
+            "values",
+            format!(
+                "the import was cut short ({}): nothing was stored",
+                status.message()
+            ),
+        ))
+    })? {
+        if ended {
+            return Err(ServiceError::field(
+                "end",
+                "a part came after the one marked as the last",
+            ));
+        }
+        let pb::ImportValuesRequest {
+            form,
+            values,
+            strategy,
+            dry_run,
+            complete,
+            received_on,
+            request_id,
+            default_period,
+            default_agency_code,
+            end,
+        } = part;
+        let mut errors = chiso_domain::FieldErrors::new();
+        for (name, into, given) in [
+            ("form", &mut whole.form, form),
+            ("received_on", &mut whole.received_on, received_on),
+            ("request_id", &mut whole.request_id, request_id),
+            ("default_period", &mut whole.default_period, default_period),
+            (
+                "default_agency_code",
+                &mut whole.default_agency_code,
+                default_agency_code,
+            ),
+        ] {
+            if given.is_empty() {
+                continue;
+            }
+            if into.is_empty() {
+                *into = given;
+            } else if *into != given {
+                errors.push(
+                    name,
+                    format!("is `{into}` in one part and `{given}` in another"),
+                );
+            }
+        }
+        if strategy != 0 {
+            if whole.strategy != 0 && whole.strategy != strategy {
+                errors.push("strategy", "differs between parts");
+            }
+            whole.strategy = strategy;
+        }
+        whole.dry_run |= dry_run;
+        whole.complete |= complete;
+        if whole.values.len() + values.len() > MAX_IMPORT_VALUES {
+            errors.push(
+                "values",
+                format!("an import takes at most {MAX_IMPORT_VALUES} values: split the file"),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        whole.values.extend(values);
+        ended = end;
+    }
+    if !ended {
+        return Err(ServiceError::field(
+            "end",
+            "the import ended before its last part: nothing was stored",
+        ));
+    }
+    Ok(whole)
+}
+
 pub(super) async fn import_values(
     state: &Submission,
     actor: &Actor,
@@ -159,19 +252,27 @@ pub(super) async fn import_values(
         let element = DataElementCode::parse(&v.data_element)
             .ok()
             .filter(|c| defs.catalogue.element(c).is_some());
-        let period = PeriodCode::parse(&v.period).ok();
-        let agency = AgencyCode::parse(&v.agency_code).ok();
+        let period_text = match v.period.as_str() {
+            "" => req.default_period.as_str(),
+            given => given,
+        };
+        let agency_text = match v.agency_code.as_str() {
+            "" => req.default_agency_code.as_str(),
+            given => given,
+        };
+        let period = PeriodCode::parse(period_text).ok();
+        let agency = AgencyCode::parse(agency_text).ok();
         let Some(element) = element else {
             conflicts.push((v.data_element.clone(), "no such data element".into(), index));
             continue;
         };
         let Some(period) = period else {
-            conflicts.push((v.period.clone(), "not a period code".into(), index));
+            conflicts.push((period_text.to_owned(), "not a period code".into(), index));
             continue;
         };
         let Some(agency) = agency else {
             conflicts.push((
-                v.agency_code.clone(),
+                agency_text.to_owned(),
                 "not an organisation unit code".into(),
                 index,
             ));

@@ -199,26 +199,36 @@ impl ReportService for ReportApi {
         Ok(Response::new(answer))
     }
 
-    #[instrument(skip_all, fields(values = request.get_ref().values.len()))]
+    #[instrument(skip_all)]
     async fn import_values(
         &self,
-        request: Request<pb::ImportValuesRequest>,
+        request: Request<tonic::Streaming<pb::ImportValuesRequest>>,
     ) -> Result<Response<pb::ImportSummary>, Status> {
         let (principal, scope) = caller_in_scope(&request, Action::SubmitReport)?;
-        let req = request.get_ref();
-        let idem = key_of(
-            &principal.subject,
+        // Who and from where, read before the stream is consumed; the
+        // request id falls back to the idempotency key once it is known.
+        let mut actor = actor(&request, principal, None);
+        let given_request_id = request.metadata().contains_key(super::REQUEST_ID);
+        let mut req = super::import::collect(request.into_inner()).await?;
+        let request_id = std::mem::take(&mut req.request_id);
+        let idem = IdempotencyKey::new(
+            &actor.principal.subject,
             "ImportValues",
-            &req.request_id,
-            req,
-            |r| r.request_id.clear(),
-        )?;
-        let actor = actor(&request, principal, idem.as_ref());
+            request_id.trim(),
+            &req,
+        )
+        .map_err(ServiceError::from)?;
+        if let Some(key) = &idem
+            && !given_request_id
+        {
+            actor.request_id = key.request_id().to_owned();
+        }
         if let Some(key) = idem.as_ref()
             && let Some(answer) = idempotency::replay(&self.0.db, key).await?
         {
             return Ok(Response::new(answer));
         }
+        let req = &req;
         let summary = idempotency::once(&self.0.db, idem.as_ref(), || {
             super::import::import_values(&self.0, &actor, &scope, req, idem.as_ref())
         })

@@ -12,6 +12,7 @@
 mod analytics;
 mod metadata;
 mod query;
+mod upload;
 mod values;
 
 use axum::{Router, routing::get};

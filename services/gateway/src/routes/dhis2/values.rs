@@ -16,6 +16,7 @@ use chiso_domain::{PeriodCode, PeriodType, date::parse_date};
 use chiso_proto::{registry::v1 as registry, submission::v1 as pb};
 use serde_json::{Value, json};
 
+use super::upload;
 use crate::{
     error::{ApiError, ApiResult},
     extract::{AuthUser, IdempotencyKey},
@@ -308,35 +309,6 @@ mod tests {
 
 // ---------------------------------------------------------------- imports
 
-/// One data value as DHIS2 clients send it; unknown fields (created,
-/// storedBy, …) are accepted and ignored, as DHIS2 does.
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SentValue {
-    data_element: String,
-    #[serde(default)]
-    period: Option<String>,
-    #[serde(default)]
-    org_unit: Option<String>,
-    value: Value,
-}
-
-/// A data value set as DHIS2 clients send it.
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SentSet {
-    #[serde(default)]
-    data_set: Option<String>,
-    #[serde(default)]
-    complete_date: Option<String>,
-    #[serde(default)]
-    period: Option<String>,
-    #[serde(default)]
-    org_unit: Option<String>,
-    #[serde(default)]
-    data_values: Vec<SentValue>,
-}
-
 /// The import options DHIS2 takes as query parameters.
 #[derive(Debug, Clone, Default)]
 struct ImportOptions {
@@ -397,57 +369,6 @@ impl ImportOptions {
     }
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// A CSV body as DHIS2 takes it: dataelement, period, orgunit, catoptcombo,
-/// attroptcombo, value, …; a header row is skipped; commas or semicolons
-/// (Excel in a Vietnamese locale), with or without a byte-order mark.
-fn csv_values(body: &[u8]) -> Result<Vec<pb::ImportedValue>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::field("body", "the CSV is not UTF-8"))?
-        .trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or_default();
-    let delimiter = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record =
-            record.map_err(|e| ApiError::field(format!("row {}", i + 1), e.to_string()))?;
-        let cell = |n: usize| record.get(n).unwrap_or_default().trim().to_owned();
-        if i == 0 && cell(0).eq_ignore_ascii_case("dataelement") {
-            continue;
-        }
-        if record.len() < 6 {
-            return Err(ApiError::field(
-                format!("row {}", i + 1),
-                "needs dataelement, period, orgunit, catoptcombo, attroptcombo, value",
-            ));
-        }
-        out.push(pb::ImportedValue {
-            data_element: cell(0),
-            period: cell(1),
-            agency_code: cell(2),
-            value: cell(5),
-        });
-    }
-    Ok(out)
-}
-
 /// DHIS2's import summary; 409 when nothing was stored because of conflicts.
 fn import_answer(summary: pb::ImportSummary, options: &ImportOptions, complete: bool) -> Response {
     let count = summary.import_count.unwrap_or_default();
@@ -489,88 +410,71 @@ fn is_csv(headers: &HeaderMap) -> bool {
         .is_some_and(|c| c.contains("csv"))
 }
 
-async fn import(
+impl ImportOptions {
+    fn upload(&self, request_id: String) -> upload::Options {
+        upload::Options {
+            strategy: self.strategy,
+            dry_run: self.dry_run,
+            request_id,
+        }
+    }
+}
+
+/// One value, imported as a one-value set.
+async fn import_one(
     user: &AuthUser,
     options: &ImportOptions,
-    form: String,
-    values: Vec<pb::ImportedValue>,
-    complete: bool,
-    request_id: String,
+    value: pb::ImportedValue,
 ) -> ApiResult<Response> {
+    let request = pb::ImportValuesRequest {
+        values: vec![value],
+        strategy: options.strategy.into(),
+        end: true,
+        ..Default::default()
+    };
     let summary = user
         .reports()
-        .import_values(pb::ImportValuesRequest {
-            form,
-            values,
-            strategy: options.strategy.into(),
-            dry_run: options.dry_run,
-            complete,
-            received_on: String::new(),
-            request_id,
-        })
+        .import_values(futures::stream::iter([request]))
         .await?
         .into_inner();
-    Ok(import_answer(summary, options, complete))
+    Ok(import_answer(summary, options, false))
 }
 
 /// `POST /api/dataValueSets`: a DHIS2 data value set (JSON, or CSV by
-/// content type) into reports.
+/// content type) into reports, parsed as the body arrives.
 pub async fn post_data_value_sets(
     user: AuthUser,
     headers: HeaderMap,
     IdempotencyKey(request_id): IdempotencyKey,
     RawQuery(raw): RawQuery,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     let options = ImportOptions::parse(raw)?;
-    if is_csv(&headers) {
-        let values = csv_values(&body)?;
-        return import(&user, &options, String::new(), values, false, request_id).await;
-    }
-    let set: SentSet = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::field("body", format!("not a DHIS2 data value set: {e}")))?;
-    let values = set
-        .data_values
-        .iter()
-        .map(|v| pb::ImportedValue {
-            data_element: v.data_element.clone(),
-            period: v
-                .period
-                .clone()
-                .or_else(|| set.period.clone())
-                .unwrap_or_default(),
-            agency_code: v
-                .org_unit
-                .clone()
-                .or_else(|| set.org_unit.clone())
-                .unwrap_or_default(),
-            value: value_text(&v.value),
-        })
-        .collect();
-    let complete = set
-        .complete_date
-        .as_deref()
-        .is_some_and(|d| !d.trim().is_empty());
-    import(
-        &user,
-        &options,
-        set.data_set.unwrap_or_default(),
-        values,
-        complete,
-        request_id,
-    )
-    .await
+    let format = if is_csv(&headers) {
+        upload::Format::Csv
+    } else {
+        upload::Format::Json
+    };
+    let (summary, set) = upload::import(&user, &options.upload(request_id), format, body).await?;
+    Ok(import_answer(summary, &options, set.complete()))
 }
 
+/// `POST /api/dataValueSets.csv`: DHIS2 CSV whatever the content type says.
 pub async fn post_data_value_sets_csv(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
     RawQuery(raw): RawQuery,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     let options = ImportOptions::parse(raw)?;
-    let values = csv_values(&body)?;
-    import(&user, &options, String::new(), values, false, request_id).await
+    let (summary, set) = upload::import(
+        &user,
+        &options.upload(request_id),
+        upload::Format::Csv,
+        body,
+    )
+    .await?;
+    Ok(import_answer(summary, &options, set.complete()))
 }
 
 /// The `de`, `pe`, `ou` (and `value`) of a single data value, from the
@@ -679,16 +583,7 @@ pub async fn post_data_value(
     }
     let value = single_value(&params, true)?;
     let options = ImportOptions::default_strategy();
-    let answer = import(
-        &user,
-        &options,
-        String::new(),
-        vec![value],
-        false,
-        String::new(),
-    )
-    .await?;
-    Ok(single_answer(answer))
+    Ok(single_answer(import_one(&user, &options, value).await?))
 }
 
 /// `DELETE /api/dataValues?de=&pe=&ou=`.
@@ -699,16 +594,7 @@ pub async fn delete_data_value(user: AuthUser, RawQuery(raw): RawQuery) -> ApiRe
         strategy_name: "DELETE".into(),
         dry_run: false,
     };
-    let answer = import(
-        &user,
-        &options,
-        String::new(),
-        vec![value],
-        false,
-        String::new(),
-    )
-    .await?;
-    Ok(single_answer(answer))
+    Ok(single_answer(import_one(&user, &options, value).await?))
 }
 
 /// DHIS2 answers a single value with 201 (stored) or 204 (deleted), and

@@ -65,7 +65,15 @@ pub async fn record(
     at: DateTime<Utc>,
     entry: Entry<'_>,
 ) -> ServiceResult<()> {
-    audit::Entity::insert(audit::ActiveModel {
+    audit::Entity::insert(row(actor, at, entry))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// The row `entry` is stored as, for writers that insert many at once.
+pub fn row(actor: &Actor, at: DateTime<Utc>, entry: Entry<'_>) -> audit::ActiveModel {
+    audit::ActiveModel {
         report_id: Set(entry.report_id.map(str::to_owned)),
         item: Set(entry.item),
         form: Set(entry.form.to_owned()),
@@ -85,10 +93,7 @@ pub async fn record(
         values_after: Set(entry.values_after.map(values_json)),
         comment: Set(entry.comment.to_owned()),
         ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    }
 }
 
 fn status(stored: &Option<String>) -> ServiceResult<i32> {

@@ -56,15 +56,21 @@ pub async fn append(
     payload: Vec<u8>,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    outbox::Entity::insert(outbox::ActiveModel {
+    outbox::Entity::insert(row(payload, at))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// The outbox row of an event, for writers that insert many at once; the
+/// sequencer numbers it after commit like any other.
+pub fn row(payload: Vec<u8>, at: DateTime<Utc>) -> outbox::ActiveModel {
+    outbox::ActiveModel {
         seq: Set(None),
         at: Set(at),
         payload: Set(payload),
         ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    }
 }
 
 /// Numbered events after `after_seq`, oldest first; one query, no joins.

@@ -246,26 +246,111 @@ fn value_rows(
         .collect()
 }
 
-/// The current status and values of the report at `key`, read inside the
-/// caller's transaction (an import merges into them).
-pub async fn current_in(
+/// Rows a batch of writes adds, inserted together by [`Inserts::flush`] in
+/// multi-row statements: an import of thousands of reports costs a few
+/// dozen statements instead of several per report. Updates and deletes are
+/// not deferred, so a write that reads back what an earlier one in the same
+/// transaction inserted must come after a flush.
+#[derive(Default)]
+pub struct Inserts {
+    reports: Vec<report::ActiveModel>,
+    versions: Vec<report_version::ActiveModel>,
+    values: Vec<report_value::ActiveModel>,
+    events: Vec<crate::entity::outbox::ActiveModel>,
+    audit: Vec<audit_log::ActiveModel>,
+}
+
+/// Rows per INSERT: under SQLite's 32,766 bound parameters for the widest
+/// table (the audit log's 17 columns), and large enough that a statement's
+/// round trip is small next to its rows.
+const ROWS_PER_INSERT: usize = 1_000;
+
+async fn insert_all<A>(txn: &impl ConnectionTrait, mut rows: Vec<A>) -> ServiceResult<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
+        let chunk = std::mem::replace(&mut rows, rest);
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Inserts {
+    /// Inserts everything held, parents before children.
+    pub async fn flush(&mut self, txn: &impl ConnectionTrait) -> ServiceResult<()> {
+        insert_all(txn, std::mem::take(&mut self.reports)).await?;
+        insert_all(txn, std::mem::take(&mut self.versions)).await?;
+        insert_all(txn, std::mem::take(&mut self.values)).await?;
+        insert_all(txn, std::mem::take(&mut self.events)).await?;
+        insert_all(txn, std::mem::take(&mut self.audit)).await?;
+        Ok(())
+    }
+}
+
+/// The status a stored report row holds.
+pub fn status_of(row: &report::Model) -> ServiceResult<ReportStatus> {
+    Ok(parse_row(row)?.status)
+}
+
+/// The rows of the reports at `keys` and their current values, read (and
+/// locked until commit on PostgreSQL) inside the caller's transaction, a
+/// few statements for any number of keys; keys with no report are absent.
+pub async fn current_many(
     txn: &sea_orm::DatabaseTransaction,
     defs: &Definitions,
-    key: &ReportKey,
-) -> ServiceResult<Option<(ReportStatus, ReportValues)>> {
-    let Some(row) = report::Entity::find()
-        .filter(report::Column::Form.eq(key.form.as_str()))
-        .filter(report::Column::Period.eq(key.period.to_string()))
-        .filter(report::Column::AgencyCode.eq(key.agency.as_str()))
-        .lock_exclusive()
-        .one(txn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let status = parse_row(&row)?.status;
-    let values = read_values(txn, defs, &row.id, row.version).await?;
-    Ok(Some((status, values)))
+    keys: &[ReportKey],
+) -> ServiceResult<BTreeMap<ReportKey, (report::Model, ReportValues)>> {
+    let mut by_form_period: BTreeMap<(&str, String), Vec<&str>> = BTreeMap::new();
+    for key in keys {
+        by_form_period
+            .entry((key.form.as_str(), key.period.to_string()))
+            .or_default()
+            .push(key.agency.as_str());
+    }
+    let mut rows = Vec::new();
+    for ((form, period), agencies) in by_form_period {
+        for chunk in agencies.chunks(ROWS_PER_INSERT) {
+            rows.extend(
+                report::Entity::find()
+                    .filter(report::Column::Form.eq(form))
+                    .filter(report::Column::Period.eq(&period))
+                    .filter(report::Column::AgencyCode.is_in(chunk.iter().copied()))
+                    .lock_exclusive()
+                    .all(txn)
+                    .await?,
+            );
+        }
+    }
+    let mut values: BTreeMap<(String, i32), Vec<report_value::Model>> = BTreeMap::new();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut any = Condition::any();
+        for r in chunk {
+            any = any.add(
+                Condition::all()
+                    .add(report_value::Column::ReportId.eq(&r.id))
+                    .add(report_value::Column::Version.eq(r.version)),
+            );
+        }
+        for v in report_value::Entity::find().filter(any).all(txn).await? {
+            values
+                .entry((v.report_id.clone(), v.version))
+                .or_default()
+                .push(v);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let key = parse_row(&row)?.key;
+        let stored = values
+            .remove(&(row.id.clone(), row.version))
+            .unwrap_or_default();
+        out.insert(key, (row, values_of(defs, stored)?));
+    }
+    Ok(out)
 }
 
 /// Applies one lifecycle write in one transaction: the row read (locked),
@@ -282,7 +367,9 @@ pub async fn write(
 ) -> ServiceResult<pb::Report> {
     let now = Utc::now();
     let txn = chiso_runtime::db::begin_write(db).await?;
-    let (answer, published) = write_in(&txn, defs, actor, w, now).await?;
+    let mut inserts = Inserts::default();
+    let (answer, published) = write_in(&txn, defs, actor, w, now, None, &mut inserts).await?;
+    inserts.flush(&txn).await?;
     if let Some(idem) = idem {
         idempotency::remember(&txn, idem, &answer, now).await?;
     }
@@ -297,20 +384,25 @@ pub async fn write(
 /// import of many reports) commit or roll back together. Returns the answer
 /// and whether a feed event was written (the caller wakes the sequencer
 /// after committing). An error leaves the transaction for the caller to
-/// drop; nothing it wrote is committed.
+/// drop; nothing it wrote is committed. `known` is the report's row when
+/// the caller has read it already in this transaction (`Some(None)`: there
+/// is none); the rows it adds wait in `inserts` for the caller's flush.
 pub async fn write_in(
     txn: &sea_orm::DatabaseTransaction,
     defs: &Definitions,
     actor: &Actor,
     w: &Write,
     now: chrono::DateTime<Utc>,
+    known: Option<Option<report::Model>>,
+    inserts: &mut Inserts,
 ) -> ServiceResult<(pb::Report, bool)> {
     use LifecycleAction as A;
     let today = now.with_timezone(&vietnam_offset()).date_naive();
 
     // The one read of the report row, locked until commit on PostgreSQL.
-    let row = match &w.target {
-        Target::Key { key, .. } => {
+    let row = match (&w.target, known) {
+        (Target::Key { .. }, Some(known)) => known,
+        (Target::Key { key, .. }, None) => {
             report::Entity::find()
                 .filter(report::Column::Form.eq(key.form.as_str()))
                 .filter(report::Column::Period.eq(key.period.to_string()))
@@ -319,7 +411,7 @@ pub async fn write_in(
                 .one(txn)
                 .await?
         }
-        Target::Id { id, scope } => Some(
+        (Target::Id { id, scope }, _) => Some(
             report::Entity::find_by_id(id.clone())
                 .lock_exclusive()
                 .one(txn)
@@ -458,11 +550,9 @@ pub async fn write_in(
         updated_at: now,
     };
     match &row {
-        None => {
-            report::Entity::insert(report::ActiveModel::from(report_model.clone()))
-                .exec_without_returning(txn)
-                .await?;
-        }
+        None => inserts
+            .reports
+            .push(report::ActiveModel::from(report_model.clone())),
         Some(r) => {
             // Compare-and-set on the revision read above.
             let updated = report::Entity::update_many()
@@ -525,13 +615,9 @@ pub async fn write_in(
         _ => {}
     }
     match next {
-        Transition::NewVersion(_) => {
-            report_version::Entity::insert(report_version::ActiveModel::from(
-                version_model.clone(),
-            ))
-            .exec_without_returning(txn)
-            .await?;
-        }
+        Transition::NewVersion(_) => inserts
+            .versions
+            .push(report_version::ActiveModel::from(version_model.clone())),
         Transition::Same(_) => {
             // `from(model)` marks every column unchanged: mark them set, the
             // key excepted, so the update writes them.
@@ -553,12 +639,12 @@ pub async fn write_in(
                 .exec(txn)
                 .await?;
         }
-        let rows = value_rows(&report_id, version_no, province.as_str(), &values);
-        if !rows.is_empty() {
-            report_value::Entity::insert_many(rows)
-                .exec_without_returning(txn)
-                .await?;
-        }
+        inserts.values.extend(value_rows(
+            &report_id,
+            version_no,
+            province.as_str(),
+            &values,
+        ));
     }
 
     let stored = Stored {
@@ -580,13 +666,14 @@ pub async fn write_in(
                 counts,
                 unlock: None,
             };
-            events::append(txn, events::report_payload(change, now), now).await?;
+            inserts
+                .events
+                .push(events::row(events::report_payload(change, now), now));
             true
         }
         None => false,
     };
-    audit::record(
-        txn,
+    inserts.audit.push(audit::row(
         actor,
         now,
         audit::Entry {
@@ -604,8 +691,7 @@ pub async fn write_in(
             comment: &w.comment,
             ..Default::default()
         },
-    )
-    .await?;
+    ));
     Ok((answer, published))
 }
 

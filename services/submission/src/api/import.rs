@@ -410,16 +410,21 @@ pub(super) async fn import_values(
         return Ok(summary(conflicts, Counts::default(), 0));
     }
 
-    // Every report written in one transaction, through the ordinary lifecycle.
+    // Every report written in one transaction, through the ordinary
+    // lifecycle: the existing reports read in a few statements, the rows of
+    // new ones inserted together at the end.
     let now = Utc::now();
     let txn = chiso_runtime::db::begin_write(&state.db).await?;
+    let keys: Vec<ReportKey> = parsed.iter().map(|(key, _, _)| key.clone()).collect();
+    let mut existing = reports::current_many(&txn, &defs, &keys).await?;
+    let mut inserts = reports::Inserts::default();
     let mut counts = Counts::default();
     let mut written = 0;
     let mut published = false;
     for (key, province, incoming) in parsed {
-        let current = reports::current_in(&txn, &defs, &key).await?;
+        let current = existing.remove(&key);
         let (status, before) = match &current {
-            Some((status, values)) => (Some(*status), values.clone()),
+            Some((row, values)) => (Some(reports::status_of(row)?), values.clone()),
             None => (None, ReportValues::new()),
         };
         let (after, c) = merge(strategy, &before, &incoming);
@@ -456,8 +461,14 @@ pub(super) async fn import_values(
         } else {
             write(LifecycleAction::SaveDraft, Some(after))
         });
-        for step in &steps {
-            match reports::write_in(&txn, &defs, actor, step, now).await {
+        let mut known = Some(current.map(|(row, _)| row));
+        for (n, step) in steps.iter().enumerate() {
+            if n > 0 {
+                // The step before wrote a version this one reads back.
+                inserts.flush(&txn).await?;
+            }
+            match reports::write_in(&txn, &defs, actor, step, now, known.take(), &mut inserts).await
+            {
                 Ok((_, event)) => published |= event,
                 Err(ServiceError::InvalidArgument(errors)) => {
                     for e in errors.0 {
@@ -486,6 +497,8 @@ pub(super) async fn import_values(
         // Dropped: everything written above is rolled back.
         return Ok(summary(conflicts, Counts::default(), 0));
     }
+    // A dry run inserts too, so the database's own checks answer it.
+    inserts.flush(&txn).await?;
     if req.dry_run {
         txn.rollback().await?;
         return Ok(summary(conflicts, counts, written));

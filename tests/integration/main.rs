@@ -8,6 +8,7 @@ mod catalogue;
 mod change_feed;
 mod database_outage;
 mod dhis2;
+mod dhis2_roundtrip;
 mod registry_credentials;
 mod registry_feed;
 mod registry_history;

@@ -12,8 +12,8 @@ use chiso_domain::{AgencyCode, Form, PeriodCode, ReportKey};
 use chiso_proto::{
     convert::submission::decode_values,
     registry::v1::{
-        GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest, IssueTokenRequest,
-        agency_service_client::AgencyServiceClient,
+        Agency, GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest,
+        IssueTokenRequest, agency_service_client::AgencyServiceClient,
         credential_service_client::CredentialServiceClient,
     },
     registry::v1::{
@@ -55,6 +55,101 @@ const PROVINCES: [(&str, &str, &str); 5] = [
     ),
 ];
 
+/// The registry as the demo's administrator sees it.
+struct Registry {
+    credentials: CredentialServiceClient<tonic::transport::Channel>,
+    agencies: AgencyServiceClient<tonic::transport::Channel>,
+    admin: String,
+}
+
+fn token_request(id: &str, secret: &str) -> IssueTokenRequest {
+    IssueTokenRequest {
+        client_id: id.into(),
+        client_secret: secret.into(),
+    }
+}
+
+impl Registry {
+    async fn connect(
+        registry_url: &str,
+        admin_id: &str,
+        admin_secret: &str,
+    ) -> anyhow::Result<Self> {
+        let registry = channel(registry_url, &Default::default())?;
+        let mut credentials = CredentialServiceClient::new(registry.clone());
+        let admin = credentials
+            .issue_token(token_request(admin_id, admin_secret))
+            .await
+            .context("admin token")?
+            .into_inner()
+            .access_token;
+        Ok(Self {
+            credentials,
+            agencies: AgencyServiceClient::new(registry),
+            admin,
+        })
+    }
+
+    /// Imports one province's demo agencies, unless its root is already
+    /// registered (`None`): the same all-or-nothing import a province
+    /// office uses for its spreadsheet.
+    async fn import_province(
+        &mut self,
+        province: &str,
+        root: &str,
+        csv: &str,
+    ) -> anyhow::Result<Option<Vec<Agency>>> {
+        match self
+            .agencies
+            .get_agency(with_bearer(
+                GetAgencyRequest {
+                    code: root.into(),
+                    ..Default::default()
+                },
+                &self.admin,
+            )?)
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => return Err(status).context("checking for demo data"),
+        }
+        let imported = self
+            .agencies
+            .import_agencies(with_bearer(
+                ImportAgenciesRequest {
+                    csv: csv.as_bytes().to_vec(),
+                    dry_run: false,
+                },
+                &self.admin,
+            )?)
+            .await
+            .with_context(|| format!("importing the demo agencies of {province}"))?
+            .into_inner();
+        Ok(Some(imported.created))
+    }
+}
+
+/// Registers the demo's agencies alone, without credentials, keys or
+/// reports: the tree the demo's reports are written against, for a stack
+/// that takes those reports in some other way (a DHIS2 value set exported
+/// from another stack). Provinces already registered are left as they are;
+/// returns each province imported with its number of agencies.
+pub async fn load_agencies(
+    registry_url: &str,
+    admin_id: &str,
+    admin_secret: &str,
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let mut registry = Registry::connect(registry_url, admin_id, admin_secret).await?;
+    let mut loaded = Vec::new();
+    for (province, root, csv) in PROVINCES {
+        if let Some(created) = registry.import_province(province, root, csv).await? {
+            loaded.push((province.to_owned(), created.len()));
+        }
+    }
+    Ok(loaded)
+}
+
 /// Loads the demo unless its province is already registered; returns a summary.
 pub async fn load(
     registry_url: &str,
@@ -62,70 +157,36 @@ pub async fn load(
     admin_id: &str,
     admin_secret: &str,
 ) -> anyhow::Result<Option<String>> {
-    let registry = channel(registry_url, &Default::default())?;
-    let mut credentials = CredentialServiceClient::new(registry.clone());
-    let mut agencies = AgencyServiceClient::new(registry);
+    let mut registry = Registry::connect(registry_url, admin_id, admin_secret).await?;
     let reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
-    let token = |id: &str, secret: &str| IssueTokenRequest {
-        client_id: id.into(),
-        client_secret: secret.into(),
-    };
-    let admin = credentials
-        .issue_token(token(admin_id, admin_secret))
-        .await
-        .context("admin token")?
-        .into_inner()
-        .access_token;
-
     let catalogue = chiso_domain::seed::catalogue().context("seed catalogue")?;
     let forms = chiso_domain::seed::forms(&catalogue).context("seed forms")?;
     let mut keys = SigningKeyServiceClient::new(channel(registry_url, &Default::default())?);
     let mut demo = Demo {
         reports,
-        admin: admin.clone(),
+        admin: registry.admin.clone(),
         catalogue,
         summary: Summary::default(),
     };
     let mut loaded = Vec::new();
     for (province, root, csv) in PROVINCES {
-        match agencies
-            .get_agency(with_bearer(
-                GetAgencyRequest {
-                    code: root.into(),
-                    ..Default::default()
-                },
-                &admin,
-            )?)
-            .await
-        {
-            Ok(_) => continue,
-            Err(status) if status.code() == tonic::Code::NotFound => {}
-            Err(status) => return Err(status).context("checking for demo data"),
-        }
-        // The same all-or-nothing import a province office uses for its spreadsheet.
-        let imported = agencies
-            .import_agencies(with_bearer(
-                ImportAgenciesRequest {
-                    csv: csv.as_bytes().to_vec(),
-                    dry_run: false,
-                },
-                &admin,
-            )?)
-            .await
-            .with_context(|| format!("importing the demo agencies of {province}"))?
-            .into_inner();
-        for (n, agency) in imported.created.iter().enumerate() {
-            let issued = credentials
+        let Some(created) = registry.import_province(province, root, csv).await? else {
+            continue;
+        };
+        for (n, agency) in created.iter().enumerate() {
+            let issued = registry
+                .credentials
                 .issue_credentials(with_bearer(
                     IssueCredentialsRequest {
                         agency_code: agency.code.clone(),
                     },
-                    &admin,
+                    &registry.admin,
                 )?)
                 .await?
                 .into_inner();
-            let agency_token = credentials
-                .issue_token(token(&issued.client_id, &issued.client_secret))
+            let agency_token = registry
+                .credentials
+                .issue_token(token_request(&issued.client_id, &issued.client_secret))
                 .await?
                 .into_inner()
                 .access_token;
@@ -161,7 +222,7 @@ pub async fn load(
                 }
             }
         }
-        loaded.push(format!("{province} ({})", imported.created.len()));
+        loaded.push(format!("{province} ({})", created.len()));
     }
     if loaded.is_empty() {
         return Ok(None);
@@ -176,7 +237,7 @@ pub async fn load(
 
 /// Periods with demo reports: two finished years, and the quarters of this
 /// one (the last still open for entry).
-const PERIODS: [&str; 6] = ["2024", "2025", "2026Q1", "2026Q2", "2026Q3", "2026Q4"];
+pub const PERIODS: [&str; 6] = ["2024", "2025", "2026Q1", "2026Q2", "2026Q3", "2026Q4"];
 
 fn parse_period(code: &str) -> PeriodCode {
     PeriodCode::parse(code).expect("demo periods are valid")

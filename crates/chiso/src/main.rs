@@ -1,12 +1,9 @@
 //! `chiso`: runs the whole stack in one process (`chiso up`), writes JWT keys
 //! (`chiso keygen`) and probes health for containers (`chiso probe`).
 
-mod demo;
-mod probe;
-mod up;
-
 use std::path::PathBuf;
 
+use chiso::{probe, up};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]

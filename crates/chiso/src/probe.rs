@@ -7,6 +7,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
+/// What `chiso probe` checks.
 #[derive(Debug, clap::Subcommand)]
 pub enum Target {
     /// gRPC health of the service at HOST:PORT (or an http:// or https:// URL).
@@ -25,6 +26,7 @@ pub enum Target {
     Http { url: String },
 }
 
+/// Checks `target` within five seconds; an error when it is not healthy.
 pub async fn run(target: Target) -> anyhow::Result<()> {
     tokio::time::timeout(Duration::from_secs(5), check(target))
         .await

@@ -34,6 +34,7 @@ pub struct UpArgs {
     no_demo: bool,
 }
 
+/// Runs the four services in this process until a stop signal.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("chiso", "info");
     let data = &args.data_dir;

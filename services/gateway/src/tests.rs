@@ -271,6 +271,7 @@ mod fake {
         Get(pb::GetReportRequest),
         List(pb::ListReportsRequest),
         Unlock(pb::UnlockReportRequest),
+        Complete(pb::CompleteReportsRequest),
     }
 
     /// A report service that records calls and answers from a queue.
@@ -417,6 +418,33 @@ mod fake {
             _: Request<tonic::Streaming<pb::ImportValuesRequest>>,
         ) -> Result<Response<pb::ImportSummary>, Status> {
             Err(Status::unimplemented("fake"))
+        }
+        /// Refuses the last completion and ignores the others, so both
+        /// halves of the summary's shape are seen.
+        async fn complete_reports(
+            &self,
+            r: Request<pb::CompleteReportsRequest>,
+        ) -> Result<Response<pb::ImportSummary>, Status> {
+            let (metadata, _, message) = r.into_parts();
+            let last = message.completions.len() as i32 - 1;
+            self.calls
+                .lock()
+                .unwrap()
+                .push((metadata, Call::Complete(message)));
+            Ok(Response::new(pb::ImportSummary {
+                status: "ERROR".into(),
+                import_count: Some(pb::ImportCount {
+                    ignored: last + 1,
+                    ..Default::default()
+                }),
+                conflicts: vec![pb::ImportConflict {
+                    object: "it_application_yearly/2025/000.00.15.H51".into(),
+                    value: "form it_application_yearly needs the agency's signature".into(),
+                    index: last,
+                }],
+                dry_run: true,
+                reports: 0,
+            }))
         }
     }
 }
@@ -858,6 +886,56 @@ async fn unlocks_forward_their_idempotency_key() {
     assert_eq!(sent.request_id, "unlock-1");
     assert_eq!(sent.reason, "Sở nộp bổ sung số liệu");
     assert_eq!(sent.until, "2026-01-31T17:00:00Z");
+}
+
+#[tokio::test]
+async fn completion_registrations_are_sent_as_one_request_and_answered_as_dhis2_does() {
+    let (router, reports, token) = gateway_with_fake(&[]).await;
+    let body = r#"{"completeDataSetRegistrations": [
+        {"dataSet": "it_fast_quarterly", "period": "2026Q1", "organisationUnit": "000.00.15.H51",
+         "attributeOptionCombo": "default", "date": "2026-04-08", "storedBy": "admin", "completed": true},
+        {"dataSet": "it_application_yearly", "period": "2025", "organisationUnit": "000.00.15.H51",
+         "date": "2026-01-15T08:00:00.000"}]}"#;
+    let request = from_peer(
+        "POST",
+        "/api/completeDataSetRegistrations?dryRun=true&idScheme=code",
+        &token,
+        &[("idempotency-key", "complete-1")],
+        Some(body),
+        "127.0.0.1:1",
+    );
+    let (status, _, answer) = exchange(router, request).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["status"], "ERROR");
+    assert_eq!(answer["importOptions"], json!({"dryRun": true}));
+    assert_eq!(
+        answer["importCount"],
+        json!({"imported": 0, "updated": 0, "ignored": 2, "deleted": 0})
+    );
+    assert_eq!(
+        answer["conflicts"],
+        json!([{"object": "it_application_yearly/2025/000.00.15.H51",
+                "value": "form it_application_yearly needs the agency's signature",
+                "indexes": [1]}])
+    );
+    let calls = reports.calls();
+    let [(_, Call::Complete(sent))] = calls.as_slice() else {
+        panic!("{calls:?}");
+    };
+    assert!(sent.dry_run);
+    assert_eq!(sent.request_id, "complete-1");
+    let days: Vec<(&str, &str, &str)> = sent
+        .completions
+        .iter()
+        .map(|c| (c.form.as_str(), c.period.as_str(), c.received_on.as_str()))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("it_fast_quarterly", "2026Q1", "2026-04-08"),
+            ("it_application_yearly", "2025", "2026-01-15")
+        ]
+    );
 }
 
 #[test]

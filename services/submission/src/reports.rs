@@ -296,6 +296,20 @@ pub fn status_of(row: &report::Model) -> ServiceResult<ReportStatus> {
     Ok(parse_row(row)?.status)
 }
 
+/// The current status and values of the report at `key`, read (and locked)
+/// inside the caller's transaction.
+pub async fn current_in(
+    txn: &sea_orm::DatabaseTransaction,
+    defs: &Definitions,
+    key: &ReportKey,
+) -> ServiceResult<Option<(ReportStatus, ReportValues)>> {
+    let mut found = current_many(txn, defs, std::slice::from_ref(key)).await?;
+    found
+        .remove(key)
+        .map(|(row, values)| Ok((status_of(&row)?, values)))
+        .transpose()
+}
+
 /// The rows of the reports at `keys` and their current values, read (and
 /// locked until commit on PostgreSQL) inside the caller's transaction, a
 /// few statements for any number of keys; keys with no report are absent.

@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// A conflict: what it is about, why, and the value's index (-1: a report).
-type Conflict = (String, String, i32);
+pub(super) type Conflict = (String, String, i32);
 
 /// A value placed in its report: (index in the request, element, raw value).
 type Entry = (i32, DataElementCode, String);
@@ -42,13 +42,13 @@ struct Group<'d> {
     values: Vec<Entry>,
 }
 
-/// What the strategy makes of one report's values.
+/// What the strategy makes of one report's values (DHIS2's import count).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Counts {
-    imported: i32,
-    updated: i32,
-    ignored: i32,
-    deleted: i32,
+pub(super) struct Counts {
+    pub imported: i32,
+    pub updated: i32,
+    pub ignored: i32,
+    pub deleted: i32,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -374,40 +374,12 @@ pub(super) async fn import_values(
         }
         parsed.push((g.key, g.province, values));
     }
-    let summary = |conflicts: Vec<Conflict>, counts: Counts, reports: i32| pb::ImportSummary {
-        status: if conflicts.is_empty() {
-            "SUCCESS"
-        } else {
-            "ERROR"
-        }
-        .into(),
-        import_count: Some(if conflicts.is_empty() {
-            pb::ImportCount {
-                imported: counts.imported,
-                updated: counts.updated,
-                ignored: counts.ignored,
-                deleted: counts.deleted,
-            }
-        } else {
-            // Nothing was stored.
-            pb::ImportCount {
-                ignored: i32::try_from(req.values.len()).unwrap_or(i32::MAX),
-                ..Default::default()
-            }
-        }),
-        conflicts: conflicts
-            .into_iter()
-            .map(|(object, value, index)| pb::ImportConflict {
-                object,
-                value,
-                index,
-            })
-            .collect(),
-        dry_run: req.dry_run,
-        reports: if reports > 0 { reports } else { 0 },
+    let sent = req.values.len();
+    let summarise = |conflicts: Vec<Conflict>, counts: Counts, reports: i32| {
+        summary(conflicts, counts, sent, req.dry_run, reports)
     };
     if !conflicts.is_empty() {
-        return Ok(summary(conflicts, Counts::default(), 0));
+        return Ok(summarise(conflicts, Counts::default(), 0));
     }
 
     // Every report written in one transaction, through the ordinary
@@ -470,48 +442,114 @@ pub(super) async fn import_values(
             match reports::write_in(&txn, &defs, actor, step, now, known.take(), &mut inserts).await
             {
                 Ok((_, event)) => published |= event,
-                Err(ServiceError::InvalidArgument(errors)) => {
-                    for e in errors.0 {
-                        conflicts.push((
-                            key.to_string(),
-                            format!("{}: {}", e.field, e.message),
-                            -1,
-                        ));
-                    }
+                Err(e) => {
+                    conflicts.extend(refusal(&key, -1, e)?);
                     break;
                 }
-                Err(
-                    e @ (ServiceError::FailedPrecondition(_)
-                    | ServiceError::PermissionDenied(_)
-                    | ServiceError::NotFound(_)),
-                ) => {
-                    conflicts.push((key.to_string(), e.to_string(), -1));
-                    break;
-                }
-                Err(other) => return Err(other),
             }
         }
         written += 1;
     }
     if !conflicts.is_empty() {
         // Dropped: everything written above is rolled back.
-        return Ok(summary(conflicts, Counts::default(), 0));
+        return Ok(summarise(conflicts, Counts::default(), 0));
     }
     // A dry run inserts too, so the database's own checks answer it.
     inserts.flush(&txn).await?;
-    if req.dry_run {
-        txn.rollback().await?;
-        return Ok(summary(conflicts, counts, written));
+    let answer = summarise(conflicts, counts, written);
+    finish(state, txn, idem, &answer, now, published).await?;
+    Ok(answer)
+}
+
+/// DHIS2's import summary of a request that sent `sent` items: SUCCESS with
+/// the counts, or ERROR with the conflicts and every item ignored (nothing
+/// was stored).
+pub(super) fn summary(
+    conflicts: Vec<Conflict>,
+    counts: Counts,
+    sent: usize,
+    dry_run: bool,
+    reports: i32,
+) -> pb::ImportSummary {
+    let ok = conflicts.is_empty();
+    pb::ImportSummary {
+        status: if ok { "SUCCESS" } else { "ERROR" }.into(),
+        import_count: Some(if ok {
+            pb::ImportCount {
+                imported: counts.imported,
+                updated: counts.updated,
+                ignored: counts.ignored,
+                deleted: counts.deleted,
+            }
+        } else {
+            pb::ImportCount {
+                ignored: i32::try_from(sent).unwrap_or(i32::MAX),
+                ..Default::default()
+            }
+        }),
+        conflicts: conflicts
+            .into_iter()
+            .map(|(object, value, index)| pb::ImportConflict {
+                object,
+                value,
+                index,
+            })
+            .collect(),
+        dry_run,
+        reports: reports.max(0),
     }
-    let answer = summary(conflicts, counts, written);
+}
+
+/// A lifecycle write's refusal, as conflicts about the report (at `index`
+/// of the request, -1 for the report as a whole); any other error (the
+/// database, a corrupt row, a concurrent write) ends the whole request.
+pub(super) fn refusal(
+    key: &ReportKey,
+    index: i32,
+    e: ServiceError,
+) -> ServiceResult<Vec<Conflict>> {
+    match e {
+        ServiceError::InvalidArgument(errors) => Ok(errors
+            .0
+            .into_iter()
+            .map(|e| {
+                (
+                    key.to_string(),
+                    format!("{}: {}", e.field, e.message),
+                    index,
+                )
+            })
+            .collect()),
+        e @ (ServiceError::FailedPrecondition(_)
+        | ServiceError::PermissionDenied(_)
+        | ServiceError::NotFound(_)) => Ok(vec![(key.to_string(), e.to_string(), index)]),
+        other => Err(other),
+    }
+}
+
+/// Ends a request's transaction without conflicts: rolled back for a dry
+/// run; otherwise committed with the answer a replay will get, and the
+/// sequencer woken when feed events were written.
+pub(super) async fn finish(
+    state: &Submission,
+    txn: sea_orm::DatabaseTransaction,
+    idem: Option<&IdempotencyKey>,
+    answer: &pb::ImportSummary,
+    now: chrono::DateTime<Utc>,
+    published: bool,
+) -> ServiceResult<()> {
+    if answer.dry_run {
+        txn.rollback().await?;
+        return Ok(());
+    }
     if let Some(idem) = idem {
-        idempotency::remember(&txn, idem, &answer, now).await?;
+        idempotency::remember(&txn, idem, answer, now).await?;
     }
     txn.commit().await?;
     if published {
         state.sequencer.notify_one();
     }
-    Ok(answer)
+    Ok(())
 }
 
 #[cfg(test)]

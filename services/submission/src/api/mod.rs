@@ -2,6 +2,7 @@
 //! policy, calls the service layer and answers.
 
 mod catalogue;
+mod complete;
 mod feed;
 mod forms;
 mod import;
@@ -83,6 +84,24 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&vietnam_offset())
         .date_naive()
+}
+
+/// Why a paper report cannot have been received on `day` for `period`:
+/// not in the future, and not before the period starts.
+fn received_on_problem(
+    day: chrono::NaiveDate,
+    period: &chiso_domain::PeriodCode,
+) -> Option<String> {
+    if day > today() {
+        Some("is in the future".into())
+    } else if day < period.start() {
+        Some(format!(
+            "is before period {period} starts ({})",
+            period.start()
+        ))
+    } else {
+        None
+    }
 }
 
 /// A report's form, period and agency, checked: the form exists, the

@@ -21,7 +21,7 @@ use chrono::{Days, Utc};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{Submission, actor, page_size, reporting_agency, today};
+use super::{Submission, actor, page_size, received_on_problem, reporting_agency};
 use crate::{
     audit::Actor,
     catalogue::Definitions,
@@ -105,6 +105,51 @@ impl ReportApi {
             "report written"
         );
         Ok(report)
+    }
+
+    /// Runs a batch of report writes (an import of values, completions)
+    /// once per idempotency key; a replay answers the first summary.
+    async fn batch<M>(
+        &self,
+        request: &Request<M>,
+        method: &'static str,
+        take_request_id: fn(&mut M) -> String,
+        run: impl AsyncFn(
+            &Submission,
+            &Actor,
+            &chiso_runtime::policy::Scope,
+            &M,
+            Option<&IdempotencyKey>,
+        ) -> ServiceResult<pb::ImportSummary>,
+    ) -> ServiceResult<pb::ImportSummary>
+    where
+        M: prost::Message + Clone,
+    {
+        let (principal, scope) = caller_in_scope(request, Action::SubmitReport)?;
+        let req = request.get_ref();
+        // The key is the request without its id.
+        let mut cleared = req.clone();
+        let request_id = take_request_id(&mut cleared);
+        let idem = IdempotencyKey::new(&principal.subject, method, request_id.trim(), &cleared)?;
+        let actor = actor(request, principal, idem.as_ref());
+        if let Some(key) = idem.as_ref()
+            && let Some(answer) = idempotency::replay(&self.0.db, key).await?
+        {
+            return Ok(answer);
+        }
+        let summary = idempotency::once(&self.0.db, idem.as_ref(), || {
+            run(&self.0, &actor, &scope, req, idem.as_ref())
+        })
+        .await?;
+        info!(
+            method,
+            status = %summary.status,
+            reports = summary.reports,
+            dry_run = summary.dry_run,
+            conflicts = summary.conflicts.len(),
+            "batch of reports written"
+        );
+        Ok(summary)
     }
 
     /// A review (accept, return) or revision, by report id.
@@ -243,6 +288,22 @@ impl ReportService for ReportApi {
         Ok(Response::new(summary))
     }
 
+    #[instrument(skip_all, fields(completions = request.get_ref().completions.len()))]
+    async fn complete_reports(
+        &self,
+        request: Request<pb::CompleteReportsRequest>,
+    ) -> Result<Response<pb::ImportSummary>, Status> {
+        let summary = self
+            .batch(
+                &request,
+                "CompleteReports",
+                |r| std::mem::take(&mut r.request_id),
+                super::complete::complete_reports,
+            )
+            .await?;
+        Ok(Response::new(summary))
+    }
+
     #[instrument(skip_all, fields(form = %request.get_ref().form, period = %request.get_ref().period))]
     async fn submit_report(
         &self,
@@ -298,17 +359,8 @@ impl ReportService for ReportApi {
                 Action::EnterPaperReport,
                 Resource::agency(key.agency.as_str(), province.as_str()),
             )?;
-            if day > today() {
-                errors.push("received_on", "is in the future");
-            } else if day < key.period.start() {
-                errors.push(
-                    "received_on",
-                    format!(
-                        "is before period {} starts ({})",
-                        key.period,
-                        key.period.start()
-                    ),
-                );
+            if let Some(problem) = received_on_problem(day, &key.period) {
+                errors.push("received_on", problem);
             }
         }
         let sent = errors

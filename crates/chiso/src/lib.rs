@@ -1,0 +1,6 @@
+//! The `chiso` command's pieces as a library, so the integration tests can
+//! load the same demo data into a test stack that `chiso up` loads.
+
+pub mod demo;
+pub mod probe;
+pub mod up;

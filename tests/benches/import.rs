@@ -51,6 +51,13 @@ struct Measured {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let wanted = setting("CHISO_BENCH_VALUES", 100_000);
+    // RUST_LOG=chiso_submission=info shows where an import's time goes.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let stack = spawn_stack().await;
     let backend = if chiso_tests::on_postgres() {
         "PostgreSQL"

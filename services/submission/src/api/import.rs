@@ -228,6 +228,9 @@ pub(super) async fn import_values(
     idem: Option<&IdempotencyKey>,
 ) -> ServiceResult<pb::ImportSummary> {
     let defs = state.cache.get();
+    let started = std::time::Instant::now();
+    let mut phases: Vec<(&str, u128)> = Vec::new();
+    let mut mark = |name: &'static str| phases.push((name, started.elapsed().as_millis()));
     let strategy = match pb::ImportStrategy::try_from(req.strategy).unwrap_or_default() {
         pb::ImportStrategy::Unspecified => pb::ImportStrategy::CreateAndUpdate,
         s => s,
@@ -287,6 +290,7 @@ pub(super) async fn import_values(
         }
     }
 
+    mark("grouped");
     // Each report: the agency existed, is expected, and is the caller's to write.
     let mut resolved = Vec::new();
     for ((form, period, agency), values) in groups {
@@ -334,6 +338,7 @@ pub(super) async fn import_values(
         }
     }
 
+    mark("authorized");
     // Values checked against their elements, every bad one named.
     let mut parsed = Vec::with_capacity(resolved.len());
     for g in resolved {
@@ -388,7 +393,9 @@ pub(super) async fn import_values(
     let now = Utc::now();
     let txn = chiso_runtime::db::begin_write(&state.db).await?;
     let keys: Vec<ReportKey> = parsed.iter().map(|(key, _, _)| key.clone()).collect();
+    mark("checked");
     let mut existing = reports::current_many(&txn, &defs, &keys).await?;
+    mark("read");
     let mut inserts = reports::Inserts::default();
     let mut counts = Counts::default();
     let mut written = 0;
@@ -454,10 +461,14 @@ pub(super) async fn import_values(
         // Dropped: everything written above is rolled back.
         return Ok(summarise(conflicts, Counts::default(), 0));
     }
+    mark("written");
     // A dry run inserts too, so the database's own checks answer it.
     inserts.flush(&txn).await?;
+    mark("inserted");
     let answer = summarise(conflicts, counts, written);
     finish(state, txn, idem, &answer, now, published).await?;
+    mark("committed");
+    tracing::info!(?phases, "import phases (ms since start)");
     Ok(answer)
 }
 

@@ -21,7 +21,7 @@ use chrono::{Days, Utc};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{Submission, actor, page_size, reporting_agency, today};
+use super::{Submission, page_size, reporting_agency, today};
 use crate::{
     audit::Actor,
     catalogue::Definitions,
@@ -120,7 +120,7 @@ impl ReportApi {
         let idem = key_of(&principal.subject, method, &req.request_id, req, |r| {
             r.request_id.clear()
         })?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -162,7 +162,7 @@ impl ReportService for ReportApi {
         let idem = key_of(&principal.subject, "SaveDraft", &req.request_id, req, |r| {
             r.request_id.clear()
         })?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -213,7 +213,7 @@ impl ReportService for ReportApi {
             req,
             |r| r.request_id.clear(),
         )?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(key) = idem.as_ref()
             && let Some(answer) = idempotency::replay(&self.0.db, key).await?
         {
@@ -247,7 +247,7 @@ impl ReportService for ReportApi {
             req,
             |r| r.request_id.clear(),
         )?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -400,7 +400,7 @@ impl ReportService for ReportApi {
             req,
             |r| r.request_id.clear(),
         )?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         let state = &self.0;
         if let Some(key) = &idem
             && let Some(answer) = idempotency::replay(&state.db, key).await?

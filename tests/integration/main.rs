@@ -3,6 +3,7 @@
 mod aggregation_restart;
 mod answers;
 mod areas;
+mod auth_abuse;
 mod bad_input;
 mod catalogue;
 mod change_feed;

@@ -1,6 +1,7 @@
 //! Credentials: province officers scoped to their province, agencies reading
 //! only their own record, rotation with a grace period, and revocation.
 
+use chiso_runtime::grpc;
 use chiso_tests::{
     TestStack,
     proto::registry::v1::{
@@ -313,14 +314,24 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
         token_status(&stack, &id, &third).await,
         (401, json!("unauthenticated"))
     );
+    // VerifyCredentials answers chiso's services only.
+    let service = stack.service_token().await;
+    let verify = |client_id: &str, client_secret: &str| {
+        grpc::with_bearer(
+            VerifyCredentialsRequest {
+                client_id: client_id.into(),
+                client_secret: client_secret.into(),
+            },
+            &service,
+        )
+        .unwrap()
+    };
     let status = CredentialServiceClient::new(stack.channel(stack.registry_addr))
-        .verify_credentials(VerifyCredentialsRequest {
-            client_id: id.clone(),
-            client_secret: third.clone(),
-        })
+        .verify_credentials(verify(&id, &third))
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(status.message(), "unknown client id or wrong secret");
     let (status, body) = stack
         .post(
             &format!("/api/v1/credentials/{id}/rotate"),
@@ -333,10 +344,7 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
 
     // The other agency's credentials are untouched.
     let principal = CredentialServiceClient::new(stack.channel(stack.registry_addr))
-        .verify_credentials(VerifyCredentialsRequest {
-            client_id: other_id.clone(),
-            client_secret: other_secret.clone(),
-        })
+        .verify_credentials(verify(&other_id, &other_secret))
         .await
         .unwrap()
         .into_inner();

@@ -2,7 +2,11 @@
 //! fresh databases (temporary SQLite files, or a fresh PostgreSQL database
 //! when `CHISO_TEST_DATABASE_URL` is set) and hands out clients.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use anyhow::Context;
 use chiso_proto::{
@@ -63,6 +67,18 @@ pub struct StackOptions {
     pub db_proxy: bool,
     /// Serve TLS everywhere, with mutual TLS required between services.
     pub tls: bool,
+    /// The gateway's login and registration limits, when not the defaults.
+    pub limits: Option<chiso_gateway::config::LimitsConfig>,
+}
+
+/// The address the gateway calls the back services from, which they trust
+/// to name the client (with `::1`, where `localhost` may resolve with TLS).
+/// Test clients that should not be trusted call from another loopback
+/// address ([`TestStack::channel_from`]).
+pub const GATEWAY_SIDE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn gateway_side() -> anyhow::Result<Vec<chiso_runtime::peer::ProxyNet>> {
+    Ok(vec![GATEWAY_SIDE.to_string().parse()?, "::1".parse()?])
 }
 
 /// Whether the suite runs on PostgreSQL (`CHISO_TEST_DATABASE_URL` is set).
@@ -187,6 +203,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         feed_poll_ms: 200,
         credentials: Default::default(),
         registration: Default::default(),
+        trusted_proxies: gateway_side()?,
     })
     .await?;
     let registry_addr = registry.local_addr();
@@ -204,6 +221,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             secret: SecretString::from(SUBMISSION_SECRET),
         },
         idempotency_hours: 24,
+        trusted_proxies: gateway_side()?,
     })
     .await?;
     let submission_addr = submission.local_addr();
@@ -241,6 +259,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         submission_url: url(submission_addr),
         aggregation_url: url(aggregation_addr),
         trusted_proxies: Vec::new(),
+        limits: options.limits.unwrap_or_default(),
     })
     .await?;
     let gateway_url = url(gateway.local_addr());
@@ -460,6 +479,30 @@ impl TestStack {
             None => grpc::channel(&format!("http://{addr}"), &TlsConfig::default()),
         }
         .expect("valid address")
+    }
+
+    /// A plain-text channel to `addr` whose connections come from `local`
+    /// (another loopback address than [`GATEWAY_SIDE`]: a caller the back
+    /// services do not trust).
+    pub fn channel_from(&self, addr: SocketAddr, local: IpAddr) -> Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("valid address")
+            .local_address(Some(local))
+            .connect_lazy()
+    }
+
+    /// An HTTP client whose connections to the gateway come from `local`
+    /// (another client address, for per-address limits).
+    pub fn http_from(&self, local: IpAddr) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(local)
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// A token of a chiso service account (role `service`).
+    pub async fn service_token(&self) -> String {
+        self.grpc_token("aggregation", SERVICE_SECRET).await
     }
 
     /// Waits until aggregation has applied the submission feed and the

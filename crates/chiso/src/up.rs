@@ -10,6 +10,7 @@ use anyhow::Context;
 use chiso_runtime::{
     auth,
     config::{ServiceConfig, Source},
+    peer::ProxyNet,
     shutdown, telemetry,
 };
 use tokio::task::JoinSet;
@@ -65,7 +66,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         env_prefix: prefix,
     };
 
-    let registry_config = chiso_registry::RegistryConfig::load_with(
+    let mut registry_config = chiso_registry::RegistryConfig::load_with(
         source("registry", "CHISO_REGISTRY__"),
         &[
             ("grpc.addr", &registry_addr.to_string()),
@@ -77,7 +78,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             ("service_accounts.submission", &submission_secret),
         ],
     )?;
-    let submission_config = chiso_submission::SubmissionConfig::load_with(
+    let mut submission_config = chiso_submission::SubmissionConfig::load_with(
         source("submission", "CHISO_SUBMISSION__"),
         &[
             ("grpc.addr", &submission_addr.to_string()),
@@ -108,6 +109,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             ("aggregation_url", &url(aggregation_addr)),
         ],
     )?;
+
+    // The gateway calls the back services over loopback from this process:
+    // they believe the client address it forwards (docs/SECURITY.md).
+    let loopback: ProxyNet = "127.0.0.1".parse()?;
+    for trusted in [
+        &mut registry_config.trusted_proxies,
+        &mut submission_config.trusted_proxies,
+    ] {
+        if !trusted.contains(&loopback) {
+            trusted.push(loopback);
+        }
+    }
 
     let stop = shutdown::on_signal();
     let registry = chiso_registry::Application::build(registry_config).await?;

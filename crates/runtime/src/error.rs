@@ -32,6 +32,13 @@ pub enum ServiceError {
     Unauthenticated(String),
     #[error("{0}")]
     PermissionDenied(String),
+    /// Too many requests from one caller (gRPC RESOURCE_EXHAUSTED with a
+    /// `RetryInfo`, REST 429 with `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -114,6 +121,14 @@ impl From<ServiceError> for Status {
             ServiceError::StaleVersion(m) => Status::aborted(m),
             ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
+            ServiceError::RateLimited {
+                message,
+                retry_after,
+            } => Status::with_error_details(
+                Code::ResourceExhausted,
+                message,
+                ErrorDetails::with_retry_info(Some(retry_after)),
+            ),
             ServiceError::Unavailable(m) => {
                 error!(error = %m, "dependency unavailable");
                 Status::unavailable("service temporarily unavailable, try again")
@@ -186,9 +201,36 @@ pub fn field_violations(status: &Status) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// How long a rate-limited status asks the caller to wait, if it says.
+pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
+    status.get_details_retry_info()?.retry_delay
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_carry_their_wait() {
+        let status = Status::from(ServiceError::RateLimited {
+            message: "too many registration requests from this address".into(),
+            retry_after: std::time::Duration::from_secs(360),
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            status.message(),
+            "too many registration requests from this address"
+        );
+        assert_eq!(
+            retry_after(&status),
+            Some(std::time::Duration::from_secs(360))
+        );
+        assert_eq!(retry_after(&Status::resource_exhausted("told")), None);
+        assert_eq!(
+            http_status(status.code()),
+            http::StatusCode::TOO_MANY_REQUESTS
+        );
+    }
 
     #[test]
     fn field_errors_survive_the_status() {

@@ -8,6 +8,8 @@ pub mod db;
 pub mod error;
 pub mod feed;
 pub mod grpc;
+pub mod limit;
+pub mod peer;
 pub mod policy;
 pub mod service_token;
 pub mod shutdown;

@@ -55,11 +55,14 @@ pub enum Action {
     ReviewReport,
     /// Enter a report received on paper with the date it was received.
     EnterPaperReport,
+    /// Check another client's id and secret (`VerifyCredentials`): an
+    /// oracle for guessing secrets, so only for chiso's own services.
+    VerifyCredentials,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::ReadTree,
         Action::ReadAgency,
         Action::ReadFeedHead,
@@ -78,6 +81,7 @@ impl Action {
         Action::ManageCatalogue,
         Action::ReviewReport,
         Action::EnterPaperReport,
+        Action::VerifyCredentials,
     ];
 
     /// What the action does, for messages ("may not {describe}").
@@ -101,6 +105,7 @@ impl Action {
             Self::ManageCatalogue => "change the catalogue",
             Self::ReviewReport => "review this report",
             Self::EnterPaperReport => "enter a paper report for this agency",
+            Self::VerifyCredentials => "check another client's credentials",
         }
     }
 }
@@ -138,7 +143,10 @@ pub fn grant(role: Role, action: Action) -> Reach {
             | ReadSigningKeys | ManageSigningKeys | SubmitReport | ReadReport | ReviewReport
             | EnterPaperReport,
         ) => OwnProvince,
-        (Role::ProvinceOfficer, CreateOfficers | FollowFeed | ManageCatalogue) => None,
+        (
+            Role::ProvinceOfficer,
+            CreateOfficers | FollowFeed | ManageCatalogue | VerifyCredentials,
+        ) => None,
 
         (Role::Agency, ReadFeedHead | ReadCatalogue) => Everywhere,
         // An agency reads only its own reports; the submission service answers
@@ -151,13 +159,13 @@ pub fn grant(role: Role, action: Action) -> Reach {
         (
             Role::Agency,
             ReadTree | ChangeTree | ReviewRegistrations | IssueCredentials | CreateOfficers
-            | FollowFeed | ManageCatalogue | ReviewReport | EnterPaperReport,
+            | FollowFeed | ManageCatalogue | ReviewReport | EnterPaperReport | VerifyCredentials,
         ) => None,
 
         (
             Role::Service,
             ReadTree | ReadAgency | ReadFeedHead | ReadSigningKeys | FollowFeed | ReadCatalogue
-            | ReadReport | ReadAggregates,
+            | ReadReport | ReadAggregates | VerifyCredentials,
         ) => Everywhere,
         (
             Role::Service,
@@ -394,6 +402,7 @@ mod tests {
                 (ManageCatalogue, Everywhere),
                 (ReviewReport, Everywhere),
                 (EnterPaperReport, Everywhere),
+                (VerifyCredentials, Everywhere),
             ],
             Role::ProvinceOfficer => &[
                 (ReadTree, Everywhere),
@@ -414,6 +423,7 @@ mod tests {
                 (ManageCatalogue, None),
                 (ReviewReport, OwnProvince),
                 (EnterPaperReport, OwnProvince),
+                (VerifyCredentials, None),
             ],
             Role::Agency => &[
                 (ReadTree, None),
@@ -434,6 +444,7 @@ mod tests {
                 (ManageCatalogue, None),
                 (ReviewReport, None),
                 (EnterPaperReport, None),
+                (VerifyCredentials, None),
             ],
             Role::Service => &[
                 (ReadTree, Everywhere),
@@ -454,6 +465,7 @@ mod tests {
                 (ManageCatalogue, None),
                 (ReviewReport, None),
                 (EnterPaperReport, None),
+                (VerifyCredentials, Everywhere),
             ],
         };
         rows.to_vec()

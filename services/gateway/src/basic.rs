@@ -1,22 +1,21 @@
 //! HTTP Basic authentication with client credentials, as DHIS2 clients
-//! send it. Each new (client id, secret) pair is exchanged at the registry
-//! for a token, exactly as `POST /api/v1/auth/token` would (so the
-//! registry's checks and limits apply, failures included); the token is
-//! then kept for a minute under a hash of the pair, so a script's thousand
-//! requests cost one Argon2 verification, not a thousand. The secret itself
-//! is never stored.
+//! send it. Each new (client id, secret) pair is exchanged for a token
+//! through [`Logins::issue_token`], exactly as `POST /api/v1/auth/token`
+//! is, so the registry's checks and the gateway's login limits apply to it,
+//! failures included; the token is then kept for a minute under a hash of
+//! the pair, so a script's thousand requests cost one Argon2 verification,
+//! not a thousand (and one login against the limits). The secret itself is
+//! never stored.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use chiso_proto::registry::v1::{
-    IssueTokenRequest, credential_service_client::CredentialServiceClient,
-};
+use chiso_proto::registry::v1::IssueTokenRequest;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
-use tonic::{metadata::MetadataValue, transport::Channel};
+use tonic::transport::Channel;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, limit::Logins};
 
 /// How long a verified pair is trusted without asking the registry again:
 /// short, so a revoked secret stops working within it.
@@ -43,9 +42,10 @@ impl BasicTokens {
     /// The access token for a `Basic …` header's credentials.
     pub async fn token(
         &self,
+        logins: &Logins,
         registry: &Channel,
         encoded: &str,
-        client_address: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<String, ApiError> {
         let bad = || {
             ApiError::unauthenticated("Basic credentials must be base64 of client_id:client_secret")
@@ -57,20 +57,11 @@ impl BasicTokens {
         if let Some(token) = self.0.get(&key).await {
             return Ok(token);
         }
-        let mut request = tonic::Request::new(IssueTokenRequest {
+        let credentials = IssueTokenRequest {
             client_id: client_id.into(),
             client_secret: secret.into(),
-        });
-        if let Some(address) = client_address.and_then(|a| a.parse::<MetadataValue<_>>().ok()) {
-            request
-                .metadata_mut()
-                .insert(crate::extract::CLIENT_ADDRESS_METADATA, address);
-        }
-        let issued = CredentialServiceClient::new(registry.clone())
-            .issue_token(request)
-            .await
-            .map_err(ApiError::from)?
-            .into_inner();
+        };
+        let issued = logins.issue_token(registry, credentials, client).await?;
         self.0.insert(key, issued.access_token.clone()).await;
         Ok(issued.access_token)
     }

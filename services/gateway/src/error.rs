@@ -1,11 +1,17 @@
 //! The gateway's one error type: every failure becomes the same JSON shape,
 //! with the HTTP status taken from the shared gRPC-code mapping.
 
+use std::time::Duration;
+
 use axum::{
     Json,
+    http::{HeaderValue, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
-use chiso_runtime::error::{code_name, field_violations, http_status};
+use chiso_runtime::{
+    error::{code_name, field_violations, http_status, retry_after},
+    limit::whole_seconds,
+};
 use serde::Serialize;
 use tonic::Code;
 use utoipa::ToSchema;
@@ -40,6 +46,8 @@ pub struct ApiError {
     code: Code,
     message: String,
     fields: Vec<FieldViolation>,
+    /// When a rate-limited client may try again (`Retry-After`).
+    retry_after: Option<Duration>,
     /// An HTTP answer no gRPC code stands for (413), with its JSON code.
     http: Option<(axum::http::StatusCode, &'static str)>,
 }
@@ -50,63 +58,9 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            retry_after: None,
             http: None,
         }
-    }
-
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let field = field.into();
-        let message = message.into();
-        Self {
-            code: Code::InvalidArgument,
-            message: format!("invalid input: {field}: {message}"),
-            fields: vec![FieldViolation { field, message }],
-            http: None,
-        }
-    }
-
-    /// An error of `code` naming several fields.
-    pub fn with_fields(
-        code: Code,
-        message: impl Into<String>,
-        violations: Vec<(String, String)>,
-    ) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            fields: violations
-                .into_iter()
-                .map(|(field, message)| FieldViolation { field, message })
-                .collect(),
-            http: None,
-        }
-    }
-
-    /// Several invalid fields at once.
-    pub fn fields(violations: Vec<(String, String)>) -> Self {
-        let message = violations
-            .iter()
-            .map(|(f, m)| format!("{f}: {m}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self {
-            code: Code::InvalidArgument,
-            message: format!("invalid input: {message}"),
-            fields: violations
-                .into_iter()
-                .map(|(field, message)| FieldViolation { field, message })
-                .collect(),
-            http: None,
-        }
-    }
-
-    /// The fields the error names, in order (for tests and logs).
-    pub fn field_names(&self) -> Vec<String> {
-        self.fields.iter().map(|f| f.field.clone()).collect()
-    }
-
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(Code::Unauthenticated, message)
     }
 
     /// 413: the body is larger than the route takes.
@@ -118,6 +72,67 @@ impl ApiError {
             )),
             ..Self::new(Code::InvalidArgument, message)
         }
+    }
+
+    /// The message and wait of a rate-limit refusal.
+    #[cfg(test)]
+    pub fn rate_limit(&self) -> Option<(String, Duration)> {
+        self.retry_after.map(|wait| (self.message.clone(), wait))
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        Self {
+            fields: vec![FieldViolation {
+                field: field.clone(),
+                message: message.clone(),
+            }],
+            ..Self::new(
+                Code::InvalidArgument,
+                format!("invalid input: {field}: {message}"),
+            )
+        }
+    }
+
+    /// An error of `code` naming several fields.
+    pub fn with_fields(
+        code: Code,
+        message: impl Into<String>,
+        violations: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            fields: violations
+                .into_iter()
+                .map(|(field, message)| FieldViolation { field, message })
+                .collect(),
+            ..Self::new(code, message)
+        }
+    }
+
+    /// Several invalid fields at once.
+    pub fn fields(violations: Vec<(String, String)>) -> Self {
+        let message = violations
+            .iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            fields: violations
+                .into_iter()
+                .map(|(field, message)| FieldViolation { field, message })
+                .collect(),
+            ..Self::new(Code::InvalidArgument, format!("invalid input: {message}"))
+        }
+    }
+
+    /// The fields the error names, in order (for tests and logs).
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.field.clone()).collect()
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, message)
     }
 }
 
@@ -154,6 +169,7 @@ impl From<tonic::Status> for ApiError {
             code,
             message,
             fields,
+            retry_after: retry_after(&status),
             http: None,
         }
     }
@@ -219,7 +235,13 @@ impl IntoResponse for ApiError {
             message: self.message,
             fields: self.fields,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(whole_seconds(wait)));
+        }
+        response
     }
 }
 
@@ -269,6 +291,28 @@ mod tests {
             assert_eq!(body["code"], json!(name), "{code:?}");
             assert!(body.get("fields").is_none(), "{code:?}: {body}");
         }
+    }
+
+    #[tokio::test]
+    async fn rate_limits_answer_429_with_retry_after() {
+        let status = Status::from(chiso_runtime::limit::refused(
+            "too many registration requests from this address",
+            Duration::from_millis(359_200),
+        ));
+        let response = ApiError::from(status).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "360");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"code": "resource_exhausted",
+                   "message": "too many registration requests from this address; try again in 360 seconds"})
+        );
+        // Other errors say nothing of retrying.
+        let response = ApiError::unauthenticated("no").into_response();
+        assert!(response.headers().get(RETRY_AFTER).is_none());
     }
 
     #[tokio::test]

@@ -22,7 +22,10 @@ use chiso_proto::{
         report_service_client::ReportServiceClient,
     },
 };
-use chiso_runtime::auth::Principal;
+use chiso_runtime::{
+    auth::Principal,
+    peer::{self, FORWARDED_FOR},
+};
 use serde::de::DeserializeOwned;
 use tonic::{
     metadata::{Ascii, MetadataValue},
@@ -30,15 +33,13 @@ use tonic::{
     transport::Channel,
 };
 
-use crate::{AppState, REQUEST_ID, error::ApiError, peer};
+use crate::{AppState, REQUEST_ID, error::ApiError};
 
 /// A channel whose every call carries the caller's bearer token.
 pub type AsCaller = InterceptedService<Channel, Bearer>;
 
 /// gRPC metadata naming the REST request a call is made for.
 pub const REQUEST_ID_METADATA: &str = "x-request-id";
-/// gRPC metadata naming the client's network address, as the gateway saw it.
-pub const CLIENT_ADDRESS_METADATA: &str = "x-client-address";
 
 /// An authenticated caller, and the back services as that caller: every
 /// gRPC client it hands out forwards the caller's token, the request id and
@@ -118,11 +119,7 @@ impl FromRequestParts<AppState> for AuthUser {
             Some(scheme) if scheme.eq_ignore_ascii_case("basic ") => {
                 let token = state
                     .basic
-                    .token(
-                        &state.registry,
-                        &sent[6..],
-                        client.map(|ip| ip.to_string()).as_deref(),
-                    )
+                    .token(&state.limits.logins, &state.registry, &sent[6..], client)
                     .await?;
                 format!("Bearer {token}")
             }
@@ -161,7 +158,12 @@ impl ClientAddress {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        Self(peer.map(|peer| peer::client_address(peer, &parts.headers, &state.trusted_proxies)))
+        let forwarded = parts
+            .headers
+            .get_all(FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        Self(peer.map(|peer| peer::client_address(peer, forwarded, &state.trusted_proxies)))
     }
 }
 
@@ -177,7 +179,8 @@ impl FromRequestParts<AppState> for ClientAddress {
 }
 
 /// Puts the caller's token, the trace context, the request id and the
-/// client's address on every outgoing call: the one place outgoing
+/// client's address (`x-forwarded-for`, believed by back services that
+/// trust the gateway) on every outgoing call: the one place outgoing
 /// metadata is added.
 #[derive(Clone)]
 pub struct Bearer {
@@ -219,7 +222,7 @@ impl Interceptor for Bearer {
             metadata.insert(REQUEST_ID_METADATA, id.clone());
         }
         if let Some(address) = &self.client_address {
-            metadata.insert(CLIENT_ADDRESS_METADATA, address.clone());
+            metadata.insert(FORWARDED_FOR, address.clone());
         }
         Ok(request)
     }

@@ -5,8 +5,8 @@ mod basic;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod metrics;
-pub mod peer;
 pub mod routes;
 
 #[cfg(test)]
@@ -44,9 +44,11 @@ pub struct AppState {
     pub aggregation: Channel,
     pub verifier: TokenVerifier,
     /// Proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Arc<[peer::ProxyNet]>,
+    pub trusted_proxies: Arc<[chiso_runtime::peer::ProxyNet]>,
     /// Tokens of recently verified HTTP Basic credentials.
     pub basic: basic::BasicTokens,
+    /// How often clients may fail to log in or file registrations.
+    pub limits: Arc<limit::Limits>,
 }
 
 /// The gateway's HTTP service: every route, with request ids, tracing and
@@ -110,6 +112,7 @@ impl Application {
             verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
             trusted_proxies: config.trusted_proxies.into(),
             basic: basic::BasicTokens::default(),
+            limits: Arc::new(limit::Limits::new(&config.limits)),
         };
         let router = app(state);
         let https = config.tls.https_server()?;
@@ -135,8 +138,8 @@ impl Application {
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
         let stopping = shutdown.clone();
-        // Peer addresses go to the back services: audit entries record them and
-        // the registry rate-limits unauthenticated registrations by them.
+        // Peer addresses go to the back services (audit entries record them)
+        // and key the login and registration limits.
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

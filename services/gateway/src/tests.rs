@@ -30,6 +30,7 @@ fn gateway() -> (Router, TokenSigner) {
         verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
         trusted_proxies: Vec::new().into(),
         basic: Default::default(),
+        limits: Default::default(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), signer)
@@ -471,6 +472,7 @@ async fn gateway_with_fake(proxies: &[&str]) -> (Router, fake::Reports, String) 
         verifier: TokenVerifier::from_pem(public.as_bytes()).unwrap(),
         trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
         basic: Default::default(),
+        limits: Default::default(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), reports, admin_token(&signer))
@@ -581,7 +583,7 @@ async fn a_draft_save_forwards_headers_values_and_audit_metadata() {
     );
     assert_eq!(metadata(metadata_map, "x-request-id"), Some("req-abc-1"));
     assert_eq!(
-        metadata(metadata_map, "x-client-address"),
+        metadata(metadata_map, "x-forwarded-for"),
         Some("203.0.113.5")
     );
     assert_eq!(
@@ -811,7 +813,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         assert_eq!(list.status(), pb::ReportStatus::Submitted);
         assert_eq!(list.page_size, 5);
         assert_eq!(
-            metadata(metadata_map, "x-client-address"),
+            metadata(metadata_map, "x-forwarded-for"),
             Some(client),
             "{peer} {forwarded:?}"
         );

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use chiso_runtime::config::{
     DatabaseConfig, GrpcConfig, ServiceConfig, check_back_service, check_feed_poll_ms,
 };
-use chiso_runtime::tls::TlsConfig;
+use chiso_runtime::{limit::Rate, peer::ProxyNet, tls::TlsConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -30,6 +30,11 @@ pub struct RegistryConfig {
     pub credentials: CredentialsConfig,
     #[serde(default)]
     pub registration: RegistrationConfig,
+    /// Peers (the gateway: addresses or CIDR blocks) whose `x-forwarded-for`
+    /// names the client a call is made for; empty (the default) means every
+    /// caller is charged for its own address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 /// Client credentials policy.
@@ -39,21 +44,32 @@ pub struct CredentialsConfig {
     /// How long a rotated secret keeps working, unless the rotation asks for less.
     #[serde(default = "default_rotation_grace")]
     pub rotation_grace_secs: u64,
+    /// Secrets hashed or checked at once (each Argon2 run holds 19 MiB and a
+    /// core); more logins wait their turn. When unset, one per core but
+    /// one, so that a burst of logins leaves a core to everything else.
+    #[serde(default)]
+    pub hashing_concurrency: Option<usize>,
 }
 
 impl Default for CredentialsConfig {
     fn default() -> Self {
         Self {
             rotation_grace_secs: default_rotation_grace(),
+            hashing_concurrency: None,
         }
     }
 }
+
+/// Most secrets hashed at once: 64 × 19 MiB is already 1.2 GiB.
+pub const MAX_HASHING_CONCURRENCY: usize = 64;
 
 fn default_rotation_grace() -> u64 {
     86_400
 }
 
-/// Unauthenticated registration requests: how many each client address may file.
+/// Unauthenticated registration requests: how many each client address
+/// may file. The address is the caller's, or the one a trusted proxy (see
+/// `trusted_proxies`) forwards.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationConfig {
@@ -63,10 +79,6 @@ pub struct RegistrationConfig {
     /// Requests per hour one address regains after a burst.
     #[serde(default = "default_registration_per_hour")]
     pub per_hour: u32,
-    /// Take the caller's address from `x-forwarded-for` (set by the gateway).
-    /// Keep the registry's port private when this is on.
-    #[serde(default = "default_true")]
-    pub trust_forwarded_for: bool,
 }
 
 impl Default for RegistrationConfig {
@@ -74,8 +86,13 @@ impl Default for RegistrationConfig {
         Self {
             burst: default_registration_burst(),
             per_hour: default_registration_per_hour(),
-            trust_forwarded_for: true,
         }
+    }
+}
+
+impl RegistrationConfig {
+    pub fn rate(&self) -> Rate {
+        Rate::new(self.burst, self.per_hour)
     }
 }
 
@@ -84,9 +101,6 @@ fn default_registration_burst() -> u32 {
 }
 fn default_registration_per_hour() -> u32 {
     10
-}
-fn default_true() -> bool {
-    true
 }
 
 /// Token signing: the registry is the only holder of the private key.
@@ -147,8 +161,13 @@ impl ServiceConfig for RegistryConfig {
                 "credentials.rotation_grace_secs: at most {MAX_ROTATION_GRACE_SECS} (30 days)"
             ));
         }
-        if self.registration.burst == 0 || self.registration.per_hour == 0 {
-            errors.push("registration.burst and registration.per_hour: must be positive".into());
+        self.registration.rate().check("registration", errors);
+        if let Some(n) = self.credentials.hashing_concurrency
+            && !(1..=MAX_HASHING_CONCURRENCY).contains(&n)
+        {
+            errors.push(format!(
+                "credentials.hashing_concurrency: must be 1 to {MAX_HASHING_CONCURRENCY}, got {n}"
+            ));
         }
         for (id, secret) in &self.service_accounts {
             if secret.expose_secret().len() < 16 {
@@ -167,5 +186,72 @@ impl RegistryConfig {
 
     pub fn rotation_grace(&self) -> Duration {
         Duration::from_secs(self.credentials.rotation_grace_secs)
+    }
+
+    /// Secrets hashed at once: as configured, else one per core but one
+    /// (at least one).
+    pub fn hashing_concurrency(&self) -> usize {
+        self.credentials.hashing_concurrency.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            cores.saturating_sub(1).max(1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chiso_runtime::config::{ENV_PREFIX, Source};
+    use figment::Jail;
+
+    use super::*;
+
+    fn load() -> anyhow::Result<RegistryConfig> {
+        RegistryConfig::load(Source {
+            file: None,
+            section: None,
+            env_prefix: ENV_PREFIX,
+        })
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_listed_proxies() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("CHISO_BOOTSTRAP_ADMIN__SECRET", "0123456789abcdef");
+            let config = load().unwrap();
+            assert!(config.trusted_proxies.is_empty(), "none by default");
+            assert!(config.hashing_concurrency() >= 1);
+            jail.set_env("CHISO_TRUSTED_PROXIES", r#"["10.0.0.0/8"]"#);
+            jail.set_env("CHISO_CREDENTIALS__HASHING_CONCURRENCY", "3");
+            let config = load().unwrap();
+            assert_eq!(config.trusted_proxies, ["10.0.0.0/8".parse().unwrap()]);
+            assert_eq!(config.hashing_concurrency(), 3);
+            // The switch that trusted every caller's header is gone.
+            jail.set_env("CHISO_REGISTRATION__TRUST_FORWARDED_FOR", "true");
+            let err = load().unwrap_err().to_string();
+            assert!(
+                err.contains("unknown field: found `trust_forwarded_for`"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_limits_and_hashing_are_named() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("CHISO_BOOTSTRAP_ADMIN__SECRET", "0123456789abcdef");
+            jail.set_env("CHISO_CREDENTIALS__HASHING_CONCURRENCY", "0");
+            jail.set_env("CHISO_REGISTRATION__BURST", "0");
+            let err = load().unwrap_err().to_string();
+            for named in [
+                "credentials.hashing_concurrency: must be 1 to 64, got 0",
+                "registration.burst: must be positive",
+            ] {
+                assert!(err.contains(named), "{named} missing from: {err}");
+            }
+            Ok(())
+        });
     }
 }

@@ -5,7 +5,6 @@ pub mod config;
 mod api;
 mod csv_import;
 mod entity;
-mod limit;
 mod migration;
 mod secrets;
 mod signing_keys;
@@ -25,6 +24,7 @@ use chiso_runtime::{
     db,
     feed::Follow,
     grpc::{AuthenticatedServices, GrpcServer},
+    limit::KeyedLimit,
 };
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -46,10 +46,14 @@ impl Application {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let signer = TokenSigner::from_file(&config.auth.jwt_private_key_file, config.token_ttl())?;
         let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+        let hasher = secrets::Hasher::start(config.hashing_concurrency())
+            .await
+            .context("failed to start the secret hasher")?;
 
         let mut static_clients = vec![api::StaticClient {
             client_id: config.bootstrap_admin.client_id.clone(),
-            secret_hash: secrets::hash(config.bootstrap_admin.secret.expose_secret().to_owned())
+            secret_hash: hasher
+                .hash(config.bootstrap_admin.secret.expose_secret().to_owned())
                 .await
                 .context("failed to hash the bootstrap admin secret")?,
             role: Role::Admin,
@@ -57,7 +61,8 @@ impl Application {
         for (client_id, secret) in &config.service_accounts {
             static_clients.push(api::StaticClient {
                 client_id: client_id.clone(),
-                secret_hash: secrets::hash(secret.expose_secret().to_owned())
+                secret_hash: hasher
+                    .hash(secret.expose_secret().to_owned())
                     .await
                     .context("failed to hash a service account secret")?,
                 role: Role::Service,
@@ -73,15 +78,13 @@ impl Application {
         let state = Arc::new(api::Registry {
             db,
             signer,
+            hasher,
             static_clients,
             feed_head,
             follow,
             rotation_grace: config.rotation_grace(),
-            registration_limit: limit::RegistrationLimit::new(
-                config.registration.burst,
-                config.registration.per_hour,
-            ),
-            trust_forwarded_for: config.registration.trust_forwarded_for,
+            registration_limit: KeyedLimit::new(config.registration.rate()),
+            trusted_proxies: config.trusted_proxies,
         });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(AgencyServiceServer::new(api::AgencyApi(state.clone())))

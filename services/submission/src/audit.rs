@@ -15,7 +15,8 @@ use crate::entity::audit;
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub principal: Principal,
-    /// The caller's address: `x-client-address` from the gateway, else the gRPC peer.
+    /// The caller's address: the gRPC peer, or the client a trusted proxy
+    /// (the gateway) names in `x-forwarded-for`.
     pub address: String,
     /// `x-request-id`, else the idempotency key, else a fresh id.
     pub request_id: String,

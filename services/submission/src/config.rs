@@ -4,7 +4,7 @@ use chiso_runtime::config::{
     DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service,
     check_feed_poll_ms, validate_url,
 };
-use chiso_runtime::tls::TlsConfig;
+use chiso_runtime::{peer::ProxyNet, tls::TlsConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -31,6 +31,11 @@ pub struct SubmissionConfig {
     /// that the key is forgotten and may be used again (1 to 2160).
     #[serde(default = "default_idempotency_hours")]
     pub idempotency_hours: u64,
+    /// Peers (the gateway: addresses or CIDR blocks) whose `x-forwarded-for`
+    /// names the client audit entries record; empty (the default) records
+    /// each caller's own address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 /// This service's own client credentials at the registry.

@@ -32,7 +32,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use api::{CLIENT_ADDRESS, REQUEST_ID};
+pub use api::REQUEST_ID;
 pub use config::SubmissionConfig;
 
 /// A built submission service, bound to its port and ready to serve.
@@ -84,6 +84,7 @@ impl Application {
             sequencer: sequencer.clone(),
             keys: keys::Keys::new(registry.clone(), token.clone()),
             agencies: agencies.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
             .add_service(CatalogueServiceServer::new(api::CatalogueApi(

@@ -15,7 +15,6 @@ use tracing::{info, instrument};
 use super::{State, encode_principal, optional, parse_code};
 use crate::{
     config::MAX_ROTATION_GRACE_SECS,
-    secrets,
     store::{self, ClientsOf},
 };
 
@@ -37,7 +36,9 @@ impl CredentialService for CredentialApi {
             Action::IssueCredentials,
             Resource::agency(code.as_str(), &agency.province_code),
         )?;
-        let issued = store::issue_credentials(&self.0.db, &code, &principal.subject).await?;
+        let secret = self.0.hasher.new_secret().await?;
+        let issued =
+            store::issue_credentials(&self.0.db, &code, &principal.subject, secret).await?;
         info!(agency = %code, client_id = %issued.client.client_id, "credentials issued");
         Ok(Response::new(issued.into()))
     }
@@ -66,11 +67,13 @@ impl CredentialService for CredentialApi {
         let Some(province) = province.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
+        let secret = self.0.hasher.new_secret().await?;
         let issued = store::issue_officer_credentials(
             &self.0.db,
             &province,
             label.map(String::from),
             &principal.subject,
+            secret,
         )
         .await?;
         info!(%province, client_id = %issued.client.client_id, "officer credentials issued");
@@ -105,7 +108,8 @@ impl CredentialService for CredentialApi {
             return Err(ServiceError::from(errors).into());
         };
         let client = self.manageable(&scope, client_id).await?;
-        let issued = store::rotate(&self.0.db, client, grace).await?;
+        let secret = self.0.hasher.new_secret().await?;
+        let issued = store::rotate(&self.0.db, client, grace, secret).await?;
         info!(client_id, by = %principal.subject, grace_secs = grace.as_secs(), "credentials rotated");
         Ok(Response::new(issued.into()))
     }
@@ -177,6 +181,14 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::VerifyCredentialsRequest>,
     ) -> Result<Response<pb::Principal>, Status> {
+        // Unlike IssueToken, which the gateway rate-limits, this answers
+        // whoever reaches the registry: without a caller it would be an
+        // unlimited oracle for guessing secrets.
+        authorize(
+            &caller(&request)?,
+            Action::VerifyCredentials,
+            Resource::Global,
+        )?;
         let req = request.into_inner();
         let principal = self.verify(&req.client_id, &req.client_secret).await?;
         Ok(Response::new(encode_principal(&principal)))
@@ -230,13 +242,14 @@ impl CredentialApi {
             return Err(errors.into());
         }
         let rejected = || ServiceError::Unauthenticated("unknown client id or wrong secret".into());
+        let mut turn = self.0.hasher.turn().await?;
         if let Some(client) = self
             .0
             .static_clients
             .iter()
             .find(|c| c.client_id == client_id)
         {
-            return if secrets::verify(client.secret_hash.clone(), secret.to_owned()).await? {
+            return if turn.verify(&client.secret_hash, secret).await? {
                 Ok(Principal {
                     subject: client.client_id.clone(),
                     role: client.role,
@@ -247,7 +260,7 @@ impl CredentialApi {
                 Err(rejected())
             };
         }
-        store::verify_client(&self.0.db, client_id, secret)
+        store::verify_client(&self.0.db, &mut turn, client_id, secret)
             .await?
             .ok_or_else(rejected)
     }

@@ -33,13 +33,15 @@ pub struct StaticClient {
 pub struct Registry {
     pub db: DatabaseConnection,
     pub signer: TokenSigner,
+    /// Every Argon2 hash and check, a bounded number at a time.
+    pub hasher: crate::secrets::Hasher,
     pub static_clients: Vec<StaticClient>,
     /// How long a rotated secret keeps working by default.
     pub rotation_grace: std::time::Duration,
     /// Limits registration requests per client address.
-    pub registration_limit: crate::limit::RegistrationLimit,
-    /// Whether the client address may come from `x-forwarded-for`.
-    pub trust_forwarded_for: bool,
+    pub registration_limit: chiso_runtime::limit::KeyedLimit<std::net::IpAddr>,
+    /// Peers whose `x-forwarded-for` names the client (the gateway).
+    pub trusted_proxies: Vec<chiso_runtime::peer::ProxyNet>,
     /// Latest agency-feed sequence number written by this process.
     pub feed_head: tokio::sync::watch::Sender<i64>,
     /// What open `WatchAgencies` streams follow.

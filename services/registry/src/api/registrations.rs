@@ -9,6 +9,8 @@ use chiso_proto::{
 };
 use chiso_runtime::{
     ServiceError,
+    limit::{TOO_MANY_REGISTRATIONS, refused},
+    peer::grpc_client_address,
     policy::{Action, Resource, Scope, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
@@ -28,13 +30,12 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<pb::FileRegistrationRequest>,
     ) -> Result<Response<pb::RegistrationRequest>, Status> {
-        let from = caller_address(&request, self.0.trust_forwarded_for);
-        if let Err(wait) = self.0.registration_limit.check(from) {
+        // Unknown only on an in-memory transport: every such caller shares one allowance.
+        let from = grpc_client_address(&request, &self.0.trusted_proxies)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if let Err(wait) = self.0.registration_limit.take(&from) {
             warn!(%from, "registration request refused by the rate limit");
-            return Err(Status::resource_exhausted(format!(
-                "too many registration requests from this address; try again in {} minutes",
-                wait.as_secs().div_ceil(60).max(1)
-            )));
+            return Err(refused(TOO_MANY_REGISTRATIONS, wait).into());
         }
         let filing = decode_filing(request.into_inner(), &from.to_string(), today())
             .map_err(ServiceError::from)?;
@@ -89,8 +90,9 @@ impl RegistrationService for RegistrationApi {
         let (principal, scope) = caller_in_scope(&request, Action::ReviewRegistrations)?;
         let id = required_id(&request.get_ref().id)?;
         self.reviewable(&scope, id).await?;
+        let secret = self.0.hasher.new_secret().await?;
         let (decided, agency, issued) =
-            store::approve(&self.0.db, id, &scope, &principal.subject).await?;
+            store::approve(&self.0.db, id, &scope, &principal.subject, secret).await?;
         info!(id, agency = %agency.code, by = %principal.subject, "registration approved");
         Ok(Response::new(pb::ApprovedRegistration {
             registration: Some(encode_registration(decided)),
@@ -151,20 +153,6 @@ impl RegistrationApi {
         )?;
         Ok(found)
     }
-}
-
-/// The address to charge: the gateway's `x-forwarded-for` (its last entry,
-/// the one the gateway added) when trusted, else the peer.
-fn caller_address<T>(request: &Request<T>, trust_forwarded_for: bool) -> IpAddr {
-    let forwarded = trust_forwarded_for
-        .then(|| request.metadata().get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse().ok());
-    forwarded
-        .or_else(|| request.remote_addr().map(|a| a.ip()))
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 fn required_id(raw: &str) -> Result<&str, ServiceError> {

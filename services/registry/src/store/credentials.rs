@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chiso_domain::{
-    AdminUnitCode, AgencyCode, AgencyKind,
+    AdminUnitCode, AgencyCode, AgencyKind, FieldErrors,
     credentials::{ClientInfo, IssuedCredentials},
 };
 use chiso_runtime::{
@@ -21,8 +21,15 @@ use sea_orm::{
 use super::{find_str, get, stored};
 use crate::{
     entity::{agency, client, client_secret},
-    secrets,
+    secrets::{NewSecret, Turn},
 };
+
+/// Secrets a client may hold that work at once: the current one and one
+/// being rotated in. Each login checks every live secret, at 19 MiB and
+/// tens of milliseconds apiece, so without a cap a client rotating without
+/// end made each wrong guess against it cost that many checks (31 live
+/// secrets: 700 ms).
+pub const MAX_LIVE_SECRETS: usize = 2;
 
 /// A client row as the registry answers about it, with how many of its
 /// secrets work now.
@@ -57,6 +64,7 @@ pub async fn issue_credentials<C: ConnectionTrait>(
     c: &C,
     agency_code: &AgencyCode,
     created_by: &str,
+    secret: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
     let agency = get(c, agency_code).await?;
     if let Some(retired) = agency.valid_to {
@@ -64,7 +72,16 @@ pub async fn issue_credentials<C: ConnectionTrait>(
             "agency {agency_code} was retired on {retired} and cannot get new credentials"
         )));
     }
-    new_client(c, Role::Agency, Some(agency.code), None, None, created_by).await
+    new_client(
+        c,
+        Role::Agency,
+        Some(agency.code),
+        None,
+        None,
+        created_by,
+        secret,
+    )
+    .await
 }
 
 /// New credentials for an officer of a province (admin only).
@@ -73,6 +90,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     province: &AdminUnitCode,
     label: Option<String>,
     created_by: &str,
+    secret: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
     let root = agency::Entity::find()
         .filter(agency::Column::AdminUnitCode.eq(province.as_str()))
@@ -93,6 +111,7 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
         Some(province.to_string()),
         label,
         created_by,
+        secret,
     )
     .await
 }
@@ -104,6 +123,7 @@ async fn new_client<C: ConnectionTrait>(
     province_code: Option<String>,
     label: Option<String>,
     created_by: &str,
+    NewSecret { secret, hash }: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
     let prefix = if role == Role::Agency {
         "agency"
@@ -111,8 +131,6 @@ async fn new_client<C: ConnectionTrait>(
         "officer"
     };
     let client_id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
-    let secret = secrets::generate_secret();
-    let hash = secrets::hash(secret.clone()).await?;
     let now = Utc::now();
     let client = client::Entity::insert(client::ActiveModel {
         client_id: Set(client_id.clone()),
@@ -176,26 +194,67 @@ async fn province_of<C: ConnectionTrait>(c: &C, client: &client::Model) -> Servi
 }
 
 /// A new secret for a client; its other secrets keep working for `grace`.
+/// Refused while the client already holds [`MAX_LIVE_SECRETS`] live secrets,
+/// unless the rotation ends the others at once (no grace).
 pub async fn rotate(
     db: &DatabaseConnection,
     client: client::Model,
     grace: Duration,
+    NewSecret { secret, hash }: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
     let client_id = client.client_id.clone();
     let client_id = client_id.as_str();
-    if let Some(revoked) = client.revoked_at {
-        return Err(ServiceError::FailedPrecondition(format!(
+    let revoked = |at: DateTime<Utc>| {
+        ServiceError::FailedPrecondition(format!(
             "client {client_id} was revoked at {}; issue new credentials instead",
-            revoked.to_rfc3339()
-        )));
+            at.to_rfc3339()
+        ))
+    };
+    if let Some(at) = client.revoked_at {
+        return Err(revoked(at));
     }
-    let secret = secrets::generate_secret();
-    let hash = secrets::hash(secret.clone()).await?;
     let now = Utc::now();
     let expire_at = now
         + chrono::Duration::from_std(grace)
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("grace period: {e}")))?;
     let txn = chiso_runtime::db::begin_write(db).await?;
+    // Writing the client row (unchanged) locks it until commit, so that two
+    // rotations at once count the live secrets one after the other
+    // (PostgreSQL; SQLite's write transactions already take turns), and
+    // finds it still not revoked.
+    let locked = client::Entity::update_many()
+        .col_expr(
+            client::Column::RevokedAt,
+            Expr::col(client::Column::RevokedAt),
+        )
+        .filter(client::Column::ClientId.eq(client_id))
+        .filter(client::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(revoked(now));
+    }
+    let live = live_secrets(&txn, client_id, now).await?;
+    if !grace.is_zero() && live.len() >= MAX_LIVE_SECRETS {
+        let until = live
+            .iter()
+            .filter_map(|s| s.expires_at)
+            .min()
+            .map(|at| {
+                let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                format!(" (the older works until {at})")
+            })
+            .unwrap_or_default();
+        return Err(ServiceError::Conflict(FieldErrors::single(
+            "grace_period_secs",
+            format!(
+                "client {client_id} already has {} live secrets, the most it may hold: the \
+                 current one and one being rotated in{until}; rotate with \
+                 grace_period_secs=0 to end the others now",
+                live.len()
+            ),
+        )));
+    }
     // A secret already on its way out keeps the earlier of its two deadlines.
     client_secret::Entity::update_many()
         .col_expr(client_secret::Column::ExpiresAt, Expr::value(expire_at))
@@ -282,9 +341,12 @@ async fn live_secrets<C: ConnectionTrait>(
 }
 
 /// The principal for a client id and secret, if they match a live secret of
-/// a client that is not revoked.
+/// a client that is not revoked, checked in `turn`. Only the newest
+/// [`MAX_LIVE_SECRETS`] are checked, so that what one login costs is
+/// bounded even for a client that rotated more often before the cap.
 pub async fn verify_client(
     db: &DatabaseConnection,
+    turn: &mut Turn<'_>,
     client_id: &str,
     secret: &str,
 ) -> ServiceResult<Option<Principal>> {
@@ -294,11 +356,13 @@ pub async fn verify_client(
         .one(db)
         .await?
     else {
+        turn.verify_unknown(secret).await?;
         return Ok(None);
     };
     let mut matched = false;
-    for candidate in live_secrets(db, client_id, Utc::now()).await? {
-        if secrets::verify(candidate.secret_hash, secret.to_owned()).await? {
+    let live = live_secrets(db, client_id, Utc::now()).await?;
+    for candidate in live.iter().take(MAX_LIVE_SECRETS) {
+        if turn.verify(&candidate.secret_hash, secret).await? {
             matched = true;
             break;
         }

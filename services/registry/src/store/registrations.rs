@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::{Problems, check_new_agency, insert_agency, issue_credentials, latest_view, stored};
-use crate::entity::registration;
+use crate::{entity::registration, secrets::NewSecret};
 
 /// A stored request with its kind and status read back as domain values.
 #[derive(Debug, Clone)]
@@ -192,6 +192,7 @@ pub async fn approve(
     id: &str,
     scope: &Scope,
     decided_by: &str,
+    secret: NewSecret,
 ) -> ServiceResult<(RegistrationView, AgencyView, IssuedCredentials)> {
     let txn = chiso_runtime::db::begin_write(db).await?;
     let found = get_registration(&txn, id).await?;
@@ -225,7 +226,7 @@ pub async fn approve(
         // The tree changed since filing (a code taken, a parent retired).
         return Err(problems.into_error());
     };
-    let issued = issue_credentials(&txn, &new.code, decided_by).await?;
+    let issued = issue_credentials(&txn, &new.code, decided_by, secret).await?;
     let mut row = request.into_active_model();
     row.status = Set(RegistrationStatus::Approved.as_str().to_owned());
     row.decided_by = Set(Some(decided_by.to_owned()));

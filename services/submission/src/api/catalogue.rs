@@ -16,7 +16,7 @@ use chiso_runtime::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{Submission, actor};
+use super::Submission;
 use crate::{
     catalogue::{self, Change, Item, Kind},
     idempotency::{self, IdempotencyKey},
@@ -48,7 +48,7 @@ impl CatalogueApi {
         let mut cleared = request.get_ref().clone();
         let raw_id = std::mem::take(request_id(&mut cleared));
         let idem = IdempotencyKey::new(&principal.subject, method, raw_id.trim(), &cleared)?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         let state = &self.0;
         let replayed = match &idem {
             Some(key) => idempotency::replay::<pb::CatalogueChange>(&state.db, key).await?,

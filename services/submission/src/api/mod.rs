@@ -18,6 +18,7 @@ use chiso_runtime::{
     ServiceError, ServiceResult,
     auth::Principal,
     feed::Follow,
+    peer::{ProxyNet, grpc_client_address},
     policy::{Action, Resource, Scope},
 };
 use sea_orm::DatabaseConnection;
@@ -37,8 +38,6 @@ use crate::{
     keys::Keys,
 };
 
-/// Metadata key the gateway sets to the caller's network address.
-pub const CLIENT_ADDRESS: &str = "x-client-address";
 /// Metadata key carrying the request id of the whole call chain.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -53,29 +52,37 @@ pub struct Submission {
     pub keys: Keys,
     /// The agency copy in memory.
     pub agencies: follower::AgencyCopy,
+    /// Peers whose `x-forwarded-for` names the client (the gateway).
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
-/// Who writes, from where, under which request id.
-fn actor<T>(request: &Request<T>, principal: Principal, idem: Option<&IdempotencyKey>) -> Actor {
-    let meta = |key: &str| {
-        request
+impl Submission {
+    /// Who writes, from where, under which request id. The address is the
+    /// caller's, or the client a trusted proxy names, so an audit entry
+    /// never records an address a caller merely claimed.
+    fn actor<T>(
+        &self,
+        request: &Request<T>,
+        principal: Principal,
+        idem: Option<&IdempotencyKey>,
+    ) -> Actor {
+        let address = grpc_client_address(request, &self.trusted_proxies)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let request_id = request
             .metadata()
-            .get(key)
+            .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
-    };
-    let address = meta(CLIENT_ADDRESS)
-        .or_else(|| request.remote_addr().map(|a| a.to_string()))
-        .unwrap_or_default();
-    let request_id = meta(REQUEST_ID)
-        .or_else(|| idem.map(|k| k.request_id().to_owned()))
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    Actor {
-        principal,
-        address,
-        request_id,
+            .or_else(|| idem.map(|k| k.request_id().to_owned()))
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Actor {
+            principal,
+            address,
+            request_id,
+        }
     }
 }
 

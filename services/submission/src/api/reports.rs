@@ -21,7 +21,7 @@ use chrono::{Days, Utc};
 use tonic::{Request, Response, Status};
 use tracing::{info, instrument};
 
-use super::{Submission, actor, page_size, received_on_problem, reporting_agency};
+use super::{Submission, page_size, received_on_problem, reporting_agency};
 use crate::{
     audit::Actor,
     catalogue::Definitions,
@@ -131,7 +131,7 @@ impl ReportApi {
         let mut cleared = req.clone();
         let request_id = take_request_id(&mut cleared);
         let idem = IdempotencyKey::new(&principal.subject, method, request_id.trim(), &cleared)?;
-        let actor = actor(request, principal, idem.as_ref());
+        let actor = self.0.actor(request, principal, idem.as_ref());
         if let Some(key) = idem.as_ref()
             && let Some(answer) = idempotency::replay(&self.0.db, key).await?
         {
@@ -165,7 +165,7 @@ impl ReportApi {
         let idem = key_of(&principal.subject, method, &req.request_id, req, |r| {
             r.request_id.clear()
         })?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -207,7 +207,7 @@ impl ReportService for ReportApi {
         let idem = key_of(&principal.subject, "SaveDraft", &req.request_id, req, |r| {
             r.request_id.clear()
         })?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -252,7 +252,7 @@ impl ReportService for ReportApi {
         let (principal, scope) = caller_in_scope(&request, Action::SubmitReport)?;
         // Who and from where, read before the stream is consumed; the
         // request id falls back to the idempotency key once it is known.
-        let mut actor = actor(&request, principal, None);
+        let mut actor = self.0.actor(&request, principal, None);
         let given_request_id = request.metadata().contains_key(super::REQUEST_ID);
         let mut req = super::import::collect(request.into_inner()).await?;
         let request_id = std::mem::take(&mut req.request_id);
@@ -318,7 +318,7 @@ impl ReportService for ReportApi {
             req,
             |r| r.request_id.clear(),
         )?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -462,7 +462,7 @@ impl ReportService for ReportApi {
             req,
             |r| r.request_id.clear(),
         )?;
-        let actor = actor(&request, principal, idem.as_ref());
+        let actor = self.0.actor(&request, principal, idem.as_ref());
         let state = &self.0;
         if let Some(key) = &idem
             && let Some(answer) = idempotency::replay(&state.db, key).await?

@@ -44,8 +44,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Files a registration request. Needs no token; each address may file a
-/// few requests an hour (429 beyond that). Checked like a registration, so
-/// bad codes, a wrong parent or a taken code are refused at once.
+/// few requests an hour (429 with `Retry-After` beyond that). Checked like
+/// a registration, so bad codes, a wrong parent or a taken code are refused
+/// at once.
 #[utoipa::path(
     post, path = "/api/v1/registrations", tag = "registrations",
     request_body = FileRegistration,
@@ -61,15 +62,18 @@ pub async fn file_registration(
     ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<FileRegistration>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
+    state.limits.admit_registration(client)?;
     let mut request = tonic::Request::new(convert::file_request(body)?);
-    // The registry limits requests per address; tell it whose this is (the
-    // client behind a trusted proxy, not the proxy).
+    // The registry limits requests per address too (for callers that reach
+    // it directly); tell it whose this is: the client, not the gateway.
     let client = client
         .ok_or_else(|| anyhow::anyhow!("served without connection info"))?
         .to_string()
         .parse()
         .map_err(|e| anyhow::anyhow!("client address is not a header value: {e}"))?;
-    request.metadata_mut().insert("x-forwarded-for", client);
+    request
+        .metadata_mut()
+        .insert(chiso_runtime::peer::FORWARDED_FOR, client);
     let filed = RegistrationServiceClient::new(state.registry.clone())
         .file_registration(request)
         .await?

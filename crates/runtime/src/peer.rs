@@ -1,13 +1,21 @@
-//! Who is calling, as far as the network says: the client address the
-//! gateway records (audit, rate limits) and forwards to the back services.
+//! Who is calling, as far as the network says. The gateway takes the
+//! client's address from the TCP peer or, behind its own trusted proxies,
+//! from `X-Forwarded-For`, and sends it on to the back services in
+//! `x-forwarded-for`; each back service believes that only from the peers
+//! it is told to trust (the gateway), so a caller that reaches a back
+//! service directly cannot name an address of its choosing for rate limits
+//! or audit entries.
 
 use std::{fmt, net::IpAddr, str::FromStr};
 
-use axum::http::HeaderMap;
 use serde::Deserialize;
 
-/// One proxy, or a block of them, whose `X-Forwarded-For` the gateway
-/// believes: `10.0.0.7`, `10.0.0.0/8`, `fd00::/8`.
+/// The header (HTTP) and metadata key (gRPC) naming the client address as
+/// each proxy saw it, the nearest last.
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// One proxy, or a block of them, whose `X-Forwarded-For` is believed:
+/// `10.0.0.7`, `10.0.0.0/8`, `fd00::/8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct ProxyNet {
@@ -86,17 +94,20 @@ impl fmt::Display for ProxyNet {
 /// proxy appends the address it saw) and the first address that is not a
 /// trusted proxy is the client. Entries left of that are whatever the client
 /// chose to send, so they are never believed, and an unreadable header
-/// leaves the last address known for certain.
-pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ProxyNet]) -> IpAddr {
+/// leaves the last address known for certain. `forwarded` holds the
+/// header's values in the order they were sent.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded: impl IntoIterator<Item = &'a str>,
+    trusted: &[ProxyNet],
+) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer.to_canonical();
     if !is_trusted(client) {
         return client;
     }
-    let hops = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
+    let hops = forwarded
+        .into_iter()
         .flat_map(|value| value.split(','))
         .collect::<Vec<_>>();
     for hop in hops.into_iter().rev() {
@@ -111,6 +122,19 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ProxyNet]) -
     client
 }
 
+/// The client of a gRPC call: the peer, or the `x-forwarded-for` it sent
+/// when the peer is trusted ([`client_address`]). `None` when the transport
+/// knows no peer (an in-memory channel).
+pub fn grpc_client_address<T>(request: &tonic::Request<T>, trusted: &[ProxyNet]) -> Option<IpAddr> {
+    let peer = request.remote_addr()?.ip();
+    let forwarded = request
+        .metadata()
+        .get_all(FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    Some(client_address(peer, forwarded, trusted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,12 +143,8 @@ mod tests {
         raw.iter().map(|r| r.parse().unwrap()).collect()
     }
 
-    fn forwarded(values: &[&str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for v in values {
-            headers.append("x-forwarded-for", v.parse().unwrap());
-        }
-        headers
+    fn forwarded<'a>(values: &'a [&'a str]) -> impl IntoIterator<Item = &'a str> + Clone {
+        values.iter().copied()
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -177,18 +197,18 @@ mod tests {
     fn the_peer_is_the_client_unless_it_is_a_trusted_proxy() {
         let spoofed = forwarded(&["198.51.100.1"]);
         assert_eq!(
-            client_address(ip("203.0.113.5"), &spoofed, &[]),
+            client_address(ip("203.0.113.5"), spoofed.clone(), &[]),
             ip("203.0.113.5"),
             "nothing trusted: the header is ignored"
         );
         let trusted = nets(&["10.0.0.0/8"]);
         assert_eq!(
-            client_address(ip("203.0.113.5"), &spoofed, &trusted),
+            client_address(ip("203.0.113.5"), spoofed.clone(), &trusted),
             ip("203.0.113.5"),
             "an untrusted peer cannot forward"
         );
         assert_eq!(
-            client_address(ip("10.0.0.2"), &spoofed, &trusted),
+            client_address(ip("10.0.0.2"), spoofed, &trusted),
             ip("198.51.100.1")
         );
     }
@@ -199,24 +219,59 @@ mod tests {
         // The client claimed 1.1.1.1; the first proxy saw 198.51.100.9.
         let chain = forwarded(&["1.1.1.1, 198.51.100.9", "10.0.0.3"]);
         assert_eq!(
-            client_address(ip("10.0.0.2"), &chain, &trusted),
+            client_address(ip("10.0.0.2"), chain, &trusted),
             ip("198.51.100.9")
         );
         // Every hop trusted: the leftmost is as far back as anyone can tell.
         let internal = forwarded(&["10.9.9.9, 10.0.0.3"]);
         assert_eq!(
-            client_address(ip("10.0.0.2"), &internal, &trusted),
+            client_address(ip("10.0.0.2"), internal, &trusted),
             ip("10.9.9.9")
         );
         // Garbage stops the walk at the last address known for certain.
         let garbage = forwarded(&["198.51.100.9, unknown, 10.0.0.3"]);
         assert_eq!(
-            client_address(ip("10.0.0.2"), &garbage, &trusted),
+            client_address(ip("10.0.0.2"), garbage, &trusted),
             ip("10.0.0.3")
         );
+        assert_eq!(client_address(ip("10.0.0.2"), [], &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn grpc_callers_name_an_address_only_from_a_trusted_peer() {
+        let call = |peer: &str, forwarded: Option<&str>| {
+            let mut request = tonic::Request::new(());
+            request
+                .extensions_mut()
+                .insert(tonic::transport::server::TcpConnectInfo {
+                    local_addr: None,
+                    remote_addr: Some(peer.parse().unwrap()),
+                });
+            if let Some(value) = forwarded {
+                request
+                    .metadata_mut()
+                    .insert(FORWARDED_FOR, value.parse().unwrap());
+            }
+            request
+        };
+        let gateway = nets(&["10.0.0.2"]);
         assert_eq!(
-            client_address(ip("10.0.0.2"), &HeaderMap::new(), &trusted),
-            ip("10.0.0.2")
+            grpc_client_address(&call("10.0.0.2:4000", Some("198.51.100.7")), &gateway),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            grpc_client_address(&call("203.0.113.9:4000", Some("198.51.100.7")), &gateway),
+            Some(ip("203.0.113.9")),
+            "a direct caller's header is ignored"
+        );
+        assert_eq!(
+            grpc_client_address(&call("10.0.0.2:4000", Some("198.51.100.7")), &[]),
+            Some(ip("10.0.0.2")),
+            "nothing trusted by default"
+        );
+        assert_eq!(
+            grpc_client_address(&tonic::Request::new(()), &gateway),
+            None
         );
     }
 }

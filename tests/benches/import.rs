@@ -15,18 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chiso_domain::{PeriodCode, sample};
-use chiso_runtime::grpc::with_bearer;
-use chiso_tests::{
-    TestStack,
-    proto::{
-        registry::v1::{
-            AgencyKind, CreateAgencyRequest, ImportAgenciesRequest,
-            agency_service_client::AgencyServiceClient,
-        },
-        submission::v1::{ListExpectedReportsRequest, form_service_client::FormServiceClient},
-    },
-    spawn_stack,
-};
+use chiso_tests::{TestStack, spawn_stack};
 use serde_json::json;
 
 const FORM: &str = "it_fast_quarterly";
@@ -76,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let per_report = sample::sample_values(&form, 1, 0).len();
     let reports = wanted.div_ceil(per_report);
     let started = Instant::now();
-    let codes = agencies(&stack, &admin, reports * 2, &period).await?;
+    let codes = stack
+        .province_departments(&admin, reports * 2, FORM, &period)
+        .await?;
     eprintln!(
         "set up {} agencies in {:.1} s",
         codes.len(),
@@ -154,79 +145,6 @@ async fn main() -> anyhow::Result<()> {
     }
     stack.shutdown().await;
     Ok(())
-}
-
-/// `n` departments of province 51 created today, once the submission
-/// service (which follows the registry's feed) expects their reports.
-async fn agencies(
-    stack: &TestStack,
-    admin: &str,
-    n: usize,
-    period: &str,
-) -> anyhow::Result<Vec<String>> {
-    let mut agencies = AgencyServiceClient::new(stack.channel(stack.registry_addr));
-    agencies
-        .create_agency(with_bearer(
-            CreateAgencyRequest {
-                code: "000.00.00.H51".into(),
-                admin_unit_code: "51".into(),
-                name: "Tỉnh Quảng Ngãi".into(),
-                kind: AgencyKind::ProvincialCommittee.into(),
-                ..Default::default()
-            },
-            admin,
-        )?)
-        .await?;
-    let codes: Vec<String> = (1..=n)
-        .map(|i| {
-            format!(
-                "{:03}.{:02}.{:02}.H51",
-                i / 10_000,
-                (i / 100) % 100,
-                i % 100
-            )
-        })
-        .collect();
-    let today = chiso_domain::date::format_date(chiso_domain::today());
-    for chunk in codes.chunks(5_000) {
-        let mut csv = String::from("code,name,kind,parent_code,valid_from\n");
-        for code in chunk {
-            csv.push_str(&format!(
-                "{code},Sở thử nghiệm {code},department,000.00.00.H51,{today}\n"
-            ));
-        }
-        agencies
-            .import_agencies(with_bearer(
-                ImportAgenciesRequest {
-                    csv: csv.into_bytes(),
-                    dry_run: false,
-                },
-                admin,
-            )?)
-            .await
-            .context("importing the bench agencies")?;
-    }
-    let mut forms = FormServiceClient::new(stack.channel(stack.submission_addr));
-    for _ in 0..1200 {
-        let expected = forms
-            .list_expected_reports(with_bearer(
-                ListExpectedReportsRequest {
-                    form: FORM.into(),
-                    period: period.into(),
-                    province_code: "51".into(),
-                },
-                admin,
-            )?)
-            .await?
-            .into_inner()
-            .reports
-            .len();
-        if expected > n {
-            return Ok(codes);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the submission service never expected the bench agencies")
 }
 
 /// This process's resident memory now and at its peak since the last reset, in KiB.

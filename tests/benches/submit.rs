@@ -28,14 +28,12 @@ use chiso_tests::{
     proto::{
         convert::submission::decode_values,
         registry::v1::{
-            AgencyKind, CreateAgencyRequest, ImportAgenciesRequest, RegisterSigningKeyRequest,
-            agency_service_client::AgencyServiceClient,
-            signing_key_service_client::SigningKeyServiceClient,
+            RegisterSigningKeyRequest, signing_key_service_client::SigningKeyServiceClient,
         },
         submission::v1::{
-            DataValue, GetFeedHeadRequest, ListExpectedReportsRequest, Signature,
-            SubmitReportRequest, change_feed_service_client::ChangeFeedServiceClient,
-            form_service_client::FormServiceClient, report_service_client::ReportServiceClient,
+            DataValue, GetFeedHeadRequest, Signature, SubmitReportRequest,
+            change_feed_service_client::ChangeFeedServiceClient,
+            report_service_client::ReportServiceClient,
         },
     },
     spawn_stack,
@@ -147,47 +145,6 @@ async fn main() -> anyhow::Result<()> {
 /// Province 51 with `n` departments created today, each with a registered
 /// signing key and its signed yearly report ready to send.
 async fn prepare(stack: &TestStack, admin: &str, n: usize) -> anyhow::Result<Vec<Prepared>> {
-    let mut agencies = AgencyServiceClient::new(stack.channel(stack.registry_addr));
-    agencies
-        .create_agency(with_bearer(
-            CreateAgencyRequest {
-                code: "000.00.00.H51".into(),
-                admin_unit_code: "51".into(),
-                name: "Tỉnh Quảng Ngãi".into(),
-                kind: AgencyKind::ProvincialCommittee.into(),
-                ..Default::default()
-            },
-            admin,
-        )?)
-        .await?;
-    let codes: Vec<String> = (1..=n)
-        .map(|i| {
-            format!(
-                "{:03}.{:02}.{:02}.H51",
-                i / 10_000,
-                (i / 100) % 100,
-                i % 100
-            )
-        })
-        .collect();
-    let today = chiso_domain::date::format_date(chiso_domain::today());
-    let mut csv = String::from("code,name,kind,parent_code,valid_from\n");
-    for (i, code) in codes.iter().enumerate() {
-        csv.push_str(&format!(
-            "{code},Sở thử nghiệm {i},department,000.00.00.H51,{today}\n"
-        ));
-    }
-    agencies
-        .import_agencies(with_bearer(
-            ImportAgenciesRequest {
-                csv: csv.into_bytes(),
-                dry_run: false,
-            },
-            admin,
-        )?)
-        .await
-        .context("importing the bench agencies")?;
-
     let catalogue = chiso_domain::seed::catalogue()?;
     let form = chiso_domain::seed::forms(&catalogue)?
         .into_iter()
@@ -195,6 +152,12 @@ async fn prepare(stack: &TestStack, admin: &str, n: usize) -> anyhow::Result<Vec
         .context("the yearly seed form")?;
     let period =
         PeriodCode::containing(form.period_type, chiso_domain::today()).context("this year")?;
+    // Submissions start once the submission service's copy of the tree (it
+    // follows the registry's feed) has every agency, so no phase pays for
+    // the catch-up.
+    let codes = stack
+        .province_departments(admin, n, FORM, &period.to_string())
+        .await?;
     let catalogue = Arc::new(catalogue);
     let keys = SigningKeyServiceClient::new(stack.channel(stack.registry_addr));
     let prepared = stream::iter(codes)
@@ -254,29 +217,6 @@ async fn prepare(stack: &TestStack, admin: &str, n: usize) -> anyhow::Result<Vec
         .await
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // Submissions start once the submission service's copy of the tree (it
-    // follows the registry's feed) has every agency, so no phase pays for
-    // the catch-up.
-    let mut forms = FormServiceClient::new(stack.channel(stack.submission_addr));
-    for _ in 0..600 {
-        let expected = forms
-            .list_expected_reports(with_bearer(
-                ListExpectedReportsRequest {
-                    form: FORM.into(),
-                    period: period.to_string(),
-                    province_code: "51".into(),
-                },
-                admin,
-            )?)
-            .await?
-            .into_inner()
-            .reports
-            .len();
-        if expected > n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Ok(prepared)
 }
 

@@ -538,6 +538,86 @@ impl TestStack {
         );
     }
 
+    /// Province 51's committee and `n` departments under it, created today
+    /// through the registry's CSV import (in requests of 5,000), once the
+    /// submission service (which follows the registry's feed) expects their
+    /// reports of `form` for `period`. Returns the departments' codes.
+    pub async fn province_departments(
+        &self,
+        admin: &str,
+        n: usize,
+        form: &str,
+        period: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        use chiso_proto::{
+            registry::v1::{AgencyKind, CreateAgencyRequest, ImportAgenciesRequest},
+            submission::v1::{ListExpectedReportsRequest, form_service_client::FormServiceClient},
+        };
+        let mut agencies = AgencyServiceClient::new(self.channel(self.registry_addr));
+        agencies
+            .create_agency(grpc::with_bearer(
+                CreateAgencyRequest {
+                    code: "000.00.00.H51".into(),
+                    admin_unit_code: "51".into(),
+                    name: "Tỉnh Quảng Ngãi".into(),
+                    kind: AgencyKind::ProvincialCommittee.into(),
+                    ..Default::default()
+                },
+                admin,
+            )?)
+            .await?;
+        let codes: Vec<String> = (1..=n)
+            .map(|i| {
+                format!(
+                    "{:03}.{:02}.{:02}.H51",
+                    i / 10_000,
+                    (i / 100) % 100,
+                    i % 100
+                )
+            })
+            .collect();
+        let today = chiso_domain::date::format_date(chiso_domain::today());
+        for chunk in codes.chunks(5_000) {
+            let mut csv = String::from("code,name,kind,parent_code,valid_from\n");
+            for code in chunk {
+                csv.push_str(&format!(
+                    "{code},Sở thử nghiệm {code},department,000.00.00.H51,{today}\n"
+                ));
+            }
+            agencies
+                .import_agencies(grpc::with_bearer(
+                    ImportAgenciesRequest {
+                        csv: csv.into_bytes(),
+                        dry_run: false,
+                    },
+                    admin,
+                )?)
+                .await
+                .context("importing the departments")?;
+        }
+        let mut forms = FormServiceClient::new(self.channel(self.submission_addr));
+        for _ in 0..3000 {
+            let expected = forms
+                .list_expected_reports(grpc::with_bearer(
+                    ListExpectedReportsRequest {
+                        form: form.into(),
+                        period: period.into(),
+                        province_code: "51".into(),
+                    },
+                    admin,
+                )?)
+                .await?
+                .into_inner()
+                .reports
+                .len();
+            if expected > n {
+                return Ok(codes);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the submission service never expected the {n} departments")
+    }
+
     /// The submission feed's head: every change committed before the call.
     pub async fn submission_head(&self, token: &str) -> i64 {
         ChangeFeedServiceClient::new(self.channel(self.submission_addr))

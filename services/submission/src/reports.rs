@@ -291,6 +291,8 @@ async fn insert_recordset<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> Servic
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
+    use std::fmt::Write as _;
+
     use sea_orm::{EntityName, IdenStatic, Iterable, sea_query::Value};
     let Some(first) = rows.first() else {
         return Ok(());
@@ -333,7 +335,8 @@ where
                     let mut hex = String::with_capacity(2 + b.len() * 2);
                     hex.push_str("\\x");
                     for byte in b {
-                        hex.push_str(&format!("{byte:02x}"));
+                        // Writing to a String cannot fail.
+                        let _ = write!(hex, "{byte:02x}");
                     }
                     serde_json::Value::from(hex)
                 }

@@ -45,7 +45,7 @@ pub async fn agency_credentials(stack: &TestStack, token: &str, code: &str) -> (
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["agency_code"], code);
-    assert_eq!(body["role"], "agency");
+    assert_eq!(body["role"], "agency_reporter");
     (
         body["client_id"].as_str().unwrap().to_owned(),
         body["client_secret"].as_str().unwrap().to_owned(),
@@ -348,7 +348,7 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(principal.role(), Role::Agency);
+    assert_eq!(principal.role(), Role::AgencyReporter);
     assert_eq!(principal.agency_code, "000.00.24.H51");
     assert_eq!(principal.province_code, "51");
     let (status, error): (u16, Value) = stack

@@ -10,7 +10,7 @@ use crate::Role;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {
     pub client_id: String,
-    /// An agency or a province officer.
+    /// An agency, a province officer, a viewer or an integrator.
     pub role: Role,
     /// The agency an agency client acts for.
     pub agency_code: Option<String>,
@@ -20,6 +20,8 @@ pub struct ClientInfo {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub active_secrets: usize,
+    /// The provinces an integrator reads (2-digit codes).
+    pub granted_provinces: Vec<String>,
 }
 
 /// Credentials just issued or rotated: the secret is in clear text only here.

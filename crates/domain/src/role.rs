@@ -12,18 +12,26 @@ pub enum Role {
     Admin,
     /// An officer of a province's Department of Information and Communications.
     ProvinceOfficer,
-    /// A reporting agency acting for itself.
-    Agency,
+    /// Reads the reports and aggregates of its province, changes nothing:
+    /// the province's leadership.
+    Viewer,
+    /// A reporting agency acting for itself (`agency_reporter`).
+    AgencyReporter,
+    /// Another government system: reads, over REST or gRPC, in the provinces
+    /// an admin granted it.
+    Integrator,
     /// Another chiso service (aggregation following the feeds).
     Service,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 6] = [
         Self::Admin,
         Self::ProvinceOfficer,
-        Self::Agency,
+        Self::Viewer,
+        Self::AgencyReporter,
+        Self::Integrator,
         Self::Service,
     ];
 
@@ -32,7 +40,9 @@ impl Role {
         match self {
             Self::Admin => "admin",
             Self::ProvinceOfficer => "province_officer",
-            Self::Agency => "agency",
+            Self::Viewer => "viewer",
+            Self::AgencyReporter => "agency_reporter",
+            Self::Integrator => "integrator",
             Self::Service => "service",
         }
     }
@@ -42,7 +52,9 @@ impl Role {
         match self {
             Self::Admin => "an admin",
             Self::ProvinceOfficer => "a province officer",
-            Self::Agency => "an agency",
+            Self::Viewer => "a viewer",
+            Self::AgencyReporter => "an agency",
+            Self::Integrator => "an integrator",
             Self::Service => "a chiso service",
         }
     }
@@ -56,7 +68,9 @@ impl fmt::Display for Role {
 
 /// Why a role did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a role: admin, province_officer, agency or service")]
+#[error(
+    "`{0}` is not a role: admin, province_officer, viewer, agency_reporter, integrator or service"
+)]
 pub struct UnknownRole(String);
 
 impl FromStr for Role {
@@ -84,7 +98,7 @@ mod tests {
         }
         assert_eq!(
             "officer".parse::<Role>().unwrap_err().to_string(),
-            "`officer` is not a role: admin, province_officer, agency or service"
+            "`officer` is not a role: admin, province_officer, viewer, agency_reporter, integrator or service"
         );
     }
 }

@@ -24,6 +24,8 @@ pub struct Principal {
     pub role: Role,
     pub agency: Option<AgencyCode>,
     pub province: Option<AdminUnitCode>,
+    /// The provinces an integrator reads; empty for every other role.
+    pub grants: Arc<[AdminUnitCode]>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,6 +36,8 @@ struct Claims {
     agency: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     province: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    grants: Vec<String>,
     iss: String,
     aud: String,
     iat: i64,
@@ -62,6 +66,11 @@ impl TokenSigner {
         Self::from_pem(&pem, ttl)
     }
 
+    /// How long the tokens it signs live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Returns the token and its lifetime in seconds.
     pub fn sign(&self, principal: &Principal) -> anyhow::Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
@@ -71,6 +80,7 @@ impl TokenSigner {
             role: principal.role,
             agency: principal.agency.as_ref().map(ToString::to_string),
             province: principal.province.as_ref().map(ToString::to_string),
+            grants: principal.grants.iter().map(ToString::to_string).collect(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
@@ -152,6 +162,12 @@ impl TokenVerifier {
                 .map(|p| AdminUnitCode::parse(&p))
                 .transpose()
                 .map_err(|_| bad("province"))?,
+            grants: c
+                .grants
+                .iter()
+                .map(|p| AdminUnitCode::parse(p))
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("grants"))?,
         };
         // Within the validation's leeway a token may verify just after its
         // expiry; it is then not remembered.
@@ -221,11 +237,51 @@ pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[derive(Clone)]
 pub struct AuthInterceptor {
     verifier: TokenVerifier,
+    /// Clients whose tokens are refused before they expire.
+    revocations: crate::revocations::Revocations,
+    /// What the service knows now of the caller, replacing what its token
+    /// said when it was issued (an agency's current province).
+    resolve: Option<Resolver>,
 }
+
+/// Brings a verified principal up to date from the service's own copy of
+/// the registry, or refuses it.
+pub type Resolver = Arc<dyn Fn(&mut Principal) -> Result<(), ServiceError> + Send + Sync>;
 
 impl AuthInterceptor {
     pub fn new(verifier: TokenVerifier) -> Self {
-        Self { verifier }
+        Self {
+            verifier,
+            revocations: Default::default(),
+            resolve: None,
+        }
+    }
+
+    /// Refuses the tokens of clients on `revocations`.
+    pub fn with_revocations(mut self, revocations: crate::revocations::Revocations) -> Self {
+        self.revocations = revocations;
+        self
+    }
+
+    /// Passes every verified principal through `resolve`.
+    pub fn with_resolver(mut self, resolve: Resolver) -> Self {
+        self.resolve = Some(resolve);
+        self
+    }
+
+    /// The caller an `authorization` header names, verified, not revoked and
+    /// brought up to date.
+    pub fn principal(&self, header: &str) -> Result<Principal, ServiceError> {
+        let mut principal = self.verifier.verify_header(header)?;
+        if self.revocations.is_revoked(&principal.subject) {
+            return Err(ServiceError::Unauthenticated(
+                "the credentials this token was issued for have been revoked".into(),
+            ));
+        }
+        if let Some(resolve) = &self.resolve {
+            resolve(&mut principal)?;
+        }
+        Ok(principal)
     }
 }
 
@@ -235,7 +291,7 @@ impl tonic::service::Interceptor for AuthInterceptor {
             let header = value
                 .to_str()
                 .map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?;
-            let principal = self.verifier.verify_header(header).map_err(Status::from)?;
+            let principal = self.principal(header).map_err(Status::from)?;
             request.extensions_mut().insert(principal);
         }
         Ok(request)
@@ -271,9 +327,10 @@ mod tests {
         let verifier = TokenVerifier::from_pem(public.as_bytes()).unwrap();
         let principal = Principal {
             subject: "c1".into(),
-            role: Role::Agency,
+            role: Role::AgencyReporter,
             agency: Some(AgencyCode::parse("000.00.15.H51").unwrap()),
             province: Some(AdminUnitCode::parse("51").unwrap()),
+            grants: Arc::from([]),
         };
         let (token, ttl) = signer.sign(&principal).unwrap();
         assert_eq!(ttl, 60);
@@ -301,6 +358,7 @@ mod tests {
             role: Role::ProvinceOfficer,
             agency: None,
             province: Some(AdminUnitCode::parse("51").unwrap()),
+            grants: Arc::from([]),
         };
         let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
         let (token, _) = signer.sign(&principal).unwrap();

@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod limit;
 pub mod peer;
 pub mod policy;
+pub mod revocations;
 pub mod service_token;
 pub mod shutdown;
 pub mod telemetry;

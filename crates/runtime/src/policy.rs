@@ -6,7 +6,7 @@
 //! The rules are one table ([`grant`]): for each role and action, how far the
 //! caller reaches — nowhere, its own agency, its own province, or everywhere.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use chiso_domain::{AdminUnitCode, AgencyCode};
 use tonic::Request;
@@ -134,7 +134,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
         // A province reads its own aggregates; an agency too, where a group
         // is large enough not to show another agency's counts (the
         // aggregation service applies that rule, knowing the group).
-        (Role::ProvinceOfficer | Role::Agency, ReadAggregates) => OwnProvince,
+        (Role::ProvinceOfficer | Role::AgencyReporter, ReadAggregates) => OwnProvince,
         // An officer acts for the agencies of its own province only: it
         // reads, reviews and enters (paper) reports there, nowhere else.
         (
@@ -148,18 +148,32 @@ pub fn grant(role: Role, action: Action) -> Reach {
             CreateOfficers | FollowFeed | ManageCatalogue | VerifyCredentials,
         ) => None,
 
-        (Role::Agency, ReadFeedHead | ReadCatalogue) => Everywhere,
+        (Role::AgencyReporter, ReadFeedHead | ReadCatalogue) => Everywhere,
         // An agency reads only its own reports; the submission service answers
         // "not found" for another agency's, so ids reveal nothing.
         (
-            Role::Agency,
+            Role::AgencyReporter,
             ReadAgency | ManageCredentials | ReadSigningKeys | ManageSigningKeys | SubmitReport
             | ReadReport,
         ) => OwnAgency,
         (
-            Role::Agency,
+            Role::AgencyReporter,
             ReadTree | ChangeTree | ReviewRegistrations | IssueCredentials | CreateOfficers
             | FollowFeed | ManageCatalogue | ReviewReport | EnterPaperReport | VerifyCredentials,
+        ) => None,
+
+        // Leadership and other government systems read, and only read: the
+        // tree and the catalogue like everyone, reports and aggregates in
+        // their province (a viewer's own, an integrator's granted ones).
+        (Role::Viewer | Role::Integrator, ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue) => {
+            Everywhere
+        }
+        (Role::Viewer | Role::Integrator, ReadReport | ReadAggregates) => OwnProvince,
+        (
+            Role::Viewer | Role::Integrator,
+            ChangeTree | ReviewRegistrations | IssueCredentials | ManageCredentials
+            | CreateOfficers | ReadSigningKeys | ManageSigningKeys | FollowFeed | SubmitReport
+            | ManageCatalogue | ReviewReport | EnterPaperReport | VerifyCredentials,
         ) => None,
 
         (
@@ -212,6 +226,8 @@ pub enum Scope {
     Everywhere,
     /// In one province.
     Province(AdminUnitCode),
+    /// In the provinces an integrator was granted (at least one).
+    Provinces(Arc<[AdminUnitCode]>),
     /// For one agency.
     Agency(AgencyCode),
 }
@@ -223,6 +239,10 @@ impl Scope {
             (Self::Everywhere, _) => true,
             (Self::Province(own), Resource::Province(p)) => own.as_str() == p,
             (Self::Province(own), Resource::Agency { province, .. }) => own.as_str() == province,
+            (
+                Self::Provinces(granted),
+                Resource::Province(p) | Resource::Agency { province: p, .. },
+            ) => granted.iter().any(|g| g.as_str() == p),
             (Self::Agency(own), Resource::Agency { code, .. }) => own.as_str() == code,
             _ => false,
         }
@@ -238,6 +258,15 @@ impl Scope {
             Self::Province(own) => {
                 format!("a province officer of {own} acts only in that province")
             }
+            Self::Provinces(granted) => format!(
+                "this client was granted province{} {} only",
+                if granted.len() == 1 { "" } else { "s" },
+                granted
+                    .iter()
+                    .map(AdminUnitCode::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Self::Agency(own) => format!("agency {own} acts only for itself"),
         };
         let owner = match resource {
@@ -271,6 +300,16 @@ impl Scope {
     pub fn province(&self) -> Option<&AdminUnitCode> {
         match self {
             Self::Province(p) => Some(p),
+            Self::Provinces(granted) if granted.len() == 1 => granted.first(),
+            _ => None,
+        }
+    }
+
+    /// The provinces the scope is limited to, if it is limited to provinces.
+    pub fn provinces(&self) -> Option<&[AdminUnitCode]> {
+        match self {
+            Self::Province(p) => Some(std::slice::from_ref(p)),
+            Self::Provinces(granted) => Some(granted),
             _ => None,
         }
     }
@@ -290,6 +329,13 @@ pub fn scope(principal: &Principal, action: Action) -> Result<Scope, ServiceErro
         Reach::None => Err(denied()),
         Reach::Everywhere => Ok(Scope::Everywhere),
         // A token of the role without the claim that scopes it reaches nothing.
+        Reach::OwnProvince if principal.role == Role::Integrator => {
+            if principal.grants.is_empty() {
+                Err(denied())
+            } else {
+                Ok(Scope::Provinces(principal.grants.clone()))
+            }
+        }
         Reach::OwnProvince => principal
             .province
             .clone()
@@ -346,9 +392,22 @@ mod tests {
         Principal {
             subject: "c1".into(),
             role,
-            agency: (role == Role::Agency).then(|| AgencyCode::parse(OWN_AGENCY).unwrap()),
-            province: matches!(role, Role::Agency | Role::ProvinceOfficer)
-                .then(|| AdminUnitCode::parse(OWN_PROVINCE).unwrap()),
+            agency: (role == Role::AgencyReporter).then(|| AgencyCode::parse(OWN_AGENCY).unwrap()),
+            province: matches!(
+                role,
+                Role::AgencyReporter | Role::ProvinceOfficer | Role::Viewer
+            )
+            .then(|| AdminUnitCode::parse(OWN_PROVINCE).unwrap()),
+            // An integrator granted its "own" province and a third one, never
+            // the other province the table tries.
+            grants: if role == Role::Integrator {
+                Arc::from([
+                    AdminUnitCode::parse(OWN_PROVINCE).unwrap(),
+                    AdminUnitCode::parse("01").unwrap(),
+                ])
+            } else {
+                Arc::from([])
+            },
         }
     }
 
@@ -425,7 +484,7 @@ mod tests {
                 (EnterPaperReport, OwnProvince),
                 (VerifyCredentials, None),
             ],
-            Role::Agency => &[
+            Role::AgencyReporter => &[
                 (ReadTree, None),
                 (ReadAgency, OwnAgency),
                 (ReadFeedHead, Everywhere),
@@ -440,6 +499,27 @@ mod tests {
                 (ReadCatalogue, Everywhere),
                 (SubmitReport, OwnAgency),
                 (ReadReport, OwnAgency),
+                (ReadAggregates, OwnProvince),
+                (ManageCatalogue, None),
+                (ReviewReport, None),
+                (EnterPaperReport, None),
+                (VerifyCredentials, None),
+            ],
+            Role::Viewer | Role::Integrator => &[
+                (ReadTree, Everywhere),
+                (ReadAgency, Everywhere),
+                (ReadFeedHead, Everywhere),
+                (ChangeTree, None),
+                (ReviewRegistrations, None),
+                (IssueCredentials, None),
+                (ManageCredentials, None),
+                (CreateOfficers, None),
+                (ReadSigningKeys, None),
+                (ManageSigningKeys, None),
+                (FollowFeed, None),
+                (ReadCatalogue, Everywhere),
+                (SubmitReport, None),
+                (ReadReport, OwnProvince),
                 (ReadAggregates, OwnProvince),
                 (ManageCatalogue, None),
                 (ReviewReport, None),
@@ -473,12 +553,7 @@ mod tests {
 
     #[test]
     fn every_role_against_every_action_inside_and_outside_its_scope() {
-        for role in [
-            Role::Admin,
-            Role::ProvinceOfficer,
-            Role::Agency,
-            Role::Service,
-        ] {
+        for role in Role::ALL {
             let rows = table(role);
             assert_eq!(
                 rows.len(),
@@ -516,7 +591,10 @@ mod tests {
         let mut officer = principal(Role::ProvinceOfficer);
         officer.province = None;
         assert!(scope(&officer, Action::ChangeTree).is_err());
-        let mut agency = principal(Role::Agency);
+        let mut integrator = principal(Role::Integrator);
+        integrator.grants = Arc::from([]);
+        assert!(scope(&integrator, Action::ReadReport).is_err());
+        let mut agency = principal(Role::AgencyReporter);
         agency.agency = None;
         assert!(scope(&agency, Action::SubmitReport).is_err());
         // Reading what everyone reads needs no claim.
@@ -528,7 +606,7 @@ mod tests {
 
     #[test]
     fn one_agency_is_refused_other_codes_before_anything_is_loaded() {
-        let agency = scope(&principal(Role::Agency), Action::ReadAgency).unwrap();
+        let agency = scope(&principal(Role::AgencyReporter), Action::ReadAgency).unwrap();
         assert!(
             agency
                 .precheck_agency(Action::ReadAgency, OWN_AGENCY)
@@ -562,7 +640,7 @@ mod tests {
              a province officer of 51 acts only in that province"
         );
         let err = authorize(
-            &principal(Role::Agency),
+            &principal(Role::AgencyReporter),
             Action::ChangeTree,
             Resource::Global,
         )

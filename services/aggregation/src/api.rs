@@ -56,7 +56,8 @@ pub struct AggregationApi(pub Arc<Aggregation>);
 #[derive(Debug, Clone)]
 enum Reader {
     All,
-    Province(AdminUnitCode),
+    /// An officer or viewer of one province, or an integrator granted these.
+    Provinces(Arc<[AdminUnitCode]>),
     /// An agency: its own figures, and its province's groups of at least
     /// `min_group` agencies.
     Agency {
@@ -70,36 +71,43 @@ impl Reader {
         Ok(match scope(principal, Action::ReadAggregates)? {
             PolicyScope::Everywhere => Self::All,
             PolicyScope::Province(p) => match (&principal.role, &principal.agency) {
-                (chiso_domain::Role::Agency, Some(code)) => Self::Agency {
+                (chiso_domain::Role::AgencyReporter, Some(code)) => Self::Agency {
                     code: code.clone(),
                     province: p,
                 },
-                _ => Self::Province(p),
+                _ => Self::Provinces(Arc::from([p])),
             },
+            PolicyScope::Provinces(granted) => Self::Provinces(granted),
             PolicyScope::Agency(code) => Err(ServiceError::PermissionDenied(format!(
                 "agency {code} has no province in its token"
             )))?,
         })
     }
 
-    fn province(&self) -> Option<&AdminUnitCode> {
+    /// The provinces the reader is limited to; `None` for every province.
+    fn provinces(&self) -> Option<&[AdminUnitCode]> {
         match self {
             Self::All => None,
-            Self::Province(p) | Self::Agency { province: p, .. } => Some(p),
+            Self::Provinces(granted) => Some(granted),
+            Self::Agency { province, .. } => Some(std::slice::from_ref(province)),
         }
     }
 
-    /// Refuses a place outside the reader's province.
+    /// Refuses a place outside the reader's provinces.
     fn check_province(&self, place: Option<&AdminUnitCode>) -> Result<(), ServiceError> {
-        match (self.province(), place) {
+        match (self.provinces(), place) {
             (None, _) => Ok(()),
-            (Some(own), Some(p)) if own == p => Ok(()),
+            (Some(own), Some(p)) if own.contains(p) => Ok(()),
             (Some(own), p) => Err(ServiceError::PermissionDenied(format!(
-                "may not read aggregates of {}: a reader of province {own} reads only that province",
+                "may not read aggregates of {}: this reader reads only province {}",
                 p.map_or_else(
                     || "the whole country".to_owned(),
                     |p| format!("province {p}")
-                )
+                ),
+                own.iter()
+                    .map(AdminUnitCode::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }

@@ -34,7 +34,14 @@ pub use config::AggregationConfig;
 /// A built aggregation service, bound to its port and ready to serve.
 pub struct Application {
     server: GrpcServer,
-    follower: follower::Follower,
+    follower: Followers,
+}
+
+/// What the service follows besides serving: the feeds, and the registry's
+/// revoked clients.
+struct Followers {
+    feeds: follower::Follower,
+    revocations: chiso_runtime::revocations::Revocations,
 }
 
 impl Application {
@@ -78,8 +85,17 @@ impl Application {
             plans: chiso_domain::seed::raw_plans()?,
             rankings: chiso_domain::seed::raw_rankings()?,
         });
-        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
-            .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
+        let revocations = chiso_runtime::revocations::Revocations::default();
+        let follower = Followers {
+            feeds: follower,
+            revocations: revocations.clone(),
+        };
+        let services = AuthenticatedServices::new(
+            AuthInterceptor::new(verifier)
+                .with_revocations(revocations)
+                .with_resolver(model::current_province(state.model.clone())),
+        )
+        .add_service(AggregationServiceServer::new(api::AggregationApi(state)));
         // Aggregation serves no endless streams, so nothing else needs the token.
         let server = GrpcServer::bind_authenticated(
             "aggregation",
@@ -102,9 +118,17 @@ impl Application {
         // own, so whatever drops the future (a crash, an aborted task) stops
         // it too, mid-transaction if need be, as a killed process would.
         Box::pin(async move {
-            let (served, ()) = tokio::join!(
+            let Followers { feeds, revocations } = self.follower;
+            let (registry, token) = (feeds.registry.clone(), feeds.token.clone());
+            let (served, (), ()) = tokio::join!(
                 self.server.serve(shutdown.clone()),
-                self.follower.run(shutdown)
+                feeds.run(shutdown.clone()),
+                revocations.follow_registry(
+                    registry,
+                    token,
+                    chiso_runtime::revocations::POLL,
+                    shutdown
+                )
             );
             served
         })

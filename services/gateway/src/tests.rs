@@ -42,6 +42,7 @@ fn admin_token(signer: &TokenSigner) -> String {
         role: Role::Admin,
         agency: None,
         province: Some(AdminUnitCode::parse("51").unwrap()),
+        grants: std::sync::Arc::from([]),
     };
     signer.sign(&admin).unwrap().0
 }

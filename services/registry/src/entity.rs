@@ -46,7 +46,7 @@ pub mod client {
         pub id: i64,
         #[sea_orm(unique)]
         pub client_id: String,
-        /// `agency` or `province_officer`.
+        /// `agency_reporter`, `province_officer`, `viewer` or `integrator`.
         pub role: String,
         /// The agency an agency client acts for.
         pub agency_code: Option<String>,
@@ -57,6 +57,8 @@ pub mod client {
         pub created_by: String,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+        /// The provinces an integrator reads, comma-separated 2-digit codes.
+        pub grants: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

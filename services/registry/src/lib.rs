@@ -25,6 +25,7 @@ use chiso_runtime::{
     feed::Follow,
     grpc::{AuthenticatedServices, GrpcServer},
     limit::KeyedLimit,
+    revocations::Revocations,
 };
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,29 @@ impl Application {
             Duration::from_millis(config.feed_poll_ms),
             streams.clone(),
         );
+        // The registry refuses revoked clients' tokens like every service,
+        // from its own table (every replica polls it; this one also adds
+        // its own revocations at once).
+        let revocations = Revocations::default();
+        let remembered = chrono::Duration::from_std(signer.ttl()).unwrap_or_default()
+            + chrono::Duration::minutes(1);
+        tokio::spawn(revocations.clone().follow(
+            {
+                let db = db.clone();
+                move |since| {
+                    let db = db.clone();
+                    async move {
+                        let as_of = chrono::Utc::now();
+                        let since = since.unwrap_or(as_of - remembered);
+                        Ok((store::revoked_since(&db, since).await?, as_of))
+                    }
+                }
+            },
+            Duration::from_millis(config.feed_poll_ms),
+            streams.child_token(),
+        ));
         let state = Arc::new(api::Registry {
+            revocations: revocations.clone(),
             db,
             signer,
             hasher,
@@ -86,15 +109,17 @@ impl Application {
             registration_limit: KeyedLimit::new(config.registration.rate()),
             trusted_proxies: config.trusted_proxies,
         });
-        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
-            .add_service(AgencyServiceServer::new(api::AgencyApi(state.clone())))
-            .add_service(CredentialServiceServer::new(api::CredentialApi(
-                state.clone(),
-            )))
-            .add_service(RegistrationServiceServer::new(api::RegistrationApi(
-                state.clone(),
-            )))
-            .add_service(SigningKeyServiceServer::new(api::SigningKeyApi(state)));
+        let services = AuthenticatedServices::new(
+            AuthInterceptor::new(verifier).with_revocations(revocations),
+        )
+        .add_service(AgencyServiceServer::new(api::AgencyApi(state.clone())))
+        .add_service(CredentialServiceServer::new(api::CredentialApi(
+            state.clone(),
+        )))
+        .add_service(RegistrationServiceServer::new(api::RegistrationApi(
+            state.clone(),
+        )))
+        .add_service(SigningKeyServiceServer::new(api::SigningKeyApi(state)));
         GrpcServer::bind_authenticated("registry", config.grpc.addr, &config.tls, streams, services)
             .await
     }

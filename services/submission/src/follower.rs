@@ -55,6 +55,14 @@ impl AgencyCopy {
             .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
+    /// The province the agency is in now (its latest version's).
+    pub fn current_province(&self, code: &AgencyCode) -> Option<chiso_domain::AdminUnitCode> {
+        self.versions(code)
+            .iter()
+            .max_by_key(|v| v.valid_from)
+            .map(|v| v.province.clone())
+    }
+
     fn put(&self, code: AgencyCode, versions: Vec<ReportingAgency>) {
         self.0
             .write()
@@ -322,4 +330,20 @@ pub async fn all_versions(
         .into_iter()
         .map(reporting_agency)
         .collect()
+}
+
+/// An agency reporter acts in the province its agency is in now, as this
+/// service's copy of the registry knows it, not in the one its token named
+/// when it was issued: an agency moved to another province reports there at
+/// once. Other callers keep what their token says.
+pub fn current_province(copy: AgencyCopy) -> chiso_runtime::auth::Resolver {
+    Arc::new(move |principal| {
+        if principal.role == chiso_runtime::auth::Role::AgencyReporter
+            && let Some(code) = &principal.agency
+            && let Some(province) = copy.current_province(code)
+        {
+            principal.province = Some(province);
+        }
+        Ok(())
+    })
 }

@@ -26,6 +26,7 @@ use chiso_runtime::{
     auth::{AuthInterceptor, TokenVerifier},
     db, feed,
     grpc::{self, AuthenticatedServices, GrpcServer},
+    revocations::Revocations,
     service_token::ServiceToken,
 };
 use sea_orm::DatabaseConnection;
@@ -52,6 +53,8 @@ struct Background {
     token: Arc<ServiceToken>,
     streams: CancellationToken,
     agencies: follower::AgencyCopy,
+    /// Revoked clients, polled from the registry.
+    revocations: Revocations,
     idempotency: chrono::Duration,
 }
 
@@ -86,13 +89,18 @@ impl Application {
             agencies: agencies.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
         });
-        let services = AuthenticatedServices::new(AuthInterceptor::new(verifier))
-            .add_service(CatalogueServiceServer::new(api::CatalogueApi(
-                state.clone(),
-            )))
-            .add_service(FormServiceServer::new(api::FormApi(state.clone())))
-            .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
-            .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
+        let revocations = Revocations::default();
+        let services = AuthenticatedServices::new(
+            AuthInterceptor::new(verifier)
+                .with_revocations(revocations.clone())
+                .with_resolver(follower::current_province(agencies.clone())),
+        )
+        .add_service(CatalogueServiceServer::new(api::CatalogueApi(
+            state.clone(),
+        )))
+        .add_service(FormServiceServer::new(api::FormApi(state.clone())))
+        .add_service(ReportServiceServer::new(api::ReportApi(state.clone())))
+        .add_service(ChangeFeedServiceServer::new(api::FeedApi(state)));
         let server = GrpcServer::bind_authenticated(
             "submission",
             config.grpc.addr,
@@ -113,6 +121,7 @@ impl Application {
                 token,
                 streams,
                 agencies,
+                revocations,
                 idempotency: chrono::Duration::hours(
                     i64::try_from(config.idempotency_hours).unwrap_or(24),
                 ),
@@ -135,6 +144,12 @@ impl Application {
                     b.db.clone(),
                     b.sequencer,
                     b.head,
+                    b.poll,
+                    stop.clone(),
+                )),
+                tokio::spawn(b.revocations.follow_registry(
+                    b.registry.clone(),
+                    b.token.clone(),
                     b.poll,
                     stop.clone(),
                 )),

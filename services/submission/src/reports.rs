@@ -1063,6 +1063,8 @@ pub async fn list(
     query = match scope {
         Scope::Everywhere => query,
         Scope::Province(p) => query.filter(report::Column::ProvinceCode.eq(p.as_str())),
+        Scope::Provinces(granted) => query
+            .filter(report::Column::ProvinceCode.is_in(granted.iter().map(AdminUnitCode::as_str))),
         Scope::Agency(a) => query.filter(report::Column::AgencyCode.eq(a.as_str())),
     };
     if let Some(after) = after {
@@ -1152,6 +1154,10 @@ pub async fn audit_entries(
             query = match scope {
                 Scope::Everywhere => query,
                 Scope::Province(p) => query.filter(audit_log::Column::ProvinceCode.eq(p.as_str())),
+                Scope::Provinces(granted) => query.filter(
+                    audit_log::Column::ProvinceCode
+                        .is_in(granted.iter().map(AdminUnitCode::as_str)),
+                ),
                 Scope::Agency(a) if a == code => query,
                 Scope::Agency(_) => return Ok((Vec::new(), String::new())),
             };
@@ -1283,6 +1289,7 @@ mod tests {
                 role,
                 agency: None,
                 province: None,
+                grants: std::sync::Arc::from([]),
             },
             address: "127.0.0.1:1".into(),
             request_id: "r1".into(),

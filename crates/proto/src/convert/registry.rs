@@ -16,7 +16,7 @@ use crate::registry::v1 as pb;
 
 const KINDS: &str = "provincial_committee, department, district_committee or commune_committee";
 const LEVELS: &str = "province, district or commune";
-const ROLES: &str = "admin, province_officer, agency or service";
+const ROLES: &str = "admin, province_officer, viewer, agency_reporter, integrator or service";
 const STATUSES: &str = "pending, approved or rejected";
 
 impl From<AgencyKind> for pb::AgencyKind {
@@ -100,7 +100,9 @@ impl From<Role> for pb::Role {
         match role {
             Role::Admin => Self::Admin,
             Role::ProvinceOfficer => Self::ProvinceOfficer,
-            Role::Agency => Self::Agency,
+            Role::Viewer => Self::Viewer,
+            Role::AgencyReporter => Self::AgencyReporter,
+            Role::Integrator => Self::Integrator,
             Role::Service => Self::Service,
         }
     }
@@ -112,7 +114,9 @@ impl TryFrom<pb::Role> for Role {
         match role {
             pb::Role::Admin => Ok(Self::Admin),
             pb::Role::ProvinceOfficer => Ok(Self::ProvinceOfficer),
-            pb::Role::Agency => Ok(Self::Agency),
+            pb::Role::Viewer => Ok(Self::Viewer),
+            pb::Role::AgencyReporter => Ok(Self::AgencyReporter),
+            pb::Role::Integrator => Ok(Self::Integrator),
             pb::Role::Service => Ok(Self::Service),
             pb::Role::Unspecified => Err(Unspecified { expected: ROLES }),
         }
@@ -243,6 +247,7 @@ impl From<ClientInfo> for pb::ClientInfo {
             created_at: instant(c.created_at),
             revoked_at: c.revoked_at.map(instant).unwrap_or_default(),
             active_secrets: i32::try_from(c.active_secrets).unwrap_or(i32::MAX),
+            granted_province_codes: c.granted_provinces,
         }
     }
 }
@@ -257,6 +262,7 @@ impl From<IssuedCredentials> for pb::IssuedCredentials {
             role: pb::Role::from(c.role).into(),
             province_code: c.province_code.unwrap_or_default(),
             previous_secret_expires_at: issued.previous_expire_at.map(instant).unwrap_or_default(),
+            granted_province_codes: c.granted_provinces,
         }
     }
 }
@@ -683,7 +689,9 @@ mod tests {
                 created_at: at,
                 revoked_at: None,
                 active_secrets: 2,
+                granted_provinces: vec!["51".into(), "44".into()],
             });
+            assert_eq!(info.granted_province_codes, ["51", "44"]);
             assert_eq!(info.role, pb::Role::from(r) as i32, "{r}");
             assert_eq!(info.created_at, "2025-07-01T01:30:00Z");
             assert_eq!(info.revoked_at, "");

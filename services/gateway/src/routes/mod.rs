@@ -31,7 +31,7 @@ use crate::AppState;
         agencies::create_agency, agencies::list_agencies, agencies::get_agency,
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise, agencies::import_agencies,
         agencies::list_changes,
-        credentials::issue_credentials, credentials::list_agency_credentials, credentials::issue_officer_credentials,
+        credentials::issue_credentials, credentials::list_agency_credentials, credentials::issue_officer_credentials, credentials::issue_viewer_credentials, credentials::issue_integrator_credentials,
         credentials::list_officers, credentials::rotate_credentials, credentials::revoke_credentials,
         registrations::file_registration, registrations::list_registrations, registrations::get_registration,
         registrations::approve_registration, registrations::reject_registration,

@@ -6,7 +6,7 @@ use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, credential_service_server::CredentialService};
 use chiso_runtime::{
     ServiceError,
-    auth::Principal,
+    auth::{Principal, Role},
     policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
@@ -52,31 +52,87 @@ impl CredentialService for CredentialApi {
         authorize(&principal, Action::CreateOfficers, Resource::Global)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
-        let province = errors.check("province_code", AdminUnitCode::parse(&req.province_code));
-        let province = province.filter(|p| {
-            let ok = p.level() == chiso_domain::AdminLevel::Province;
-            if !ok {
-                errors.push(
-                    "province_code",
-                    format!("{p} is not a 2-digit province code"),
-                );
+        let province = |errors: &mut FieldErrors, field: &str, raw: &str| {
+            let p = errors.check(field, AdminUnitCode::parse(raw))?;
+            if p.level() != chiso_domain::AdminLevel::Province {
+                errors.push(field, format!("{p} is not a 2-digit province code"));
+                return None;
             }
-            ok
-        });
+            Some(p)
+        };
+        let role = match pb::Role::try_from(req.role) {
+            Ok(pb::Role::Unspecified | pb::Role::ProvinceOfficer) => Some(Role::ProvinceOfficer),
+            Ok(pb::Role::Viewer) => Some(Role::Viewer),
+            Ok(pb::Role::Integrator) => Some(Role::Integrator),
+            _ => {
+                errors.push(
+                    "role",
+                    "must be province_officer, viewer or integrator: agencies get credentials \
+                     of their own, admins and services are configured",
+                );
+                None
+            }
+        };
+        let staff = match role {
+            Some(Role::Integrator) => {
+                if !req.province_code.is_empty() {
+                    errors.push(
+                        "province_code",
+                        "an integrator reads the provinces in granted_province_codes, not one \
+                         province of its own",
+                    );
+                }
+                if req.granted_province_codes.is_empty() {
+                    errors.push(
+                        "granted_province_codes",
+                        "an integrator needs at least one province",
+                    );
+                }
+                let mut granted = Vec::new();
+                for (i, raw) in req.granted_province_codes.iter().enumerate() {
+                    let field = format!("granted_province_codes[{i}]");
+                    if let Some(p) = province(&mut errors, &field, raw) {
+                        if granted.contains(&p) {
+                            errors.push(field, format!("province {p} is listed twice"));
+                        } else {
+                            granted.push(p);
+                        }
+                    }
+                }
+                Some(store::Staff::Integrator(granted))
+            }
+            Some(role) => {
+                if !req.granted_province_codes.is_empty() {
+                    errors.push(
+                        "granted_province_codes",
+                        "only an integrator is granted provinces; an officer or a viewer acts in \
+                         province_code",
+                    );
+                }
+                province(&mut errors, "province_code", &req.province_code).map(|p| {
+                    if role == Role::Viewer {
+                        store::Staff::Viewer(p)
+                    } else {
+                        store::Staff::Officer(p)
+                    }
+                })
+            }
+            None => None,
+        };
         let label = optional(&req.label).and_then(|l| errors.check("label", VnName::parse(l)));
-        let Some(province) = province.filter(|_| errors.is_empty()) else {
+        let Some(staff) = staff.filter(|_| errors.is_empty()) else {
             return Err(ServiceError::from(errors).into());
         };
         let secret = self.0.hasher.new_secret().await?;
-        let issued = store::issue_officer_credentials(
+        let issued = store::issue_staff_credentials(
             &self.0.db,
-            &province,
+            &staff,
             label.map(String::from),
             &principal.subject,
             secret,
         )
         .await?;
-        info!(%province, client_id = %issued.client.client_id, "officer credentials issued");
+        info!(?staff, client_id = %issued.client.client_id, "staff credentials issued");
         Ok(Response::new(issued.into()))
     }
 
@@ -126,6 +182,9 @@ impl CredentialService for CredentialApi {
         };
         let client = self.manageable(&scope, client_id).await?;
         let revoked = store::revoke(&self.0.db, client).await?;
+        if let Some(at) = revoked.revoked_at {
+            self.0.revocations.add([(revoked.client_id.clone(), at)]);
+        }
         info!(client_id, by = %principal.subject, "credentials revoked");
         Ok(Response::new(revoked.into()))
     }
@@ -194,6 +253,46 @@ impl CredentialService for CredentialApi {
         Ok(Response::new(encode_principal(&principal)))
     }
 
+    async fn list_revoked_clients(
+        &self,
+        request: Request<pb::ListRevokedClientsRequest>,
+    ) -> Result<Response<pb::ListRevokedClientsResponse>, Status> {
+        // chiso's services poll this to refuse revoked clients' tokens.
+        authorize(&caller(&request)?, Action::FollowFeed, Resource::Global)?;
+        let as_of = chrono::Utc::now();
+        let since = match optional(&request.get_ref().revoked_since) {
+            Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    ServiceError::field(
+                        "revoked_since",
+                        format!("`{raw}` is not an RFC 3339 instant"),
+                    )
+                })?,
+            // Older revocations end no token: every token they could
+            // concern has expired.
+            None => {
+                as_of
+                    - chrono::Duration::from_std(self.0.signer.ttl()).unwrap_or_default()
+                    - chrono::Duration::minutes(1)
+            }
+        };
+        let clients = store::revoked_since(&self.0.db, since).await?;
+        let instant = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        Ok(Response::new(pb::ListRevokedClientsResponse {
+            clients: clients
+                .into_iter()
+                .map(|(client_id, at)| pb::RevokedClient {
+                    client_id,
+                    revoked_at: instant(at),
+                })
+                .collect(),
+            as_of: instant(as_of),
+        }))
+    }
+
     #[instrument(skip_all, fields(client_id = %request.get_ref().client_id))]
     async fn issue_token(
         &self,
@@ -222,9 +321,11 @@ impl CredentialApi {
         client_id: &str,
     ) -> Result<crate::entity::client::Model, ServiceError> {
         let (client, province) = store::client_to_manage(&self.0.db, client_id).await?;
-        let resource = match &client.agency_code {
-            Some(code) => Resource::agency(code, &province),
-            None => Resource::Province(&province),
+        // An integrator reads across provinces: only an admin manages it.
+        let resource = match (&client.agency_code, &province) {
+            (Some(code), Some(province)) => Resource::agency(code, province),
+            (None, Some(province)) => Resource::Province(province),
+            (_, None) => Resource::Global,
         };
         scope.check(Action::ManageCredentials, resource)?;
         Ok(client)
@@ -255,6 +356,7 @@ impl CredentialApi {
                     role: client.role,
                     agency: None,
                     province: None,
+                    grants: std::sync::Arc::from([]),
                 })
             } else {
                 Err(rejected())

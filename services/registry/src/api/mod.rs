@@ -46,6 +46,8 @@ pub struct Registry {
     pub feed_head: tokio::sync::watch::Sender<i64>,
     /// What open `WatchAgencies` streams follow.
     pub follow: chiso_runtime::feed::Follow,
+    /// Clients whose tokens this registry refuses.
+    pub revocations: chiso_runtime::revocations::Revocations,
 }
 
 impl Registry {
@@ -86,6 +88,7 @@ fn encode_principal(p: &Principal) -> pb::Principal {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
+        granted_province_codes: p.grants.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -9,6 +9,7 @@ mod m0003_clients;
 mod m0004_registrations;
 mod m0005_signing_keys;
 mod m0006_agency_feed;
+mod m0007_roles;
 
 use m0001_agencies::M0001Agencies;
 use m0002_history::M0002History;
@@ -16,6 +17,7 @@ use m0003_clients::M0003Clients;
 use m0004_registrations::M0004Registrations;
 use m0005_signing_keys::M0005SigningKeys;
 use m0006_agency_feed::M0006AgencyFeed;
+use m0007_roles::M0007Roles;
 
 /// Every migration, oldest first; their names match those already applied.
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0004Registrations),
             Box::new(M0005SigningKeys),
             Box::new(M0006AgencyFeed),
+            Box::new(M0007Roles),
         ]
     }
 }
@@ -82,7 +85,10 @@ mod tests {
         );
         let client =
             one("SELECT role, agency_code FROM clients WHERE client_id = 'agency-1'").await;
-        assert_eq!(client.try_get::<String>("", "role").unwrap(), "agency");
+        assert_eq!(
+            client.try_get::<String>("", "role").unwrap(),
+            "agency_reporter"
+        );
         let secret =
             one("SELECT secret_hash FROM client_secrets WHERE client_id = 'agency-1'").await;
         assert_eq!(

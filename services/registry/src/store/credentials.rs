@@ -34,6 +34,10 @@ pub const MAX_LIVE_SECRETS: usize = 2;
 /// A client row as the registry answers about it, with how many of its
 /// secrets work now.
 fn client_info(client: client::Model, active_secrets: usize) -> ServiceResult<ClientInfo> {
+    let granted_provinces = grants_of(&client)?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(ClientInfo {
         role: role_of(&client)?,
         client_id: client.client_id,
@@ -43,15 +47,37 @@ fn client_info(client: client::Model, active_secrets: usize) -> ServiceResult<Cl
         created_at: client.created_at,
         revoked_at: client.revoked_at,
         active_secrets,
+        granted_provinces,
     })
+}
+
+/// The provinces an integrator was granted, read back.
+fn grants_of(client: &client::Model) -> ServiceResult<Vec<AdminUnitCode>> {
+    client
+        .grants
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| stored("granted province", AdminUnitCode::parse(p)))
+        .collect()
 }
 
 /// Whose clients to list.
 #[derive(Debug, Clone)]
 pub enum ClientsOf {
     Agency(AgencyCode),
-    /// A province's officers.
+    /// A province's officers and viewers.
     Province(AdminUnitCode),
+}
+
+/// Whom staff credentials are for: a province's officer or viewer, or an
+/// integrator reading the provinces it is granted.
+#[derive(Debug, Clone)]
+pub enum Staff {
+    Officer(AdminUnitCode),
+    Viewer(AdminUnitCode),
+    Integrator(Vec<AdminUnitCode>),
 }
 
 /// A client's stored role, read back (an agency or a province officer).
@@ -74,8 +100,9 @@ pub async fn issue_credentials<C: ConnectionTrait>(
     }
     new_client(
         c,
-        Role::Agency,
+        Role::AgencyReporter,
         Some(agency.code),
+        None,
         None,
         None,
         created_by,
@@ -84,31 +111,54 @@ pub async fn issue_credentials<C: ConnectionTrait>(
     .await
 }
 
-/// New credentials for an officer of a province (admin only).
-pub async fn issue_officer_credentials<C: ConnectionTrait>(
+/// New credentials for an officer, a viewer or an integrator (admin only).
+pub async fn issue_staff_credentials<C: ConnectionTrait>(
     c: &C,
-    province: &AdminUnitCode,
+    staff: &Staff,
     label: Option<String>,
     created_by: &str,
     secret: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
-    let root = agency::Entity::find()
-        .filter(agency::Column::AdminUnitCode.eq(province.as_str()))
-        .filter(agency::Column::Kind.eq(AgencyKind::ProvincialCommittee.as_str()))
-        .filter(agency::Column::ValidTo.is_null())
-        .one(c)
-        .await?;
-    if root.is_none() {
-        return Err(ServiceError::field(
-            "province_code",
-            format!("no province with code {province} is registered and active"),
-        ));
+    let (role, province, grants) = match staff {
+        Staff::Officer(p) => (Role::ProvinceOfficer, Some(p), &[][..]),
+        Staff::Viewer(p) => (Role::Viewer, Some(p), &[][..]),
+        Staff::Integrator(granted) => (Role::Integrator, None, &granted[..]),
+    };
+    let mut errors = FieldErrors::new();
+    let named = province
+        .map(|p| ("province_code", p))
+        .into_iter()
+        .chain(grants.iter().map(|p| ("granted_province_codes", p)));
+    for (field, p) in named {
+        let root = agency::Entity::find()
+            .filter(agency::Column::AdminUnitCode.eq(p.as_str()))
+            .filter(agency::Column::Kind.eq(AgencyKind::ProvincialCommittee.as_str()))
+            .filter(agency::Column::ValidTo.is_null())
+            .one(c)
+            .await?;
+        if root.is_none() {
+            errors.push(
+                field,
+                format!("no province with code {p} is registered and active"),
+            );
+        }
     }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let grants = (!grants.is_empty()).then(|| {
+        grants
+            .iter()
+            .map(AdminUnitCode::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     new_client(
         c,
-        Role::ProvinceOfficer,
+        role,
         None,
-        Some(province.to_string()),
+        province.map(ToString::to_string),
+        grants,
         label,
         created_by,
         secret,
@@ -116,19 +166,27 @@ pub async fn issue_officer_credentials<C: ConnectionTrait>(
     .await
 }
 
+#[allow(clippy::too_many_arguments)] // one private constructor of a row
 async fn new_client<C: ConnectionTrait>(
     c: &C,
     role: Role,
     agency_code: Option<String>,
     province_code: Option<String>,
+    grants: Option<String>,
     label: Option<String>,
     created_by: &str,
     NewSecret { secret, hash }: NewSecret,
 ) -> ServiceResult<IssuedCredentials> {
-    let prefix = if role == Role::Agency {
-        "agency"
-    } else {
-        "officer"
+    let prefix = match role {
+        Role::AgencyReporter => "agency",
+        Role::ProvinceOfficer => "officer",
+        Role::Viewer => "viewer",
+        Role::Integrator => "integrator",
+        Role::Admin | Role::Service => {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "{role} clients are configured, never stored"
+            )));
+        }
     };
     let client_id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
     let now = Utc::now();
@@ -138,6 +196,7 @@ async fn new_client<C: ConnectionTrait>(
         agency_code: Set(agency_code),
         province_code: Set(province_code),
         label: Set(label),
+        grants: Set(grants),
         created_by: Set(created_by.to_owned()),
         created_at: Set(now),
         revoked_at: Set(None),
@@ -161,12 +220,12 @@ async fn new_client<C: ConnectionTrait>(
     })
 }
 
-/// The client named `client_id` and the province it acts in, for the caller
-/// to authorize before rotating or revoking it.
+/// The client named `client_id` and the province it acts in (none for an
+/// integrator), for the caller to authorize before rotating or revoking it.
 pub async fn client_to_manage<C: ConnectionTrait>(
     c: &C,
     client_id: &str,
-) -> ServiceResult<(client::Model, String)> {
+) -> ServiceResult<(client::Model, Option<String>)> {
     let client = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
         .one(c)
@@ -176,16 +235,24 @@ pub async fn client_to_manage<C: ConnectionTrait>(
     Ok((client, province))
 }
 
-/// The province a client acts in now.
-async fn province_of<C: ConnectionTrait>(c: &C, client: &client::Model) -> ServiceResult<String> {
+/// The province a client acts in now: an agency's current province, an
+/// officer's or viewer's own; none for an integrator, which reads where it
+/// was granted.
+async fn province_of<C: ConnectionTrait>(
+    c: &C,
+    client: &client::Model,
+) -> ServiceResult<Option<String>> {
     match (&client.province_code, &client.agency_code) {
-        (Some(province), _) => Ok(province.clone()),
-        (None, Some(code)) => Ok(find_str(c, code)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("client of unknown agency {code}"))
-            })?
-            .province_code),
+        (Some(province), _) => Ok(Some(province.clone())),
+        (None, Some(code)) => Ok(Some(
+            find_str(c, code)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Internal(anyhow::anyhow!("client of unknown agency {code}"))
+                })?
+                .province_code,
+        )),
+        (None, None) if role_of(client)? == Role::Integrator => Ok(None),
         (None, None) => Err(ServiceError::Internal(anyhow::anyhow!(
             "client {} has neither agency nor province",
             client.client_id
@@ -295,7 +362,33 @@ pub async fn revoke(db: &DatabaseConnection, client: client::Model) -> ServiceRe
     client_info(client, 0)
 }
 
-/// Clients of an agency, or a province's officers, oldest first.
+/// Revokes every live client of an agency (it has ended).
+pub async fn revoke_agency_clients<C: ConnectionTrait>(c: &C, code: &str) -> ServiceResult<()> {
+    client::Entity::update_many()
+        .col_expr(client::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(client::Column::AgencyCode.eq(code))
+        .filter(client::Column::RevokedAt.is_null())
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Clients revoked at or after `since`, oldest first.
+pub async fn revoked_since(
+    db: &DatabaseConnection,
+    since: DateTime<Utc>,
+) -> ServiceResult<Vec<(String, DateTime<Utc>)>> {
+    Ok(client::Entity::find()
+        .filter(client::Column::RevokedAt.gte(since))
+        .order_by_asc(client::Column::RevokedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|c| Some((c.client_id, c.revoked_at?)))
+        .collect())
+}
+
+/// Clients of an agency, or a province's officers and viewers, oldest first.
 pub async fn list_clients(
     db: &DatabaseConnection,
     of: &ClientsOf,
@@ -305,7 +398,9 @@ pub async fn list_clients(
             client::Entity::find().filter(client::Column::AgencyCode.eq(code.as_str()))
         }
         ClientsOf::Province(province) => client::Entity::find()
-            .filter(client::Column::Role.eq(Role::ProvinceOfficer.as_str()))
+            .filter(
+                client::Column::Role.is_in([Role::ProvinceOfficer.as_str(), Role::Viewer.as_str()]),
+            )
             .filter(client::Column::ProvinceCode.eq(province.as_str())),
     };
     let clients = query.order_by_asc(client::Column::Id).all(db).await?;
@@ -370,27 +465,38 @@ pub async fn verify_client(
     if !matched {
         return Ok(None);
     }
-    let province = stored(
-        "province code",
-        AdminUnitCode::parse(&province_of(db, &client).await?),
-    )?;
-    let principal = match role_of(&client)? {
-        Role::Agency => Principal {
-            agency: client
-                .agency_code
-                .as_deref()
-                .map(|c| stored("agency code", AgencyCode::parse(c)))
-                .transpose()?,
-            subject: client.client_id,
-            role: Role::Agency,
-            province: Some(province),
-        },
-        Role::ProvinceOfficer => Principal {
-            subject: client.client_id,
-            role: Role::ProvinceOfficer,
-            agency: None,
-            province: Some(province),
-        },
+    let role = role_of(&client)?;
+    if role == Role::AgencyReporter
+        && let Some(code) = &client.agency_code
+        && let Some(ended) = find_str(db, code)
+            .await?
+            .and_then(|a| a.valid_to)
+            .filter(|ended| *ended <= Utc::now().date_naive())
+    {
+        // Dissolution revokes an agency's clients; this catches one whose
+        // agency ended in a database written before that rule.
+        return Err(ServiceError::FailedPrecondition(format!(
+            "agency {code} ended on {ended}: its credentials no longer work"
+        )));
+    }
+    let province = province_of(db, &client)
+        .await?
+        .map(|p| stored("province code", AdminUnitCode::parse(&p)))
+        .transpose()?;
+    let principal = match role {
+        Role::AgencyReporter | Role::ProvinceOfficer | Role::Viewer | Role::Integrator => {
+            Principal {
+                agency: client
+                    .agency_code
+                    .as_deref()
+                    .map(|c| stored("agency code", AgencyCode::parse(c)))
+                    .transpose()?,
+                grants: grants_of(&client)?.into(),
+                subject: client.client_id,
+                role,
+                province,
+            }
+        }
         other => {
             return Err(ServiceError::Internal(anyhow::anyhow!(
                 "client {client_id} has role {other}, which no stored client may have"

@@ -545,6 +545,13 @@ async fn retire(
     row.valid_to = Set(Some(state.date));
     row.retired_by = Set(Some(state.reorganisation_id));
     row.update(c).await?;
+    // An agency that has ended cannot report: its clients are revoked with
+    // it, so their tokens stop at every service within seconds (the
+    // revocation list). One ending on a later date keeps them until then;
+    // logins refuse it from that date (`verify_client`).
+    if state.date <= chrono::Utc::now().date_naive() {
+        super::credentials::revoke_agency_clients(c, &agency.code).await?;
+    }
     state.retired.push(agency.code.clone());
     Ok(())
 }

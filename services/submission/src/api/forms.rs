@@ -128,6 +128,20 @@ impl FormService for FormApi {
                 debug_assert_eq!(own, &p);
                 Some(p)
             }
+            (Scope::Provinces(_), Some(p)) => {
+                scope.check(Action::ReadReport, Resource::Province(p.as_str()))?;
+                Some(p)
+            }
+            (Scope::Provinces(_), None) => match scope.province() {
+                Some(only) => Some(only.clone()),
+                None => {
+                    return Err(ServiceError::field(
+                        "province_code",
+                        "is required: this client reads several provinces; name one",
+                    )
+                    .into());
+                }
+            },
             (Scope::Agency(_), _) => principal.province.clone(),
         };
         let versions =

@@ -23,6 +23,7 @@ impl From<pb::IssuedCredentials> for Credentials {
             client_secret: c.client_secret,
             agency_code: non_empty(c.agency_code),
             province_code: non_empty(c.province_code),
+            granted_province_codes: c.granted_province_codes,
             previous_secret_expires_at: non_empty(c.previous_secret_expires_at),
         }
     }
@@ -35,6 +36,7 @@ impl From<pb::ClientInfo> for ClientInfo {
             client_id: c.client_id,
             agency_code: non_empty(c.agency_code),
             province_code: non_empty(c.province_code),
+            granted_province_codes: c.granted_province_codes,
             label: non_empty(c.label),
             created_at: c.created_at,
             revoked_at: non_empty(c.revoked_at),

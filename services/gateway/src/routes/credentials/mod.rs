@@ -13,7 +13,9 @@ use axum::{
 use chiso_proto::registry::v1 as pb;
 
 use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
-pub use self::types::{ClientInfo, Credentials, NewOfficer, OfficerQuery, RotateQuery};
+pub use self::types::{
+    ClientInfo, Credentials, NewIntegrator, NewOfficer, OfficerQuery, RotateQuery,
+};
 use super::common::{convert_all, created};
 use crate::{
     AppState,
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/officers",
             post(issue_officer_credentials).get(list_officers),
         )
+        .route("/api/v1/viewers", post(issue_viewer_credentials))
+        .route("/api/v1/integrators", post(issue_integrator_credentials))
         .route(
             "/api/v1/credentials/{client_id}/rotate",
             post(rotate_credentials),
@@ -73,11 +77,75 @@ pub async fn issue_officer_credentials(
     user: AuthUser,
     ApiJson(body): ApiJson<NewOfficer>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    issue_staff(
+        &user,
+        pb::Role::ProvinceOfficer,
+        body.province_code,
+        Vec::new(),
+        body.label,
+    )
+    .await
+}
+
+/// Issues credentials for a viewer of a province (admin): its leadership,
+/// who reads the province's reports and aggregates. The secret is shown once.
+#[utoipa::path(
+    post, path = "/api/v1/viewers", tag = "credentials",
+    request_body = NewOfficer,
+    responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn issue_viewer_credentials(
+    user: AuthUser,
+    ApiJson(body): ApiJson<NewOfficer>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    issue_staff(
+        &user,
+        pb::Role::Viewer,
+        body.province_code,
+        Vec::new(),
+        body.label,
+    )
+    .await
+}
+
+/// Issues credentials for an integrator (admin): another government system
+/// that reads reports and aggregates of the provinces granted, over REST or
+/// gRPC. The secret is shown once.
+#[utoipa::path(
+    post, path = "/api/v1/integrators", tag = "credentials",
+    request_body = NewIntegrator,
+    responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn issue_integrator_credentials(
+    user: AuthUser,
+    ApiJson(body): ApiJson<NewIntegrator>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
+    issue_staff(
+        &user,
+        pb::Role::Integrator,
+        String::new(),
+        body.granted_province_codes,
+        body.label,
+    )
+    .await
+}
+
+async fn issue_staff(
+    user: &AuthUser,
+    role: pb::Role,
+    province_code: String,
+    granted_province_codes: Vec<String>,
+    label: Option<String>,
+) -> ApiResult<(StatusCode, Json<Credentials>)> {
     let issued = user
         .credentials()
         .issue_officer_credentials(pb::IssueOfficerCredentialsRequest {
-            province_code: body.province_code,
-            label: body.label.unwrap_or_default(),
+            province_code,
+            label: label.unwrap_or_default(),
+            role: role.into(),
+            granted_province_codes,
         })
         .await?
         .into_inner();

@@ -11,11 +11,14 @@ pub struct Credentials {
     /// The agency the client acts for; absent for an officer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency_code: Option<String>,
-    /// `agency` or `province_officer`.
+    /// `agency_reporter`, `province_officer`, `viewer` or `integrator`.
     pub role: String,
-    /// The province an officer acts in.
+    /// The province an officer or a viewer acts in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
+    /// The provinces an integrator reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub granted_province_codes: Vec<String>,
     /// After a rotation: when the previous secrets stop working (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<String>,
@@ -25,12 +28,15 @@ pub struct Credentials {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientInfo {
     pub client_id: String,
-    /// `agency` or `province_officer`.
+    /// `agency_reporter`, `province_officer`, `viewer` or `integrator`.
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
+    /// The provinces an integrator reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub granted_province_codes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     pub created_at: String,
@@ -47,6 +53,18 @@ pub struct NewOfficer {
     /// 2-digit administrative-unit code of the province.
     pub province_code: String,
     /// Whom the credentials are for.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// Credentials for another government system that reads (an integrator).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntegrator {
+    /// 2-digit codes of the provinces it may read.
+    #[schema(min_items = 1)]
+    pub granted_province_codes: Vec<String>,
+    /// Which system the credentials are for.
     #[serde(default)]
     pub label: Option<String>,
 }

@@ -20,6 +20,7 @@ mod registry_registrations;
 mod report_scope;
 mod reports;
 mod reports_rest;
+mod roles;
 mod scenario;
 mod templates;
 mod tls;

@@ -570,7 +570,7 @@ async fn a_report_is_drafted_submitted_reviewed_and_revised_with_audit_and_feed(
             submit_entry.actor.as_str(),
             submit_entry.actor_role.as_str()
         ),
-        (p.department_id.as_str(), "agency")
+        (p.department_id.as_str(), "agency_reporter")
     );
     assert_eq!(submit_entry.values_before, draft.values);
     assert_eq!(submit_entry.values_after, submitted.values);

@@ -45,7 +45,16 @@ impl Application {
     async fn start(config: RegistryConfig) -> anyhow::Result<GrpcServer> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let signer = TokenSigner::from_file(&config.auth.jwt_private_key_file, config.token_ttl())?;
-        let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+        let verifier = TokenVerifier::from_config(&config.auth.verify())?;
+        // A registry signing with a key it does not accept itself would
+        // issue tokens every service refuses: a rotation step done out of
+        // order (docs/SECURITY.md).
+        anyhow::ensure!(
+            verifier.accepts(signer.public_key().kid()),
+            "auth.jwt_private_key_file: its public key (kid {}) is neither \
+             auth.jwt_public_key_file nor auth.jwt_previous_public_key_file",
+            signer.public_key().kid()
+        );
         let hasher = secrets::Hasher::start(config.hashing_concurrency())
             .await
             .context("failed to start the secret hasher")?;

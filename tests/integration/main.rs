@@ -23,6 +23,7 @@ mod reports_rest;
 mod scenario;
 mod templates;
 mod tls;
+mod tokens;
 
 use chiso_domain::{PeriodCode, PeriodType};
 use chiso_tests::TestStack;

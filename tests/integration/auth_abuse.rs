@@ -48,6 +48,11 @@ fn wrong_secret() -> Value {
     json!({"code": "unauthenticated", "message": "unknown client id or wrong secret"})
 }
 
+/// What the token endpoint tells a wrong secret: an RFC 6749 error.
+fn wrong_token_secret() -> Value {
+    json!({"error": "invalid_client", "error_description": "unknown client id or wrong secret"})
+}
+
 /// This process's resident memory, in bytes.
 fn resident_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
@@ -337,7 +342,7 @@ async fn a_burst_of_wrong_secrets_is_cut_short_without_locking_the_client_out() 
     let (checked, refused): (Vec<_>, Vec<_>) = answers.iter().partition(|a| a.0 == 401);
     assert_eq!((checked.len(), refused.len()), (10, 90), "{answers:?}");
     for (_, retry_after, body) in &checked {
-        assert_eq!(*body, wrong_secret());
+        assert_eq!(*body, wrong_token_secret());
         assert_eq!(*retry_after, None);
     }
     let per_pair = "too many failed logins for this client id from this address";
@@ -380,7 +385,10 @@ async fn the_hashing_pool_bounds_a_burst_the_limits_let_through() {
     let _alone = ONE_BURST_AT_A_TIME.lock().await;
     let (answers, cost) = wrong_logins(&stack, id, 100).await;
     for (status, retry_after, body) in &answers {
-        assert_eq!((*status, *retry_after, body), (401, None, &wrong_secret()));
+        assert_eq!(
+            (*status, *retry_after, body),
+            (401, None, &wrong_token_secret())
+        );
     }
     assert_cheap(&cost);
     let (status, _, body) = login(&stack.http, &stack, id, secret).await;
@@ -402,7 +410,7 @@ async fn basic_failures_count_in_the_same_limit_as_the_token_endpoint() {
     }
     for i in 6..10 {
         let (status, _, body) = login(&stack.http, &stack, id, &format!("guess-{i}")).await;
-        assert_eq!((status, body), (401, wrong_secret()), "token {i}");
+        assert_eq!((status, body), (401, wrong_token_secret()), "token {i}");
     }
     let per_pair = "too many failed logins for this client id from this address";
     assert_refused(&login(&stack.http, &stack, id, secret).await, per_pair, 360);
@@ -471,7 +479,7 @@ async fn a_client_holds_at_most_two_live_secrets() {
     assert_eq!(mine["active_secrets"], 1, "{mine}");
     for old in [first.as_str(), second.as_str()] {
         let (status, _, body) = login(&stack.http, &stack, id, old).await;
-        assert_eq!((status, body), (401, wrong_secret()));
+        assert_eq!((status, body), (401, wrong_token_secret()));
     }
     let (status, _, body) = login(&stack.http, &stack, id, third).await;
     assert_eq!(status, 200, "{body}");

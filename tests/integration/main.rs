@@ -24,6 +24,7 @@ mod roles;
 mod scenario;
 mod templates;
 mod tls;
+mod tokens;
 
 use chiso_domain::{PeriodCode, PeriodType};
 use chiso_tests::TestStack;

@@ -60,7 +60,7 @@ fn client<'a>(listed: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{id} not in {listed}"))
 }
 
-/// The status of a token request and the error `code` of its answer (null on success).
+/// The status of a token request and the RFC 6749 `error` of its answer (null on success).
 async fn token_status(stack: &TestStack, id: &str, secret: &str) -> (u16, Value) {
     let (status, body) = stack
         .post(
@@ -69,7 +69,7 @@ async fn token_status(stack: &TestStack, id: &str, secret: &str) -> (u16, Value)
             &json!({"client_id": id, "client_secret": secret}),
         )
         .await;
-    (status, body["code"].clone())
+    (status, body["error"].clone())
 }
 
 #[tokio::test]
@@ -265,11 +265,11 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     let third = rotated["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(
         token_status(&stack, &id, &first).await,
-        (401, json!("unauthenticated"))
+        (401, json!("invalid_client"))
     );
     assert_eq!(
         token_status(&stack, &id, &second).await,
-        (401, json!("unauthenticated"))
+        (401, json!("invalid_client"))
     );
     assert_eq!(token_status(&stack, &id, &third).await, (200, Value::Null));
     let (_, listed) = stack
@@ -312,7 +312,7 @@ async fn rotated_secrets_work_for_a_grace_period_and_revoked_ones_never() {
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
     assert_eq!(
         token_status(&stack, &id, &third).await,
-        (401, json!("unauthenticated"))
+        (401, json!("invalid_client"))
     );
     // VerifyCredentials answers chiso's services only.
     let service = stack.service_token().await;

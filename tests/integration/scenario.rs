@@ -267,7 +267,7 @@ async fn agencies_cannot_register_agencies_and_tokens_need_valid_secrets() {
         )
         .await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["code"], "unauthenticated");
+    assert_eq!(body["error"], "invalid_client");
 
     let agency = stack.token(client_id, secret).await;
     let (status, body) = stack

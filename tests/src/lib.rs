@@ -126,9 +126,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     let keys = dir.path().join("keys");
     auth::ensure_keypair(&keys)?;
     let public_key = keys.join("jwt-public.pem");
-    let verify = VerifyConfig {
-        jwt_public_key_file: public_key.clone(),
-    };
+    let verify = VerifyConfig::single(public_key.clone());
 
     let databases = match std::env::var("CHISO_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
@@ -186,6 +184,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         auth: chiso_registry::config::SigningConfig {
             jwt_private_key_file: keys.join("jwt-private.pem"),
             jwt_public_key_file: public_key.clone(),
+            jwt_previous_public_key_file: None,
             token_ttl_secs: 600,
         },
         bootstrap_admin: chiso_registry::config::BootstrapAdmin {

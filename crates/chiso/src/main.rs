@@ -24,6 +24,11 @@ enum Command {
     Keygen {
         #[arg(long, default_value = "data/keys")]
         out: PathBuf,
+        /// Starts a key rotation: the current public key is kept as
+        /// jwt-previous-public.pem (still accepted by `chiso up`) and a new
+        /// pair replaces the current one (docs/SECURITY.md).
+        #[arg(long)]
+        rotate: bool,
     },
     /// Exits 0 when a service is healthy: `probe grpc HOST:PORT` or `probe http URL`.
     Probe {
@@ -36,16 +41,29 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Up(args) => up::run(args).await,
-        Command::Keygen { out } => {
-            let wrote = chiso_runtime::auth::ensure_keypair(&out)?;
+        Command::Keygen { out, rotate: true } => {
+            let (new, old) = chiso_runtime::auth::rotate_keypair(&out)?;
             println!(
-                "{} {}",
+                "wrote a new key pair (kid {new}) to {dir}; the old public key (kid {old}) is \
+                 {dir}/{previous}: restart `chiso up`, then remove it after 15 minutes and \
+                 restart again",
+                dir = out.display(),
+                previous = chiso_runtime::auth::PREVIOUS_PUBLIC_KEY,
+            );
+            Ok(())
+        }
+        Command::Keygen { out, rotate: false } => {
+            let wrote = chiso_runtime::auth::ensure_keypair(&out)?;
+            let kid = chiso_runtime::auth::PublicKey::from_file(&out.join("jwt-public.pem"))?;
+            println!(
+                "{} {} (kid {})",
                 if wrote {
                     "wrote a new key pair to"
                 } else {
                     "keys already exist in"
                 },
-                out.display()
+                out.display(),
+                kid.kid()
             );
             Ok(())
         }

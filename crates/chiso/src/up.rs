@@ -57,6 +57,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let private_key = path(keys.join("jwt-private.pem"));
     let public_key = path(keys.join("jwt-public.pem"));
+    // During a rotation (`chiso keygen --rotate`) the key rotated out is
+    // accepted by every service until it is removed.
+    let previous_key = keys.join(auth::PREVIOUS_PUBLIC_KEY);
+    let previous_key = previous_key.exists().then(|| path(previous_key));
+    let mut verify_keys = vec![("auth.jwt_public_key_file", public_key.as_str())];
+    if let Some(previous) = &previous_key {
+        verify_keys.push(("auth.jwt_previous_public_key_file", previous.as_str()));
+    }
     let [registry_addr, submission_addr, aggregation_addr] =
         [0, 1, 2].map(|i| SocketAddr::from(([127, 0, 0, 1], args.grpc_port + i)));
     let url = |addr: SocketAddr| format!("http://{addr}");
@@ -68,46 +76,54 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let mut registry_config = chiso_registry::RegistryConfig::load_with(
         source("registry", "CHISO_REGISTRY__"),
-        &[
-            ("grpc.addr", &registry_addr.to_string()),
-            ("database.url", &sqlite("registry")),
-            ("auth.jwt_private_key_file", &private_key),
-            ("auth.jwt_public_key_file", &public_key),
-            ("bootstrap_admin.secret", &admin_secret),
-            ("service_accounts.aggregation", &service_secret),
-            ("service_accounts.submission", &submission_secret),
-        ],
+        &with_keys(
+            &[
+                ("grpc.addr", &registry_addr.to_string()),
+                ("database.url", &sqlite("registry")),
+                ("auth.jwt_private_key_file", &private_key),
+                ("bootstrap_admin.secret", &admin_secret),
+                ("service_accounts.aggregation", &service_secret),
+                ("service_accounts.submission", &submission_secret),
+            ],
+            &verify_keys,
+        ),
     )?;
     let mut submission_config = chiso_submission::SubmissionConfig::load_with(
         source("submission", "CHISO_SUBMISSION__"),
-        &[
-            ("grpc.addr", &submission_addr.to_string()),
-            ("database.url", &sqlite("submission")),
-            ("auth.jwt_public_key_file", &public_key),
-            ("registry_url", &url(registry_addr)),
-            ("service_account.secret", &submission_secret),
-        ],
+        &with_keys(
+            &[
+                ("grpc.addr", &submission_addr.to_string()),
+                ("database.url", &sqlite("submission")),
+                ("registry_url", &url(registry_addr)),
+                ("service_account.secret", &submission_secret),
+            ],
+            &verify_keys,
+        ),
     )?;
     let aggregation_config = chiso_aggregation::AggregationConfig::load_with(
         source("aggregation", "CHISO_AGGREGATION__"),
-        &[
-            ("grpc.addr", &aggregation_addr.to_string()),
-            ("database.url", &sqlite("aggregation")),
-            ("auth.jwt_public_key_file", &public_key),
-            ("submission_url", &url(submission_addr)),
-            ("registry_url", &url(registry_addr)),
-            ("service_account.secret", &service_secret),
-        ],
+        &with_keys(
+            &[
+                ("grpc.addr", &aggregation_addr.to_string()),
+                ("database.url", &sqlite("aggregation")),
+                ("submission_url", &url(submission_addr)),
+                ("registry_url", &url(registry_addr)),
+                ("service_account.secret", &service_secret),
+            ],
+            &verify_keys,
+        ),
     )?;
     let gateway_config = chiso_gateway::GatewayConfig::load_with(
         source("gateway", "CHISO_GATEWAY__"),
-        &[
-            ("http.addr", &args.gateway_addr.to_string()),
-            ("auth.jwt_public_key_file", &public_key),
-            ("registry_url", &url(registry_addr)),
-            ("submission_url", &url(submission_addr)),
-            ("aggregation_url", &url(aggregation_addr)),
-        ],
+        &with_keys(
+            &[
+                ("http.addr", &args.gateway_addr.to_string()),
+                ("registry_url", &url(registry_addr)),
+                ("submission_url", &url(submission_addr)),
+                ("aggregation_url", &url(aggregation_addr)),
+            ],
+            &verify_keys,
+        ),
     )?;
 
     // The gateway calls the back services over loopback from this process:
@@ -189,4 +205,12 @@ fn secret_file(file: &Path) -> anyhow::Result<String> {
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     auth::write_private(file, &format!("{secret}\n"))?;
     Ok(secret)
+}
+
+/// A service's defaults with the keys every service verifies tokens with.
+fn with_keys<'a>(
+    defaults: &[(&'a str, &'a str)],
+    keys: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    defaults.iter().chain(keys).copied().collect()
 }

@@ -171,18 +171,80 @@ pub struct HttpConfig {
     pub addr: SocketAddr,
 }
 
-/// Where to find the key that verifies bearer tokens.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Where to find the keys that verify bearer tokens: the current one and,
+/// while the signing key is rotated, the previous one (two keys live at
+/// once; docs/SECURITY.md, "Rotating the token signing key"). Checked as it
+/// is read, since every service embeds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawVerifyConfig")]
 pub struct VerifyConfig {
+    /// The public key of the key the registry signs with (or is about to).
     pub jwt_public_key_file: PathBuf,
+    /// The key being rotated out: its tokens keep verifying until it is
+    /// removed, at least one token lifetime after the registry switched.
+    pub jwt_previous_public_key_file: Option<PathBuf>,
+}
+
+/// [`VerifyConfig`] as written, before it is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerifyConfig {
+    jwt_public_key_file: PathBuf,
+    #[serde(default)]
+    jwt_previous_public_key_file: Option<PathBuf>,
+}
+
+impl TryFrom<RawVerifyConfig> for VerifyConfig {
+    type Error = String;
+
+    fn try_from(raw: RawVerifyConfig) -> Result<Self, Self::Error> {
+        let config = Self {
+            jwt_public_key_file: raw.jwt_public_key_file,
+            jwt_previous_public_key_file: raw.jwt_previous_public_key_file,
+        };
+        let mut errors = Vec::new();
+        config.check("auth", &mut errors);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+impl VerifyConfig {
+    /// One key, as outside a rotation.
+    pub fn single(jwt_public_key_file: impl Into<PathBuf>) -> Self {
+        Self {
+            jwt_public_key_file: jwt_public_key_file.into(),
+            jwt_previous_public_key_file: None,
+        }
+    }
+
+    /// Records what is wrong with the key files, under `section`. That the
+    /// files hold keys, and two different ones, is checked when they are
+    /// read at start ([`crate::auth::TokenVerifier::from_config`]).
+    pub fn check(&self, section: &str, errors: &mut Vec<String>) {
+        if self.jwt_public_key_file.as_os_str().is_empty() {
+            errors.push(format!("{section}.jwt_public_key_file: must not be empty"));
+        }
+        match &self.jwt_previous_public_key_file {
+            Some(previous) if previous.as_os_str().is_empty() => errors.push(format!(
+                "{section}.jwt_previous_public_key_file: must not be empty; leave it out when \
+                 no key is being rotated out"
+            )),
+            Some(previous) if *previous == self.jwt_public_key_file => errors.push(format!(
+                "{section}.jwt_previous_public_key_file: must be another file than \
+                 jwt_public_key_file"
+            )),
+            _ => {}
+        }
+    }
 }
 
 impl Default for VerifyConfig {
     fn default() -> Self {
-        Self {
-            jwt_public_key_file: PathBuf::from("data/keys/jwt-public.pem"),
-        }
+        Self::single("data/keys/jwt-public.pem")
     }
 }
 
@@ -286,8 +348,8 @@ mod tests {
             assert_eq!(config.database.max_connections, 10);
             assert_eq!(config.poll_ms, 1000);
             assert_eq!(
-                config.auth.jwt_public_key_file,
-                PathBuf::from("data/keys/jwt-public.pem")
+                config.auth,
+                VerifyConfig::single("data/keys/jwt-public.pem")
             );
             Ok(())
         });
@@ -389,6 +451,38 @@ mod tests {
                 err.to_string().starts_with("invalid configuration"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_previous_key_is_read_and_checked() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("CHISO_AUTH__JWT_PUBLIC_KEY_FILE", "keys/new.pem");
+            jail.set_env("CHISO_AUTH__JWT_PREVIOUS_PUBLIC_KEY_FILE", "keys/old.pem");
+            let config = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap();
+            assert_eq!(
+                config.auth,
+                VerifyConfig {
+                    jwt_public_key_file: "keys/new.pem".into(),
+                    jwt_previous_public_key_file: Some("keys/old.pem".into()),
+                }
+            );
+            jail.set_env("CHISO_AUTH__JWT_PREVIOUS_PUBLIC_KEY_FILE", "keys/new.pem");
+            let err = TestConfig::load(source(None, None, ENV_PREFIX))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(
+                    "auth.jwt_previous_public_key_file: must be another file than \
+                     jwt_public_key_file"
+                ),
+                "{err}"
+            );
+            jail.set_env("CHISO_AUTH__JWT_PREVIOUS_PUBLIC_KEY_FILES", "[]");
+            let err = TestConfig::load(source(None, None, ENV_PREFIX)).unwrap_err();
+            assert!(err.to_string().contains("unknown field"), "{err}");
             Ok(())
         });
     }

@@ -52,7 +52,7 @@ impl Application {
 
     async fn start(config: AggregationConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
-        let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+        let verifier = TokenVerifier::from_config(&config.auth)?;
         let submission = grpc::channel(&config.submission_url, &config.tls)?;
         let registry = grpc::channel(&config.registry_url, &config.tls)?;
         let token = Arc::new(ServiceToken::new(

@@ -47,22 +47,61 @@ impl BasicTokens {
         encoded: &str,
         client: Option<IpAddr>,
     ) -> Result<String, ApiError> {
-        let bad = || {
+        let (client_id, secret) = decode(encoded).ok_or_else(|| {
             ApiError::unauthenticated("Basic credentials must be base64 of client_id:client_secret")
-        };
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
-        let pair = String::from_utf8(decoded).map_err(|_| bad())?;
-        let (client_id, secret) = pair.split_once(':').ok_or_else(bad)?;
-        let key: [u8; 32] = Sha256::digest(pair.as_bytes()).into();
+        })?;
+        let key: [u8; 32] = Sha256::digest(format!("{client_id}:{secret}").as_bytes()).into();
         if let Some(token) = self.0.get(&key).await {
             return Ok(token);
         }
         let credentials = IssueTokenRequest {
-            client_id: client_id.into(),
-            client_secret: secret.into(),
+            client_id,
+            client_secret: secret,
         };
         let issued = logins.issue_token(registry, credentials, client).await?;
         self.0.insert(key, issued.access_token.clone()).await;
         Ok(issued.access_token)
+    }
+}
+
+/// The credentials part of an `Authorization` value whose scheme is Basic,
+/// in any case (auth schemes are case-insensitive, RFC 9110 §11.1).
+pub fn credentials(header: &str) -> Option<&str> {
+    let (scheme, credentials) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("basic")
+        .then_some(credentials.trim())
+}
+
+/// `client_id` and `client_secret` from base64 of `client_id:client_secret`
+/// (RFC 7617: the id is what comes before the first colon).
+pub fn decode(encoded: &str) -> Option<(String, String)> {
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    let (client_id, secret) = pair.split_once(':')?;
+    Some((client_id.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_basic_scheme_is_case_insensitive_and_decodes_to_a_pair() {
+        for header in ["Basic YTpiOmM=", "basic YTpiOmM=", "BASIC  YTpiOmM= "] {
+            let encoded = credentials(header).unwrap();
+            assert_eq!(
+                decode(encoded),
+                Some(("a".to_owned(), "b:c".to_owned())),
+                "{header}"
+            );
+        }
+        for header in ["Bearer YTpi", "Basic", "BasicYTpi"] {
+            assert_eq!(credentials(header), None, "{header}");
+        }
+        // Not base64, not UTF-8, no colon.
+        for encoded in ["not base64", "/w==", "YWI="] {
+            assert_eq!(decode(encoded), None, "{encoded}");
+        }
     }
 }

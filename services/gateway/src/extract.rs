@@ -115,21 +115,24 @@ impl FromRequestParts<AppState> for AuthUser {
         let ClientAddress(client) = ClientAddress::of(parts, state);
         // DHIS2 clients send client credentials as HTTP Basic: exchanged
         // (and briefly remembered) for a token, then treated as a bearer.
-        let header = match sent.get(..6) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("basic ") => {
+        let header = match crate::basic::credentials(sent) {
+            Some(encoded) => {
                 let token = state
                     .basic
-                    .token(&state.limits.logins, &state.registry, &sent[6..], client)
+                    .token(&state.limits.logins, &state.registry, encoded, client)
                     .await?;
                 format!("Bearer {token}")
             }
-            _ => sent.to_owned(),
+            None => sent.to_owned(),
         };
         let principal = state
             .verifier
             .verify_header(&header)
             .map_err(|e| ApiError::unauthenticated(e.to_string()))?;
-        let bearer = Bearer::new(header[7..].trim(), request_id(&parts.headers), client)?;
+        // Verified, so the header holds a bearer token, whatever the
+        // scheme's case.
+        let token = chiso_runtime::auth::bearer_token(&header).unwrap_or_default();
+        let bearer = Bearer::new(token, request_id(&parts.headers), client)?;
         Ok(Self {
             principal,
             bearer,

@@ -109,7 +109,7 @@ impl Application {
             registry: grpc::channel(&config.registry_url, &config.tls)?,
             submission: grpc::channel(&config.submission_url, &config.tls)?,
             aggregation: grpc::channel(&config.aggregation_url, &config.tls)?,
-            verifier: TokenVerifier::from_file(&config.auth.jwt_public_key_file)?,
+            verifier: TokenVerifier::from_config(&config.auth)?,
             trusted_proxies: config.trusted_proxies.into(),
             basic: basic::BasicTokens::default(),
             limits: Arc::new(limit::Limits::new(&config.limits)),

@@ -75,6 +75,24 @@ impl Limits {
     }
 }
 
+/// Why a login gave no token: the limits refused it before the registry
+/// was asked (429), or the registry refused it. Kept apart so that the
+/// token endpoint can answer the registry's refusals as RFC 6749 errors.
+#[derive(Debug)]
+pub enum LoginError {
+    Limited(ApiError),
+    Refused(tonic::Status),
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::Limited(error) => error,
+            LoginError::Refused(status) => status.into(),
+        }
+    }
+}
+
 /// The cells one login attempt took, given back if it succeeds.
 struct Attempt<'a> {
     logins: &'a Logins,
@@ -103,9 +121,11 @@ impl Logins {
         registry: &Channel,
         credentials: IssueTokenRequest,
         client: Option<IpAddr>,
-    ) -> Result<IssueTokenResponse, ApiError> {
+    ) -> Result<IssueTokenResponse, LoginError> {
         let address = client.unwrap_or(NO_ADDRESS);
-        let attempt = self.attempt(&credentials.client_id, address)?;
+        let attempt = self
+            .attempt(&credentials.client_id, address)
+            .map_err(LoginError::Limited)?;
         let client_id = shown(&credentials.client_id);
         let mut request = tonic::Request::new(credentials);
         if let Ok(value) = address.to_string().parse() {
@@ -124,7 +144,9 @@ impl Logins {
             // missing field, the registry away): not a guess.
             _ => attempt.give_back(),
         }
-        Ok(answer?.into_inner())
+        answer
+            .map(tonic::Response::into_inner)
+            .map_err(LoginError::Refused)
     }
 
     /// Takes a cell of each limit for a login, or refuses it, giving back

@@ -2,8 +2,9 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
+use chiso_runtime::auth::MAX_TOKEN_TTL;
 use chiso_runtime::config::{
-    DatabaseConfig, GrpcConfig, ServiceConfig, check_back_service, check_feed_poll_ms,
+    DatabaseConfig, GrpcConfig, ServiceConfig, VerifyConfig, check_back_service, check_feed_poll_ms,
 };
 use chiso_runtime::{limit::Rate, peer::ProxyNet, tls::TlsConfig};
 use secrecy::{ExposeSecret, SecretString};
@@ -103,22 +104,39 @@ fn default_registration_per_hour() -> u32 {
     10
 }
 
-/// Token signing: the registry is the only holder of the private key.
+/// Token signing: the registry is the only holder of the private key. It
+/// verifies tokens too, with the same two settings as every other service.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigningConfig {
     pub jwt_private_key_file: PathBuf,
     pub jwt_public_key_file: PathBuf,
+    /// The key being rotated out, still accepted (see
+    /// [`chiso_runtime::config::VerifyConfig`]).
+    #[serde(default)]
+    pub jwt_previous_public_key_file: Option<PathBuf>,
+    /// Lifetime of issued tokens, 1 to 900 seconds.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
+}
+
+impl SigningConfig {
+    /// The keys this registry accepts.
+    pub fn verify(&self) -> VerifyConfig {
+        VerifyConfig {
+            jwt_public_key_file: self.jwt_public_key_file.clone(),
+            jwt_previous_public_key_file: self.jwt_previous_public_key_file.clone(),
+        }
+    }
 }
 
 fn default_feed_poll_ms() -> u64 {
     1000
 }
 
+/// The longest lifetime allowed: a client logs in every quarter hour.
 fn default_token_ttl() -> u64 {
-    3600
+    MAX_TOKEN_TTL.as_secs()
 }
 
 /// The first administrator, whose secret comes from configuration.
@@ -153,9 +171,14 @@ impl ServiceConfig for RegistryConfig {
         if self.bootstrap_admin.secret.expose_secret().len() < 16 {
             errors.push("bootstrap_admin.secret: must be at least 16 characters".into());
         }
-        if self.auth.token_ttl_secs == 0 {
-            errors.push("auth.token_ttl_secs: must be positive".into());
+        let max_ttl = MAX_TOKEN_TTL.as_secs();
+        if !(1..=max_ttl).contains(&self.auth.token_ttl_secs) {
+            errors.push(format!(
+                "auth.token_ttl_secs: must be 1 to {max_ttl} (15 minutes), got {}",
+                self.auth.token_ttl_secs
+            ));
         }
+        self.auth.verify().check("auth", errors);
         if self.credentials.rotation_grace_secs > MAX_ROTATION_GRACE_SECS {
             errors.push(format!(
                 "credentials.rotation_grace_secs: at most {MAX_ROTATION_GRACE_SECS} (30 days)"
@@ -231,6 +254,49 @@ mod tests {
             let err = load().unwrap_err().to_string();
             assert!(
                 err.contains("unknown field: found `trust_forwarded_for`"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    /// Tokens live at most 15 minutes, by default exactly that.
+    #[test]
+    fn the_token_lifetime_is_at_most_15_minutes() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("CHISO_BOOTSTRAP_ADMIN__SECRET", "0123456789abcdef");
+            let config = load().unwrap();
+            assert_eq!(config.token_ttl(), Duration::from_secs(900));
+            assert_eq!(
+                config.auth.verify(),
+                VerifyConfig::single("data/keys/jwt-public.pem")
+            );
+            jail.set_env("CHISO_AUTH__TOKEN_TTL_SECS", "300");
+            assert_eq!(load().unwrap().token_ttl(), Duration::from_secs(300));
+            for bad in ["0", "901", "3600"] {
+                jail.set_env("CHISO_AUTH__TOKEN_TTL_SECS", bad);
+                let err = load().unwrap_err().to_string();
+                let named =
+                    format!("auth.token_ttl_secs: must be 1 to 900 (15 minutes), got {bad}");
+                assert!(err.contains(&named), "{named} missing from: {err}");
+            }
+            jail.set_env("CHISO_AUTH__TOKEN_TTL_SECS", "600");
+            jail.set_env(
+                "CHISO_AUTH__JWT_PREVIOUS_PUBLIC_KEY_FILE",
+                "data/keys/old.pem",
+            );
+            assert_eq!(
+                load().unwrap().auth.verify().jwt_previous_public_key_file,
+                Some("data/keys/old.pem".into())
+            );
+            jail.set_env(
+                "CHISO_AUTH__JWT_PREVIOUS_PUBLIC_KEY_FILE",
+                "data/keys/jwt-public.pem",
+            );
+            let err = load().unwrap_err().to_string();
+            assert!(
+                err.contains("auth.jwt_previous_public_key_file: must be another file"),
                 "{err}"
             );
             Ok(())

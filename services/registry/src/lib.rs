@@ -46,7 +46,8 @@ impl Application {
     async fn start(config: RegistryConfig) -> anyhow::Result<GrpcServer> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
         let signer = TokenSigner::from_file(&config.auth.jwt_private_key_file, config.token_ttl())?;
-        let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+        let verifier = TokenVerifier::from_config(&config.auth.verify())?;
+        check_signing_key(&signer, &verifier)?;
         let hasher = secrets::Hasher::start(config.hashing_concurrency())
             .await
             .context("failed to start the secret hasher")?;
@@ -122,5 +123,48 @@ impl Application {
         .add_service(SigningKeyServiceServer::new(api::SigningKeyApi(state)));
         GrpcServer::bind_authenticated("registry", config.grpc.addr, &config.tls, streams, services)
             .await
+    }
+}
+
+/// A registry signing with a key it does not accept itself would issue
+/// tokens every service refuses: a rotation step done out of order
+/// (docs/SECURITY.md, "Rotating the token signing key").
+fn check_signing_key(signer: &TokenSigner, verifier: &TokenVerifier) -> anyhow::Result<()> {
+    let kid = signer.public_key().kid();
+    anyhow::ensure!(
+        verifier.accepts(kid),
+        "auth.jwt_private_key_file: its public key (kid {kid}) is neither \
+         auth.jwt_public_key_file nor auth.jwt_previous_public_key_file"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chiso_runtime::auth::{PublicKey, generate_keypair};
+
+    use super::*;
+
+    #[test]
+    fn the_registry_signs_only_with_a_key_it_accepts() {
+        let (old_private, old_public) = generate_keypair().unwrap();
+        let (_, new_public) = generate_keypair().unwrap();
+        let key = |pem: &str| PublicKey::from_pem(pem.as_bytes()).unwrap();
+        let signer =
+            TokenSigner::from_pem(old_private.as_bytes(), Duration::from_secs(900)).unwrap();
+        // Step 2 of a rotation: the new key is current, the old one (still
+        // signing) previous.
+        let both = TokenVerifier::from_keys(vec![key(&new_public), key(&old_public)]).unwrap();
+        check_signing_key(&signer, &both).unwrap();
+        let only_new = TokenVerifier::from_keys(vec![key(&new_public)]).unwrap();
+        let err = check_signing_key(&signer, &only_new).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "auth.jwt_private_key_file: its public key (kid {}) is neither \
+                 auth.jwt_public_key_file nor auth.jwt_previous_public_key_file",
+                key(&old_public).kid()
+            )
+        );
     }
 }

@@ -67,7 +67,7 @@ impl Application {
 
     async fn start(config: SubmissionConfig) -> anyhow::Result<Self> {
         let db = db::connect_and_migrate::<migration::Migrator>(&config.database).await?;
-        let verifier = TokenVerifier::from_file(&config.auth.jwt_public_key_file)?;
+        let verifier = TokenVerifier::from_config(&config.auth)?;
         let registry = grpc::channel(&config.registry_url, &config.tls)?;
         let token = Arc::new(ServiceToken::new(
             registry.clone(),

@@ -27,7 +27,7 @@ use crate::AppState;
 #[openapi(
     info(title = "chiso", description = "IT-application indicators of Vietnamese government agencies"),
     paths(
-        auth::issue_token,
+        auth::issue_token, auth::jwks::jwks,
         agencies::create_agency, agencies::list_agencies, agencies::get_agency,
         agencies::get_subtree, agencies::get_lineage, agencies::reorganise, agencies::import_agencies,
         agencies::list_changes,

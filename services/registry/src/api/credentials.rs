@@ -6,7 +6,7 @@ use chiso_domain::{AdminUnitCode, AgencyCode, FieldErrors, VnName};
 use chiso_proto::registry::v1::{self as pb, credential_service_server::CredentialService};
 use chiso_runtime::{
     ServiceError,
-    auth::{Principal, Role},
+    auth::{Principal, Role, scope_of},
     policy::{Action, Resource, authorize, caller, caller_in_scope},
 };
 use tonic::{Request, Response, Status};
@@ -306,6 +306,7 @@ impl CredentialService for CredentialApi {
             access_token,
             token_type: "Bearer".into(),
             expires_in,
+            scope: scope_of(principal.role).to_owned(),
             principal: Some(encode_principal(&principal)),
         }))
     }

@@ -404,6 +404,28 @@ impl SharedModel {
     }
 }
 
+/// An agency reporter reads in the province its agency is in now, as the
+/// tree copy (fed by the agency feed) knows it, not in the one its token
+/// named when it was issued. Other callers keep what their token says.
+pub fn current_province(model: SharedModel) -> chiso_runtime::auth::Resolver {
+    std::sync::Arc::new(move |principal| {
+        if principal.role == chiso_domain::Role::AgencyReporter
+            && let Some(code) = &principal.agency
+        {
+            let model = model.read();
+            let current = model
+                .tree
+                .id(code)
+                .and_then(|id| model.tree.node(id).versions.last())
+                .map(|v| v.province.clone());
+            if let Some(province) = current {
+                principal.province = Some(province);
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,26 +546,4 @@ mod tests {
         assert_eq!(slot(facts.column(&p, &e), 3), None);
         assert_eq!(facts.len(), 0);
     }
-}
-
-/// An agency reporter reads in the province its agency is in now, as the
-/// tree copy (fed by the agency feed) knows it, not in the one its token
-/// named when it was issued. Other callers keep what their token says.
-pub fn current_province(model: SharedModel) -> chiso_runtime::auth::Resolver {
-    std::sync::Arc::new(move |principal| {
-        if principal.role == chiso_domain::Role::AgencyReporter
-            && let Some(code) = &principal.agency
-        {
-            let model = model.read();
-            let current = model
-                .tree
-                .id(code)
-                .and_then(|id| model.tree.node(id).versions.last())
-                .map(|v| v.province.clone());
-            if let Some(province) = current {
-                principal.province = Some(province);
-            }
-        }
-        Ok(())
-    })
 }

@@ -133,7 +133,14 @@ impl TokenVerifier {
             return Ok(principal);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| ServiceError::Unauthenticated(format!("invalid bearer token: {e}")))?;
+            // jsonwebtoken's texts name its own types (`unknown variant none,
+            // expected one of HS256…`): only expiry is worth telling a client.
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ServiceError::Unauthenticated("invalid bearer token: expired".into())
+                }
+                _ => ServiceError::Unauthenticated("invalid bearer token".into()),
+            })?;
         let c = data.claims;
         let exp = c.exp;
         let bad = |what: &str| {

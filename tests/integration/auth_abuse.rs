@@ -34,7 +34,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::register_quang_ngai;
+use crate::{problems::essentials, register_quang_ngai};
 
 /// A second client address on this machine (loopback is a /8).
 const ELSEWHERE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
@@ -45,7 +45,7 @@ static ONE_BURST_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// What a refused wrong secret is told.
 fn wrong_secret() -> Value {
-    json!({"code": "unauthenticated", "message": "unknown client id or wrong secret"})
+    json!({"code": "unauthenticated", "detail": "unknown client id or wrong secret"})
 }
 
 /// This process's resident memory, in bytes.
@@ -105,9 +105,9 @@ fn assert_refused(answer: &Answer, what: &str, longest: u64) {
     let wait = retry_after.expect("Retry-After on a 429");
     assert!((1..=longest).contains(&wait), "Retry-After: {wait}");
     assert_eq!(
-        *body,
+        essentials(body),
         json!({"code": "resource_exhausted",
-               "message": format!("{what}; try again in {wait} seconds")})
+               "detail": format!("{what}; try again in {wait} seconds")})
     );
 }
 
@@ -337,7 +337,7 @@ async fn a_burst_of_wrong_secrets_is_cut_short_without_locking_the_client_out() 
     let (checked, refused): (Vec<_>, Vec<_>) = answers.iter().partition(|a| a.0 == 401);
     assert_eq!((checked.len(), refused.len()), (10, 90), "{answers:?}");
     for (_, retry_after, body) in &checked {
-        assert_eq!(*body, wrong_secret());
+        assert_eq!(essentials(body), wrong_secret());
         assert_eq!(*retry_after, None);
     }
     let per_pair = "too many failed logins for this client id from this address";
@@ -380,7 +380,10 @@ async fn the_hashing_pool_bounds_a_burst_the_limits_let_through() {
     let _alone = ONE_BURST_AT_A_TIME.lock().await;
     let (answers, cost) = wrong_logins(&stack, id, 100).await;
     for (status, retry_after, body) in &answers {
-        assert_eq!((*status, *retry_after, body), (401, None, &wrong_secret()));
+        assert_eq!(
+            (*status, *retry_after, essentials(body)),
+            (401, None, wrong_secret())
+        );
     }
     assert_cheap(&cost);
     let (status, _, body) = login(&stack.http, &stack, id, secret).await;
@@ -398,11 +401,19 @@ async fn basic_failures_count_in_the_same_limit_as_the_token_endpoint() {
     let (_, id, secret) = &credentials[0];
     for i in 0..6 {
         let (status, _, body) = basic_me(&stack.http, &stack, id, &format!("guess-{i}")).await;
-        assert_eq!((status, body), (401, wrong_secret()), "basic {i}");
+        assert_eq!(
+            (status, essentials(&body)),
+            (401, wrong_secret()),
+            "basic {i}"
+        );
     }
     for i in 6..10 {
         let (status, _, body) = login(&stack.http, &stack, id, &format!("guess-{i}")).await;
-        assert_eq!((status, body), (401, wrong_secret()), "token {i}");
+        assert_eq!(
+            (status, essentials(&body)),
+            (401, wrong_secret()),
+            "token {i}"
+        );
     }
     let per_pair = "too many failed logins for this client id from this address";
     assert_refused(&login(&stack.http, &stack, id, secret).await, per_pair, 360);
@@ -452,9 +463,9 @@ async fn a_client_holds_at_most_two_live_secrets() {
          grace_period_secs=0 to end the others now"
     );
     assert_eq!(
-        body,
-        json!({"code": "already_exists", "message": format!("grace_period_secs: {why}"),
-               "fields": [{"field": "grace_period_secs", "message": why}]})
+        essentials(&body),
+        json!({"code": "already_exists", "detail": format!("grace_period_secs: {why}"),
+               "errors": [{"field": "grace_period_secs", "detail": why}]})
     );
 
     let (status, rotated) = rotate("?grace_period_secs=0").await;

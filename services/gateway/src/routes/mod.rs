@@ -14,7 +14,7 @@ pub mod registrations;
 pub mod reports;
 pub mod templates;
 
-use axum::Router;
+use axum::{Router, extract::DefaultBodyLimit};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -77,19 +77,23 @@ impl Modify for BearerAuth {
 
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {
+    let limits = state.requests;
     Router::new()
         .merge(auth::router())
-        .merge(agencies::router())
+        .merge(agencies::router(&limits))
         .merge(credentials::router())
         .merge(registrations::router())
         .merge(keys::router())
         .merge(catalogue::router())
         .merge(forms::router())
-        .merge(reports::router())
+        .merge(reports::router(&limits))
         .merge(aggregates::router())
-        .merge(dhis2::router())
-        .merge(templates::router())
+        .merge(dhis2::router(&limits))
+        .merge(templates::router(&limits))
         .merge(health::router())
+        // Every body not given more above: routes with their own limit
+        // set it nearer the handler, which wins.
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .with_state(state)
         .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", ApiDoc::openapi()))
 }

@@ -4,12 +4,7 @@
 mod convert;
 mod types;
 
-use axum::{
-    Json, Router,
-    extract::{Path, Query},
-    http::StatusCode,
-    routing::post,
-};
+use axum::{Json, Router, http::StatusCode, routing::post};
 use chiso_proto::registry::v1 as pb;
 
 use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
@@ -18,7 +13,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, RestNames, rest_error},
-    extract::{ApiJson, AuthUser},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser},
 };
 
 pub fn router() -> Router<AppState> {
@@ -51,7 +46,7 @@ pub fn router() -> Router<AppState> {
 )]
 pub async fn issue_credentials(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     let issued = user
         .credentials()
@@ -93,7 +88,7 @@ pub async fn issue_officer_credentials(
 )]
 pub async fn list_officers(
     user: AuthUser,
-    Query(query): Query<OfficerQuery>,
+    ApiQuery(query): ApiQuery<OfficerQuery>,
 ) -> ApiResult<Json<Vec<ClientInfo>>> {
     let of = pb::ListCredentialsRequest {
         province_code: query.province,
@@ -111,7 +106,7 @@ pub async fn list_officers(
 )]
 pub async fn list_agency_credentials(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ClientInfo>>> {
     let of = pb::ListCredentialsRequest {
         agency_code: code,
@@ -150,8 +145,8 @@ async fn list(
 )]
 pub async fn rotate_credentials(
     user: AuthUser,
-    Path(client_id): Path<String>,
-    Query(query): Query<RotateQuery>,
+    ApiPath(client_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RotateQuery>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     let issued = user
         .credentials()
@@ -173,7 +168,7 @@ pub async fn rotate_credentials(
 )]
 pub async fn revoke_credentials(
     user: AuthUser,
-    Path(client_id): Path<String>,
+    ApiPath(client_id): ApiPath<String>,
 ) -> ApiResult<Json<ClientInfo>> {
     let info = user
         .credentials()

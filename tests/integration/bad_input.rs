@@ -64,7 +64,7 @@ async fn bad_reports_name_the_field_and_store_nothing() {
         (
             json!({"form": "it_fast_quarterly", "values": []}),
             "period",
-            "missing field",
+            "is required",
         ),
         // A count near i64::MAX once made its province's aggregate overflow
         // into a 500: counts are bounded at input instead.

@@ -89,6 +89,8 @@ pub fn on_postgres() -> bool {
 /// The whole stack, running.
 pub struct TestStack {
     pub gateway_url: String,
+    /// The gateway's Prometheus endpoint (its own listener, plain HTTP).
+    pub metrics_url: String,
     pub registry_addr: SocketAddr,
     pub submission_addr: SocketAddr,
     pub aggregation_addr: SocketAddr,
@@ -262,10 +264,16 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         limits: options.limits.unwrap_or_default(),
         requests: Default::default(),
         // Many stacks run at once: no fixed metrics port.
-        metrics: chiso_gateway::config::MetricsConfig::off(),
+        metrics: chiso_gateway::config::MetricsConfig {
+            addr: Some("127.0.0.1:0".parse()?),
+        },
     })
     .await?;
     let gateway_url = url(gateway.local_addr());
+    let metrics_url = format!(
+        "http://{}/metrics",
+        gateway.metrics_addr().expect("a metrics listener")
+    );
     let mut http = reqwest::Client::builder().default_headers(english());
     if let Some(ca) = &tls.ca_file {
         http = http.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
@@ -274,6 +282,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
 
     Ok(TestStack {
         gateway_url,
+        metrics_url,
         registry_addr,
         submission_addr,
         aggregation_addr,

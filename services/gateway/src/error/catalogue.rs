@@ -157,8 +157,8 @@ const CODES: &[Words] = &[
         "unauthenticated",
         "Unauthenticated",
         "Chưa xác thực",
-        "a valid bearer token is required",
-        "Cần mã truy cập (bearer token) hợp lệ.",
+        "valid credentials or a valid bearer token are required",
+        "Chưa xác thực: thông tin đăng nhập hoặc mã truy cập (bearer token) không hợp lệ hoặc còn thiếu.",
     ),
     words(
         "permission_denied",

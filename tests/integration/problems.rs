@@ -210,3 +210,28 @@ async fn a_back_service_that_is_down_is_a_503_with_retry_after() {
     stack.start_aggregation().await;
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn names_and_codes_with_hidden_characters_are_named_fields() {
+    let stack = spawn_stack().await;
+    let admin = stack.admin_token().await;
+    let (status, body) = stack
+        .post(
+            "/api/v1/agencies",
+            Some(&admin),
+            &json!({"code": "000.00.00.H51\u{200B}", "admin_unit_code": "51",
+                    "name": "Tỉnh Quảng\u{202E} Ngãi", "kind": "provincial_committee"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        essentials(&body)["errors"],
+        json!([
+            {"field": "code",
+             "detail": "is not an agency code: it contains the invisible character U+200B"},
+            {"field": "name",
+             "detail": "must not contain invisible or direction-changing characters (found U+202E)"},
+        ])
+    );
+    stack.shutdown().await;
+}

@@ -162,16 +162,6 @@ impl ApiError {
         Self::http(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }
 
-    /// 413 for a route that takes at most `limit` bytes.
-    pub fn body_over(limit: usize) -> Self {
-        Self::too_large(format!(
-            "the body is larger than this route's {limit} bytes"
-        ))
-        .vi(format!(
-            "Nội dung yêu cầu vượt quá {limit} byte mà đường dẫn này nhận."
-        ))
-    }
-
     /// 415: a JSON route was sent something else.
     pub fn not_json() -> Self {
         Self::http(

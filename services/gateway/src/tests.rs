@@ -1009,6 +1009,27 @@ fn the_openapi_document_lists_the_reporting_routes_and_their_errors() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(headers, ["If-Match", "Idempotency-Key"]);
+    // Errors are documented as what they are: problem details.
+    let conflict = &draft["responses"]["409"]["content"];
+    assert_eq!(
+        conflict["application/problem+json"]["schema"]["$ref"],
+        json!("#/components/schemas/ErrorBody"),
+        "{conflict}"
+    );
+    assert!(conflict.get("application/json").is_none(), "{conflict}");
+    let problem = &doc["components"]["schemas"]["ErrorBody"]["properties"];
+    for member in [
+        "type",
+        "title",
+        "status",
+        "code",
+        "detail",
+        "instance",
+        "request_id",
+        "errors",
+    ] {
+        assert!(problem.get(member).is_some(), "{member}: {problem}");
+    }
 }
 
 // ------------------------------------------------------------------------

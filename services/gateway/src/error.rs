@@ -130,6 +130,17 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
+        let message = message.into();
+        // A handler's internal failure says what broke inside (a library's
+        // error, a path): for the log, never for the client.
+        let message = if matches!(code, Code::Internal | Code::DataLoss) {
+            if message != INTERNAL {
+                tracing::error!(error = %message, "internal error");
+            }
+            INTERNAL.to_owned()
+        } else {
+            message
+        };
         Self::http(http_status(code), code_name(code), message)
     }
 
@@ -444,8 +455,10 @@ impl ApiError {
     /// The problem document for this error, as the request's reader sees it.
     pub fn body(&self, context: &RequestContext) -> ErrorBody {
         let lang = context.lang;
+        // Messages built from a library's error (serde's above all) may
+        // name Rust types; scrubbed here, once, whoever wrote them.
         let detail = match lang {
-            Lang::En => self.message.clone(),
+            Lang::En => crate::extract::client_message(&self.message),
             Lang::Vi => self
                 .message_vi
                 .clone()
@@ -463,8 +476,10 @@ impl ApiError {
                     field: v.field.clone(),
                     pointer: in_body.then(|| json_pointer(&v.field)),
                     detail: match lang {
-                        Lang::En => v.message.clone(),
-                        Lang::Vi => catalogue::field_vi(&v.message),
+                        Lang::En => crate::extract::client_message(&v.message),
+                        Lang::Vi => {
+                            catalogue::field_vi(&crate::extract::client_message(&v.message))
+                        }
                     },
                 }
             })
@@ -713,6 +728,26 @@ mod tests {
         let (status, body) = answer(anyhow::anyhow!("secret detail").into()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["code"], json!("internal"));
+        assert_eq!(body["detail"], json!("internal error"));
+    }
+
+    #[tokio::test]
+    async fn no_message_names_a_rust_type_or_an_internal_detail() {
+        let serde = ApiError::field(
+            "body",
+            "not a DHIS2 data value set: invalid type: integer `1`, expected struct DataValueSet at line 1 column 1",
+        );
+        let (_, body) = answer(serde).await;
+        assert_eq!(
+            body["errors"][0]["detail"],
+            json!(
+                "not a DHIS2 data value set: invalid type: integer `1`, expected a JSON object at line 1 column 1"
+            )
+        );
+        assert!(!body.to_string().contains("struct"), "{body}");
+        let handler = ApiError::new(Code::Internal, "building the template: zip error at /tmp/x");
+        let (status, body) = answer(handler).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["detail"], json!("internal error"));
     }
 

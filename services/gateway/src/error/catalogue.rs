@@ -325,10 +325,18 @@ const FIELD_PHRASES: &[(&str, &str)] = &[
     ("is required", "Trường này là bắt buộc"),
     ("missing field", "Thiếu trường bắt buộc"),
     ("must not be empty", "Không được để trống"),
-    ("unknown field", "Trường không được hỗ trợ"),
+    ("is not a field of this request", "Trường không được hỗ trợ"),
     ("duplicate key", "Khóa bị lặp lại"),
     ("duplicate field", "Khóa bị lặp lại"),
     ("is not an agency code", "Không phải mã cơ quan hợp lệ"),
+    (
+        "is not an administrative-unit code",
+        "Không phải mã đơn vị hành chính hợp lệ",
+    ),
+    ("not a whole number", "Không phải số nguyên"),
+    ("unknown data element", "Chỉ tiêu không có trong danh mục"),
+    ("invisible character", "Chứa ký tự ẩn không được phép"),
+    ("is not a period type", "Không phải loại kỳ báo cáo hợp lệ"),
     ("is not a period", "Không phải mã kỳ báo cáo hợp lệ"),
     ("is not a date", "Không phải ngày hợp lệ"),
     ("must be zero or more", "Phải lớn hơn hoặc bằng 0"),
@@ -337,7 +345,7 @@ const FIELD_PHRASES: &[(&str, &str)] = &[
         "invisible or direction",
         "Không được chứa ký tự ẩn hoặc ký tự đổi chiều văn bản",
     ),
-    ("too long", "Quá dài"),
+    ("must be at most", "Vượt quá mức tối đa cho phép"),
     ("is not one of", "Không thuộc các giá trị cho phép"),
     ("invalid type", "Sai kiểu dữ liệu"),
     ("unknown variant", "Không thuộc các giá trị cho phép"),
@@ -403,6 +411,10 @@ mod tests {
         assert_eq!(
             field_vi("`H51` is not an agency code"),
             "Không phải mã cơ quan hợp lệ (`H51` is not an agency code)"
+        );
+        assert_eq!(
+            field_vi("`yearl` is not a period type: yearly, six_monthly, quarterly or monthly"),
+            "Không phải loại kỳ báo cáo hợp lệ (`yearl` is not a period type: yearly, six_monthly, quarterly or monthly)"
         );
         assert_eq!(field_vi("a rare complaint"), "a rare complaint");
     }

@@ -555,7 +555,7 @@ fn serde_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiE
             let key = message.split('`').nth(1).unwrap_or_default();
             match path.as_str() {
                 "." | "?" => key.to_owned(),
-                path if path.ends_with(key) => path.to_owned(),
+                path if path == key || path.ends_with(&format!(".{key}")) => path.to_owned(),
                 path => format!("{path}.{key}"),
             }
         }
@@ -630,7 +630,30 @@ fn field_of(path: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{client_message, field_of};
+    use super::{client_message, decode_json, field_of};
+
+    #[test]
+    fn repeated_keys_are_refused_where_serde_would_keep_the_last() {
+        let refused = |body: &str| {
+            decode_json::<serde_json::Value>(true, body.as_bytes())
+                .map(|_| ())
+                .unwrap_err()
+        };
+        let err = refused(r#"{"a": {"x": 1, "y": [{"x": 1}], "x": 2}}"#);
+        assert_eq!(err.field_names(), ["a.x"]);
+        let err = refused(r#"{"list": [{}, {"k": 1, "k": 1}]}"#);
+        assert_eq!(err.field_names(), ["list[1].k"]);
+        let err = refused(r#"{"k": 1, "k": 2}"#);
+        assert_eq!(err.field_names(), ["k"]);
+        // The same key in different objects is no repeat.
+        assert!(
+            decode_json::<serde_json::Value>(true, br#"{"a": {"k": 1}, "b": {"k": 1}}"#).is_ok()
+        );
+        let err = refused("{} []");
+        assert_eq!(err.field_names(), ["body"]);
+        let not_json = decode_json::<serde_json::Value>(false, b"{}").unwrap_err();
+        assert_eq!(not_json.code(), "unsupported_media_type");
+    }
 
     #[test]
     fn rust_type_names_are_put_in_a_clients_words() {

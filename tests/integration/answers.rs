@@ -677,7 +677,7 @@ async fn exports(p: &Province<'_>) {
     );
     let (status, body) = p.stack.get(&format!("{path}&format=pdf"), &p.officer).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "format");
+    assert_eq!(body["errors"][0]["field"], "format");
 }
 
 /// Who may read what: an officer its province; an agency its own figures
@@ -779,6 +779,6 @@ async fn scopes(p: &Province<'_>) {
     ] {
         let (status, body) = stack.get(path, &p.officer).await;
         assert_eq!(status, 422, "{path}: {body}");
-        assert_eq!(body["fields"][0]["field"], field, "{path}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
     }
 }

@@ -103,7 +103,7 @@ async fn areas_follow_the_tree_as_of_a_date() {
     assert_eq!(district["agencies_reporting"], 2);
     let (status, gone) = aggregate("524", "2025-07-01").await;
     assert_eq!(status, 422, "{gone}");
-    assert_eq!(gone["fields"][0]["field"], "area");
+    assert_eq!(gone["errors"][0]["field"], "area");
     // The province today: the department and the commune, no longer the abolished district.
     let (status, province) = aggregate("51", "2025-07-01").await;
     assert_eq!(status, 200, "{province}");

@@ -34,7 +34,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::register_quang_ngai;
+use crate::{problems::essentials, register_quang_ngai};
 
 /// A second client address on this machine (loopback is a /8).
 const ELSEWHERE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
@@ -45,7 +45,7 @@ static ONE_BURST_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// What a refused wrong secret is told.
 fn wrong_secret() -> Value {
-    json!({"code": "unauthenticated", "message": "unknown client id or wrong secret"})
+    json!({"code": "unauthenticated", "detail": "unknown client id or wrong secret"})
 }
 
 /// What the token endpoint tells a wrong secret: an RFC 6749 error.
@@ -110,9 +110,9 @@ fn assert_refused(answer: &Answer, what: &str, longest: u64) {
     let wait = retry_after.expect("Retry-After on a 429");
     assert!((1..=longest).contains(&wait), "Retry-After: {wait}");
     assert_eq!(
-        *body,
+        essentials(body),
         json!({"code": "resource_exhausted",
-               "message": format!("{what}; try again in {wait} seconds")})
+               "detail": format!("{what}; try again in {wait} seconds")})
     );
 }
 
@@ -127,7 +127,7 @@ async fn raw_post(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let request = format!(
         "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+         accept-language: en\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     stream
@@ -406,7 +406,11 @@ async fn basic_failures_count_in_the_same_limit_as_the_token_endpoint() {
     let (_, id, secret) = &credentials[0];
     for i in 0..6 {
         let (status, _, body) = basic_me(&stack.http, &stack, id, &format!("guess-{i}")).await;
-        assert_eq!((status, body), (401, wrong_secret()), "basic {i}");
+        assert_eq!(
+            (status, essentials(&body)),
+            (401, wrong_secret()),
+            "basic {i}"
+        );
     }
     for i in 6..10 {
         let (status, _, body) = login(&stack.http, &stack, id, &format!("guess-{i}")).await;
@@ -460,9 +464,9 @@ async fn a_client_holds_at_most_two_live_secrets() {
          grace_period_secs=0 to end the others now"
     );
     assert_eq!(
-        body,
-        json!({"code": "already_exists", "message": format!("grace_period_secs: {why}"),
-               "fields": [{"field": "grace_period_secs", "message": why}]})
+        essentials(&body),
+        json!({"code": "already_exists", "detail": format!("grace_period_secs: {why}"),
+               "errors": [{"field": "grace_period_secs", "detail": why}]})
     );
 
     let (status, rotated) = rotate("?grace_period_secs=0").await;

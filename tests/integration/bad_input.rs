@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::register_quang_ngai;
 
 fn fields(body: &Value) -> Vec<&str> {
-    body["fields"]
+    body["errors"]
         .as_array()
         .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
         .unwrap_or_default()
@@ -64,7 +64,7 @@ async fn bad_reports_name_the_field_and_store_nothing() {
         (
             json!({"form": "it_fast_quarterly", "values": []}),
             "period",
-            "missing field",
+            "is required",
         ),
         // A count near i64::MAX once made its province's aggregate overflow
         // into a 500: counts are bounded at input instead.
@@ -88,11 +88,11 @@ async fn bad_reports_name_the_field_and_store_nothing() {
         assert_eq!(status, 422, "{body} -> {answer}");
         assert_eq!(answer["code"], "invalid_argument", "{answer}");
         assert!(fields(&answer).contains(&field), "{body} -> {answer}");
-        let described = answer["fields"]
+        let described = answer["errors"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["field"] == field && f["message"].as_str().unwrap().contains(message));
+            .any(|f| f["field"] == field && f["detail"].as_str().unwrap().contains(message));
         assert!(described, "expected `{message}` for {field}: {answer}");
     }
 

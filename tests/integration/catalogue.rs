@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::{documents_report, register_quang_ngai};
 
 fn fields(body: &Value) -> Vec<&str> {
-    let mut named: Vec<&str> = body["fields"]
+    let mut named: Vec<&str> = body["errors"]
         .as_array()
         .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
         .unwrap_or_default();

@@ -220,19 +220,19 @@ async fn dhis2_metadata_lists_filter_page_and_project() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "dimension");
+    assert_eq!(body["errors"][0]["field"], "dimension");
 
     // Bad parameters are named; an unknown id is a 404.
     let (status, body) = stack
         .get("/api/dataElements?filter=name:sounds:like", &admin)
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "filter");
+    assert_eq!(body["errors"][0]["field"], "filter");
     let (status, body) = stack
         .get("/api/dataElements?fields=id,parent[id", &admin)
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "fields");
+    assert_eq!(body["errors"][0]["field"], "fields");
     let (status, body) = stack.get("/api/dataElements/nope", &admin).await;
     assert_eq!(status, 404, "{body}");
     stack.shutdown().await;
@@ -507,7 +507,7 @@ async fn dhis2_data_value_sets_import_export_and_strategies() {
     let bad = one(reqwest::Method::POST, format!("pe={q}&value=5")).await;
     assert_eq!(bad.status(), 422);
     let body: serde_json::Value = bad.json().await.unwrap();
-    let fields: Vec<&str> = body["fields"]
+    let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -609,7 +609,7 @@ async fn dhis2_imports_stream_and_store_only_whole_sets() {
         .unwrap();
     assert_eq!(response.status(), 422);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["fields"][0]["field"], "row 3", "{body}");
+    assert_eq!(body["errors"][0]["field"], "row 3", "{body}");
     assert_eq!(exported(&stack, &admin, &export_path).await, stored);
 
     // Directly over gRPC: parts without the last one store nothing.

@@ -10,6 +10,7 @@ mod change_feed;
 mod database_outage;
 mod dhis2;
 mod dhis2_roundtrip;
+mod problems;
 mod registry_credentials;
 mod registry_feed;
 mod registry_history;

@@ -186,7 +186,7 @@ async fn province_officers_act_only_in_their_province() {
         assert_eq!(status, 422, "{body}");
         assert_eq!(fields(&body), ["province_code"]);
         assert!(
-            body["fields"][0]["message"]
+            body["errors"][0]["detail"]
                 .as_str()
                 .unwrap()
                 .contains(expected),

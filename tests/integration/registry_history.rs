@@ -15,7 +15,7 @@ const REFORM: &str = "Nghị quyết 202/2025/QH15";
 
 /// The `field` of every violation in an error body.
 pub fn fields(body: &Value) -> Vec<&str> {
-    body["fields"]
+    body["errors"]
         .as_array()
         .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
         .unwrap_or_default()
@@ -23,10 +23,10 @@ pub fn fields(body: &Value) -> Vec<&str> {
 
 /// The message of the violation of `field`.
 pub fn message<'a>(body: &'a Value, field: &str) -> &'a str {
-    body["fields"]
+    body["errors"]
         .as_array()
         .and_then(|f| f.iter().find(|v| v["field"] == field))
-        .and_then(|v| v["message"].as_str())
+        .and_then(|v| v["detail"].as_str())
         .unwrap_or_else(|| panic!("no violation of {field} in {body}"))
 }
 
@@ -213,7 +213,7 @@ async fn provinces_merge_and_a_district_is_abolished_without_rewriting_history()
     assert_eq!(status, 404, "{gone}");
     assert_eq!(gone["code"], "not_found");
     assert!(
-        gone["message"]
+        gone["detail"]
             .as_str()
             .unwrap()
             .contains("until 2025-07-01"),

@@ -71,7 +71,29 @@ async fn agencies_manage_their_keys_and_old_signatures_stay_verifiable() {
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["code"], "already_exists");
     assert_eq!(fields(&answer), ["public_key"]);
-    assert!(message(&answer, "public_key").contains("already registered as key"));
+    // Registered by 000.00.15.H51: the other agency learns neither its code
+    // nor the key's id.
+    assert_eq!(
+        message(&answer, "public_key"),
+        "is already registered to another agency"
+    );
+    assert!(!answer.to_string().contains("000.00.15"), "{answer}");
+    // Its own agency is told which of its keys it is.
+    let (status, answer) = stack
+        .post(
+            "/api/v1/agencies/000.00.15.H51/keys",
+            Some(&agency),
+            &json!({"public_key": first_b64}),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(
+        message(&answer, "public_key"),
+        format!(
+            "is already registered as key {} of this agency",
+            key1["key_id"].as_str().unwrap()
+        )
+    );
     for (bad, why) in [
         ("AAAA", "32 bytes"),
         (

@@ -186,7 +186,7 @@ async fn bad_list_parameters_are_named() {
         fields(&body),
         ["parent", "province", "as_of", "page_size", "page_token"]
     );
-    let message = body["message"].as_str().unwrap();
+    let message = body["detail"].as_str().unwrap();
     assert!(message.contains("parent: "), "{body}");
     assert!(!message.contains("parent_code"), "{body}");
     let (status, body) = stack

@@ -162,7 +162,7 @@ async fn officers_approve_or_reject_registration_requests() {
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["code"], "failed_precondition");
     assert!(
-        again["message"]
+        again["detail"]
             .as_str()
             .unwrap()
             .contains("already approved")
@@ -284,7 +284,7 @@ async fn registration_requests_are_limited_per_address() {
         .await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["code"], "resource_exhausted");
-    assert!(body["message"].as_str().unwrap().contains("try again in"));
+    assert!(body["detail"].as_str().unwrap().contains("try again in"));
 
     // Over gRPC the address comes from x-forwarded-for; each has its own allowance.
     let mut client = RegistrationServiceClient::new(stack.channel(stack.registry_addr));

@@ -59,7 +59,7 @@ async fn send(
 }
 
 fn fields(body: &Value) -> Vec<&str> {
-    body["fields"]
+    body["errors"]
         .as_array()
         .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
         .unwrap_or_default()

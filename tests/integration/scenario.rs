@@ -93,10 +93,12 @@ async fn province_rate_is_sum_over_sum_over_rest() {
     assert_eq!(body["value"], serde_json::Value::Null);
     assert_eq!(body["agencies_reporting"], 0);
 
-    // Prometheus sees the requests by route and status (counts are process-wide).
-    let metrics = stack
-        .http
-        .get(format!("{}/metrics", stack.gateway_url))
+    // Prometheus sees the requests by route and status (counts are
+    // process-wide), on the metrics listener only.
+    let (status, _) = stack.get("/metrics", "").await;
+    assert_eq!(status, 404);
+    let metrics = reqwest::Client::new()
+        .get(&stack.metrics_url)
         .send()
         .await
         .unwrap()

@@ -110,8 +110,8 @@ async fn an_xlsx_template_downloads_fills_and_uploads_with_bad_cells_named() {
     assert_eq!(cell_of("documents_to_higher_levels_electronic"), "E12");
     let (status, body) = upload(&stack, &token, &path, bad).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "E12", "{body}");
-    let message = body["fields"][0]["message"].as_str().unwrap();
+    assert_eq!(body["errors"][0]["field"], "E12", "{body}");
+    let message = body["errors"][0]["detail"].as_str().unwrap();
     assert!(
         message.contains("documents_to_higher_levels_electronic"),
         "{message}"
@@ -136,7 +136,7 @@ async fn an_xlsx_template_downloads_fills_and_uploads_with_bad_cells_named() {
     let (status, body) = upload(&stack, &token, &path, missing.clone()).await;
     assert_eq!(status, 422, "{body}");
     assert!(
-        body["fields"]
+        body["errors"]
             .as_array()
             .unwrap()
             .iter()
@@ -156,7 +156,7 @@ async fn an_xlsx_template_downloads_fills_and_uploads_with_bad_cells_named() {
     let elsewhere = "/api/v1/reports/it_fast_quarterly/2020Q1/000.00.15.H51/template";
     let (status, body) = upload(&stack, &token, elsewhere, good.clone()).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["fields"][0]["field"], "B4", "{body}");
+    assert_eq!(body["errors"][0]["field"], "B4", "{body}");
 
     let (status, body) = upload(&stack, &token, &path, good).await;
     assert_eq!(status, 201, "{body}");

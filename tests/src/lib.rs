@@ -89,6 +89,8 @@ pub fn on_postgres() -> bool {
 /// The whole stack, running.
 pub struct TestStack {
     pub gateway_url: String,
+    /// The gateway's Prometheus endpoint (its own listener, plain HTTP).
+    pub metrics_url: String,
     pub registry_addr: SocketAddr,
     pub submission_addr: SocketAddr,
     pub aggregation_addr: SocketAddr,
@@ -259,10 +261,19 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         aggregation_url: url(aggregation_addr),
         trusted_proxies: Vec::new(),
         limits: options.limits.unwrap_or_default(),
+        requests: Default::default(),
+        // Many stacks run at once: no fixed metrics port.
+        metrics: chiso_gateway::config::MetricsConfig {
+            addr: Some("127.0.0.1:0".parse()?),
+        },
     })
     .await?;
     let gateway_url = url(gateway.local_addr());
-    let mut http = reqwest::Client::builder();
+    let metrics_url = format!(
+        "http://{}/metrics",
+        gateway.metrics_addr().expect("a metrics listener")
+    );
+    let mut http = reqwest::Client::builder().default_headers(english());
     if let Some(ca) = &tls.ca_file {
         http = http.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
     }
@@ -270,6 +281,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
 
     Ok(TestStack {
         gateway_url,
+        metrics_url,
         registry_addr,
         submission_addr,
         aggregation_addr,
@@ -284,6 +296,18 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         databases,
         _dir: dir,
     })
+}
+
+/// The headers every test client sends: English error details, so that
+/// assertions read the services' own messages (the gateway answers in
+/// Vietnamese by default; tests/integration/problems.rs checks that).
+fn english() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static("en"),
+    );
+    headers
 }
 
 /// Writes a test CA, a server certificate for localhost/127.0.0.1 and a
@@ -494,6 +518,7 @@ impl TestStack {
     /// (another client address, for per-address limits).
     pub fn http_from(&self, local: IpAddr) -> reqwest::Client {
         reqwest::Client::builder()
+            .default_headers(english())
             .local_address(local)
             .build()
             .expect("an HTTP client")

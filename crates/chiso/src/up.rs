@@ -27,6 +27,10 @@ pub struct UpArgs {
     /// Address the gateway listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     gateway_addr: SocketAddr,
+    /// Address the gateway serves Prometheus metrics on (`/metrics`), apart
+    /// from the public API.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics_addr: SocketAddr,
     /// First of three consecutive gRPC ports (registry, submission, aggregation).
     #[arg(long, default_value_t = 50051)]
     grpc_port: u16,
@@ -118,6 +122,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         &with_keys(
             &[
                 ("http.addr", &args.gateway_addr.to_string()),
+                ("metrics.addr", &args.metrics_addr.to_string()),
                 ("registry_url", &url(registry_addr)),
                 ("submission_url", &url(submission_addr)),
                 ("aggregation_url", &url(aggregation_addr)),
@@ -144,6 +149,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let aggregation = chiso_aggregation::Application::build(aggregation_config).await?;
     let gateway = chiso_gateway::Application::build(gateway_config).await?;
     let gateway_url = format!("http://{}", gateway.local_addr());
+    let metrics_url = gateway
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}/metrics"));
     let registry_url = url(registry.local_addr());
     let submission_url = url(submission.local_addr());
 
@@ -166,6 +174,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!();
     println!("chiso is up: {gateway_url}");
     println!("  API docs:     {gateway_url}/swagger-ui/");
+    if let Some(metrics_url) = &metrics_url {
+        println!("  metrics:      {metrics_url}");
+    }
     println!(
         "  admin client: admin, secret in {}",
         admin_secret_file.display()

@@ -13,6 +13,23 @@ use crate::agency::AdminLevel;
 #[error("{0}")]
 pub struct CodeError(String);
 
+/// Refuses a code containing a character that cannot be shown (control,
+/// direction-changing or zero-width) by naming it, rather than quoting the
+/// code: quoted, `000.00.00.H51` with a U+200B inside looks valid, and an
+/// override would turn the message around.
+fn hidden_characters(raw: &str, what: &str) -> Result<(), CodeError> {
+    match raw
+        .chars()
+        .find(|c| c.is_control() || crate::text::is_invisible_or_bidi(*c))
+    {
+        Some(c) => Err(CodeError(format!(
+            "is not {what}: it contains the invisible character {}",
+            crate::text::codepoint(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
 macro_rules! string_code {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -68,6 +85,7 @@ string_code! {
 
 impl AgencyCode {
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        hidden_characters(raw.trim(), "an agency code")?;
         let s = raw.trim();
         let parts: Vec<&str> = s.split('.').collect();
         let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
@@ -96,6 +114,7 @@ string_code! {
 
 impl AdminUnitCode {
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
+        hidden_characters(raw.trim(), "an administrative-unit code")?;
         let s = raw.trim();
         if matches!(s.len(), 2 | 3 | 5) && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(s.to_owned()))
@@ -117,6 +136,7 @@ impl AdminUnitCode {
 }
 
 fn parse_catalogue_code(raw: &str, what: &str) -> Result<String, CodeError> {
+    hidden_characters(raw.trim(), &format!("a {what} code"))?;
     let s = raw.trim();
     let valid = !s.is_empty()
         && s.len() <= 64
@@ -226,6 +246,33 @@ mod tests {
         assert!(DataElementCode::parse("officials_with_computer").is_ok());
         for bad in ["", "Officials", "1x", "a-b", "cán_bộ"] {
             assert!(DataElementCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn codes_with_hidden_characters_are_refused_by_naming_the_character() {
+        for (hidden, named) in [
+            ('\u{200B}', "U+200B"),
+            ('\u{FEFF}', "U+FEFF"),
+            ('\u{202E}', "U+202E"),
+            ('\u{2066}', "U+2066"),
+            ('\u{200F}', "U+200F"),
+            ('\u{61C}', "U+061C"),
+            ('\u{1}', "U+0001"),
+        ] {
+            let agency = AgencyCode::parse(&format!("000.00.00{hidden}.H51")).unwrap_err();
+            assert_eq!(
+                agency.to_string(),
+                format!("is not an agency code: it contains the invisible character {named}")
+            );
+            assert!(!agency.to_string().contains(hidden));
+            let unit = AdminUnitCode::parse(&format!("{hidden}51")).unwrap_err();
+            assert!(unit.to_string().ends_with(named), "{unit}");
+            let element = DataElementCode::parse(&format!("officials{hidden}")).unwrap_err();
+            assert_eq!(
+                element.to_string(),
+                format!("is not a data element code: it contains the invisible character {named}")
+            );
         }
     }
 

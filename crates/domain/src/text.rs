@@ -23,6 +23,49 @@ pub enum NameError {
     TooLong,
     #[error("must not contain control characters")]
     Control,
+    /// A character that shows nothing or turns the text's direction: the
+    /// name would read differently from what is stored (`Sở\u{202E}TTT`
+    /// shows reversed; two agencies could look identical).
+    #[error("must not contain invisible or direction-changing characters (found {})", codepoint(*.0))]
+    Invisible(char),
+}
+
+/// `U+202E`: how a character that cannot be shown is named in messages.
+pub fn codepoint(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// Whether `c` is a bidirectional control (embeddings, overrides,
+/// isolates, marks: U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)
+/// or has no width at all (U+200B–U+200D, U+2060, U+FEFF). Names and codes
+/// refuse them; free text keeps them (a Vietnamese comment may quote Arabic).
+pub fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Free text (comments, descriptions, reasons): kept exactly as typed,
+/// trimmed at the ends, but without control characters other than line
+/// breaks and tabs, which nothing displays and which break logs and
+/// exports.
+pub fn free_text(raw: &str) -> Result<String, NameError> {
+    let text = raw.trim();
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(NameError::Control);
+    }
+    Ok(text.to_owned())
 }
 
 impl VnName {
@@ -37,6 +80,9 @@ impl VnName {
         }
         if name.chars().any(char::is_control) {
             return Err(NameError::Control);
+        }
+        if let Some(c) = name.chars().find(|c| is_invisible_or_bidi(*c)) {
+            return Err(NameError::Invisible(c));
         }
         Ok(Self(name))
     }
@@ -159,6 +205,57 @@ pub fn sort_key(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_refuse_every_direction_changing_and_invisible_character() {
+        let classes = [
+            (
+                "embeddings and overrides",
+                &['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'][..],
+            ),
+            (
+                "isolates",
+                &['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'],
+            ),
+            ("marks", &['\u{200E}', '\u{200F}', '\u{061C}']),
+            (
+                "zero-width",
+                &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'],
+            ),
+        ];
+        for (class, chars) in classes {
+            for &c in chars {
+                let err = VnName::parse(&format!("Sở Thông{c} tin")).unwrap_err();
+                assert_eq!(err, NameError::Invisible(c), "{class}");
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "must not contain invisible or direction-changing characters (found {})",
+                        codepoint(c)
+                    )
+                );
+            }
+        }
+        // Control characters keep their own message; Vietnamese letters,
+        // combining tones and ordinary punctuation are names.
+        assert_eq!(VnName::parse("Sở\u{7}"), Err(NameError::Control));
+        assert_eq!(VnName::parse("Sở\u{9F}TT"), Err(NameError::Control));
+        assert!(VnName::parse("Sở Thông tin & Truyền thông (cũ) – 2025").is_ok());
+        assert!(VnName::parse("Ho\u{300}a Vang").is_ok());
+    }
+
+    #[test]
+    fn free_text_keeps_what_was_typed_but_control_characters() {
+        let typed = "Sửa lại:\n\t– số liệu quý 3\r\n\u{202E}quoted\u{200B} ";
+        assert_eq!(free_text(typed).unwrap(), typed.trim());
+        for control in ['\u{0}', '\u{7}', '\u{1B}', '\u{7F}', '\u{85}'] {
+            assert_eq!(
+                free_text(&format!("a{control}b")),
+                Err(NameError::Control),
+                "{control:?}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_nfc_and_trimmed() {

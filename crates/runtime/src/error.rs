@@ -57,7 +57,12 @@ impl From<DbErr> for ServiceError {
             return Self::Unavailable(format!("database: {err}"));
         }
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            return Self::AlreadyExists(format!("already exists: {detail}"));
+            // The database's text names tables, columns and constraints, and
+            // may quote another agency's row: it is for the log only. Stores
+            // that can say which field clashes check first and answer
+            // `Conflict` with the field; this is the backstop of a race.
+            tracing::warn!(error = %detail, "unique constraint violated");
+            return Self::AlreadyExists("already exists".into());
         }
         Self::Internal(anyhow::Error::new(err).context("database error"))
     }

@@ -1,5 +1,7 @@
 //! Gateway settings.
 
+use std::{net::SocketAddr, time::Duration};
+
 use chiso_runtime::config::{HttpConfig, ServiceConfig, VerifyConfig, validate_url};
 use chiso_runtime::{limit::Rate, peer::ProxyNet, tls::TlsConfig};
 use serde::Deserialize;
@@ -22,6 +24,148 @@ pub struct GatewayConfig {
     pub trusted_proxies: Vec<ProxyNet>,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub requests: RequestsConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Where Prometheus scrapes the gateway. `/metrics` is not on the public
+/// listener: its series describe every route's traffic, which is for
+/// operators only, and a second listener needs no token to manage. The
+/// default (loopback) suits `chiso up`; a deployment binds it to the
+/// address its Prometheus reaches, or leaves it out to serve no metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `None`: no metrics listener.
+    pub addr: Option<SocketAddr>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            addr: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// No metrics listener (tests that start many gateways).
+    pub fn off() -> Self {
+        Self { addr: None }
+    }
+}
+
+/// How much of the gateway one request may take: body sizes per kind of
+/// route, how long a client may take to send its headers and body, and how
+/// many requests run at once before new ones are shed with a 503. These
+/// bound the memory and connections a slow or hostile client can hold
+/// (docs/SECURITY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// Bytes of an ordinary JSON body (every write not named below).
+    pub json_body_bytes: usize,
+    /// Bytes of a report or draft, and of a DHIS2 completion list: a whole
+    /// form's values.
+    pub report_body_bytes: usize,
+    /// Bytes of an agency CSV import.
+    pub import_body_bytes: usize,
+    /// Bytes of a filled-in Excel template.
+    pub upload_body_bytes: usize,
+    /// Seconds a client has to send a request's headers (HTTP/1).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a body may pause between two pieces.
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a whole body may take to arrive.
+    pub body_read_timeout_secs: u64,
+    /// Requests handled at once; more are refused with 503 (health checks
+    /// are never refused).
+    pub max_concurrent_requests: usize,
+    /// The `Retry-After` of a refused request, in seconds.
+    pub busy_retry_after_secs: u64,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self {
+            json_body_bytes: 64 * 1024,
+            report_body_bytes: 4 * 1024 * 1024,
+            import_body_bytes: 4 * 1024 * 1024,
+            upload_body_bytes: 8 * 1024 * 1024,
+            header_read_timeout_secs: 10,
+            body_idle_timeout_secs: 30,
+            body_read_timeout_secs: 300,
+            max_concurrent_requests: 512,
+            busy_retry_after_secs: 1,
+        }
+    }
+}
+
+impl RequestsConfig {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_idle_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn busy_retry_after(&self) -> Duration {
+        Duration::from_secs(self.busy_retry_after_secs)
+    }
+
+    fn check(&self, errors: &mut Vec<String>) {
+        let Self {
+            json_body_bytes,
+            report_body_bytes,
+            import_body_bytes,
+            upload_body_bytes,
+            header_read_timeout_secs,
+            body_idle_timeout_secs,
+            body_read_timeout_secs,
+            max_concurrent_requests,
+            busy_retry_after_secs,
+        } = *self;
+        // 1 GiB: past that a body belongs in a streamed import.
+        const MAX_BODY: usize = 1 << 30;
+        for (key, bytes) in [
+            ("requests.json_body_bytes", json_body_bytes),
+            ("requests.report_body_bytes", report_body_bytes),
+            ("requests.import_body_bytes", import_body_bytes),
+            ("requests.upload_body_bytes", upload_body_bytes),
+        ] {
+            if !(1..=MAX_BODY).contains(&bytes) {
+                errors.push(format!("{key}: must be 1 to {MAX_BODY}, got {bytes}"));
+            }
+        }
+        for (key, secs) in [
+            (
+                "requests.header_read_timeout_secs",
+                header_read_timeout_secs,
+            ),
+            ("requests.body_idle_timeout_secs", body_idle_timeout_secs),
+            ("requests.body_read_timeout_secs", body_read_timeout_secs),
+            ("requests.busy_retry_after_secs", busy_retry_after_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                errors.push(format!("{key}: must be 1 to 3600, got {secs}"));
+            }
+        }
+        if body_idle_timeout_secs > body_read_timeout_secs {
+            errors.push(format!(
+                "requests.body_idle_timeout_secs: must not exceed body_read_timeout_secs ({body_read_timeout_secs}), got {body_idle_timeout_secs}"
+            ));
+        }
+        if max_concurrent_requests == 0 {
+            errors.push("requests.max_concurrent_requests: must be positive".into());
+        }
+    }
 }
 
 /// How often a client may fail to log in, and how many registrations an
@@ -87,6 +231,7 @@ impl ServiceConfig for GatewayConfig {
         validate_url("submission_url", &self.submission_url, errors);
         validate_url("aggregation_url", &self.aggregation_url, errors);
         self.limits.check(errors);
+        self.requests.check(errors);
     }
 }
 
@@ -135,6 +280,44 @@ mod tests {
                 .map(ToString::to_string)
                 .collect();
             assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn request_bounds_and_the_metrics_address_come_from_file_and_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "gateway.toml",
+                "[requests]\njson_body_bytes = 1024\n[metrics]\naddr = \"0.0.0.0:9100\"\n",
+            )?;
+            jail.set_env("CHISO_REQUESTS__MAX_CONCURRENT_REQUESTS", "8");
+            let config = load().unwrap();
+            assert_eq!(
+                config.requests,
+                RequestsConfig {
+                    json_body_bytes: 1024,
+                    max_concurrent_requests: 8,
+                    ..RequestsConfig::default()
+                }
+            );
+            assert_eq!(config.metrics.addr, Some("0.0.0.0:9100".parse().unwrap()));
+            jail.create_file(
+                "gateway.toml",
+                "[requests]\njson_body_bytes = 0\nheader_read_timeout_secs = 0\nbody_idle_timeout_secs = 400\nmax_concurrent_requests = 0\n",
+            )?;
+            // The environment still wins over the file.
+            jail.set_env("CHISO_REQUESTS__MAX_CONCURRENT_REQUESTS", "0");
+            let err = load().unwrap_err().to_string();
+            for named in [
+                "requests.json_body_bytes: must be 1 to 1073741824, got 0",
+                "requests.header_read_timeout_secs: must be 1 to 3600, got 0",
+                "requests.body_idle_timeout_secs: must not exceed body_read_timeout_secs (300), got 400",
+                "requests.max_concurrent_requests: must be positive",
+            ] {
+                assert!(err.contains(named), "{named} missing from: {err}");
+            }
             Ok(())
         });
     }

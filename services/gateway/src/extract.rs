@@ -33,7 +33,10 @@ use tonic::{
     transport::Channel,
 };
 
-use crate::{AppState, REQUEST_ID, error::ApiError};
+use crate::{
+    AppState, REQUEST_ID,
+    error::{ApiError, Origin},
+};
 
 /// A channel whose every call carries the caller's bearer token.
 pub type AsCaller = InterceptedService<Channel, Bearer>;
@@ -273,7 +276,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WriteHeaders {
         let if_match = match parts.headers.get(http::header::IF_MATCH) {
             None => String::new(),
             Some(value) => parse_if_match(value.as_bytes())
-                .map_err(|message| ApiError::field(IF_MATCH, message))?,
+                .map_err(|message| ApiError::field(IF_MATCH, message).sent_in(Origin::Header))?,
         };
         Ok(Self {
             request_id,
@@ -314,7 +317,7 @@ fn parse_if_match(raw: &[u8]) -> Result<String, String> {
     })
 }
 
-/// A query string; one that does not fit gets a JSON 422 naming the
+/// A query string; one that does not fit gets a problem naming the
 /// parameter (axum's `Query` answers a plain-text 400).
 pub struct ApiQuery<T>(pub T);
 
@@ -330,11 +333,48 @@ where
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Self)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let message = err.into_inner().to_string();
-                ApiError::field(field_of(&path, &message), message)
-            })
+            .map_err(|err| serde_error(err).sent_in(Origin::Query))
+    }
+}
+
+/// Path parameters; one that does not fit gets a problem naming it (axum's
+/// `Path` answers a plain-text 400 naming Rust types).
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::{Path, path::ErrorKind, rejection::PathRejection};
+        let rejection = match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => return Ok(Self(value)),
+            Err(rejection) => rejection,
+        };
+        let PathRejection::FailedToDeserializePathParams(failed) = rejection else {
+            return Err(anyhow::anyhow!("path parameters missing: {rejection}").into());
+        };
+        let (field, message) = match failed.into_kind() {
+            ErrorKind::ParseErrorAtKey {
+                key,
+                value,
+                expected_type,
+            } => (
+                key,
+                format!("`{value}` is not {}", plain_type(expected_type)),
+            ),
+            ErrorKind::InvalidUtf8InPathParam { key } => (key, "is not valid UTF-8".to_owned()),
+            ErrorKind::DeserializeError {
+                key,
+                value,
+                message,
+            } => (key, format!("`{value}`: {}", client_message(&message))),
+            other => ("path".to_owned(), client_message(&other.to_string())),
+        };
+        Err(ApiError::field(field, message).sent_in(Origin::Path))
     }
 }
 
@@ -359,7 +399,10 @@ where
     }
 }
 
-/// A JSON body; a body that does not fit gets a 422 naming the offending field.
+/// A JSON body; a body that does not fit gets a 422 naming the offending
+/// field. Strict: the media type is exactly `application/json` (a
+/// `charset=utf-8` allowed), nothing may follow the value, and no object may
+/// repeat a key (two readers could otherwise disagree on which one counts).
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -376,32 +419,196 @@ where
     }
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
+/// Whether a request's `Content-Type` is JSON: `application/json`, with at
+/// most a `charset=utf-8` parameter (JSON has no other charset, RFC 8259).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
+    else {
+        return false;
+    };
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|param| {
+            let Some((name, value)) = param.split_once('=') else {
+                return false;
+            };
+            name.trim().eq_ignore_ascii_case("charset")
+                && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
 }
 
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::new(tonic::Code::InvalidArgument, e.body_text()))
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    Bytes::from_request(req, state).await.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            ApiError::too_large("the body is larger than this route takes")
+        }
+        // A body cut short (the client went away, or the body deadline cut
+        // it off: `limit::body_deadline` answers 408 for that) is unreadable.
+        other => ApiError::http(
+            http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body could not be read: {}", other.body_text()),
+        ),
+    })
 }
 
 fn decode_json<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
     if !is_json {
-        return Err(ApiError::new(
-            tonic::Code::InvalidArgument,
-            "the body must be JSON (Content-Type: application/json)",
-        ));
+        return Err(ApiError::not_json());
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.into_inner().to_string();
-        ApiError::field(field_of(&path, &message), message)
-    })
+    let value = serde_path_to_error::deserialize(&mut *de)
+        .map_err(|err| serde_error(err).sent_in(Origin::Body))?;
+    de.end().map_err(|_| {
+        ApiError::field("body", "trailing data after the JSON value").sent_in(Origin::Body)
+    })?;
+    // Derived structs refuse a repeated field themselves; maps and free-form
+    // values keep the last silently, so every body is checked once.
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize::<_, NoDuplicateKeys>(de)
+        .map_err(|err| serde_error(err).sent_in(Origin::Body))?;
+    Ok(value)
+}
+
+/// Any JSON value, refused when one of its objects repeats a key.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(Self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(Self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(Self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(Self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(Self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(Self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Self>()?.is_some() {}
+        Ok(Self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            map.next_value::<Self>()?;
+            seen.insert(key);
+        }
+        Ok(Self)
+    }
+}
+
+/// A problem naming the field a serde error is about, in words a client
+/// knows: no Rust type names, each field named once.
+fn serde_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let message = err.into_inner().to_string();
+    let field = field_of(&path, &message);
+    let message = if message.starts_with("missing field `") {
+        "is required".to_owned()
+    } else if let Some(rest) = message.strip_prefix("unknown field `") {
+        // "unknown field `x`, expected one of `a`, `b`": the field is named
+        // already; keep what it could have been.
+        let expected = rest.split_once("`, ").map(|(_, e)| e);
+        match expected {
+            Some(expected) => format!("is not a field of this request; {expected}"),
+            None => "is not a field of this request".to_owned(),
+        }
+    } else if let Some(rest) = message
+        .strip_prefix("duplicate key `")
+        .or(message.strip_prefix("duplicate field `"))
+    {
+        let key = rest.split('`').next().unwrap_or_default();
+        format!("duplicate key `{key}`: each key may appear once")
+    } else {
+        client_message(&message)
+    };
+    let field = match (field.as_str(), message.starts_with("duplicate key")) {
+        // A repeated key is reported at its object, which the key then names.
+        (_, true) => {
+            let key = message.split('`').nth(1).unwrap_or_default();
+            match path.as_str() {
+                "." | "?" => key.to_owned(),
+                path if path == key || path.ends_with(&format!(".{key}")) => path.to_owned(),
+                path => format!("{path}.{key}"),
+            }
+        }
+        _ => field,
+    };
+    ApiError::field(field, message)
+}
+
+/// A serde message with the Rust type names it may carry replaced by what a
+/// client sent or should send (`expected struct SubmitReport` says nothing
+/// to a client and tells an attacker the code's names).
+pub fn client_message(message: &str) -> String {
+    use std::sync::LazyLock;
+    static RUST_NAMES: LazyLock<[(regex::Regex, &str); 5]> = LazyLock::new(|| {
+        let re = |r: &str| regex::Regex::new(r).expect("static regex");
+        [
+            (
+                re(r"data did not match any variant of untagged enum \w+"),
+                "does not match any accepted form",
+            ),
+            (
+                re(r"(tuple |unit |newtype )?struct \w+( with \d+ elements?)?"),
+                "a JSON object",
+            ),
+            (
+                re(r"(internally tagged |adjacently tagged )?enum \w+"),
+                "one of the documented values",
+            ),
+            (
+                re(r"\b[ui](8|16|32|64|128|size)\b"),
+                "a whole number in range",
+            ),
+            (re(r"\bf(32|64)\b"), "a number"),
+        ]
+    });
+    let mut message = message.to_owned();
+    for (pattern, plain) in RUST_NAMES.iter() {
+        message = pattern.replace_all(&message, *plain).into_owned();
+    }
+    message
+}
+
+/// What an axum path parameter's expected type means to a client.
+fn plain_type(rust_type: &str) -> &'static str {
+    match rust_type {
+        t if t.starts_with('u') || t.starts_with('i') => "a whole number in range",
+        t if t.starts_with('f') => "a number",
+        "bool" => "true or false",
+        _ => "valid here",
+    }
 }
 
 /// The field a JSON error is about. serde reports a missing field at the
@@ -426,7 +633,62 @@ fn field_of(path: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{client_message, decode_json, field_of};
+
+    #[test]
+    fn repeated_keys_are_refused_where_serde_would_keep_the_last() {
+        let refused = |body: &str| {
+            decode_json::<serde_json::Value>(true, body.as_bytes())
+                .map(|_| ())
+                .unwrap_err()
+        };
+        let err = refused(r#"{"a": {"x": 1, "y": [{"x": 1}], "x": 2}}"#);
+        assert_eq!(err.field_names(), ["a.x"]);
+        let err = refused(r#"{"list": [{}, {"k": 1, "k": 1}]}"#);
+        assert_eq!(err.field_names(), ["list[1].k"]);
+        let err = refused(r#"{"k": 1, "k": 2}"#);
+        assert_eq!(err.field_names(), ["k"]);
+        // The same key in different objects is no repeat.
+        assert!(
+            decode_json::<serde_json::Value>(true, br#"{"a": {"k": 1}, "b": {"k": 1}}"#).is_ok()
+        );
+        let err = refused("{} []");
+        assert_eq!(err.field_names(), ["body"]);
+        let not_json = decode_json::<serde_json::Value>(false, b"{}").unwrap_err();
+        assert_eq!(not_json.code(), "unsupported_media_type");
+    }
+
+    #[test]
+    fn rust_type_names_are_put_in_a_clients_words() {
+        for (serde, client) in [
+            (
+                "invalid type: integer `1`, expected struct DataValueInput",
+                "invalid type: integer `1`, expected a JSON object",
+            ),
+            (
+                "invalid value: integer `-1`, expected u32",
+                "invalid value: integer `-1`, expected a whole number in range",
+            ),
+            (
+                "invalid type: string \"x\", expected f64",
+                "invalid type: string \"x\", expected a number",
+            ),
+            (
+                "data did not match any variant of untagged enum ValueText",
+                "does not match any accepted form",
+            ),
+            (
+                "invalid type: map, expected tuple struct Pair with 2 elements",
+                "invalid type: map, expected a JSON object",
+            ),
+            (
+                "unknown variant `none`, expected one of `HS256`, `EdDSA`",
+                "unknown variant `none`, expected one of `HS256`, `EdDSA`",
+            ),
+        ] {
+            assert_eq!(client_message(serde), client);
+        }
+    }
 
     #[test]
     fn names_the_field() {

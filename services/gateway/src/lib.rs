@@ -5,6 +5,7 @@ mod basic;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod limit;
 pub mod metrics;
 pub mod routes;
@@ -12,14 +13,20 @@ pub mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, Request};
-use axum::serve::ListenerExt;
 use chiso_runtime::{Boxed, auth::TokenVerifier, grpc};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder as ConnectionBuilder, graceful::GracefulShutdown},
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+use tower::ServiceExt;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -49,16 +56,30 @@ pub struct AppState {
     pub basic: basic::BasicTokens,
     /// How often clients may fail to log in or file registrations.
     pub limits: Arc<limit::Limits>,
+    /// Body sizes, body deadlines and the concurrency limit.
+    pub requests: config::RequestsConfig,
 }
 
-/// The gateway's HTTP service: every route, with request ids, tracing and
-/// metrics around them. Tests drive the same service the server runs.
+/// The gateway's HTTP service: every route, with request ids, tracing,
+/// problem details, body deadlines, load shedding and metrics around them.
+/// Tests drive the same service the server runs.
 pub fn app(state: AppState) -> axum::Router {
+    let requests = state.requests;
     routes::router(state)
-        .merge(metrics::router())
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .route_layer(axum::middleware::from_fn(error::remember_route))
         // Layers run bottom up: a usable client id is kept, or one is
-        // generated, before the span opens, so every log line carries it.
+        // generated, before the span opens, so every log line carries it;
+        // problem details see the id and wrap every refusal below them.
+        .layer(axum::middleware::from_fn_with_state(
+            guard::BodyTimes::new(&requests),
+            guard::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            guard::Shedder::new(&requests),
+            guard::shed_load,
+        ))
+        .layer(axum::middleware::from_fn(error::problem_details))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -96,10 +117,13 @@ pub struct Application {
     router: axum::Router,
     addr: SocketAddr,
     https: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The metrics listener, when configured.
+    metrics: Option<(TcpListener, SocketAddr)>,
+    header_read_timeout: Duration,
 }
 
 impl Application {
-    /// Connects to the back services (lazily) and binds the listener.
+    /// Connects to the back services (lazily) and binds the listeners.
     pub fn build(config: GatewayConfig) -> Boxed<Self> {
         Box::pin(Self::start(config))
     }
@@ -113,21 +137,37 @@ impl Application {
             trusted_proxies: config.trusted_proxies.into(),
             basic: basic::BasicTokens::default(),
             limits: Arc::new(limit::Limits::new(&config.limits)),
+            requests: config.requests,
         };
         let router = app(state);
         let https = config.tls.https_server()?;
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;
+        let metrics = match config.metrics.addr {
+            Some(at) => {
+                let listener = grpc::bind(at).await?;
+                let addr = listener.local_addr()?;
+                Some((listener, addr))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
             addr,
             https,
+            metrics,
+            header_read_timeout: config.requests.header_read_timeout(),
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Serves until `shutdown` is cancelled, letting requests in flight finish.
@@ -137,26 +177,27 @@ impl Application {
 
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, https = self.https.is_some(), "gateway listening");
+        if let Some((listener, addr)) = self.metrics {
+            tracing::info!(%addr, "metrics listening");
+            tokio::spawn(serve_plain(
+                listener,
+                metrics::router(),
+                self.header_read_timeout,
+                shutdown.clone(),
+            ));
+        }
         let stopping = shutdown.clone();
-        // Peer addresses go to the back services (audit entries record them)
-        // and key the login and registration limits.
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         let server = async move {
             match self.https {
-                // TCP_NODELAY: see chiso_runtime::grpc::serve.
-                None => axum::serve(
-                    self.listener.tap_io(|tcp| {
-                        if let Err(err) = tcp.set_nodelay(true) {
-                            tracing::debug!(error = %err, "TCP_NODELAY not set");
-                        }
-                    }),
-                    app,
-                )
-                .with_graceful_shutdown(async move { stopping.cancelled().await })
-                .await
-                .map_err(anyhow::Error::from),
+                None => {
+                    serve_plain(
+                        self.listener,
+                        self.router,
+                        self.header_read_timeout,
+                        stopping,
+                    )
+                    .await
+                }
                 Some(tls) => {
                     let handle = axum_server::Handle::new();
                     let stopper = handle.clone();
@@ -164,14 +205,25 @@ impl Application {
                         stopping.cancelled().await;
                         stopper.graceful_shutdown(Some(grpc::SHUTDOWN_GRACE));
                     });
-                    axum_server::from_tcp_rustls(
+                    let mut server = axum_server::from_tcp_rustls(
                         self.listener.into_std()?,
                         axum_server::tls_rustls::RustlsConfig::from_config(tls),
                     )?
-                    .handle(handle)
-                    .serve(app)
-                    .await
-                    .map_err(anyhow::Error::from)
+                    .handle(handle);
+                    server
+                        .http_builder()
+                        .http1()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(self.header_read_timeout);
+                    // Peer addresses go to the back services (audit entries
+                    // record them) and key the login and registration limits.
+                    server
+                        .serve(
+                            self.router
+                                .into_make_service_with_connect_info::<SocketAddr>(),
+                        )
+                        .await
+                        .map_err(anyhow::Error::from)
                 }
             }
         };
@@ -186,4 +238,59 @@ impl Application {
             }
         }
     }
+}
+
+/// Serves plain HTTP/1 and HTTP/2 on `listener` until `shutdown`, then lets
+/// open connections finish. hyper itself, not `axum::serve`, so that a
+/// client that sends half its headers is cut off after
+/// `header_read_timeout` (axum's server sets no timer, so hyper's timeout
+/// never fires there).
+async fn serve_plain(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        // TCP_NODELAY: see chiso_runtime::grpc::serve.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY not set");
+        }
+        let router = router.clone();
+        // Peer addresses go to the back services (audit entries record
+        // them) and key the login and registration limits.
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    connections.shutdown().await;
+    Ok(())
 }

@@ -14,13 +14,18 @@ use serde_json::{Value, json};
 use tonic::transport::Endpoint;
 use tower::ServiceExt;
 
-use crate::{AppState, app};
+use crate::{AppState, app, config::RequestsConfig};
 
 /// A port nothing listens on: calls that reach a back service fail fast.
 const NOWHERE: &str = "http://127.0.0.1:1";
 
 /// The gateway's router, and a signer whose tokens it accepts.
 fn gateway() -> (Router, TokenSigner) {
+    gateway_with(RequestsConfig::default())
+}
+
+/// [`gateway`] with its request bounds set.
+fn gateway_with(requests: RequestsConfig) -> (Router, TokenSigner) {
     let (private, public) = generate_keypair().unwrap();
     let channel = || Endpoint::from_static(NOWHERE).connect_lazy();
     let state = AppState {
@@ -31,6 +36,7 @@ fn gateway() -> (Router, TokenSigner) {
         trusted_proxies: Vec::new().into(),
         basic: Default::default(),
         limits: Default::default(),
+        requests,
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), signer)
@@ -47,8 +53,10 @@ fn admin_token(signer: &TokenSigner) -> String {
     signer.sign(&admin).unwrap().0
 }
 
-/// Sends one request; the answer's status and body (JSON, or a string when not JSON).
-async fn send(router: Router, request: Request<Body>) -> (StatusCode, Value) {
+/// Sends one request, asking for English unless it names a language; the
+/// answer's status and body (JSON, or a string when not JSON).
+async fn send(router: Router, mut request: Request<Body>) -> (StatusCode, Value) {
+    english_unless_told(&mut request);
     let response = router.oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -75,8 +83,18 @@ fn post_json(path: &str, token: Option<&str>, body: &str) -> Request<Body> {
     request.body(Body::from(body.to_owned())).unwrap()
 }
 
+/// Messages are asserted in English, the services' own words; the
+/// Vietnamese default has tests of its own.
+fn english_unless_told(request: &mut Request<Body>) {
+    if !request.headers().contains_key(header::ACCEPT_LANGUAGE) {
+        request
+            .headers_mut()
+            .insert(header::ACCEPT_LANGUAGE, "en".parse().unwrap());
+    }
+}
+
 fn field_names(body: &Value) -> Vec<&str> {
-    body["fields"]
+    body["errors"]
         .as_array()
         .map(|f| f.iter().map(|v| v["field"].as_str().unwrap()).collect())
         .unwrap_or_default()
@@ -111,7 +129,7 @@ async fn a_missing_or_bad_bearer_token_is_a_json_401() {
             "{authorization:?}: {body}"
         );
         assert_eq!(body["code"], json!("unauthenticated"), "{body}");
-        let message = body["message"].as_str().unwrap();
+        let message = body["detail"].as_str().unwrap();
         assert!(message.starts_with(expected), "{authorization:?}: {body}");
     }
     // The same token signed by the gateway's key gets past the extractor.
@@ -161,11 +179,11 @@ async fn json_bodies_that_do_not_fit_are_422s_naming_the_field() {
         .body(Body::from("code=x"))
         .unwrap();
     let (status, answer) = send(router, not_json).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
+    assert_eq!(answer["code"], json!("unsupported_media_type"), "{answer}");
     assert_eq!(
-        answer,
-        json!({"code": "invalid_argument",
-               "message": "the body must be JSON (Content-Type: application/json)"})
+        answer["detail"],
+        json!("the body must be JSON (Content-Type: application/json)")
     );
 }
 
@@ -184,7 +202,7 @@ async fn bad_list_filters_are_named_before_any_call() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(field_names(&body), ["level", "kind"]);
     assert_eq!(
-        body["fields"][0]["message"],
+        body["errors"][0]["detail"],
         json!("`ward` is not one of province, district, commune")
     );
     let (status, body) = send(
@@ -194,8 +212,8 @@ async fn bad_list_filters_are_named_before_any_call() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(
-        body["fields"],
-        json!([{"field": "status", "message": "`lost` is not one of pending, approved, rejected"}])
+        body["errors"],
+        json!([{"field": "status", "detail": "`lost` is not one of pending, approved, rejected"}])
     );
 }
 
@@ -223,7 +241,8 @@ async fn an_unknown_route_is_a_404() {
     ] {
         let (status, body) = send(router.clone(), get(path, None)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
-        assert_eq!(body, json!(""), "{path}");
+        assert_eq!(body["code"], json!("not_found"), "{path}");
+        assert_eq!(body["instance"], json!(path), "{path}");
     }
 }
 
@@ -453,6 +472,7 @@ async fn gateway_with_fake(proxies: &[&str]) -> (Router, fake::Reports, String) 
         trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
         basic: Default::default(),
         limits: Default::default(),
+        requests: Default::default(),
     };
     let signer = TokenSigner::from_pem(private.as_bytes(), Duration::from_secs(60)).unwrap();
     (app(state), reports, admin_token(&signer))
@@ -486,7 +506,8 @@ fn from_peer(
 }
 
 /// Sends one request; the answer's status, headers and JSON body.
-async fn exchange(router: Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+async fn exchange(router: Router, mut request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    english_unless_told(&mut request);
     let response = router.oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -633,10 +654,10 @@ async fn a_stale_etag_is_a_412_precondition_failed() {
     );
     let (status, headers, answer) = exchange(router, request).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+    assert_eq!(answer["code"], json!("precondition_failed"), "{answer}");
     assert_eq!(
-        answer,
-        json!({"code": "precondition_failed",
-               "message": "the report changed: its etag is now e3, not e1"})
+        answer["detail"],
+        json!("the report changed: its etag is now e3, not e1")
     );
     assert!(headers.get(header::ETAG).is_none(), "an error has no etag");
     let calls = reports.calls();
@@ -670,17 +691,27 @@ async fn service_field_names_become_the_rest_names() {
         Some(r#"{"values": []}"#),
         "127.0.0.1:1",
     );
-    let (status, _, answer) = exchange(router, request).await;
+    let (status, headers, answer) = exchange(router, request).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let request_id = headers["x-request-id"].to_str().unwrap();
     assert_eq!(
         answer,
         json!({
+            "type": "urn:chiso:problem:invalid_argument",
+            "title": "Invalid input",
+            "status": 422,
             "code": "invalid_argument",
-            "message": "invalid input: Idempotency-Key: was used for another request; values[3].value: a count must be zero or more, got -1; agency: `H51` is not an agency code",
-            "fields": [
-                {"field": "Idempotency-Key", "message": "was used for another request"},
-                {"field": "values[3].value", "message": "a count must be zero or more, got -1"},
-                {"field": "agency", "message": "`H51` is not an agency code"},
+            "detail": "invalid input: Idempotency-Key: was used for another request; values[3].value: a count must be zero or more, got -1; agency: `H51` is not an agency code",
+            "instance": DRAFT,
+            "request_id": request_id,
+            "errors": [
+                // A header has no place in the body.
+                {"field": "Idempotency-Key", "detail": "was used for another request"},
+                {"field": "values[3].value", "pointer": "/values/3/value",
+                 "detail": "a count must be zero or more, got -1"},
+                // The agency came in the path: no pointer either.
+                {"field": "agency", "detail": "`H51` is not an agency code"},
             ],
         })
     );
@@ -703,7 +734,7 @@ async fn bad_values_and_query_parameters_are_named_before_any_call() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(field_names(&answer), ["values[0].value"], "{answer}");
     assert!(
-        answer["message"].as_str().unwrap().contains("exponent"),
+        answer["detail"].as_str().unwrap().contains("exponent"),
         "{answer}"
     );
 
@@ -726,7 +757,11 @@ async fn bad_values_and_query_parameters_are_named_before_any_call() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "{query}: {answer}"
         );
-        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{query}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{query}"
+        );
         assert_eq!(field_names(&answer), [field], "{query}: {answer}");
     }
     assert!(reports.calls().is_empty(), "{:?}", reports.calls());
@@ -954,4 +989,468 @@ fn the_openapi_document_lists_the_reporting_routes_and_their_errors() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(headers, ["If-Match", "Idempotency-Key"]);
+    // Errors are documented as what they are: problem details.
+    let conflict = &draft["responses"]["409"]["content"];
+    assert_eq!(
+        conflict["application/problem+json"]["schema"]["$ref"],
+        json!("#/components/schemas/ErrorBody"),
+        "{conflict}"
+    );
+    assert!(conflict.get("application/json").is_none(), "{conflict}");
+    let problem = &doc["components"]["schemas"]["ErrorBody"]["properties"];
+    for member in [
+        "type",
+        "title",
+        "status",
+        "code",
+        "detail",
+        "instance",
+        "request_id",
+        "errors",
+    ] {
+        assert!(problem.get(member).is_some(), "{member}: {problem}");
+    }
+}
+
+// ------------------------------------------------------------------------
+// Problem details: every refusal, the framework's own included, is
+// `application/problem+json` in the caller's language.
+
+/// Sends one request as is (no language added); status, headers, body.
+async fn raw_exchange(router: Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn assert_problem(headers: &HeaderMap, body: &Value, status: StatusCode, code: &str) {
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/problem+json",
+        "{body}"
+    );
+    assert_eq!(body["status"], json!(status.as_u16()), "{body}");
+    assert_eq!(body["code"], json!(code), "{body}");
+    assert_eq!(
+        body["type"],
+        json!(format!("urn:chiso:problem:{code}")),
+        "{body}"
+    );
+    assert_eq!(
+        body["request_id"].as_str(),
+        headers["x-request-id"].to_str().ok(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn framework_refusals_are_problems_too() {
+    let (router, signer) = gateway();
+    let bearer = format!("Bearer {}", admin_token(&signer));
+    // A wrong method keeps its Allow header.
+    let request = Request::delete("/api/v1/reports")
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = raw_exchange(router.clone(), request).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_problem(&headers, &body, status, "method_not_allowed");
+    let allow = headers[header::ALLOW].to_str().unwrap();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    assert_eq!(body["instance"], json!("/api/v1/reports"));
+    // An unknown route, also under the DHIS2 prefix.
+    for path in ["/api/v1/nothing", "/api/nothing/at/all"] {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let (status, headers, body) = raw_exchange(router.clone(), request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_problem(&headers, &body, status, "not_found");
+    }
+    // A DHIS2 route refusing a caller without credentials.
+    let request = Request::get("/api/dataValueSets")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = raw_exchange(router.clone(), request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_problem(&headers, &body, status, "unauthenticated");
+    // A query string that does not fit a route still on axum's own types
+    // before: named, not a plain-text 400.
+    let request = Request::get("/api/v1/officers?province=1&page_size=many")
+        .header(header::AUTHORIZATION, &bearer)
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = raw_exchange(router, request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_problem(&headers, &body, status, "invalid_argument");
+    assert_eq!(field_names(&body), ["page_size"], "{body}");
+    assert!(body["errors"][0].get("pointer").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn details_are_vietnamese_unless_english_is_preferred() {
+    let (router, _) = gateway();
+    let body = r#"{"client_id": "x"}"#;
+    let token_request = |language: Option<&str>| {
+        let mut request =
+            Request::post("/api/v1/auth/token").header(header::CONTENT_TYPE, "application/json");
+        if let Some(language) = language {
+            request = request.header(header::ACCEPT_LANGUAGE, language);
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    for language in [None, Some("vi-VN"), Some("fr"), Some("en;q=0.2, vi;q=0.8")] {
+        let (status, headers, answer) = raw_exchange(router.clone(), token_request(language)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(headers[header::CONTENT_LANGUAGE], "vi", "{language:?}");
+        assert_eq!(
+            answer["title"],
+            json!("Dữ liệu không hợp lệ"),
+            "{language:?}"
+        );
+        assert_eq!(
+            answer["detail"],
+            json!("Yêu cầu có dữ liệu không hợp lệ; xem danh sách lỗi theo từng trường.")
+        );
+        assert_eq!(
+            answer["errors"],
+            json!([{"field": "client_secret", "pointer": "/client_secret",
+                    "detail": "Trường này là bắt buộc (is required)"}])
+        );
+    }
+    for language in ["en", "en-US,en;q=0.9", "fr, en;q=0.3", "vi;q=0.1, en"] {
+        let (_, headers, answer) =
+            raw_exchange(router.clone(), token_request(Some(language))).await;
+        assert_eq!(headers[header::CONTENT_LANGUAGE], "en", "{language}");
+        assert_eq!(answer["title"], json!("Invalid input"), "{language}");
+        assert_eq!(
+            answer["detail"],
+            json!("invalid input: client_secret: is required"),
+            "{language}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_bodies_are_strict() {
+    let (router, signer) = gateway();
+    let token = admin_token(&signer);
+    let post = |content_type: &str, body: &str| {
+        Request::post("/api/v1/agencies")
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let agency = r#"{"code": "000.00.00.H51", "name": "Tỉnh Quảng Ngãi", "kind": "ministry"}"#;
+    for content_type in [
+        "application/jsonXYZ",
+        "application/json; charset=latin1",
+        "text/json",
+        "application/json-seq",
+    ] {
+        let (status, headers, body) =
+            raw_exchange(router.clone(), post(content_type, agency)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}: {body}"
+        );
+        assert_problem(&headers, &body, status, "unsupported_media_type");
+    }
+    // Accepted media types reach the decoding (which refuses the kind).
+    for content_type in ["application/json", "Application/JSON; charset=UTF-8"] {
+        let (status, _, body) = raw_exchange(router.clone(), post(content_type, agency)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{content_type}: {body}"
+        );
+        assert_eq!(field_names(&body), ["kind"], "{content_type}: {body}");
+    }
+    let cases = [
+        (format!("{agency} {{}}"), "body", "trailing data after the JSON value"),
+        (format!("{agency}x"), "body", "trailing data after the JSON value"),
+        (
+            r#"{"code": "000.00.00.H51", "code": "000.00.01.H51", "name": "n", "kind": "ministry"}"#.to_owned(),
+            "code",
+            "duplicate key `code`: each key may appear once",
+        ),
+        (
+            r#"{"code": "000.00.00.H51", "name": "n", "kind": "ministry", "extra": 1}"#.to_owned(),
+            "extra",
+            "is not a field of this request; expected one of ",
+        ),
+    ];
+    for (sent, field, detail) in cases {
+        let (status, _, body) = raw_exchange(router.clone(), post("application/json", &sent)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{sent}: {body}");
+        assert_eq!(field_names(&body), [field], "{sent}: {body}");
+        let said = body["errors"][0]["detail"].as_str().unwrap();
+        assert!(said.starts_with(detail), "{sent}: {body}");
+        // The field is named once, not `extra.extra` or `extra: unknown field extra`.
+        assert_eq!(
+            said.matches(field).count(),
+            usize::from(field == "code"),
+            "{body}"
+        );
+    }
+    // A key repeated deep inside a report, in a map serde would keep quiet about.
+    let report = r#"{"form": "it_application_yearly", "period": "2025",
+                     "values": [{"data_element": "officials", "value": 1, "value": 2}]}"#;
+    let request = Request::post("/api/v1/reports")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(report))
+        .unwrap();
+    let (status, _, body) = raw_exchange(router, request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(field_names(&body), ["values[0].value"], "{body}");
+    assert_eq!(
+        body["errors"][0]["pointer"],
+        json!("/values/0/value"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn serde_messages_name_no_rust_types() {
+    let (router, signer) = gateway();
+    let token = admin_token(&signer);
+    for (path, sent, field) in [
+        (
+            "/api/v1/reports",
+            r#"{"form": "f", "period": "2025", "values": [1]}"#,
+            "values[0]",
+        ),
+        ("/api/v1/reports", r#"[]"#, "body"),
+        (
+            "/api/v1/auth/token",
+            r#"{"client_id": 7, "client_secret": "s"}"#,
+            "client_id",
+        ),
+    ] {
+        let request = if sent.is_empty() {
+            get(path, Some(format!("Bearer {token}").as_bytes()))
+        } else {
+            post_json(path, Some(&token), sent)
+        };
+        let (status, body) = send(router.clone(), request).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{sent}: {body}");
+        assert_eq!(field_names(&body), [field], "{sent}: {body}");
+        let text = body.to_string();
+        for rust in [
+            "struct",
+            "SubmitReport",
+            "DataValueInput",
+            "TokenRequest",
+            "u32",
+            "usize",
+            "i64",
+        ] {
+            assert!(!text.contains(rust), "{rust} in {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_routes_limit_are_413_problems() {
+    let (router, signer) = gateway_with(RequestsConfig {
+        json_body_bytes: 1024,
+        report_body_bytes: 4096,
+        import_body_bytes: 8192,
+        ..RequestsConfig::default()
+    });
+    let token = admin_token(&signer);
+    let long_name = "x".repeat(2000);
+    let agency =
+        format!(r#"{{"code": "000.00.00.H51", "name": "{long_name}", "kind": "ministry"}}"#);
+    let (status, headers, body) = raw_exchange(
+        router.clone(),
+        post_json("/api/v1/agencies", Some(&token), &agency),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_problem(&headers, &body, status, "payload_too_large");
+    // A report of the same size is under its own, larger limit: decoded.
+    let report = format!(r#"{{"form": "{long_name}", "period": "2025", "values": [], "x": 1}}"#);
+    let (status, _, body) = raw_exchange(
+        router.clone(),
+        post_json("/api/v1/reports", Some(&token), &report),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(field_names(&body), ["x"], "{body}");
+    // A raw body route (the agency CSV import) answers 413 the same way,
+    // past its own limit.
+    let import = |rows: usize| {
+        Request::post("/api/v1/agencies/import")
+            .header(header::CONTENT_TYPE, "text/csv")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from("code,name\n".repeat(rows)))
+            .unwrap()
+    };
+    let (status, headers, body) = raw_exchange(router.clone(), import(1000)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_problem(&headers, &body, status, "payload_too_large");
+    let (status, _, body) = raw_exchange(router, import(500)).await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+/// A body that never finishes: a client sending half a request.
+fn stalled_post(path: &str, token: &str) -> Request<Body> {
+    let stalled = futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from_stream(stalled))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn over_the_concurrency_limit_requests_are_shed_but_health_answers() {
+    let (router, signer) = gateway_with(RequestsConfig {
+        max_concurrent_requests: 1,
+        busy_retry_after_secs: 2,
+        ..RequestsConfig::default()
+    });
+    let token = admin_token(&signer);
+    // One slow client takes the only slot.
+    let slow = tokio::spawn(
+        router
+            .clone()
+            .oneshot(stalled_post("/api/v1/agencies", &token)),
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, headers, body) = raw_exchange(router.clone(), get("/api/v1/forms", None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_problem(&headers, &body, status, "overloaded");
+    assert_eq!(headers[header::RETRY_AFTER], "2");
+    let started = std::time::Instant::now();
+    let response = router.clone().oneshot(get("/healthz", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(50));
+    slow.abort();
+    let _ = slow.await;
+    // The slot is free again once the slow request is gone.
+    let (status, _, body) = raw_exchange(router, get("/api/v1/forms", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_cut_off_with_a_408() {
+    let (router, signer) = gateway_with(RequestsConfig {
+        body_idle_timeout_secs: 1,
+        body_read_timeout_secs: 2,
+        ..RequestsConfig::default()
+    });
+    let token = admin_token(&signer);
+    let started = std::time::Instant::now();
+    let (status, headers, body) =
+        raw_exchange(router, stalled_post("/api/v1/agencies", &token)).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    assert_problem(&headers, &body, status, "request_timeout");
+    let took = started.elapsed();
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "{took:?}"
+    );
+}
+
+/// A gateway served on real sockets, with a one-second header timeout and
+/// its metrics on their own port.
+async fn served_gateway() -> (
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+    tokio_util::sync::CancellationToken,
+) {
+    let (_, public) = generate_keypair().unwrap();
+    let key = std::env::temp_dir().join(format!("chiso-gateway-test-{}.pem", uuid_like()));
+    std::fs::write(&key, public).unwrap();
+    let config = crate::GatewayConfig {
+        tls: Default::default(),
+        http: chiso_runtime::config::HttpConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+        },
+        auth: chiso_runtime::config::VerifyConfig {
+            jwt_public_key_file: key,
+            jwt_previous_public_key_file: None,
+        },
+        registry_url: NOWHERE.into(),
+        submission_url: NOWHERE.into(),
+        aggregation_url: NOWHERE.into(),
+        trusted_proxies: Vec::new(),
+        limits: Default::default(),
+        requests: RequestsConfig {
+            header_read_timeout_secs: 1,
+            ..RequestsConfig::default()
+        },
+        metrics: crate::config::MetricsConfig {
+            addr: Some("127.0.0.1:0".parse().unwrap()),
+        },
+    };
+    let gateway = crate::Application::build(config).await.unwrap();
+    let (addr, metrics) = (gateway.local_addr(), gateway.metrics_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(gateway.run_until_stopped(stop.clone()));
+    (addr, metrics, stop)
+}
+
+fn uuid_like() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "")
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_cut_off_and_metrics_have_their_own_port() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, metrics, stop) = served_gateway().await;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the connection was held past the header timeout"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+    // An invented method counts as `other`, on the metrics port only.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"BREW /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut ignored = Vec::new();
+    tcp.read_to_end(&mut ignored).await.unwrap();
+    let public = http_get(addr, "/metrics").await;
+    assert!(public.starts_with("HTTP/1.1 404"), "{public}");
+    assert!(public.contains("application/problem+json"), "{public}");
+    let scraped = http_get(metrics, "/metrics").await;
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(scraped.contains(r#"method="other""#), "{scraped}");
+    assert!(!scraped.contains("BREW"), "{scraped}");
+    stop.cancel();
 }

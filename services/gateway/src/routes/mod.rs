@@ -14,7 +14,7 @@ pub mod registrations;
 pub mod reports;
 pub mod templates;
 
-use axum::Router;
+use axum::{Router, extract::DefaultBodyLimit};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -54,9 +54,54 @@ use crate::AppState;
         aggregates::export,
         templates::download, templates::upload,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemMediaType)
 )]
 pub struct ApiDoc;
+
+/// Error answers are `application/problem+json`, not the `application/json`
+/// utoipa assumes for a `body = ErrorBody`: rewritten here once rather than
+/// in every route's annotation.
+struct ProblemMediaType;
+
+impl Modify for ProblemMediaType {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let is_problem = match response.content.get("application/json") {
+                        Some(RefOr::T(content)) => matches!(
+                            &content.schema,
+                            Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ErrorBody")
+                        ),
+                        _ => false,
+                    };
+                    if let Some(content) = is_problem
+                        .then(|| response.content.shift_remove("application/json"))
+                        .flatten()
+                    {
+                        response
+                            .content
+                            .insert(crate::error::PROBLEM_JSON.to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -77,19 +122,23 @@ impl Modify for BearerAuth {
 
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {
+    let limits = state.requests;
     Router::new()
         .merge(auth::router())
-        .merge(agencies::router())
+        .merge(agencies::router(&limits))
         .merge(credentials::router())
         .merge(registrations::router())
         .merge(keys::router())
         .merge(catalogue::router())
         .merge(forms::router())
-        .merge(reports::router())
+        .merge(reports::router(&limits))
         .merge(aggregates::router())
-        .merge(dhis2::router())
-        .merge(templates::router())
+        .merge(dhis2::router(&limits))
+        .merge(templates::router(&limits))
         .merge(health::router())
+        // Every body not given more above: routes with their own limit
+        // set it nearer the handler, which wins.
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .with_state(state)
         .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", ApiDoc::openapi()))
 }

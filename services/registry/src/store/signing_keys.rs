@@ -57,12 +57,16 @@ pub async fn register_key(
         } else {
             ""
         };
+        // Another agency's key is its business: say only that the key is
+        // taken, not by whom or under which id.
+        let holder = if taken.agency_code == *agency_code {
+            format!("as key {} of this agency", taken.key_id)
+        } else {
+            "to another agency".to_owned()
+        };
         problems.conflict(
             "public_key",
-            format!(
-                "is already registered as key {} of {}{state}",
-                taken.key_id, taken.agency_code
-            ),
+            format!("is already registered {holder}{state}"),
         );
         return Err(problems.into_error());
     }

@@ -169,7 +169,8 @@ impl ReportApi {
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
-        let comment = req.comment.trim().to_owned();
+        let comment = chiso_domain::text::free_text(&req.comment)
+            .map_err(|e| ServiceError::field("comment", e.to_string()))?;
         if action == LifecycleAction::Return && comment.is_empty() {
             return Err(ServiceError::field(
                 "comment",

@@ -8,7 +8,7 @@ mod types;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, Query},
+    extract::DefaultBodyLimit,
     http::{HeaderMap, StatusCode},
     routing::{get, post},
 };
@@ -25,11 +25,12 @@ pub use self::{
 use super::common::{convert_all, created, next_page};
 use crate::{
     AppState,
+    config::RequestsConfig,
     error::{ApiResult, rest_error},
-    extract::{ApiJson, AuthUser},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser},
 };
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &RequestsConfig) -> Router<AppState> {
     Router::new()
         .route("/api/v1/agencies", post(create_agency).get(list_agencies))
         .route("/api/v1/agencies/{code}", get(get_agency))
@@ -39,12 +40,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agencies/changes", get(list_changes))
         .route(
             "/api/v1/agencies/import",
-            post(import_agencies).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(import_agencies).layer(DefaultBodyLimit::max(limits.import_body_bytes)),
         )
 }
-
-/// Largest CSV file an import accepts.
-const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Registers an agency (admin).
 #[utoipa::path(
@@ -83,7 +81,7 @@ pub async fn create_agency(
 )]
 pub async fn list_agencies(
     user: AuthUser,
-    Query(query): Query<AgencyQuery>,
+    ApiQuery(query): ApiQuery<AgencyQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Agency>>)> {
     let page = user
         .agencies()
@@ -107,8 +105,8 @@ pub async fn list_agencies(
 )]
 pub async fn get_agency(
     user: AuthUser,
-    Path(code): Path<String>,
-    Query(query): Query<AsOfQuery>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(query): ApiQuery<AsOfQuery>,
 ) -> ApiResult<Json<Agency>> {
     let agency = user
         .agencies()
@@ -131,8 +129,8 @@ pub async fn get_agency(
 )]
 pub async fn get_subtree(
     user: AuthUser,
-    Path(code): Path<String>,
-    Query(query): Query<AsOfQuery>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(query): ApiQuery<AsOfQuery>,
 ) -> ApiResult<Json<Vec<SubtreeNode>>> {
     let subtree = user
         .agencies()
@@ -153,7 +151,10 @@ pub async fn get_subtree(
     responses((status = 200, body = Lineage), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_lineage(user: AuthUser, Path(code): Path<String>) -> ApiResult<Json<Lineage>> {
+pub async fn get_lineage(
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<Lineage>> {
     let lineage = user
         .agencies()
         .get_lineage(pb::GetLineageRequest { code })
@@ -208,7 +209,7 @@ pub async fn reorganise(
 )]
 pub async fn import_agencies(
     user: AuthUser,
-    Query(query): Query<ImportQuery>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ImportSummary>)> {
     let dry_run = query.dry_run.unwrap_or(false);
@@ -237,7 +238,7 @@ pub async fn import_agencies(
 )]
 pub async fn list_changes(
     user: AuthUser,
-    Query(query): Query<ChangesQuery>,
+    ApiQuery(query): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<AgencyChanges>> {
     let page = user
         .agencies()

@@ -8,7 +8,6 @@ mod types;
 use axum::{
     Json, Router,
     body::Body,
-    extract::Path,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -27,7 +26,7 @@ use super::common::convert_all;
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
-    extract::{ApiQuery, AuthUser},
+    extract::{ApiPath, ApiQuery, AuthUser},
 };
 
 pub fn router() -> Router<AppState> {
@@ -158,7 +157,7 @@ pub async fn list_plans(
     responses((status = 200, body = Plan), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_plan(user: AuthUser, Path(code): Path<String>) -> ApiResult<Json<Plan>> {
+pub async fn get_plan(user: AuthUser, ApiPath(code): ApiPath<String>) -> ApiResult<Json<Plan>> {
     let plan = user
         .aggregation()
         .get_plan(pb::GetPlanRequest { code })
@@ -211,7 +210,7 @@ pub async fn list_rankings(user: AuthUser) -> ApiResult<Json<Vec<RankingDefiniti
 )]
 pub async fn get_ranking(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<RankingQuery>,
 ) -> ApiResult<Json<RankingResult>> {
     let r = user
@@ -236,7 +235,7 @@ pub async fn get_ranking(
 )]
 pub async fn export(
     user: AuthUser,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     let request = query.into_request(&kind)?;

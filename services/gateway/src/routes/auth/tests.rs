@@ -33,6 +33,7 @@ fn router(public_keys: &[&str]) -> Router {
         trusted_proxies: Vec::new().into(),
         basic: Default::default(),
         limits: Default::default(),
+        requests: Default::default(),
     })
 }
 

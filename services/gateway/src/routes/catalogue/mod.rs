@@ -8,7 +8,6 @@ mod types;
 
 use axum::{
     Json, Router,
-    extract::Path,
     http::StatusCode,
     routing::{get, post},
 };
@@ -24,7 +23,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiError, ApiResult, write_error},
-    extract::{ApiJson, ApiQuery, AuthUser, IdempotencyKey},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey},
 };
 
 pub fn router() -> Router<AppState> {
@@ -99,7 +98,7 @@ pub async fn list_data_elements(
 )]
 pub async fn get_data_element(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<DataElement>> {
     let element = user
         .catalogue()
@@ -161,7 +160,7 @@ pub async fn create_data_element(
 )]
 pub async fn update_data_element(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
     ApiJson(body): ApiJson<DataElementBody>,
 ) -> ApiResult<Json<DataElement>> {
@@ -196,7 +195,7 @@ pub async fn update_data_element(
 )]
 pub async fn retire_data_element(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
 ) -> ApiResult<Json<DataElement>> {
     let element = user
@@ -241,7 +240,10 @@ pub async fn list_indicators(
     responses((status = 200, body = Indicator), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_indicator(user: AuthUser, Path(code): Path<String>) -> ApiResult<Json<Indicator>> {
+pub async fn get_indicator(
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<Indicator>> {
     let indicator = user
         .catalogue()
         .get_indicator(pb::GetIndicatorRequest { code })
@@ -299,7 +301,7 @@ pub async fn create_indicator(
 )]
 pub async fn update_indicator(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
     ApiJson(body): ApiJson<IndicatorBody>,
 ) -> ApiResult<Json<Indicator>> {
@@ -333,7 +335,7 @@ pub async fn update_indicator(
 )]
 pub async fn retire_indicator(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
 ) -> ApiResult<Json<Indicator>> {
     let indicator = user
@@ -374,7 +376,7 @@ pub async fn list_validation_rules(
 )]
 pub async fn get_validation_rule(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<ValidationRule>> {
     // The service has no GetValidationRule: the list is a few dozen rules,
     // so one is picked from all of them rather than widening the contract.
@@ -444,7 +446,7 @@ pub async fn create_validation_rule(
 )]
 pub async fn update_validation_rule(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
     ApiJson(body): ApiJson<ValidationRuleBody>,
 ) -> ApiResult<Json<ValidationRule>> {
@@ -478,7 +480,7 @@ pub async fn update_validation_rule(
 )]
 pub async fn retire_validation_rule(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
 ) -> ApiResult<Json<ValidationRule>> {
     let rule = user

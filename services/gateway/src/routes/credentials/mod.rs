@@ -4,12 +4,7 @@
 mod convert;
 mod types;
 
-use axum::{
-    Json, Router,
-    extract::{Path, Query},
-    http::StatusCode,
-    routing::post,
-};
+use axum::{Json, Router, http::StatusCode, routing::post};
 use chiso_proto::registry::v1 as pb;
 
 use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
@@ -20,7 +15,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, RestNames, rest_error},
-    extract::{ApiJson, AuthUser},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser},
 };
 
 pub fn router() -> Router<AppState> {
@@ -55,7 +50,7 @@ pub fn router() -> Router<AppState> {
 )]
 pub async fn issue_credentials(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     let issued = user
         .credentials()
@@ -161,7 +156,7 @@ async fn issue_staff(
 )]
 pub async fn list_officers(
     user: AuthUser,
-    Query(query): Query<OfficerQuery>,
+    ApiQuery(query): ApiQuery<OfficerQuery>,
 ) -> ApiResult<Json<Vec<ClientInfo>>> {
     let of = pb::ListCredentialsRequest {
         province_code: query.province,
@@ -179,7 +174,7 @@ pub async fn list_officers(
 )]
 pub async fn list_agency_credentials(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ClientInfo>>> {
     let of = pb::ListCredentialsRequest {
         agency_code: code,
@@ -218,8 +213,8 @@ async fn list(
 )]
 pub async fn rotate_credentials(
     user: AuthUser,
-    Path(client_id): Path<String>,
-    Query(query): Query<RotateQuery>,
+    ApiPath(client_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RotateQuery>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     let issued = user
         .credentials()
@@ -241,7 +236,7 @@ pub async fn rotate_credentials(
 )]
 pub async fn revoke_credentials(
     user: AuthUser,
-    Path(client_id): Path<String>,
+    ApiPath(client_id): ApiPath<String>,
 ) -> ApiResult<Json<ClientInfo>> {
     let info = user
         .credentials()

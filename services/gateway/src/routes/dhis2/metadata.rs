@@ -3,17 +3,14 @@
 
 use std::collections::HashMap;
 
-use axum::{
-    Json,
-    extract::{Path, RawQuery},
-};
+use axum::{Json, extract::RawQuery};
 use chiso_proto::{registry::v1 as registry, submission::v1 as pb};
 use serde_json::{Value, json};
 
 use super::query::{Fields, ListQuery};
 use crate::{
     error::{ApiError, ApiResult},
-    extract::AuthUser,
+    extract::{ApiPath, AuthUser},
 };
 
 /// The query string as (key, value) pairs, `filter` repeated as sent.
@@ -243,7 +240,7 @@ pub async fn list_data_elements(user: AuthUser, RawQuery(raw): RawQuery) -> ApiR
 
 pub async fn get_data_element(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     single("DataElement", &id, raw, data_elements(&user).await?)
@@ -255,7 +252,7 @@ pub async fn list_indicators(user: AuthUser, RawQuery(raw): RawQuery) -> ApiResu
 
 pub async fn get_indicator(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     single("Indicator", &id, raw, indicators(&user).await?)
@@ -267,7 +264,7 @@ pub async fn list_data_sets(user: AuthUser, RawQuery(raw): RawQuery) -> ApiResul
 
 pub async fn get_data_set(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     single("DataSet", &id, raw, data_sets(&user).await?)
@@ -282,7 +279,7 @@ pub async fn list_organisation_units(
 
 pub async fn get_organisation_unit(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     single(

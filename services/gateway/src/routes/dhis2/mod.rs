@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 
 use axum::{
     Json, Router,
+    extract::DefaultBodyLimit,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
@@ -32,11 +33,15 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
+    config::RequestsConfig,
     error::{ApiError, ApiResult},
     extract::AuthUser,
 };
 
-pub fn router() -> Router<AppState> {
+/// The DHIS2 routes. A completion list, like a report, may name many
+/// reports; the data value set imports stream their bodies (upload.rs) and
+/// bound them there.
+pub fn router(limits: &RequestsConfig) -> Router<AppState> {
     Router::new()
         .route("/api/dataElements", get(metadata::list_data_elements))
         .route("/api/dataElements/{id}", get(metadata::get_data_element))
@@ -76,11 +81,15 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/completeDataSetRegistrations",
-            get(completions::get_registrations).post(completions::post_registrations),
+            get(completions::get_registrations)
+                .post(completions::post_registrations)
+                .layer(DefaultBodyLimit::max(limits.report_body_bytes)),
         )
         .route(
             "/api/completeDataSetRegistrations.json",
-            get(completions::get_registrations).post(completions::post_registrations),
+            get(completions::get_registrations)
+                .post(completions::post_registrations)
+                .layer(DefaultBodyLimit::max(limits.report_body_bytes)),
         )
 }
 

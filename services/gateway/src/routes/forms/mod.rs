@@ -4,7 +4,7 @@
 mod convert;
 mod types;
 
-use axum::{Json, Router, extract::Path, routing::get};
+use axum::{Json, Router, routing::get};
 use chiso_proto::submission::v1 as pb;
 
 pub(crate) use self::convert::status_name;
@@ -16,7 +16,7 @@ use super::common::convert_all;
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
-    extract::{ApiQuery, AuthUser},
+    extract::{ApiPath, ApiQuery, AuthUser},
 };
 
 pub fn router() -> Router<AppState> {
@@ -50,7 +50,7 @@ pub async fn list_forms(user: AuthUser) -> ApiResult<Json<Vec<Form>>> {
     responses((status = 200, body = Form), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_form(user: AuthUser, Path(code): Path<String>) -> ApiResult<Json<Form>> {
+pub async fn get_form(user: AuthUser, ApiPath(code): ApiPath<String>) -> ApiResult<Json<Form>> {
     let form = user
         .forms()
         .get_form(pb::GetFormRequest { code })
@@ -72,7 +72,7 @@ pub async fn get_form(user: AuthUser, Path(code): Path<String>) -> ApiResult<Jso
 )]
 pub async fn list_form_periods(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<PeriodsQuery>,
 ) -> ApiResult<Json<Vec<Period>>> {
     let listed = user
@@ -132,7 +132,7 @@ pub async fn list_periods(
 )]
 pub async fn list_expected_reports(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<ExpectedQuery>,
 ) -> ApiResult<Json<ExpectedReports>> {
     let expected = user

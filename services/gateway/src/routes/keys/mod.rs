@@ -5,7 +5,6 @@ mod types;
 
 use axum::{
     Json, Router,
-    extract::Path,
     http::StatusCode,
     routing::{get, post},
 };
@@ -17,7 +16,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
-    extract::{ApiJson, AuthUser},
+    extract::{ApiJson, ApiPath, AuthUser},
 };
 
 pub fn router() -> Router<AppState> {
@@ -42,7 +41,7 @@ pub fn router() -> Router<AppState> {
 )]
 pub async fn list_keys(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Vec<SigningKey>>> {
     let listed = user
         .signing_keys()
@@ -68,7 +67,7 @@ pub async fn list_keys(
 )]
 pub async fn register_key(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<NewKey>,
 ) -> ApiResult<(StatusCode, Json<SigningKey>)> {
     let key = user
@@ -97,7 +96,7 @@ pub async fn register_key(
 )]
 pub async fn revoke_key(
     user: AuthUser,
-    Path((code, key_id)): Path<(String, String)>,
+    ApiPath((code, key_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RevokeKey>,
 ) -> ApiResult<Json<SigningKey>> {
     let key = user

@@ -7,7 +7,7 @@ mod types;
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -23,7 +23,7 @@ use super::common::{convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
-    extract::{ApiJson, AuthUser, ClientAddress},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser, ClientAddress},
 };
 
 pub fn router() -> Router<AppState> {
@@ -91,7 +91,7 @@ pub async fn file_registration(
 )]
 pub async fn list_registrations(
     user: AuthUser,
-    Query(query): Query<RegistrationQuery>,
+    ApiQuery(query): ApiQuery<RegistrationQuery>,
 ) -> ApiResult<Json<Vec<Registration>>> {
     let status = convert::parse_status(query.status.as_deref())?;
     let found = user
@@ -115,7 +115,7 @@ pub async fn list_registrations(
 )]
 pub async fn get_registration(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Registration>> {
     let found = user
         .registrations()
@@ -139,7 +139,7 @@ pub async fn get_registration(
 )]
 pub async fn approve_registration(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Approved>> {
     let approved = user
         .registrations()
@@ -163,7 +163,7 @@ pub async fn approve_registration(
 )]
 pub async fn reject_registration(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Rejection>,
 ) -> ApiResult<Json<Registration>> {
     let decided = user

@@ -16,7 +16,7 @@ mod types;
 
 use axum::{
     Json, Router,
-    extract::Path,
+    extract::DefaultBodyLimit,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post, put},
@@ -32,16 +32,23 @@ pub use self::types::{
 use super::common::{convert_all, created, next_page};
 use crate::{
     AppState,
+    config::RequestsConfig,
     error::{ApiResult, rest_error, write_error},
-    extract::{ApiJson, ApiQuery, AuthUser, IdempotencyKey, MaybeJson, WriteHeaders},
+    extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey, MaybeJson, WriteHeaders},
 };
 
-pub fn router() -> Router<AppState> {
+/// The report routes; a report or draft carries a whole form's values, so
+/// its body may be larger than other writes'.
+pub fn router(limits: &RequestsConfig) -> Router<AppState> {
+    let whole_form = DefaultBodyLimit::max(limits.report_body_bytes);
     Router::new()
-        .route("/api/v1/reports", post(submit_report).get(list_reports))
+        .route(
+            "/api/v1/reports",
+            post(submit_report).get(list_reports).layer(whole_form),
+        )
         .route(
             "/api/v1/reports/{form}/{period}/{agency}/draft",
-            put(save_draft),
+            put(save_draft).layer(whole_form),
         )
         .route(
             "/api/v1/reports/by-key/{form}/{period}/{agency}",
@@ -106,7 +113,7 @@ impl From<pb::Report> for ReportAnswer {
 )]
 pub async fn save_draft(
     user: AuthUser,
-    Path((form, period, agency_code)): Path<(String, String, String)>,
+    ApiPath((form, period, agency_code)): ApiPath<(String, String, String)>,
     write: WriteHeaders,
     ApiJson(body): ApiJson<SaveDraft>,
 ) -> ApiResult<ReportAnswer> {
@@ -182,7 +189,7 @@ pub async fn submit_report(
 )]
 pub async fn submit_draft(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
     MaybeJson(body): MaybeJson<SubmitDraft>,
 ) -> ApiResult<ReportAnswer> {
@@ -228,7 +235,7 @@ pub async fn submit_draft(
 )]
 pub async fn accept_report(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
     MaybeJson(body): MaybeJson<ReviewBody>,
 ) -> ApiResult<ReportAnswer> {
@@ -263,7 +270,7 @@ pub async fn accept_report(
 )]
 pub async fn return_report(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
     MaybeJson(body): MaybeJson<ReviewBody>,
 ) -> ApiResult<ReportAnswer> {
@@ -307,7 +314,7 @@ fn review_request(id: String, body: ReviewBody, write: WriteHeaders) -> pb::Revi
 )]
 pub async fn revise_report(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
     MaybeJson(body): MaybeJson<ReviseBody>,
 ) -> ApiResult<ReportAnswer> {
@@ -367,7 +374,7 @@ pub async fn unlock_report(
 )]
 pub async fn get_report(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
@@ -403,7 +410,7 @@ pub async fn get_report(
 )]
 pub async fn get_report_by_key(
     user: AuthUser,
-    Path((form, period, agency_code)): Path<(String, String, String)>,
+    ApiPath((form, period, agency_code)): ApiPath<(String, String, String)>,
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
@@ -460,7 +467,10 @@ pub async fn list_reports(
     ),
     security(("bearer" = []))
 )]
-pub async fn list_versions(user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Report>>> {
+pub async fn list_versions(
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<Report>>> {
     let listed = user
         .reports()
         .list_report_versions(pb::ListReportVersionsRequest { report_id: id })
@@ -485,7 +495,7 @@ pub async fn list_versions(user: AuthUser, Path(id): Path<String>) -> ApiResult<
 )]
 pub async fn list_report_audit(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<AuditEntry>>)> {
     let request = pb::ListAuditEntriesRequest {
@@ -511,7 +521,7 @@ pub async fn list_report_audit(
 )]
 pub async fn list_agency_audit(
     user: AuthUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<AuditEntry>>)> {
     let request = pb::ListAuditEntriesRequest {
@@ -557,7 +567,7 @@ async fn audit(
 )]
 pub async fn verify_signature(
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<SignatureVerification>> {
     let verification = user

@@ -10,7 +10,7 @@ mod sheet;
 use axum::{
     Router,
     body::Bytes,
-    extract::Path,
+    extract::DefaultBodyLimit,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -22,15 +22,18 @@ use tonic::Code;
 use self::sheet::Identity;
 use crate::{
     AppState,
+    config::RequestsConfig,
     error::{ApiError, ApiResult},
-    extract::{ApiQuery, AuthUser, WriteHeaders},
+    extract::{ApiPath, ApiQuery, AuthUser, WriteHeaders},
     routes::reports::ReportAnswer,
 };
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &RequestsConfig) -> Router<AppState> {
     Router::new().route(
         "/api/v1/reports/{form}/{period}/{agency}/template",
-        get(download).post(upload),
+        get(download)
+            .post(upload)
+            .layer(DefaultBodyLimit::max(limits.upload_body_bytes)),
     )
 }
 
@@ -52,7 +55,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 )]
 pub async fn download(
     user: AuthUser,
-    Path((form, period, agency)): Path<(String, String, String)>,
+    ApiPath((form, period, agency)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Response> {
     let definition = user
         .forms()
@@ -145,7 +148,7 @@ pub struct UploadQuery {
 )]
 pub async fn upload(
     user: AuthUser,
-    Path((form, period, agency)): Path<(String, String, String)>,
+    ApiPath((form, period, agency)): ApiPath<(String, String, String)>,
     ApiQuery(query): ApiQuery<UploadQuery>,
     write: WriteHeaders,
     body: Bytes,

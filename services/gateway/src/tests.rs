@@ -1091,11 +1091,14 @@ async fn framework_refusals_are_problems_too() {
 
 #[tokio::test]
 async fn details_are_vietnamese_unless_english_is_preferred() {
-    let (router, _) = gateway();
-    let body = r#"{"client_id": "x"}"#;
+    // The token endpoint answers in RFC 6749's shape; any other route in ours.
+    let (router, signer) = gateway();
+    let bearer = format!("Bearer {}", admin_token(&signer));
+    let body = r#"{"label": "x"}"#;
     let token_request = |language: Option<&str>| {
-        let mut request =
-            Request::post("/api/v1/auth/token").header(header::CONTENT_TYPE, "application/json");
+        let mut request = Request::post("/api/v1/officers")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, bearer.as_str());
         if let Some(language) = language {
             request = request.header(header::ACCEPT_LANGUAGE, language);
         }
@@ -1116,7 +1119,7 @@ async fn details_are_vietnamese_unless_english_is_preferred() {
         );
         assert_eq!(
             answer["errors"],
-            json!([{"field": "client_secret", "pointer": "/client_secret",
+            json!([{"field": "province_code", "pointer": "/province_code",
                     "detail": "Trường này là bắt buộc (is required)"}])
         );
     }
@@ -1127,7 +1130,7 @@ async fn details_are_vietnamese_unless_english_is_preferred() {
         assert_eq!(answer["title"], json!("Invalid input"), "{language}");
         assert_eq!(
             answer["detail"],
-            json!("invalid input: client_secret: is required"),
+            json!("invalid input: province_code: is required"),
             "{language}"
         );
     }
@@ -1228,9 +1231,9 @@ async fn serde_messages_name_no_rust_types() {
         ),
         ("/api/v1/reports", r#"[]"#, "body"),
         (
-            "/api/v1/auth/token",
-            r#"{"client_id": 7, "client_secret": "s"}"#,
-            "client_id",
+            "/api/v1/officers",
+            r#"{"province_code": 7}"#,
+            "province_code",
         ),
     ] {
         let request = if sent.is_empty() {

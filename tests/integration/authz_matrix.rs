@@ -970,3 +970,439 @@ async fn every_route_as_every_role_inside_and_outside_its_scope() {
     );
     stack.shutdown().await;
 }
+
+// ---------------------------------------------------------------- gRPC
+
+/// A codec that sends and receives messages as raw bytes, so every method
+/// can be called from its descriptor alone.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = bytes::Bytes;
+    type Decode = bytes::Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Self::Item,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Self::Error> {
+        bytes::BufMut::put_slice(dst, &item);
+        Result::Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Self::Item>, Self::Error> {
+        let n = bytes::Buf::remaining(src);
+        Result::Ok(Some(bytes::Buf::copy_to_bytes(src, n)))
+    }
+}
+
+/// One gRPC method, as its descriptor gives it.
+#[derive(Debug, Clone)]
+struct Method {
+    /// `chiso.registry.v1.AgencyService/GetAgency`.
+    name: String,
+    client_streaming: bool,
+    server_streaming: bool,
+}
+
+/// Every method of every chiso service, from the descriptor set the
+/// services hand to reflection.
+fn described_methods() -> Vec<Method> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(chiso_tests::proto::FILE_DESCRIPTOR_SET)
+        .expect("the descriptor set decodes");
+    let mut methods = Vec::new();
+    for file in set.file {
+        let package = file.package().to_owned();
+        if !package.starts_with("chiso.") {
+            continue;
+        }
+        for service in &file.service {
+            for method in &service.method {
+                methods.push(Method {
+                    name: format!("{package}.{}/{}", service.name(), method.name()),
+                    client_streaming: method.client_streaming(),
+                    server_streaming: method.server_streaming(),
+                });
+            }
+        }
+    }
+    methods
+}
+
+/// What each method must enforce (`None`: open without a token), by
+/// `Service/Method`.
+fn grpc_table() -> Vec<(&'static str, Option<chiso_runtime::policy::Action>)> {
+    use chiso_runtime::policy::Action::*;
+    let rows: &[(&[&str], Option<chiso_runtime::policy::Action>)] = &[
+        (
+            &[
+                "AgencyService/CreateAgency",
+                "AgencyService/Reorganise",
+                "AgencyService/ImportAgencies",
+            ],
+            Some(ChangeTree),
+        ),
+        (
+            &["AgencyService/GetAgency", "AgencyService/GetLineage"],
+            Some(ReadAgency),
+        ),
+        (
+            &["AgencyService/ListAgencies", "AgencyService/GetSubtree"],
+            Some(ReadTree),
+        ),
+        (
+            &[
+                "AgencyService/WatchAgencies",
+                "AgencyService/ListAgencyChanges",
+            ],
+            Some(FollowFeed),
+        ),
+        (&["AgencyService/GetAgencyFeedHead"], Some(ReadFeedHead)),
+        (
+            &[
+                "CredentialService/IssueCredentials",
+                "CredentialService/ListCredentials",
+            ],
+            Some(IssueCredentials),
+        ),
+        (
+            &["CredentialService/IssueOfficerCredentials"],
+            Some(CreateOfficers),
+        ),
+        (
+            &[
+                "CredentialService/RotateCredentials",
+                "CredentialService/RevokeCredentials",
+            ],
+            Some(ManageCredentials),
+        ),
+        (
+            &["CredentialService/VerifyCredentials"],
+            Some(VerifyCredentials),
+        ),
+        // The token exchange and registration are the doors without a token.
+        (
+            &[
+                "CredentialService/IssueToken",
+                "RegistrationService/FileRegistration",
+            ],
+            None,
+        ),
+        (&["CredentialService/ListRevokedClients"], Some(FollowFeed)),
+        (
+            &[
+                "RegistrationService/ListRegistrations",
+                "RegistrationService/GetRegistration",
+                "RegistrationService/ApproveRegistration",
+                "RegistrationService/RejectRegistration",
+            ],
+            Some(ReviewRegistrations),
+        ),
+        (
+            &[
+                "SigningKeyService/RegisterSigningKey",
+                "SigningKeyService/RevokeSigningKey",
+            ],
+            Some(ManageSigningKeys),
+        ),
+        (
+            &[
+                "SigningKeyService/ListSigningKeys",
+                "SigningKeyService/GetSigningKey",
+            ],
+            Some(ReadSigningKeys),
+        ),
+        (
+            &[
+                "CatalogueService/ListDataElements",
+                "CatalogueService/GetDataElement",
+                "CatalogueService/ListIndicators",
+                "CatalogueService/GetIndicator",
+                "CatalogueService/ListValidationRules",
+                "FormService/ListForms",
+                "FormService/GetForm",
+                "FormService/ListPeriods",
+            ],
+            Some(ReadCatalogue),
+        ),
+        (
+            &[
+                "CatalogueService/CreateDataElement",
+                "CatalogueService/UpdateDataElement",
+                "CatalogueService/RetireDataElement",
+                "CatalogueService/CreateIndicator",
+                "CatalogueService/UpdateIndicator",
+                "CatalogueService/RetireIndicator",
+                "CatalogueService/CreateValidationRule",
+                "CatalogueService/UpdateValidationRule",
+                "CatalogueService/RetireValidationRule",
+            ],
+            Some(ManageCatalogue),
+        ),
+        (
+            &[
+                "FormService/ListExpectedReports",
+                "ReportService/GetReport",
+                "ReportService/ListReports",
+                "ReportService/ListReportVersions",
+                "ReportService/ListAuditEntries",
+                "ReportService/VerifySignature",
+            ],
+            Some(ReadReport),
+        ),
+        (
+            &[
+                "ReportService/SaveDraft",
+                "ReportService/SubmitReport",
+                "ReportService/ReviseReport",
+                "ReportService/ImportValues",
+                "ReportService/CompleteReports",
+            ],
+            Some(SubmitReport),
+        ),
+        (
+            &[
+                "ReportService/AcceptReport",
+                "ReportService/ReturnReport",
+                "ReportService/UnlockReport",
+            ],
+            Some(ReviewReport),
+        ),
+        (&["ChangeFeedService/WatchChanges"], Some(FollowFeed)),
+        (&["ChangeFeedService/GetFeedHead"], Some(ReadFeedHead)),
+        // Aggregates, and how far they have caught up.
+        (
+            &[
+                "AggregationService/GetAggregate",
+                "AggregationService/GetBreakdown",
+                "AggregationService/StreamBreakdown",
+                "AggregationService/GetTrend",
+                "AggregationService/GetCompleteness",
+                "AggregationService/ListPlans",
+                "AggregationService/GetPlan",
+                "AggregationService/GetAttainment",
+                "AggregationService/ListRankings",
+                "AggregationService/GetRanking",
+                "AggregationService/Export",
+                "AggregationService/GetFeedPosition",
+            ],
+            Some(ReadAggregates),
+        ),
+    ];
+    rows.iter()
+        .flat_map(|(names, action)| names.iter().map(move |n| (*n, *action)))
+        .collect()
+}
+
+/// What `method` (`chiso.x.v1.Service/Method`) must enforce, if the table has it.
+fn method_action(method: &str) -> Option<Option<chiso_runtime::policy::Action>> {
+    let (_, name) = method.rsplit_once('.')?;
+    grpc_table()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, action)| action)
+}
+
+/// `request` with `token` as its bearer, if there is one.
+fn with_token<T>(token: Option<&str>, mut request: tonic::Request<T>) -> tonic::Request<T> {
+    if let Some(token) = token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("ascii"),
+        );
+    }
+    request
+}
+
+/// Calls `method` on `addr` with an empty message (or an empty stream),
+/// as `token`; the status code it ends with.
+async fn call_empty(
+    stack: &TestStack,
+    addr: std::net::SocketAddr,
+    method: &Method,
+    token: Option<&str>,
+) -> tonic::Code {
+    let mut grpc = tonic::client::Grpc::new(stack.channel(addr));
+    grpc.ready().await.expect("service ready");
+    let path: tonic::codegen::http::uri::PathAndQuery =
+        format!("/{}", method.name).parse().expect("a method path");
+    let streamed = match (method.client_streaming, method.server_streaming) {
+        (false, false) => {
+            let request = with_token(token, tonic::Request::new(bytes::Bytes::new()));
+            return match grpc.unary(request, path, RawCodec).await {
+                Result::Ok(_) => tonic::Code::Ok,
+                Err(status) => status.code(),
+            };
+        }
+        (true, false) => {
+            let request = with_token(
+                token,
+                tonic::Request::new(futures::stream::empty::<bytes::Bytes>()),
+            );
+            return match grpc.client_streaming(request, path, RawCodec).await {
+                Result::Ok(_) => tonic::Code::Ok,
+                Err(status) => status.code(),
+            };
+        }
+        (false, true) => {
+            let request = with_token(token, tonic::Request::new(bytes::Bytes::new()));
+            grpc.server_streaming(request, path, RawCodec).await
+        }
+        (true, true) => {
+            let request = with_token(
+                token,
+                tonic::Request::new(futures::stream::empty::<bytes::Bytes>()),
+            );
+            grpc.streaming(request, path, RawCodec).await
+        }
+    };
+    match streamed {
+        Err(status) => status.code(),
+        // A stream may refuse in its first message; one that is still open
+        // after a moment (a feed being followed) was let through.
+        Result::Ok(response) => {
+            let mut stream = response.into_inner();
+            match tokio::time::timeout(std::time::Duration::from_secs(1), stream.message()).await {
+                Result::Ok(Err(status)) => status.code(),
+                _ => tonic::Code::Ok,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_grpc_method_as_every_role() {
+    use chiso_domain::Role;
+    use chiso_runtime::policy::{Reach, grant};
+
+    let stack = spawn_stack_with(StackOptions::default()).await;
+    let fixture = fixture(&stack).await;
+    let service = stack.service_token().await;
+    let roles: Vec<(&str, Option<Role>, Option<&str>)> = vec![
+        ("admin", Some(Role::Admin), Some(&fixture.tokens["admin"])),
+        (
+            "officer",
+            Some(Role::ProvinceOfficer),
+            Some(&fixture.tokens["officer"]),
+        ),
+        (
+            "viewer",
+            Some(Role::Viewer),
+            Some(&fixture.tokens["viewer"]),
+        ),
+        (
+            "agency",
+            Some(Role::AgencyReporter),
+            Some(&fixture.tokens["agency"]),
+        ),
+        (
+            "integrator",
+            Some(Role::Integrator),
+            Some(&fixture.tokens["integrator"]),
+        ),
+        ("service", Some(Role::Service), Some(&service)),
+        ("anonymous", None, None),
+    ];
+
+    // Completeness: every described method has an action (or is public),
+    // every method the table names is described.
+    let methods = described_methods();
+    let unmapped: Vec<&str> = methods
+        .iter()
+        .filter(|m| method_action(&m.name).is_none())
+        .map(|m| m.name.as_str())
+        .collect();
+    assert!(
+        unmapped.is_empty(),
+        "gRPC methods without a row in the matrix (add them to method_action): {unmapped:?}"
+    );
+    let stale: Vec<&str> = grpc_table()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !methods
+                .iter()
+                .any(|m| m.name.ends_with(&format!(".{name}")))
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "the matrix names gRPC methods that no longer exist: {stale:?}"
+    );
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for method in &methods {
+        let addr = if method.name.starts_with("chiso.registry.") {
+            stack.registry_addr
+        } else if method.name.starts_with("chiso.submission.") {
+            stack.submission_addr
+        } else {
+            stack.aggregation_addr
+        };
+        let action = method_action(&method.name).flatten();
+        for (name, role, token) in &roles {
+            let code = call_empty(&stack, addr, method, *token).await;
+            checked += 1;
+            let fine = match (action, role) {
+                // Public: never refused for who the caller is.
+                (None, _) => !matches!(
+                    code,
+                    tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+                ),
+                (Some(_), None) => code == tonic::Code::Unauthenticated,
+                (Some(action), Some(role)) => match grant(*role, action) {
+                    Reach::None => code == tonic::Code::PermissionDenied,
+                    // An empty message names nothing in a scope of one
+                    // agency or province, so a scoped caller may be refused
+                    // it; never unauthenticated, and the everywhere-reaching
+                    // never refused.
+                    Reach::OwnAgency | Reach::OwnProvince => code != tonic::Code::Unauthenticated,
+                    Reach::Everywhere => !matches!(
+                        code,
+                        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+                    ),
+                },
+            };
+            if !fine {
+                failures.push(format!(
+                    "{} as {name}: {code:?} (enforces {action:?})",
+                    method.name
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "authz matrix (gRPC): {} methods × {} callers = {checked} calls checked",
+        methods.len(),
+        roles.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} gRPC answers differ from the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    stack.shutdown().await;
+}

@@ -4,6 +4,7 @@ mod aggregation_restart;
 mod answers;
 mod areas;
 mod auth_abuse;
+mod authz_matrix;
 mod bad_input;
 mod catalogue;
 mod change_feed;

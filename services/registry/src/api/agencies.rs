@@ -46,6 +46,9 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetAgencyRequest>,
     ) -> Result<Response<pb::Agency>, Status> {
+        // Who is asking before what is asked: no token gets UNAUTHENTICATED
+        // here as everywhere, not feedback on its input.
+        caller(&request)?;
         let req = request.get_ref();
         let (code, as_of) = decode_code_as_of(&req.code, &req.as_of)?;
         let latest = self.readable(&request, &code).await?;
@@ -169,6 +172,7 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<pb::GetLineageRequest>,
     ) -> Result<Response<pb::Lineage>, Status> {
+        caller(&request)?;
         let code = parse_code("code", &request.get_ref().code)?;
         self.readable(&request, &code).await?;
         let lineage = store::lineage(&self.0.db, &code).await?;

@@ -260,8 +260,10 @@ fn rest_rows() -> Vec<Row> {
             "code,name,kind,parent_code,valid_from\n000.00.50.H52,Sở mới,department,000.00.00.H52,2020-01-01\n",
         ),
         // ---- credentials (registry)
-        // Listing credentials is for those who issue them (IssueCredentials).
-        row("GET", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{A}/credentials"), "own agency", STAFF),
+        // An agency's clients are listed by those who manage them: the
+        // agency itself and its province's officers (ManageCredentials).
+        row("GET", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{A}/credentials"), "own agency", [Ok, Ok, Denied, Ok, Denied]),
+        row("GET", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{B}/credentials"), "same-province agency", STAFF),
         row("GET", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{C}/credentials"), "other-province agency", ADMIN),
         row("POST", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{A}/credentials"), "own agency", STAFF),
         row("POST", "/api/v1/agencies/{code}/credentials", format!("/api/v1/agencies/{C}/credentials"), "other-province agency", ADMIN),
@@ -1084,11 +1086,13 @@ fn grpc_table() -> Vec<(&'static str, Option<chiso_runtime::policy::Action>)> {
         ),
         (&["AgencyService/GetAgencyFeedHead"], Some(ReadFeedHead)),
         (
-            &[
-                "CredentialService/IssueCredentials",
-                "CredentialService/ListCredentials",
-            ],
+            &["CredentialService/IssueCredentials"],
             Some(IssueCredentials),
+        ),
+        // An agency's clients are listed by those who manage them.
+        (
+            &["CredentialService/ListCredentials"],
+            Some(ManageCredentials),
         ),
         (
             &["CredentialService/IssueOfficerCredentials"],

@@ -210,12 +210,19 @@ async fn an_agency_reads_only_its_own_record() {
         .await;
     assert_eq!(status, 200, "{lineage}");
     assert_eq!(lineage["agency"]["code"], "000.01.24.H51");
+    // Its own credentials it reads (and rotates), no one else's.
+    let (status, clients) = stack
+        .get("/api/v1/agencies/000.01.24.H51/credentials", &agency)
+        .await;
+    assert_eq!(status, 200, "{clients}");
+    assert_eq!(clients[0]["agency_code"], "000.01.24.H51", "{clients}");
+    assert_eq!(clients[0]["role"], "agency_reporter", "{clients}");
     for path in [
         "/api/v1/agencies/000.02.24.H51",
         "/api/v1/agencies?province=51",
         "/api/v1/agencies/000.00.24.H51/subtree",
         "/api/v1/agencies/000.00.24.H51/lineage",
-        "/api/v1/agencies/000.01.24.H51/credentials",
+        "/api/v1/agencies/000.02.24.H51/credentials",
     ] {
         let (status, body) = stack.get(path, &agency).await;
         assert_eq!(status, 403, "{path}: {body}");

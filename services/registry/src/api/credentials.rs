@@ -193,8 +193,10 @@ impl CredentialService for CredentialApi {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        // Listing credentials is for those who issue them, in their reach.
-        let (_, scope) = caller_in_scope(&request, Action::IssueCredentials)?;
+        // An agency's clients are listed by whoever manages them (the agency
+        // itself, its province's officers); a province's staff by those who
+        // issue credentials there.
+        let (principal, manage) = caller_in_scope(&request, Action::ManageCredentials)?;
         let req = request.get_ref();
         let mut errors = FieldErrors::new();
         let of = match (optional(&req.agency_code), optional(&req.province_code)) {
@@ -217,14 +219,16 @@ impl CredentialService for CredentialApi {
         };
         match &of {
             ClientsOf::Agency(code) => {
+                manage.precheck_agency(Action::ManageCredentials, code.as_str())?;
                 let agency = store::get(&self.0.db, code).await?;
-                scope.check(
-                    Action::IssueCredentials,
+                manage.check(
+                    Action::ManageCredentials,
                     Resource::agency(code.as_str(), &agency.province_code),
                 )?;
             }
             ClientsOf::Province(province) => {
-                scope.check(
+                chiso_runtime::policy::authorize(
+                    &principal,
                     Action::IssueCredentials,
                     Resource::Province(province.as_str()),
                 )?;

@@ -13,6 +13,7 @@ mod idempotency;
 mod keys;
 mod migration;
 mod reports;
+mod txn;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

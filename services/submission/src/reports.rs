@@ -34,6 +34,7 @@ use crate::{
     entity::{audit as audit_log, report, report_value, report_version, unlock},
     events,
     idempotency::{self, IdempotencyKey},
+    txn::{self, WriteTxn},
 };
 
 /// Where a write goes.
@@ -246,11 +247,11 @@ fn value_rows(
         .collect()
 }
 
-/// Rows a batch of writes adds, inserted together by [`Inserts::flush`] in
-/// multi-row statements: an import of thousands of reports costs a few
-/// dozen statements instead of several per report. Updates and deletes are
-/// not deferred, so a write that reads back what an earlier one in the same
-/// transaction inserted must come after a flush.
+/// Rows a batch of writes adds, inserted together by [`Inserts::flush`]:
+/// an import of thousands of reports costs a few statements instead of
+/// several per report. Updates and deletes are not deferred, so a write that
+/// reads back what an earlier one in the same transaction inserted must come
+/// after a flush.
 #[derive(Default)]
 pub struct Inserts {
     reports: Vec<report::ActiveModel>,
@@ -265,13 +266,24 @@ pub struct Inserts {
 /// round trip is small next to its rows.
 const ROWS_PER_INSERT: usize = 1_000;
 
-async fn insert_all<A>(txn: &impl ConnectionTrait, mut rows: Vec<A>) -> ServiceResult<()>
+/// From this many rows a table's rows go in by `COPY` on PostgreSQL. Fewer
+/// go in one INSERT: a `COPY` costs a second round trip, and its end
+/// (`CopyDone`, a few bytes written after the data) can wait for the
+/// server's delayed ACK, as sqlx leaves Nagle's algorithm on.
+const COPY_FROM_ROWS: usize = 1_000;
+
+async fn insert_all<A>(txn: &WriteTxn, rows: Vec<A>) -> ServiceResult<()>
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        return insert_recordset(txn, rows).await;
-    }
+    let mut rows = if rows.len() >= COPY_FROM_ROWS {
+        match txn::copy_rows(txn, rows).await? {
+            Some(rows) => rows,
+            None => return Ok(()),
+        }
+    } else {
+        rows
+    };
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut rows, rest);
@@ -282,95 +294,9 @@ where
     Ok(())
 }
 
-/// PostgreSQL: every row in one statement, as one JSON parameter that
-/// `json_to_recordset` turns back into rows. A multi-row `VALUES` with a
-/// bound parameter per cell cost some 70 µs a report row here (parsing and
-/// binding thousands of parameters); one JSON text is parsed by the server
-/// at a few µs a row, near `COPY`.
-async fn insert_recordset<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> ServiceResult<()>
-where
-    A: sea_orm::ActiveModelTrait + Send,
-{
-    use std::fmt::Write as _;
-
-    use sea_orm::{EntityName, IdenStatic, Iterable, sea_query::Value};
-    let Some(first) = rows.first() else {
-        return Ok(());
-    };
-    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
-        // Set, or Unchanged (`ActiveModel::from(model)`); never NotSet (a
-        // key the database numbers).
-        .filter(|c| first.get(*c).into_value().is_some())
-        .collect();
-    let mut types = Vec::with_capacity(columns.len());
-    for c in &columns {
-        let sql_type = match first.get(*c).into_value() {
-            Some(Value::Bool(_)) => "bool",
-            Some(Value::Int(_)) => "int4",
-            Some(Value::BigInt(_)) => "int8",
-            Some(Value::String(_)) => "text",
-            Some(Value::Bytes(_)) => "bytea",
-            Some(Value::ChronoDate(_)) => "date",
-            Some(Value::ChronoDateTimeUtc(_)) => "timestamptz",
-            other => {
-                return Err(ServiceError::Internal(anyhow::anyhow!(
-                    "bulk insert: column {} holds {other:?}",
-                    c.as_str()
-                )));
-            }
-        };
-        types.push(format!("\"{}\" {sql_type}", c.as_str()));
-    }
-    let mut json = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut object = serde_json::Map::with_capacity(columns.len());
-        for c in &columns {
-            let value = match row.get(*c).into_value() {
-                Some(Value::Bool(Some(b))) => serde_json::Value::from(b),
-                Some(Value::Int(Some(n))) => serde_json::Value::from(n),
-                Some(Value::BigInt(Some(n))) => serde_json::Value::from(n),
-                Some(Value::String(Some(t))) => serde_json::Value::from(t),
-                // bytea's text input: `\x` and hex.
-                Some(Value::Bytes(Some(b))) => {
-                    let mut hex = String::with_capacity(2 + b.len() * 2);
-                    hex.push_str("\\x");
-                    for byte in b {
-                        // Writing to a String cannot fail.
-                        let _ = write!(hex, "{byte:02x}");
-                    }
-                    serde_json::Value::from(hex)
-                }
-                Some(Value::ChronoDate(Some(d))) => serde_json::Value::from(d.to_string()),
-                Some(Value::ChronoDateTimeUtc(Some(t))) => serde_json::Value::from(t.to_rfc3339()),
-                _ => serde_json::Value::Null,
-            };
-            object.insert(c.as_str().to_owned(), value);
-        }
-        json.push(serde_json::Value::Object(object));
-    }
-    let names: Vec<String> = columns
-        .iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
-        .collect();
-    let names = names.join(", ");
-    let table = A::Entity::default().table_name().to_owned();
-    let sql = format!(
-        "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM json_to_recordset($1::json) AS x({})",
-        types.join(", ")
-    );
-    let text = serde_json::Value::Array(json).to_string();
-    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-        sea_orm::DbBackend::Postgres,
-        sql,
-        [text.into()],
-    ))
-    .await?;
-    Ok(())
-}
-
 impl Inserts {
     /// Inserts everything held, parents before children.
-    pub async fn flush(&mut self, txn: &impl ConnectionTrait) -> ServiceResult<()> {
+    pub async fn flush(&mut self, txn: &WriteTxn) -> ServiceResult<()> {
         insert_all(txn, std::mem::take(&mut self.reports)).await?;
         insert_all(txn, std::mem::take(&mut self.versions)).await?;
         insert_all(txn, std::mem::take(&mut self.values)).await?;
@@ -388,7 +314,7 @@ pub fn status_of(row: &report::Model) -> ServiceResult<ReportStatus> {
 /// The current status and values of the report at `key`, read (and locked)
 /// inside the caller's transaction.
 pub async fn current_in(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     defs: &Definitions,
     key: &ReportKey,
 ) -> ServiceResult<Option<(ReportStatus, ReportValues)>> {
@@ -403,7 +329,7 @@ pub async fn current_in(
 /// locked until commit on PostgreSQL) inside the caller's transaction, a
 /// few statements for any number of keys; keys with no report are absent.
 pub async fn current_many(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     defs: &Definitions,
     keys: &[ReportKey],
 ) -> ServiceResult<BTreeMap<ReportKey, (report::Model, ReportValues)>> {
@@ -414,19 +340,41 @@ pub async fn current_many(
             .or_default()
             .push(key.agency.as_str());
     }
+    // The agencies as one JSON parameter the database unpacks: one
+    // statement whatever their number. An `IN` list of a thousand
+    // parameters a statement cost 40 ms each to plan; and on PostgreSQL the
+    // codes are joined, not tested with `IN (SELECT …)`: right after an
+    // import its statistics still say the table is empty, and the planner
+    // then unpacked the whole list again for every report of the period
+    // (48 s to find none of 9,091 agencies next to 9,091 reports).
+    let backend = txn.get_database_backend();
     let mut rows = Vec::new();
     for ((form, period), agencies) in by_form_period {
-        for chunk in agencies.chunks(ROWS_PER_INSERT) {
-            rows.extend(
-                report::Entity::find()
-                    .filter(report::Column::Form.eq(form))
-                    .filter(report::Column::Period.eq(&period))
-                    .filter(report::Column::AgencyCode.is_in(chunk.iter().copied()))
-                    .lock_exclusive()
-                    .all(txn)
-                    .await?,
-            );
-        }
+        let agencies = serde_json::to_string(&agencies)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("agency codes as JSON: {e}")))?;
+        let found = if backend == sea_orm::DbBackend::Postgres {
+            report::Entity::find()
+                .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+                    backend,
+                    "SELECT r.* FROM reports r \
+                     JOIN json_array_elements_text($3::json) AS k(code) ON r.agency_code = k.code \
+                     WHERE r.form = $1 AND r.period = $2 FOR UPDATE OF r",
+                    [form.into(), period.into(), agencies.into()],
+                ))
+                .all(txn)
+                .await?
+        } else {
+            report::Entity::find()
+                .filter(report::Column::Form.eq(form))
+                .filter(report::Column::Period.eq(&period))
+                .filter(Expr::cust_with_values(
+                    "agency_code IN (SELECT value FROM json_each(?))",
+                    [agencies],
+                ))
+                .all(txn)
+                .await?
+        };
+        rows.extend(found);
     }
     let mut values: BTreeMap<(String, i32), Vec<report_value::Model>> = BTreeMap::new();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -469,7 +417,7 @@ pub async fn write(
     sequencer: &Notify,
 ) -> ServiceResult<pb::Report> {
     let now = Utc::now();
-    let txn = chiso_runtime::db::begin_write(db).await?;
+    let txn = WriteTxn::begin(db).await?;
     let mut inserts = Inserts::default();
     let (answer, published) = write_in(&txn, defs, actor, w, now, None, &mut inserts).await?;
     inserts.flush(&txn).await?;
@@ -491,7 +439,7 @@ pub async fn write(
 /// the caller has read it already in this transaction (`Some(None)`: there
 /// is none); the rows it adds wait in `inserts` for the caller's flush.
 pub async fn write_in(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     defs: &Definitions,
     actor: &Actor,
     w: &Write,

@@ -135,7 +135,7 @@ pub(super) async fn complete_reports(
     // The reports that passed are written even when others did not, so
     // every conflict is named at once; the transaction is then dropped.
     let now = Utc::now();
-    let txn = chiso_runtime::db::begin_write(&state.db).await?;
+    let txn = crate::txn::WriteTxn::begin(&state.db).await?;
     let mut counts = Counts::default();
     let mut written = 0;
     let mut published = false;

@@ -26,6 +26,7 @@ use crate::{
     catalogue::Definitions,
     idempotency::{self, IdempotencyKey},
     reports::{self, Target, Write},
+    txn::WriteTxn,
 };
 
 /// A conflict: what it is about, why, and the value's index (-1: a report).
@@ -391,7 +392,7 @@ pub(super) async fn import_values(
     // lifecycle: the existing reports read in a few statements, the rows of
     // new ones inserted together at the end.
     let now = Utc::now();
-    let txn = chiso_runtime::db::begin_write(&state.db).await?;
+    let txn = WriteTxn::begin(&state.db).await?;
     let keys: Vec<ReportKey> = parsed.iter().map(|(key, _, _)| key.clone()).collect();
     mark("checked");
     let mut existing = reports::current_many(&txn, &defs, &keys).await?;
@@ -543,7 +544,7 @@ pub(super) fn refusal(
 /// sequencer woken when feed events were written.
 pub(super) async fn finish(
     state: &Submission,
-    txn: sea_orm::DatabaseTransaction,
+    txn: WriteTxn,
     idem: Option<&IdempotencyKey>,
     answer: &pb::ImportSummary,
     now: chrono::DateTime<Utc>,

@@ -135,10 +135,19 @@ pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
 /// The span for one incoming gRPC call, a child of the caller's trace when
 /// the request carries one. Used as tonic's `trace_fn`.
 pub fn grpc_request_span(request: &http::Request<()>) -> tracing::Span {
+    // The gateway's request id (or a direct caller's), so that every line a
+    // back service logs for the call can be found by the id the client saw.
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| id.len() <= 128)
+        .unwrap_or_default();
     let span = tracing::info_span!(
         "grpc.request",
         otel.kind = "server",
         rpc.method = %request.uri().path(),
+        request_id = %request_id,
     );
     let parent =
         global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
@@ -152,6 +161,41 @@ mod tests {
     use opentelemetry_sdk::trace::InMemorySpanExporter;
 
     use super::*;
+
+    /// Every line logged while a call is served names the caller's request id.
+    #[test]
+    fn log_lines_of_a_call_carry_its_request_id() {
+        #[derive(Clone, Default)]
+        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let request = http::Request::builder()
+                .uri("/chiso.submission.v1.ReportService/SubmitReport")
+                .header("x-request-id", "req-7f3a")
+                .body(())
+                .unwrap();
+            let span = grpc_request_span(&request);
+            let _entered = span.enter();
+            tracing::info!("report stored");
+        });
+        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("request_id=req-7f3a"), "{logged}");
+        assert!(logged.contains("report stored"), "{logged}");
+    }
 
     #[test]
     fn trace_context_crosses_grpc_metadata() {

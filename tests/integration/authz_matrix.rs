@@ -174,8 +174,11 @@ const OUTSIDE_OPENAPI: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     // `/metrics` has a listener of its own (services/gateway/src/metrics.rs),
     // never this one.
-    ("GET", "/api-docs/openapi.json"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
     ("GET", "/swagger-ui"),
+    ("GET", "/swagger-ui/"),
+    ("GET", "/api-docs/openapi.json"),
     ("GET", "/api/dataElements"),
     ("GET", "/api/dataElements/{id}"),
     ("GET", "/api/indicators"),
@@ -450,8 +453,12 @@ fn rest_rows() -> Vec<Row> {
         row("GET", "/healthz", "/healthz", "global", ALL).public(Ok),
         row("GET", "/readyz", "/readyz", "global", ALL).public(Ok),
         row("GET", "/.well-known/jwks.json", "/.well-known/jwks.json", "global", ALL).public(Ok),
+        row("GET", "/openapi.json", "/openapi.json", "global", ALL).public(Ok),
+        row("GET", "/docs", "/docs/", "global", ALL).public(Ok),
+        // The old addresses redirect (308), which the client follows.
+        row("GET", "/swagger-ui", "/swagger-ui", "global", ALL).public(Ok),
+        row("GET", "/swagger-ui/", "/swagger-ui/", "global", ALL).public(Ok),
         row("GET", "/api-docs/openapi.json", "/api-docs/openapi.json", "global", ALL).public(Ok),
-        row("GET", "/swagger-ui", "/swagger-ui/", "global", ALL).public(Ok),
         // ---- outside OpenAPI: the DHIS2-compatible API, on the same policy
         row("GET", "/api/dataElements", "/api/dataElements", "global", ALL),
         row("GET", "/api/dataElements/{id}", "/api/dataElements/documents_sent", "global", ALL),
@@ -867,20 +874,14 @@ fn check(expect: Expect, status: u16, body: &Value) -> Result<(), String> {
 
 /// (method, route) of every operation in the gateway's OpenAPI document.
 async fn openapi_routes(stack: &TestStack) -> BTreeSet<(String, String)> {
-    let mut document = None;
-    for path in ["/openapi.json", "/api-docs/openapi.json"] {
-        let response = stack
-            .http
-            .get(format!("{}{path}", stack.gateway_url))
-            .send()
-            .await
-            .expect("gateway reachable");
-        if response.status().is_success() {
-            document = Some(response.json::<Value>().await.expect("OpenAPI is JSON"));
-            break;
-        }
-    }
-    let document = document.expect("the gateway serves its OpenAPI document");
+    let response = stack
+        .http
+        .get(format!("{}/openapi.json", stack.gateway_url))
+        .send()
+        .await
+        .expect("gateway reachable");
+    assert!(response.status().is_success(), "GET /openapi.json");
+    let document = response.json::<Value>().await.expect("OpenAPI is JSON");
     let mut routes = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("a path item").keys() {

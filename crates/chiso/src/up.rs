@@ -173,7 +173,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     println!();
     println!("chiso is up: {gateway_url}");
-    println!("  API docs:     {gateway_url}/swagger-ui/");
+    println!("  API docs:     {gateway_url}/docs/");
     if let Some(metrics_url) = &metrics_url {
         println!("  metrics:      {metrics_url}");
     }

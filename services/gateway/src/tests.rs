@@ -1457,3 +1457,43 @@ async fn half_sent_headers_are_cut_off_and_metrics_have_their_own_port() {
     assert!(!scraped.contains("BREW"), "{scraped}");
     stop.cancel();
 }
+
+/// The contract is at `/openapi.json` and its page at `/docs`; the old
+/// addresses redirect there for good.
+#[tokio::test]
+async fn the_contract_and_its_page_are_at_openapi_json_and_docs() {
+    let (router, _) = gateway();
+    let response = router
+        .clone()
+        .oneshot(get("/openapi.json", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert!(doc["paths"]["/api/v1/reports"].is_object());
+    let response = router.clone().oneshot(get("/docs/", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    for (old, new) in [
+        ("/swagger-ui", "/docs/"),
+        ("/swagger-ui/", "/docs/"),
+        ("/api-docs/openapi.json", "/openapi.json"),
+    ] {
+        let response = router.clone().oneshot(get(old, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT, "{old}");
+        assert_eq!(response.headers()[header::LOCATION], new, "{old}");
+    }
+}

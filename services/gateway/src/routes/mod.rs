@@ -14,7 +14,7 @@ pub mod registrations;
 pub mod reports;
 pub mod templates;
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::{Router, extract::DefaultBodyLimit, response::Redirect, routing::get};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -140,5 +140,19 @@ pub fn router(state: AppState) -> Router {
         // set it nearer the handler, which wins.
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .with_state(state)
-        .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        // Where the document and its page were before: bookmarks and
+        // scripts keep working.
+        .route(
+            "/swagger-ui",
+            get(|| async { Redirect::permanent("/docs/") }),
+        )
+        .route(
+            "/swagger-ui/",
+            get(|| async { Redirect::permanent("/docs/") }),
+        )
+        .route(
+            "/api-docs/openapi.json",
+            get(|| async { Redirect::permanent("/openapi.json") }),
+        )
 }

@@ -997,6 +997,26 @@ fn the_openapi_document_lists_the_reporting_routes_and_their_errors() {
         "{conflict}"
     );
     assert!(conflict.get("application/json").is_none(), "{conflict}");
+    // Every refusal the shared layers can give is documented on every
+    // operation, as problem details; the token endpoint keeps RFC 6749's.
+    let submit = &paths["/api/v1/reports"]["post"]["responses"];
+    for status in [
+        "401", "403", "404", "408", "409", "412", "413", "415", "422", "429", "503",
+    ] {
+        assert_eq!(
+            submit[status]["content"]["application/problem+json"]["schema"]["$ref"],
+            json!("#/components/schemas/ErrorBody"),
+            "{status}: {submit}"
+        );
+    }
+    let read = &paths["/api/v1/reports/{id}"]["get"]["responses"];
+    assert!(
+        read.get("401").is_some() && read.get("503").is_some(),
+        "{read}"
+    );
+    assert!(read.get("413").is_none(), "a read takes no body: {read}");
+    let token = &paths["/api/v1/auth/token"]["post"]["responses"];
+    assert!(token.get("503").is_none(), "{token}");
     let problem = &doc["components"]["schemas"]["ErrorBody"]["properties"];
     for member in [
         "type",

@@ -54,7 +54,7 @@ use crate::AppState;
         aggregates::export,
         templates::download, templates::upload,
     ),
-    modifiers(&BearerAuth, &ProblemMediaType)
+    modifiers(&BearerAuth, &EveryRefusal, &ProblemMediaType)
 )]
 pub struct ApiDoc;
 
@@ -96,6 +96,93 @@ impl Modify for ProblemMediaType {
                         response
                             .content
                             .insert(crate::error::PROBLEM_JSON.to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The refusals any operation can answer besides those its annotation
+/// names, documented once here so the contract lists every status a client
+/// can get: the layers every route shares (authentication, the policy's
+/// denial and its "not found" for what the caller may not see, input,
+/// bodies, load shedding, a back service that is down) answer them, not the
+/// handler. The token endpoint keeps RFC 6749's own error bodies.
+struct EveryRefusal;
+
+impl Modify for EveryRefusal {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/api/v1/auth/token" {
+                continue;
+            }
+            let writes = [
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            let reads = [&mut item.get, &mut item.head];
+            let operations = writes
+                .into_iter()
+                .map(|o| (true, o))
+                .chain(reads.into_iter().map(|o| (false, o)));
+            for (write, operation) in operations {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = operation.request_body.is_some();
+                let statuses: [(&str, &str, bool); 11] = [
+                    ("401", "no valid bearer token", secured),
+                    (
+                        "403",
+                        "the caller's role or scope does not allow this",
+                        secured,
+                    ),
+                    ("404", "not found, or not visible to the caller", true),
+                    ("408", "the body did not arrive in time", has_body),
+                    ("409", "the request conflicts with the current state", write),
+                    (
+                        "412",
+                        "`If-Match` names a version that is not the current one",
+                        write,
+                    ),
+                    ("413", "the body is larger than this route takes", has_body),
+                    (
+                        "415",
+                        "the body's media type is not one this route takes",
+                        has_body,
+                    ),
+                    ("422", "invalid input: `errors` names each field", true),
+                    ("429", "too many requests: wait `Retry-After` seconds", true),
+                    (
+                        "503",
+                        "overloaded, or a service behind is down: retry after `Retry-After`",
+                        true,
+                    ),
+                ];
+                for (status, description, applies) in statuses {
+                    if applies && !operation.responses.responses.contains_key(status) {
+                        operation
+                            .responses
+                            .responses
+                            .insert(status.to_owned(), problem(description));
                     }
                 }
             }

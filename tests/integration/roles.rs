@@ -93,7 +93,9 @@ async fn viewers_and_integrators_read_in_their_provinces_and_change_nothing() {
     )
     .await;
 
-    // Reads in scope: the report and its province's aggregate.
+    // Reads in scope (once aggregation has the report): the report and its
+    // province's aggregate.
+    stack.wait_for_feed(&admin).await;
     for (who, token) in [("viewer", &viewer), ("integrator", &integrator)] {
         let (status, body) = stack.get(&report, token).await;
         assert_eq!(status, 200, "{who}: {body}");
@@ -243,6 +245,7 @@ async fn a_revoked_client_s_tokens_stop_within_seconds_at_every_service() {
         crate::this_quarter()
     );
     // Each path is answered by another service: submission, registry, aggregation.
+    stack.wait_for_feed(&admin).await;
     for path in [&report, &own, &aggregate] {
         let (status, body) = stack.get(path, &token).await;
         assert_eq!(status, 200, "{path}: {body}");
@@ -288,7 +291,10 @@ async fn a_dissolved_agency_can_neither_log_in_nor_use_its_tokens() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // The registry refuses at once, the submission service once its next
+    // poll of the revocation list has run; then no report goes in.
     refused_within(&stack, &own, &token, Duration::from_secs(10)).await;
+    refused_within(&stack, "/api/v1/reports", &token, Duration::from_secs(10)).await;
     let (status, body) = stack
         .post("/api/v1/reports", Some(&token), &documents_report(10, 5))
         .await;
@@ -308,7 +314,9 @@ async fn a_moved_agency_acts_in_its_new_province_with_the_token_it_had() {
     register_binh_dinh(&stack, &admin).await;
     let (code, id, secret) = &credentials[0];
     let token = stack.token(id, secret).await;
-    // Its own province's aggregates are open to it, the other's are not.
+    // Once aggregation knows both provinces: its own province's aggregates
+    // are open to it, the other's are not.
+    stack.wait_for_feed(&admin).await;
     let (status, body) = stack.get(&documents_rate_path("51"), &token).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = stack.get(&documents_rate_path("52"), &token).await;

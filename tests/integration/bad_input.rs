@@ -197,3 +197,75 @@ async fn bad_agencies_name_the_field_and_duplicates_conflict() {
     assert_eq!(fields(&answer), ["kind"]);
     stack.shutdown().await;
 }
+
+/// Free text (review comments, revision and unlock reasons) keeps what the
+/// officer typed, line breaks and all, but refuses control characters,
+/// which nothing shows and which break logs and exports; the error names
+/// the field as the client sent it.
+#[tokio::test]
+async fn free_text_refuses_control_characters_and_names_the_field() {
+    let stack = spawn_stack().await;
+    let (admin, credentials) = register_quang_ngai(&stack).await;
+    let agency = stack.token(&credentials[0].1, &credentials[0].2).await;
+    let (status, report) = stack
+        .post(
+            "/api/v1/reports",
+            Some(&agency),
+            &crate::documents_report(120, 114),
+        )
+        .await;
+    assert_eq!(status, 201, "{report}");
+    let id = report["id"].as_str().unwrap().to_owned();
+
+    let (status, body) = stack
+        .post(
+            &format!("/api/v1/reports/{id}/return"),
+            Some(&admin),
+            &json!({"comment": "Thiếu số liệu\u{0007}"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["comment"], "{body}");
+    let (status, body) = stack
+        .post(
+            &format!("/api/v1/reports/{id}/revise"),
+            Some(&agency),
+            &json!({"reason": "Sửa\u{0000}"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["reason"], "{body}");
+    let until = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let unlock = |reason: &str| {
+        json!({"form": "it_fast_quarterly", "period": crate::this_quarter(),
+               "agency_code": credentials[0].0, "reason": reason, "until": until})
+    };
+    let (status, body) = stack
+        .post(
+            "/api/v1/unlocks",
+            Some(&admin),
+            &unlock("Bổ sung\u{001B}[31m"),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["reason"], "{body}");
+
+    // Nothing was changed by the refusals; the same texts without the
+    // control characters go through and are kept as typed.
+    let (status, body) = stack.get(&format!("/api/v1/reports/{id}"), &admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "submitted", "{body}");
+    let (status, body) = stack
+        .post(
+            &format!("/api/v1/reports/{id}/return"),
+            Some(&admin),
+            &json!({"comment": "Thiếu số liệu\nxem lại mục 2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "returned", "{body}");
+    assert_eq!(
+        body["review"]["comment"], "Thiếu số liệu\nxem lại mục 2",
+        "{body}"
+    );
+}

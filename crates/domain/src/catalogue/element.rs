@@ -380,7 +380,11 @@ impl DataElement {
                 .map(Some),
             None => Some(None),
         };
-        if raw.description.trim().is_empty() {
+        let description = errors.check(
+            format!("{path}.description"),
+            crate::text::free_text(&raw.description),
+        );
+        if description.as_ref().is_some_and(String::is_empty) {
             errors.push(
                 format!("{path}.description"),
                 "must say what the reporting officer counts",
@@ -472,7 +476,7 @@ impl DataElement {
             code: code?,
             name: name?,
             name_en: name_en?,
-            description: raw.description.trim().to_owned(),
+            description: description?,
             category: category?,
             value_type: value_type?,
             min: min?,
@@ -723,6 +727,17 @@ mod tests {
                 "elements[0].category",
                 "elements[0].decimals"
             ]
+        );
+        let mut r = raw("count", None);
+        r.description = "Máy tính\u{0007} đang dùng".into();
+        let err = build(&r).unwrap_err();
+        assert_eq!(err.0[0].field, "elements[0].description");
+        assert!(err.0[0].message.contains("control"), "{}", err.0[0].message);
+        r.description = "Máy tính\nđang dùng\t(chiếc)\u{202E}".into();
+        assert_eq!(
+            build(&r).unwrap().description,
+            "Máy tính\nđang dùng\t(chiếc)\u{202E}",
+            "free text keeps line breaks, tabs and direction marks as typed"
         );
         let mut r = raw("yes_no", None);
         r.max = Some(RawNumber::Integer(3));

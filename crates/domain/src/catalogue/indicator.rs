@@ -206,6 +206,10 @@ impl Indicator {
     ) -> Option<Self> {
         let code = errors.check(format!("{path}.code"), IndicatorCode::parse(&raw.code));
         let name = errors.check(format!("{path}.name"), VnName::parse(&raw.name));
+        let description = errors.check(
+            format!("{path}.description"),
+            crate::text::free_text(&raw.description),
+        );
         let name_en = match &raw.name_en {
             Some(n) => errors
                 .check(format!("{path}.name_en"), VnName::parse(n))
@@ -239,7 +243,7 @@ impl Indicator {
             code: code?,
             name: name?,
             name_en: name_en?,
-            description: raw.description.trim().to_owned(),
+            description: description?,
             numerator: numerator?,
             denominator: denominator?,
             factor: raw.factor,

@@ -169,8 +169,14 @@ impl ReportApi {
         if let Some(answer) = self.replayed(idem.as_ref()).await? {
             return Ok(Response::new(answer));
         }
+        // A revision's reason travels as the comment; name it as sent.
+        let field = if action == LifecycleAction::Revise {
+            "reason"
+        } else {
+            "comment"
+        };
         let comment = chiso_domain::text::free_text(&req.comment)
-            .map_err(|e| ServiceError::field("comment", e.to_string()))?;
+            .map_err(|e| ServiceError::field(field, e.to_string()))?;
         if action == LifecycleAction::Return && comment.is_empty() {
             return Err(ServiceError::field(
                 "comment",
@@ -483,8 +489,10 @@ impl ReportService for ReportApi {
         )
         .await?;
         let mut errors = FieldErrors::new();
-        let reason = req.reason.trim().to_owned();
-        if reason.is_empty() {
+        let reason = errors
+            .check("reason", chiso_domain::text::free_text(&req.reason))
+            .unwrap_or_default();
+        if req.reason.trim().is_empty() {
             errors.push("reason", "is required: say why the report is unlocked");
         }
         let now = Utc::now();

@@ -1415,3 +1415,210 @@ async fn every_grpc_method_as_every_role() {
     );
     stack.shutdown().await;
 }
+
+/// One typed gRPC call and what each caller must get, in [`Who::ALL`]'s
+/// order without the anonymous caller (always `Unauthenticated`).
+type GrpcCase = (&'static str, String, [tonic::Code; 5]);
+
+/// The scoped rows of the REST matrix again, straight over gRPC with real
+/// messages: a client that bypasses the gateway gets exactly what REST
+/// gives it — the same report hidden (`NotFound`, REST 404), the same
+/// aggregate refused (`PermissionDenied`, REST 403) — inside and outside
+/// each caller's scope.
+#[tokio::test]
+async fn scoped_grpc_calls_answer_as_rest_does() {
+    use chiso_proto::{
+        aggregation::v1::{
+            GetAggregateRequest, GetCompletenessRequest,
+            aggregation_service_client::AggregationServiceClient,
+        },
+        registry::v1::{GetAgencyRequest, agency_service_client::AgencyServiceClient},
+        submission::v1::{
+            DataValue, GetReportRequest, SaveDraftRequest,
+            report_service_client::ReportServiceClient,
+        },
+    };
+    use tonic::Code::{NotFound, Ok as Fine, PermissionDenied};
+
+    let stack = spawn_stack_with(StackOptions::default()).await;
+    let fixture = fixture(&stack).await;
+    let q = this_quarter();
+    let year = &q[..4];
+    let v = |name: &str| fixture.vars[name].clone();
+    let callers: Vec<Option<&str>> = [
+        Who::Admin,
+        Who::Officer,
+        Who::Viewer,
+        Who::Agency,
+        Who::Integrator,
+    ]
+    .iter()
+    .map(|w| Some(fixture.tokens[w.name()].as_str()))
+    .chain([None])
+    .collect();
+    let registry = stack.channel(stack.registry_addr);
+    let submission = stack.channel(stack.submission_addr);
+    let aggregation = stack.channel(stack.aggregation_addr);
+
+    let report = |id: String| GetReportRequest {
+        id,
+        ..Default::default()
+    };
+    let rate = |area: &str| GetAggregateRequest {
+        indicator: "electronic_document_rate".into(),
+        area: area.into(),
+        period: q.clone(),
+        ..Default::default()
+    };
+    let completeness = |area: &str| GetCompletenessRequest {
+        form: "it_fast_quarterly".into(),
+        period: q.clone(),
+        area: area.into(),
+        ..Default::default()
+    };
+    let draft = |agency: String| SaveDraftRequest {
+        form: "it_application_yearly".into(),
+        period: year.to_owned(),
+        agency_code: agency,
+        values: vec![DataValue::new("officials", "12")],
+        ..Default::default()
+    };
+    let same = [Fine; 5];
+    let admin_only_hidden = [Fine, NotFound, NotFound, NotFound, NotFound];
+    let admin_only_denied = [
+        Fine,
+        PermissionDenied,
+        PermissionDenied,
+        PermissionDenied,
+        PermissionDenied,
+    ];
+    let not_agency = [Fine, Fine, Fine, NotFound, Fine];
+    // One call of `$method` on a `$client` over `$channel` with `$message`,
+    // as whichever token it is given.
+    macro_rules! call {
+        ($client:ident, $channel:expr, $method:ident, $message:expr) => {{
+            let (channel, message) = ($channel.clone(), $message);
+            Box::new(move |token: Option<&str>| {
+                let mut client = $client::new(channel.clone());
+                let request = with_token(token, tonic::Request::new(message.clone()));
+                Box::pin(async move { code(client.$method(request).await) })
+                    as futures::future::BoxFuture<'static, tonic::Code>
+            })
+                as Box<dyn Fn(Option<&str>) -> futures::future::BoxFuture<'static, tonic::Code>>
+        }};
+    }
+    let cases: Vec<(GrpcCase, _)> = vec![
+        (
+            ("GetReport", "own agency's report".into(), same),
+            call!(ReportServiceClient, submission, get_report, report(v("rA"))),
+        ),
+        (
+            (
+                "GetReport",
+                "same-province agency's report".into(),
+                not_agency,
+            ),
+            call!(ReportServiceClient, submission, get_report, report(v("rB"))),
+        ),
+        (
+            (
+                "GetReport",
+                "other province's report".into(),
+                admin_only_hidden,
+            ),
+            call!(ReportServiceClient, submission, get_report, report(v("rC"))),
+        ),
+        (
+            (
+                "SaveDraft",
+                "other province's agency".into(),
+                admin_only_denied,
+            ),
+            call!(
+                ReportServiceClient,
+                submission,
+                save_draft,
+                draft(v("draft52"))
+            ),
+        ),
+        (
+            ("GetAggregate", "own province".into(), same),
+            call!(
+                AggregationServiceClient,
+                aggregation,
+                get_aggregate,
+                rate("51")
+            ),
+        ),
+        (
+            ("GetAggregate", "other province".into(), admin_only_denied),
+            call!(
+                AggregationServiceClient,
+                aggregation,
+                get_aggregate,
+                rate("52")
+            ),
+        ),
+        (
+            ("GetCompleteness", "own province".into(), same),
+            call!(
+                AggregationServiceClient,
+                aggregation,
+                get_completeness,
+                completeness("51")
+            ),
+        ),
+        (
+            (
+                "GetCompleteness",
+                "other province".into(),
+                admin_only_denied,
+            ),
+            call!(
+                AggregationServiceClient,
+                aggregation,
+                get_completeness,
+                completeness("52")
+            ),
+        ),
+        (
+            (
+                "GetAgency",
+                "other province's agency".into(),
+                [Fine, Fine, Fine, PermissionDenied, Fine],
+            ),
+            call!(
+                AgencyServiceClient,
+                registry,
+                get_agency,
+                GetAgencyRequest {
+                    code: C.into(),
+                    ..Default::default()
+                }
+            ),
+        ),
+    ];
+
+    let mut failures = Vec::new();
+    for ((method, scope, expected), call) in &cases {
+        for (i, token) in callers.iter().enumerate() {
+            let got = call(*token).await;
+            let want = expected
+                .get(i)
+                .copied()
+                .unwrap_or(tonic::Code::Unauthenticated);
+            if got != want {
+                let who = Who::ALL[i].name();
+                failures.push(format!(
+                    "{method} ({scope}) as {who}: {got:?}, expected {want:?}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    stack.shutdown().await;
+}
+
+fn code<T>(answer: Result<tonic::Response<T>, tonic::Status>) -> tonic::Code {
+    answer.map_or_else(|s| s.code(), |_| tonic::Code::Ok)
+}

@@ -11,6 +11,7 @@ mod change_feed;
 mod database_outage;
 mod dhis2;
 mod dhis2_roundtrip;
+mod metrics;
 mod problems;
 mod registry_credentials;
 mod registry_feed;

@@ -91,6 +91,9 @@ pub struct TestStack {
     pub gateway_url: String,
     /// The gateway's Prometheus endpoint (its own listener, plain HTTP).
     pub metrics_url: String,
+    /// Each back service's Prometheus endpoint: registry, submission,
+    /// aggregation (as first started).
+    pub back_metrics_urls: [String; 3],
     pub registry_addr: SocketAddr,
     pub submission_addr: SocketAddr,
     pub aggregation_addr: SocketAddr,
@@ -175,6 +178,10 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             format!("{scheme}://{addr}")
         }
     };
+    // Each back service serves /metrics on a port of its own, as deployed.
+    let back_metrics = chiso_runtime::metrics::MetricsConfig {
+        addr: Some("127.0.0.1:0".parse().expect("literal address")),
+    };
     let any_port = || GrpcConfig {
         addr: "127.0.0.1:0".parse().expect("literal address"),
     };
@@ -205,9 +212,13 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         credentials: Default::default(),
         registration: Default::default(),
         trusted_proxies: gateway_side()?,
+        metrics: back_metrics,
     })
     .await?;
     let registry_addr = registry.local_addr();
+    let metrics_of =
+        |addr: Option<SocketAddr>| format!("http://{}/metrics", addr.expect("a metrics listener"));
+    let registry_metrics = metrics_of(registry.metrics_addr());
     let registry = start(|stop| registry.run_until_stopped(stop));
 
     let submission = chiso_submission::Application::build(chiso_submission::SubmissionConfig {
@@ -223,9 +234,11 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
         },
         idempotency_hours: 24,
         trusted_proxies: gateway_side()?,
+        metrics: back_metrics,
     })
     .await?;
     let submission_addr = submission.local_addr();
+    let submission_metrics = metrics_of(submission.metrics_addr());
     let submission = start(|stop| submission.run_until_stopped(stop));
 
     let mut aggregation_config = chiso_aggregation::AggregationConfig {
@@ -240,9 +253,11 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             secret: SecretString::from(SERVICE_SECRET),
         },
         min_group_size: 3,
+        metrics: back_metrics,
     };
     let aggregation = chiso_aggregation::Application::build(aggregation_config.clone()).await?;
     let aggregation_addr = aggregation.local_addr();
+    let aggregation_metrics = metrics_of(aggregation.metrics_addr());
     // A restart must come back on the same address the gateway calls.
     aggregation_config.grpc.addr = aggregation_addr;
     let aggregation = start(|stop| aggregation.run_until_stopped(stop));
@@ -282,6 +297,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
     Ok(TestStack {
         gateway_url,
         metrics_url,
+        back_metrics_urls: [registry_metrics, submission_metrics, aggregation_metrics],
         registry_addr,
         submission_addr,
         aggregation_addr,

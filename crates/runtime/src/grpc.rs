@@ -4,6 +4,7 @@
 use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -11,11 +12,20 @@ use tonic::{
     codegen::Service,
     server::NamedService,
     service::interceptor::{InterceptedService, ResponseBody},
-    transport::{Server, server::Router},
+    transport::Server,
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::layer::util::{Identity, Stack};
 
-use crate::{auth::AuthInterceptor, tls::TlsConfig};
+use crate::{
+    auth::AuthInterceptor,
+    metrics::{GrpcLayer, MetricsConfig},
+    tls::TlsConfig,
+};
+
+/// A back service's router: every call counted and timed, and run under
+/// its client's deadline ([`GrpcLayer`]).
+pub type Router = tonic::transport::server::Router<Stack<GrpcLayer, Identity>>;
 
 /// Binds a listener; port 0 picks a free port.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -26,7 +36,9 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// A server builder with health and reflection (v1 and v1alpha) already added.
 /// The reporter marks the overall service ("") and each named service serving.
+/// `server` names the service in its metrics.
 pub async fn server_with_health(
+    server: &'static str,
     services: &[&str],
     tls: &TlsConfig,
 ) -> anyhow::Result<(Router, HealthReporter)> {
@@ -56,13 +68,14 @@ pub async fn server_with_health(
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .context("failed to build reflection service")?;
-    let mut server = Server::builder().trace_fn(crate::telemetry::grpc_request_span);
+    let mut builder = Server::builder().trace_fn(crate::telemetry::grpc_request_span);
     if let Some(config) = tls.grpc_server()? {
-        server = server
+        builder = builder
             .tls_config(config)
             .context("invalid TLS configuration")?;
     }
-    let router = server
+    let router = builder
+        .layer(GrpcLayer::new(server, services))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -78,6 +91,8 @@ pub struct GrpcServer {
     reporter: HealthReporter,
     addr: SocketAddr,
     streams: CancellationToken,
+    metrics: Option<TcpListener>,
+    pool: Option<DatabaseConnection>,
 }
 
 impl GrpcServer {
@@ -93,7 +108,7 @@ impl GrpcServer {
         streams: CancellationToken,
         add: impl FnOnce(Router) -> Router,
     ) -> anyhow::Result<Self> {
-        let (router, reporter) = server_with_health(services, tls).await?;
+        let (router, reporter) = server_with_health(name, services, tls).await?;
         let listener = bind(addr).await?;
         let addr = listener.local_addr()?;
         Ok(Self {
@@ -103,7 +118,26 @@ impl GrpcServer {
             reporter,
             addr,
             streams,
+            metrics: None,
+            pool: None,
         })
+    }
+
+    /// Serves `/metrics` as `config` says, and reports `db`'s pool use there
+    /// (`db_pool_connections`).
+    pub async fn with_metrics(
+        mut self,
+        config: &MetricsConfig,
+        db: &DatabaseConnection,
+    ) -> anyhow::Result<Self> {
+        self.metrics = crate::metrics::bind(config).await?;
+        self.pool = Some(db.clone());
+        Ok(self)
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually bound.
@@ -119,6 +153,17 @@ impl GrpcServer {
             stopping.cancelled().await;
             streams.cancel();
         });
+        if let Some(listener) = self.metrics {
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::metrics::serve(listener, stop).await {
+                    tracing::error!(error = %format!("{e:#}"), "metrics listener stopped");
+                }
+            });
+        }
+        if let Some(db) = self.pool {
+            tokio::spawn(crate::metrics::sample_pool(self.name, db, shutdown.clone()));
+        }
         serve(self.router, self.listener, self.reporter, shutdown).await
     }
 
@@ -238,9 +283,11 @@ pub fn channel(url: &str, tls: &TlsConfig) -> anyhow::Result<tonic::transport::C
     Ok(endpoint.connect_lazy())
 }
 
-/// Wraps a message with a bearer token for another service.
+/// Wraps a message with a bearer token for another service. Made while
+/// serving a call that has a deadline, it carries what is left of it.
 pub fn with_bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
+    crate::deadline::propagate(&mut request);
     crate::telemetry::inject_trace_context(request.metadata_mut());
     request.metadata_mut().insert(
         "authorization",

@@ -14,6 +14,9 @@ pub struct AggregationConfig {
     #[serde(default)]
     pub tls: TlsConfig,
     pub grpc: GrpcConfig,
+    /// Where `/metrics` is served; none by default (see [`MetricsConfig`]).
+    #[serde(default)]
+    pub metrics: chiso_runtime::metrics::MetricsConfig,
     pub database: DatabaseConfig,
     #[serde(default)]
     pub auth: VerifyConfig,

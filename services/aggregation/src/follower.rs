@@ -81,6 +81,9 @@ impl Follower {
     /// catalogue once if the batch stored a definition.
     async fn apply_events(&self, batch: Vec<ChangeEvent>) -> anyhow::Result<()> {
         let catalogue = self.catalogue.get();
+        let committed = batch.last().and_then(|e| e.at).and_then(|at| {
+            chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+        });
         let events = batch
             .into_iter()
             .map(|event| Ok((event.seq, decode_event(event, &catalogue)?)))
@@ -108,6 +111,14 @@ impl Follower {
             if let Some((last, _)) = events.last() {
                 model.submission_seq = model.submission_seq.max(*last);
             }
+        }
+        if let Some((last, _)) = events.last() {
+            chiso_runtime::metrics::feed_applied(
+                "aggregation",
+                "submission.changes",
+                *last,
+                committed,
+            );
         }
         debug!(
             first = events.first().map(|(seq, _)| *seq),
@@ -294,6 +305,14 @@ impl Follower {
                 if let Some((last, _)) = entries.last() {
                     model.agency_seq = model.agency_seq.max(*last);
                 }
+            }
+            if let Some((last, _)) = entries.last() {
+                chiso_runtime::metrics::feed_applied(
+                    "aggregation",
+                    "registry.agencies",
+                    *last,
+                    None,
+                );
             }
             debug!(
                 first = entries.first().map(|(seq, _)| *seq),

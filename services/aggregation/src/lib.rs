@@ -104,12 +104,19 @@ impl Application {
             CancellationToken::new(),
             services,
         )
+        .await?
+        .with_metrics(&config.metrics, &db)
         .await?;
         Ok(Self { server, follower })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.server.metrics_addr()
     }
 
     /// Serves and follows the feed until `shutdown` is cancelled.

@@ -85,6 +85,11 @@ pub struct RequestsConfig {
     pub max_concurrent_requests: usize,
     /// The `Retry-After` of a refused request, in seconds.
     pub busy_retry_after_secs: u64,
+    /// Seconds one request's calls to the back services may take together;
+    /// each call carries what is left as its gRPC deadline. Past it the
+    /// client gets 503 with `Retry-After`, and the services stop working on
+    /// the call. Exports streamed to the client are not bound by it.
+    pub call_timeout_secs: u64,
 }
 
 impl Default for RequestsConfig {
@@ -99,6 +104,8 @@ impl Default for RequestsConfig {
             body_read_timeout_secs: 300,
             max_concurrent_requests: 512,
             busy_retry_after_secs: 1,
+            // A 100,000-value DHIS2 import takes about 2 s on PostgreSQL.
+            call_timeout_secs: 60,
         }
     }
 }
@@ -120,6 +127,10 @@ impl RequestsConfig {
         Duration::from_secs(self.busy_retry_after_secs)
     }
 
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.call_timeout_secs)
+    }
+
     fn check(&self, errors: &mut Vec<String>) {
         let Self {
             json_body_bytes,
@@ -131,6 +142,7 @@ impl RequestsConfig {
             body_read_timeout_secs,
             max_concurrent_requests,
             busy_retry_after_secs,
+            call_timeout_secs,
         } = *self;
         // 1 GiB: past that a body belongs in a streamed import.
         const MAX_BODY: usize = 1 << 30;
@@ -152,6 +164,7 @@ impl RequestsConfig {
             ("requests.body_idle_timeout_secs", body_idle_timeout_secs),
             ("requests.body_read_timeout_secs", body_read_timeout_secs),
             ("requests.busy_retry_after_secs", busy_retry_after_secs),
+            ("requests.call_timeout_secs", call_timeout_secs),
         ] {
             if !(1..=3600).contains(&secs) {
                 errors.push(format!("{key}: must be 1 to 3600, got {secs}"));

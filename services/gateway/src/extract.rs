@@ -2,7 +2,11 @@
 //! (`ClientAddress`), write preconditions (`WriteHeaders`), and JSON bodies
 //! and query strings whose errors name the field.
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::Bytes,
@@ -100,6 +104,15 @@ impl AuthUser {
             self.bearer.clone(),
         )
     }
+
+    /// The aggregation service, for a stream relayed to the client as it
+    /// comes (exports): no deadline, since the stream lasts as long as the
+    /// client takes to download it. The client going away ends it.
+    pub fn aggregation_stream(&self) -> AggregationServiceClient<AsCaller> {
+        let mut bearer = self.bearer.clone();
+        bearer.budget = None;
+        AggregationServiceClient::with_interceptor(self.state.aggregation.clone(), bearer)
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -135,7 +148,8 @@ impl FromRequestParts<AppState> for AuthUser {
         // Verified, so the header holds a bearer token, whatever the
         // scheme's case.
         let token = chiso_runtime::auth::bearer_token(&header).unwrap_or_default();
-        let bearer = Bearer::new(token, request_id(&parts.headers), client)?;
+        let bearer = Bearer::new(token, request_id(&parts.headers), client)?
+            .with_budget(state.requests.call_timeout());
         Ok(Self {
             principal,
             bearer,
@@ -184,15 +198,23 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
-/// Puts the caller's token, the trace context, the request id and the
+/// Puts the caller's token, the trace context, the request id, the
 /// client's address (`x-forwarded-for`, believed by back services that
-/// trust the gateway) on every outgoing call: the one place outgoing
-/// metadata is added.
+/// trust the gateway) and the deadline on every outgoing call: the one
+/// place outgoing metadata is added.
 #[derive(Clone)]
 pub struct Bearer {
     authorization: MetadataValue<Ascii>,
     request_id: Option<MetadataValue<Ascii>>,
     client_address: Option<MetadataValue<Ascii>>,
+    /// How long one REST request's calls to the back services may take
+    /// together (`requests.call_timeout_secs`), counted from the first call
+    /// (after the body has arrived: a slow upload is the body deadline's
+    /// business). Each call carries what is left as its gRPC deadline, which
+    /// the back service enforces and passes on to the calls it makes.
+    budget: Option<Duration>,
+    /// Shared by every client handed out for the same request.
+    deadline: Arc<OnceLock<Instant>>,
 }
 
 impl Bearer {
@@ -212,7 +234,14 @@ impl Bearer {
             authorization,
             request_id,
             client_address,
+            budget: None,
+            deadline: Arc::default(),
         })
+    }
+
+    fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
     }
 }
 
@@ -221,6 +250,16 @@ impl Interceptor for Bearer {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(budget) = self.budget {
+            let deadline = *self.deadline.get_or_init(|| Instant::now() + budget);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(tonic::Status::deadline_exceeded(
+                    "the request's time for calls to the back services is spent",
+                ));
+            }
+            request.set_timeout(left);
+        }
         let metadata = request.metadata_mut();
         chiso_runtime::telemetry::inject_trace_context(metadata);
         metadata.insert("authorization", self.authorization.clone());

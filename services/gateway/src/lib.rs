@@ -136,7 +136,10 @@ impl Application {
             verifier: TokenVerifier::from_config(&config.auth)?,
             trusted_proxies: config.trusted_proxies.into(),
             basic: basic::BasicTokens::default(),
-            limits: Arc::new(limit::Limits::new(&config.limits)),
+            limits: Arc::new(
+                limit::Limits::new(&config.limits)
+                    .with_call_timeout(config.requests.call_timeout()),
+            ),
             requests: config.requests,
         };
         let router = app(state);

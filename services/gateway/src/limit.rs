@@ -39,6 +39,10 @@ pub struct Logins {
     per_client_address: KeyedLimit<(ClientKey, IpAddr)>,
     per_address: KeyedLimit<IpAddr>,
     per_client: KeyedLimit<ClientKey>,
+    /// The registry's answer is awaited this long (`requests.call_timeout_secs`):
+    /// logins queue for the bounded hashing pool, and a queue too long to
+    /// get through in time gives 503 instead of waiting for ever.
+    call_timeout: Option<std::time::Duration>,
 }
 
 /// The limits of the gateway.
@@ -60,9 +64,17 @@ impl Limits {
                 per_client_address: KeyedLimit::new(config.login_per_client_address),
                 per_address: KeyedLimit::new(config.login_per_address),
                 per_client: KeyedLimit::new(config.login_per_client),
+                call_timeout: None,
             },
             registrations: KeyedLimit::new(config.registration_per_address),
         }
+    }
+
+    /// Logins wait at most `timeout` for the registry.
+    #[must_use]
+    pub fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.logins.call_timeout = Some(timeout);
+        self
     }
 
     /// Takes one registration request's worth for `client`'s address.
@@ -128,6 +140,9 @@ impl Logins {
             .map_err(LoginError::Limited)?;
         let client_id = shown(&credentials.client_id);
         let mut request = tonic::Request::new(credentials);
+        if let Some(timeout) = self.call_timeout {
+            request.set_timeout(timeout);
+        }
         if let Ok(value) = address.to_string().parse() {
             request.metadata_mut().insert(FORWARDED_FOR, value);
         }

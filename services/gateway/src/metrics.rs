@@ -2,38 +2,19 @@
 //! `GET /metrics` on the gateway's separate metrics listener (`metrics.addr`,
 //! see [`crate::config::MetricsConfig`] for why not on the public one).
 
-use std::{sync::OnceLock, time::Instant};
+use std::time::Instant;
 
 use axum::{
     Router,
     extract::{MatchedPath, Request},
     middleware::Next,
     response::Response,
-    routing::get,
 };
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// The process-wide recorder; installed once, even when tests start many gateways.
-fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(&[
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ])
-            .expect("static buckets are valid")
-            .build_recorder();
-        let handle = recorder.handle();
-        // Fails only if another recorder is installed; then ours just stays empty.
-        let _ = metrics::set_global_recorder(recorder);
-        handle
-    })
-}
-
-/// `GET /metrics`.
+/// `GET /metrics`: every series of the process (in `chiso up`, the back
+/// services' too, told apart by their `server` label).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    handle();
-    Router::new().route("/metrics", get(|| async { handle().render() }))
+    chiso_runtime::metrics::router()
 }
 
 /// Counts and times every request by method, matched route and status.

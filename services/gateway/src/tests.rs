@@ -591,6 +591,15 @@ async fn a_draft_save_forwards_headers_values_and_audit_metadata() {
         metadata(metadata_map, "authorization"),
         Some(format!("Bearer {token}").as_str())
     );
+    // The call carries the request's deadline: what is left of
+    // requests.call_timeout_secs (60 s by default).
+    let left = metadata(metadata_map, "grpc-timeout")
+        .and_then(|t| chiso_runtime::deadline::parse_grpc_timeout(t.as_bytes()))
+        .expect("a deadline is sent");
+    assert!(
+        left <= std::time::Duration::from_secs(60) && left > std::time::Duration::from_secs(50),
+        "{left:?}"
+    );
 }
 
 #[tokio::test]

@@ -17,6 +17,9 @@ pub struct RegistryConfig {
     #[serde(default)]
     pub tls: TlsConfig,
     pub grpc: GrpcConfig,
+    /// Where `/metrics` is served; none by default (see [`MetricsConfig`]).
+    #[serde(default)]
+    pub metrics: chiso_runtime::metrics::MetricsConfig,
     pub database: DatabaseConfig,
     pub auth: SigningConfig,
     pub bootstrap_admin: BootstrapAdmin,

@@ -98,9 +98,17 @@ impl Application {
             Duration::from_millis(config.feed_poll_ms),
             streams.child_token(),
         ));
+        tokio::spawn(chiso_runtime::metrics::publish_feed_head(
+            "registry",
+            "registry.agencies",
+            db.clone(),
+            store::feed::AGENCY_FEED_HEAD,
+            feed_head.subscribe(),
+            streams.child_token(),
+        ));
         let state = Arc::new(api::Registry {
             revocations: revocations.clone(),
-            db,
+            db: db.clone(),
             signer,
             hasher,
             static_clients,
@@ -122,6 +130,8 @@ impl Application {
         )))
         .add_service(SigningKeyServiceServer::new(api::SigningKeyApi(state)));
         GrpcServer::bind_authenticated("registry", config.grpc.addr, &config.tls, streams, services)
+            .await?
+            .with_metrics(&config.metrics, &db)
             .await
     }
 }

@@ -123,6 +123,7 @@ async fn follow(
     while let Some(change) = stream.message().await.context("agency feed broke")? {
         let applied = apply(db, copy, &change).await?;
         debug!(seq = change.seq, applied, "agency feed entry");
+        chiso_runtime::metrics::feed_applied("submission", "registry.agencies", change.seq, None);
     }
     Ok(())
 }

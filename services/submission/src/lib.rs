@@ -109,6 +109,8 @@ impl Application {
             streams.clone(),
             services,
         )
+        .await?
+        .with_metrics(&config.metrics, &db)
         .await?;
         Ok(Self {
             server,
@@ -134,12 +136,18 @@ impl Application {
         self.server.local_addr()
     }
 
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.server.metrics_addr()
+    }
+
     /// Serves, numbers the feed, follows the agency feed and the catalogue
     /// version until `shutdown` is cancelled.
     pub fn run_until_stopped(self, shutdown: CancellationToken) -> Boxed<()> {
         Box::pin(async move {
             let b = self.background;
             let stop = shutdown.child_token();
+            let head = b.head.subscribe();
             let tasks = [
                 tokio::spawn(events::sequencer(
                     b.db.clone(),
@@ -164,6 +172,14 @@ impl Application {
                 tokio::spawn(idempotency::sweep(
                     b.db.clone(),
                     b.idempotency,
+                    stop.clone(),
+                )),
+                tokio::spawn(chiso_runtime::metrics::publish_feed_head(
+                    "submission",
+                    "submission.changes",
+                    b.db.clone(),
+                    events::FEED_HEAD,
+                    head,
                     stop.clone(),
                 )),
                 tokio::spawn(b.cache.follow(b.db, b.poll, stop.clone())),

@@ -4,7 +4,7 @@
 
 mod agencies;
 mod credentials;
-mod feed;
+pub(crate) mod feed;
 mod import;
 mod lineage;
 mod registrations;

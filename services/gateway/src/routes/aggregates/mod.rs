@@ -239,7 +239,11 @@ pub async fn export(
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     let request = query.into_request(&kind)?;
-    let mut stream = user.aggregation().export(request).await?.into_inner();
+    let mut stream = user
+        .aggregation_stream()
+        .export(request)
+        .await?
+        .into_inner();
     // The first chunk names the file; reading it first turns a failed
     // answer into a JSON error instead of a broken download.
     let first = stream.message().await?.unwrap_or_default();

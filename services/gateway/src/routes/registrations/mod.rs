@@ -64,6 +64,7 @@ pub async fn file_registration(
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
     state.limits.admit_registration(client)?;
     let mut request = tonic::Request::new(convert::file_request(body)?);
+    request.set_timeout(state.requests.call_timeout());
     // The registry limits requests per address too (for callers that reach
     // it directly); tell it whose this is: the client, not the gateway.
     let client = client

@@ -169,6 +169,39 @@ async fn framework_refusals_on_the_real_server_are_problems() {
             401,
             "unauthenticated",
         ),
+        // The DHIS2 paths' JSON bodies are as strict as the REST API's.
+        (
+            stack
+                .http
+                .post(url("/api/completeDataSetRegistrations"))
+                .bearer_auth(&admin)
+                .header(CONTENT_TYPE, "application/jsonXYZ")
+                .body(r#"{"completeDataSetRegistrations": []}"#),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            stack
+                .http
+                .post(url("/api/completeDataSetRegistrations"))
+                .bearer_auth(&admin)
+                .header(CONTENT_TYPE, "application/json")
+                .body(
+                    r#"{"completeDataSetRegistrations": [], "completeDataSetRegistrations": []}"#,
+                ),
+            422,
+            "invalid_argument",
+        ),
+        (
+            stack
+                .http
+                .post(url("/api/completeDataSetRegistrations"))
+                .bearer_auth(&admin)
+                .header(CONTENT_TYPE, "application/json")
+                .body(r#"{"completeDataSetRegistrations": []} trailing"#),
+            422,
+            "invalid_argument",
+        ),
     ];
     for (request, status, code) in cases {
         let (got, headers, body) = exchange(request).await;

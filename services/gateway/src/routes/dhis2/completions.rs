@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::{Selection, id_scheme_problem, import_summary, is_id_scheme, selected_reports};
 use crate::{
     error::{ApiError, ApiResult},
-    extract::{AuthUser, IdempotencyKey},
+    extract::{ApiJson, AuthUser, IdempotencyKey},
 };
 
 /// Whether a listed report counts as complete in DHIS2's sense.
@@ -63,7 +63,7 @@ pub async fn get_registrations(user: AuthUser, RawQuery(raw): RawQuery) -> ApiRe
 /// are accepted and ignored, as DHIS2 does.
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SentRegistration {
+pub struct SentRegistration {
     data_set: String,
     period: String,
     organisation_unit: String,
@@ -76,7 +76,7 @@ struct SentRegistration {
 /// The body DHIS2 clients post.
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SentRegistrations {
+pub struct SentRegistrations {
     #[serde(default)]
     complete_data_set_registrations: Vec<SentRegistration>,
 }
@@ -159,15 +159,11 @@ pub async fn post_registrations(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
     RawQuery(raw): RawQuery,
-    body: axum::body::Bytes,
+    // Strict like every JSON body: the media type, no trailing data, no
+    // repeated keys, errors naming the field (`completeDataSetRegistrations[0].period`).
+    ApiJson(sent): ApiJson<SentRegistrations>,
 ) -> ApiResult<Response> {
     let dry_run = dry_run(raw)?;
-    let sent: SentRegistrations = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::field(
-            "body",
-            format!("not DHIS2 complete data set registrations: {e}"),
-        )
-    })?;
     let summary = user
         .reports()
         .complete_reports(pb::CompleteReportsRequest {

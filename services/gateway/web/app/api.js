@@ -85,3 +85,20 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/** Sends a filled XLSX template (its bytes as the body). */
+export async function uploadXlsx(path, file) {
+  const response = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: {
+      'Accept-Language': lang(),
+      'X-Chiso-Web': '1',
+      'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    },
+    body: file,
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Problem(response.status, body);
+  return body;
+}

@@ -4,7 +4,7 @@
 import {
   html, useState, useLoad, Loaded, Link, Notice, Badge, today,
 } from './ui.js';
-import { api, get, getAll, Problem } from './api.js';
+import { api, get, getAll, Problem, uploadXlsx } from './api.js';
 import {
   t, named, formatDate, formatInstant, formatNumber, formatPeriod,
 } from './i18n.js';
@@ -225,6 +225,16 @@ function Entry({ form, elements, period, report, versions, agency, reload }) {
     reload();
   });
 
+  const upload = (file) => run(async () => {
+    try {
+      await uploadXlsx(`${base}/template`, file);
+      setErrors({ fields: {}, general: [] });
+      reload();
+    } catch (problem) {
+      showProblem(problem, []);
+    }
+  });
+
   const revise = () => run(async () => {
     try {
       await api('POST', `/api/v1/reports/${report.id}/revise`, {});
@@ -247,7 +257,16 @@ function Entry({ form, elements, period, report, versions, agency, reload }) {
     ${report?.status === 'returned' && report.review?.comment && html`<div class="notice warning" role="status" id="returned-comment">
       <strong>${t('officer_comment')}:</strong> ${report.review.comment}
     </div>`}
-    <p><a class="button" href=${`${base}/template`} download>${t('download_template')}</a></p>
+    <div class="spreadsheet">
+      <a class="button" href=${`${base}/template`} download>${t('download_template')}</a>
+      ${editable && html`<div class="upload">
+        <label for="upload-xlsx">${t('upload_template')}</label>
+        <input id="upload-xlsx" type="file" disabled=${busy}
+          accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+          onChange=${(e) => { const file = e.currentTarget.files[0]; e.currentTarget.value = ''; if (file) upload(file); }} />
+        <p class="help">${t('upload_help')}</p>
+      </div>`}
+    </div>
     ${message && html`<${Notice} kind="success">${message}<//>`}
     ${errorCount > 0 && html`<div class="notice error" role="alert" id="entry-errors" tabindex="-1">
       <p>${t('errors_found', { count: errorCount })}</p>

@@ -289,6 +289,45 @@ test('the dashboard shows the plan\'s tiles and the trend chart with its table, 
   }
 });
 
+test('the ranking table has the API\'s ranks and scores, ties as ties, each agency\'s inputs on demand, and a CSV of it', async () => {
+  const year = Number(thisQuarter().slice(0, 4)) - 1;
+  for (const [viewport, size] of [[DESKTOP, '1366x768'], [PHONE, '390x844']]) {
+    const { page, done } = await open(viewport);
+    await signIn(page, clients.officer);
+    await page.getByRole('link', { name: 'Xếp hạng' }).click();
+    await page.locator('table.ranking tbody tr').first().waitFor();
+    const api = await apiCall('GET', `/api/v1/rankings/district_committees?area=${PROVINCE}&period=${year}`, admin);
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    const rows = page.locator('table.ranking > tbody > tr[data-agency]');
+    assert.equal(await rows.count(), api.body.agencies.length);
+    const counts = new Map();
+    for (const a of api.body.agencies) counts.set(a.rank, (counts.get(a.rank) || 0) + 1);
+    for (const [i, agency] of api.body.agencies.entries()) {
+      const row = rows.nth(i);
+      assert.equal(await row.getAttribute('data-agency'), agency.agency);
+      const rank = (await row.locator('td.rank').textContent()).trim();
+      const tied = agency.rank !== null && counts.get(agency.rank) > 1;
+      assert.equal(rank, agency.rank === null ? '—' : `${agency.rank}${tied ? ' =' : ''}`);
+      const total = await row.locator('td.total').getAttribute('data-value');
+      assert.equal(total === '' ? null : Number(total), agency.total?.value ?? null);
+    }
+    const first = rows.first();
+    await first.getByRole('button', { name: 'Chỉ số thành phần' }).click();
+    const inputs = page.locator('tr.inputs tbody tr');
+    assert.equal(await inputs.count(), api.body.agencies[0].inputs.length);
+    await shoot(page, `ranking-${size}`);
+    if (size === '1366x768') {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Tải CSV' }).click(),
+      ]);
+      const csv = readFileSync(await download.path(), 'utf8');
+      assert.ok(csv.includes(api.body.agencies[0].name), csv.slice(0, 300));
+    }
+    await done();
+  }
+});
+
 test('sign-out clears the session: the app shows the sign-in page and the cookie no longer works', async () => {
   const { page, context, done } = await open();
   await signIn(page, clients.reporter);

@@ -26,6 +26,16 @@ const GROUPS = {
 
 const groupName = (code) => GROUPS[lang()][code] || code;
 
+/** CSV and XLSX downloads of exactly what a view shows, from the API's
+ *  exports (the session cookie goes with the link). */
+export function Downloads({ kind, params }) {
+  const link = (format) => `/api/v1/exports/${kind}${query({ format, ...params })}`;
+  return html`<p class="downloads">
+    <a class="button" href=${link('csv')} download>${t('download_csv')}</a>
+    <a class="button" href=${link('xlsx')} download>${t('download_xlsx')}</a>
+  </p>`;
+}
+
 /** The quarters from the start of last year to the current one. */
 function recentQuarters(now = today()) {
   const year = Number(now.slice(0, 4));
@@ -102,7 +112,7 @@ export function Dashboard({ session, params }) {
     const { from, to } = recentQuarters();
     const trend = await get(`/api/v1/trends${query({ indicator, area, from, to })}`);
     return {
-      plans: ofProvince.length ? ofProvince : plans, plan, attainment, indicators, indicator, trend, area,
+      plans: ofProvince.length ? ofProvince : plans, plan, attainment, indicators, indicator, trend, area, from, to,
     };
   }, [province, params.get('plan'), params.get('indicator')]);
   const choose = (changes) => {
@@ -111,7 +121,7 @@ export function Dashboard({ session, params }) {
     navigate(`/app/dashboard?${next}`);
   };
   return html`<h1>${t('dashboard')}</h1>
-    <${Loaded} value=${data} error=${error} retry=${retry}>${({ plans, plan, attainment, indicators, indicator, trend }) => {
+    <${Loaded} value=${data} error=${error} retry=${retry}>${({ plans, plan, attainment, indicators, indicator, trend, area, from, to }) => {
       const chosen = indicators.get(indicator);
       const unit = trend[0]?.unit ?? chosen?.unit ?? '';
       return html`
@@ -127,10 +137,12 @@ export function Dashboard({ session, params }) {
       </form>
       ${plan && html`<section aria-labelledby="targets-title">
         <h2 id="targets-title">${plan.title}</h2>
+        <${Downloads} kind="attainment" params=${{ plan: plan.code }} />
         <div class="tiles targets">${attainment.targets.map((item) => html`<${Tile} item=${item} indicators=${indicators} />`)}</div>
       </section>`}
       <section class="card trend" aria-labelledby="trend-title">
         <h2 id="trend-title">${t('trend')}: ${chosen ? named(chosen) : indicator} — ${trend[0]?.name ?? ''}</h2>
+        <${Downloads} kind="trends" params=${{ indicator, area, from, to }} />
         <div class="chart-with-table">
           <${TrendChart} points=${trend} label=${chosen ? named(chosen) : indicator} unit=${unit} />
           <div class="table-wrap"><table class="trend-table">

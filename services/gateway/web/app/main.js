@@ -9,6 +9,7 @@ import { t, lang, setLang } from './i18n.js';
 import { ReportList, ReportEntry } from './reporter.js';
 import { ReviewQueue, CompletenessPage } from './officer.js';
 import { Dashboard } from './dashboard.js';
+import { Rankings } from './rankings.js';
 
 /** Renew this long before the token expires. */
 const RENEW_MARGIN_SECS = 120;
@@ -58,9 +59,10 @@ function navFor(session) {
       return [['/app/reports', 'nav_reports']];
     case 'province_officer':
     case 'admin':
-      return [['/app/dashboard', 'nav_dashboard'], ['/app/review', 'nav_review'], ['/app/completeness', 'nav_completeness']];
+      return [['/app/dashboard', 'nav_dashboard'], ['/app/rankings', 'nav_rankings'], ['/app/review', 'nav_review'],
+        ['/app/completeness', 'nav_completeness']];
     default:
-      return [['/app/dashboard', 'nav_dashboard']];
+      return [['/app/dashboard', 'nav_dashboard'], ['/app/rankings', 'nav_rankings'], ['/app/completeness', 'nav_completeness']];
   }
 }
 
@@ -106,6 +108,7 @@ function Page({ session, path }) {
     if (parts[1] === 'review') return html`<${ReviewQueue} session=${session} />`;
     if (parts[1] === 'completeness') return html`<${CompletenessPage} session=${session} params=${params} />`;
     if (parts[1] === 'dashboard') return html`<${Dashboard} session=${session} params=${params} />`;
+    if (parts[1] === 'rankings') return html`<${Rankings} session=${session} params=${params} />`;
   }
   return html`<p>${t('not_found')}</p>`;
 }

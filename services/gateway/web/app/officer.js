@@ -5,6 +5,7 @@ import {
   html, useState, useLoad, Loaded, Link, Notice, Badge, today, navigate,
 } from './ui.js';
 import { api, get, getAll, query } from './api.js';
+import { Downloads } from './dashboard.js';
 import {
   t, named, byName, formatDate, formatInstant, formatNumber, formatPeriod, formatValue,
 } from './i18n.js';
@@ -139,6 +140,7 @@ export function CompletenessPage({ session, params }) {
         </select>
       </form>
       <p class="subtitle">${formatPeriod(c.period)} · ${t('deadline')} ${formatDate(c.deadline)}</p>
+      <${Downloads} kind="completeness" params=${{ form: formCode, period, area: province }} />
       <dl class="tiles counts">
         ${[['expected', c.expected], ['received', c.received], ['on_time', c.on_time], ['late', c.late],
           ['missing', c.missing_count], ['returned', c.returned_count]].map(([key, n]) => html`

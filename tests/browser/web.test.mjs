@@ -93,6 +93,13 @@ async function open(viewport = DESKTOP) {
     problems.push(`console: ${text}`);
   });
   page.on('pageerror', (error) => problems.push(`exception: ${error.message}`));
+  // …but a page, a file or an icon that does not load is a fault.
+  page.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    if (response.status() >= 400 && !pathname.startsWith('/api/')) {
+      problems.push(`${response.status()} for ${pathname}`);
+    }
+  });
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
       console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);

@@ -204,6 +204,11 @@ const OUTSIDE_OPENAPI: &[(&str, &str)] = &[
     ("POST", "/api/completeDataSetRegistrations"),
     ("GET", "/api/completeDataSetRegistrations.json"),
     ("POST", "/api/completeDataSetRegistrations.json"),
+    // The web app's page shell and files (services/gateway/src/web).
+    ("GET", "/"),
+    ("GET", "/app"),
+    ("GET", "/app/{*page}"),
+    ("GET", "/assets/{*path}"),
 ];
 
 /// The REST matrix, in the order it runs: reads first, then writes, each
@@ -228,6 +233,18 @@ fn rest_rows() -> Vec<Row> {
         row("POST", "/api/v1/auth/token", "/api/v1/auth/token", "global", [OAuth(401, "invalid_client"); 5])
             .json(json!({"client_id": ""}))
             .public(OAuth(401, "invalid_client")),
+        // ---- the web app's session (docs/WEBAPP.md): sign-in is for the
+        // app's own page, so without `X-Chiso-Web: 1` everyone is refused
+        // (login CSRF), whatever token they hold.
+        row("POST", "/api/v1/session", "/api/v1/session", "global", [Denied; 5])
+            .json(json!({"client_id": "", "client_secret": ""}))
+            .public(Denied),
+        // Who is signed in: any token, from the header or the cookie.
+        row("GET", "/api/v1/session", "/api/v1/session", "global", ALL),
+        // Renewal needs the session cookie; a bearer token is not a session.
+        row("POST", "/api/v1/session/renew", "/api/v1/session/renew", "global", [Expect::Unauth; 5]),
+        // Sign-out without cookies has nothing to end, and says so with 204.
+        row("DELETE", "/api/v1/session", "/api/v1/session", "global", ALL).public(Ok),
         // ---- the organisation tree (registry)
         row("GET", "/api/v1/agencies", "/api/v1/agencies", "global", NOT_AGENCY),
         row("GET", "/api/v1/agencies/{code}", format!("/api/v1/agencies/{A}"), "own agency", ALL),
@@ -459,6 +476,12 @@ fn rest_rows() -> Vec<Row> {
         row("GET", "/swagger-ui", "/swagger-ui", "global", ALL).public(Ok),
         row("GET", "/swagger-ui/", "/swagger-ui/", "global", ALL).public(Ok),
         row("GET", "/api-docs/openapi.json", "/api-docs/openapi.json", "global", ALL).public(Ok),
+        // ---- outside OpenAPI: the web app's shell and files, public (the
+        // data they show comes from the API, under the same policy)
+        row("GET", "/", "/", "global", ALL).public(Ok),
+        row("GET", "/app", "/app", "global", ALL).public(Ok),
+        row("GET", "/app/{*page}", "/app/reports", "global", ALL).public(Ok),
+        row("GET", "/assets/{*path}", "/assets/app/main.js", "global", ALL).public(Ok),
         // ---- outside OpenAPI: the DHIS2-compatible API, on the same policy
         row("GET", "/api/dataElements", "/api/dataElements", "global", ALL),
         row("GET", "/api/dataElements/{id}", "/api/dataElements/documents_sent", "global", ALL),

@@ -28,6 +28,7 @@ mod scenario;
 mod templates;
 mod tls;
 mod tokens;
+mod web;
 
 use chiso_domain::{PeriodCode, PeriodType};
 use chiso_tests::TestStack;

@@ -122,12 +122,20 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let sent = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?
-            .to_str()
-            .map_err(|_| ApiError::unauthenticated("authorization header is not ASCII"))?;
+        // Without the header, the web app's session cookie stands in for
+        // it, under the CSRF rule (crate::web::session).
+        let from_cookie;
+        let sent = match parts.headers.get(http::header::AUTHORIZATION) {
+            Some(sent) => sent
+                .to_str()
+                .map_err(|_| ApiError::unauthenticated("authorization header is not ASCII"))?,
+            None => {
+                from_cookie = crate::web::session::token_from_cookie(parts)?
+                    .map(|token| format!("Bearer {token}"))
+                    .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?;
+                &from_cookie
+            }
+        };
         let ClientAddress(client) = ClientAddress::of(parts, state);
         // DHIS2 clients send client credentials as HTTP Basic: exchanged
         // (and briefly remembered) for a token, then treated as a bearer.

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod limit;
 pub mod metrics;
 pub mod routes;
+pub mod web;
 
 #[cfg(test)]
 mod tests;
@@ -142,8 +143,10 @@ impl Application {
             ),
             requests: config.requests,
         };
-        let router = app(state);
         let https = config.tls.https_server()?;
+        let router = app(state).layer(axum::Extension(web::session::SecureCookies(
+            https.is_some(),
+        )));
         let listener = grpc::bind(config.http.addr).await?;
         let addr = listener.local_addr()?;
         let metrics = match config.metrics.addr {

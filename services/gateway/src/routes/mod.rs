@@ -12,6 +12,7 @@ pub mod health;
 pub mod keys;
 pub mod registrations;
 pub mod reports;
+pub mod session;
 pub mod templates;
 
 use axum::{Router, extract::DefaultBodyLimit, response::Redirect, routing::get};
@@ -21,6 +22,7 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
+use self::session::SessionCookie;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -53,8 +55,9 @@ use crate::AppState;
         aggregates::get_attainment, aggregates::list_rankings, aggregates::get_ranking,
         aggregates::export,
         templates::download, templates::upload,
+        session::sign_in, session::who_is_signed_in, session::renew, session::sign_out,
     ),
-    modifiers(&BearerAuth, &EveryRefusal, &ProblemMediaType)
+    modifiers(&BearerAuth, &SessionCookie, &EveryRefusal, &ProblemMediaType)
 )]
 pub struct ApiDoc;
 
@@ -223,9 +226,12 @@ pub fn router(state: AppState) -> Router {
         .merge(dhis2::router(&limits))
         .merge(templates::router(&limits))
         .merge(health::router())
+        .merge(session::router())
+        .merge(crate::web::router())
         // Every body not given more above: routes with their own limit
         // set it nearer the handler, which wins.
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
+        .layer(axum::Extension(crate::web::session::Sessions::default()))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         // Where the document and its page were before: bookmarks and

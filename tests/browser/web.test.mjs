@@ -1,0 +1,349 @@
+// The web app in a real browser (issue 12): Debian's Chromium driven by
+// playwright-core against `chiso up` on a fresh data folder, which
+// .ci/browser.sh starts. Every page fails the test on a console error, an
+// uncaught exception or a Content-Security-Policy violation.
+//
+// Environment: CHISO_URL (the gateway), CHISO_ADMIN_SECRET,
+// CHISO_SCREENSHOTS (a folder), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.CHISO_URL;
+const ADMIN_SECRET = process.env.CHISO_ADMIN_SECRET;
+const SHOTS = process.env.CHISO_SCREENSHOTS || 'screenshots';
+const PROVINCE = '44';
+// A department whose name would run if it were ever parsed as HTML.
+const AGENCY = '000.00.88.H44';
+const AGENCY_NAME = 'Sở Thử nghiệm <script>window.__xss = 1</script><img src=x onerror="window.__xss=2">';
+const DESKTOP = { width: 1366, height: 768 };
+const PHONE = { width: 390, height: 844 };
+
+assert.ok(BASE, 'CHISO_URL is required');
+assert.ok(ADMIN_SECRET, 'CHISO_ADMIN_SECRET is required');
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let admin;
+const clients = {};
+
+async function apiCall(method, path, token, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      'Accept-Language': 'en',
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: response.status, body: json };
+}
+
+async function token(clientId, secret) {
+  const { status, body } = await apiCall('POST', '/api/v1/auth/token', null, { client_id: clientId, client_secret: secret });
+  assert.equal(status, 200, JSON.stringify(body));
+  return body.access_token;
+}
+
+function thisQuarter() {
+  const now = new Date(Date.now() + 7 * 3600 * 1000); // Vietnam time
+  return `${now.getUTCFullYear()}Q${Math.floor(now.getUTCMonth() / 3) + 1}`;
+}
+
+before(async () => {
+  admin = await token('admin', ADMIN_SECRET);
+  const created = await apiCall('POST', '/api/v1/agencies', admin, {
+    code: AGENCY, name: AGENCY_NAME, kind: 'department', parent_code: `000.00.00.H${PROVINCE}`, valid_from: '2020-01-01',
+  });
+  assert.ok([201, 409].includes(created.status), JSON.stringify(created.body));
+  const reporter = await apiCall('POST', `/api/v1/agencies/${AGENCY}/credentials`, admin, {});
+  assert.equal(reporter.status, 201, JSON.stringify(reporter.body));
+  clients.reporter = reporter.body;
+  const officer = await apiCall('POST', '/api/v1/officers', admin, { province_code: PROVINCE });
+  assert.equal(officer.status, 201, JSON.stringify(officer.body));
+  clients.officer = officer.body;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser context (its own cookies) and page that records every
+ *  console error, uncaught exception and CSP violation. */
+async function open(viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'vi-VN' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    // The API's own refusals (a wrong secret, a bad value, no session yet)
+    // are answers the page shows; Chromium logs each as a failed load.
+    if (/^Failed to load resource: the server responded with a status of 4(01|03|04|22)/.test(text)) return;
+    problems.push(`console: ${text}`);
+  });
+  page.on('pageerror', (error) => problems.push(`exception: ${error.message}`));
+  // …but a page, a file or an icon that does not load is a fault.
+  page.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    if (response.status() >= 400 && !pathname.startsWith('/api/')) {
+      problems.push(`${response.status()} for ${pathname}`);
+    }
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  return {
+    page,
+    context,
+    async done() {
+      const xss = await page.evaluate(() => window.__xss).catch(() => undefined);
+      await context.close();
+      assert.equal(xss, undefined, 'markup from data ran in the page');
+      assert.deepEqual(problems, [], `the page reported problems:\n${problems.join('\n')}`);
+    },
+  };
+}
+
+async function signIn(page, client) {
+  await page.goto(`${BASE}/`);
+  await page.getByLabel('Mã ứng dụng (client id)').fill(client.client_id);
+  await page.getByLabel('Mật khẩu (client secret)').fill(client.client_secret);
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+  await page.getByRole('button', { name: 'Đăng xuất' }).waitFor();
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false });
+}
+
+test('the sign-in page is in Vietnamese, switches to English, and shows the server\'s error in the language chosen', async () => {
+  const { page, done } = await open();
+  await page.goto(`${BASE}/`);
+  await page.getByRole('heading', { name: 'Đăng nhập vào chiso' }).waitFor();
+  assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  await page.getByLabel('Mã ứng dụng (client id)').fill('admin');
+  await page.getByLabel('Mật khẩu (client secret)').fill('not-the-secret');
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+  await page.getByText('Mã ứng dụng (client id) hoặc mật khẩu không đúng.').waitFor();
+  await page.getByRole('button', { name: 'Switch to English' }).click();
+  await page.getByRole('heading', { name: 'Sign in to chiso' }).waitFor();
+  await page.getByLabel('Client secret').fill('still-not-the-secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('unknown client id or wrong secret').waitFor();
+  // The session cookie is HttpOnly: the page's scripts never see a token.
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  await done();
+});
+
+test('an agency reporter downloads the template, sends it back unfilled, fills a report with one bad value, sees the field\'s error, fixes it and submits', async () => {
+  const { page, context, done } = await open();
+  await signIn(page, clients.reporter);
+  await page.getByRole('heading', { name: 'Báo cáo của cơ quan' }).waitFor();
+  // The agency's name is text, markup and all.
+  assert.equal(await page.locator('.subtitle .agency-name').textContent(), AGENCY_NAME);
+  assert.equal(await context.cookies().then((c) => c.find((x) => x.name === 'chiso_token')?.httpOnly), true);
+  const quarter = thisQuarter();
+  const row = page.locator(`tr[data-form="it_fast_quarterly"][data-period="${quarter}"]`);
+  assert.equal((await row.locator('.badge').textContent()).trim(), 'Chưa nhập');
+  await row.getByRole('link').click();
+  await page.locator('#f-documents_sent').waitFor();
+  // The XLSX template, downloaded with the session cookie; sent back
+  // unfilled, every empty compulsory cell is named at its field.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Tải mẫu Excel (XLSX)' }).click(),
+  ]);
+  const file = await download.path();
+  const bytes = readFileSync(file);
+  assert.ok(bytes.length > 1000, `template of ${bytes.length} bytes`);
+  assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an XLSX file is a zip');
+  assert.match(download.suggestedFilename(), /\.xlsx$/);
+  await page.locator('#upload-xlsx').setInputFiles(file);
+  const listed = page.getByRole('alert').filter({ hasText: 'Báo cáo có 6 lỗi' });
+  await listed.waitFor();
+  assert.match(await listed.textContent(), /documents_sent/);
+  await page.locator('#f-documents_sent-error').waitFor();
+  const fill = async (values) => {
+    for (const [code, value] of Object.entries(values)) await page.locator(`#f-${code}`).fill(value);
+  };
+  await fill({
+    documents_sent: '-120',
+    documents_sent_electronic: '114',
+    documents_signed_digitally: '100',
+    documents_to_higher_levels: '30',
+    documents_to_higher_levels_electronic: '25',
+    online_meetings: '4',
+  });
+  await shoot(page, 'entry-1366x768');
+  await page.getByRole('button', { name: 'Nộp báo cáo' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Báo cáo có 1 lỗi' }).waitFor();
+  const fieldError = page.locator('#f-documents_sent-error');
+  assert.match(await fieldError.textContent(), /Phải lớn hơn hoặc bằng 0/);
+  assert.equal(await page.getAttribute('#f-documents_sent', 'aria-invalid'), 'true');
+  assert.equal(await page.locator('.field-error').count(), 1, 'only the bad field is marked');
+  await shoot(page, 'entry-error-1366x768');
+  await fill({ documents_sent: '120' });
+  await page.getByRole('button', { name: 'Nộp báo cáo' }).click();
+  await page.locator('.facts .badge', { hasText: 'Đã nộp' }).waitFor();
+  assert.equal(await page.locator('.field-error').count(), 0);
+  const stored = await apiCall('GET', `/api/v1/reports/by-key/it_fast_quarterly/${quarter}/${AGENCY}`, admin);
+  assert.equal(stored.body.status, 'submitted');
+  assert.deepEqual(
+    Object.fromEntries(stored.body.values.map((v) => [v.data_element, v.value])).documents_sent,
+    '120',
+  );
+  await done();
+});
+
+test('the officer returns the report with a comment; the reporter sees it, revises and resubmits; the officer accepts', async () => {
+  const quarter = thisQuarter();
+  const officer = await open();
+  await signIn(officer.page, clients.officer);
+  await officer.page.getByRole('link', { name: 'Duyệt báo cáo' }).click();
+  const row = officer.page.locator(`tr[data-agency="${AGENCY}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('.agency-name').textContent(), AGENCY_NAME);
+  await row.getByLabel('Ý kiến (bắt buộc khi trả lại)').fill('Số văn bản đi điện tử cần đối chiếu lại với sổ văn bản.');
+  await row.getByRole('button', { name: 'Trả lại' }).click();
+  await officer.page.getByText('Đã trả lại báo cáo.').waitFor();
+
+  const reporter = await open(PHONE);
+  await signIn(reporter.page, clients.reporter);
+  const mine = reporter.page.locator(`tr[data-form="it_fast_quarterly"][data-period="${quarter}"]`);
+  await mine.locator('.badge', { hasText: 'Bị trả lại' }).waitFor();
+  assert.match(await mine.locator('.comment').textContent(), /đối chiếu lại với sổ văn bản/);
+  await shoot(reporter.page, 'reports-390x844');
+  await mine.getByRole('link').click();
+  await reporter.page.locator('#returned-comment').waitFor();
+  await reporter.page.getByRole('button', { name: 'Sửa lại báo cáo' }).click();
+  await reporter.page.locator('#f-documents_sent_electronic:not([disabled])').fill('110');
+  await shoot(reporter.page, 'entry-390x844');
+  await reporter.page.getByRole('button', { name: 'Nộp báo cáo' }).click();
+  await reporter.page.locator('.facts .badge', { hasText: 'Đã nộp' }).waitFor();
+  assert.equal((await reporter.page.locator('.facts dd').nth(3).textContent()).trim(), '2');
+  const history = reporter.page.locator('table').filter({ hasText: 'Phiên bản' }).last();
+  assert.equal(await history.locator('tbody tr').count(), 2);
+  await reporter.done();
+
+  await officer.page.reload();
+  await officer.page.getByRole('button', { name: 'Đăng xuất' }).waitFor();
+  await officer.page.getByRole('link', { name: 'Duyệt báo cáo' }).click();
+  const again = officer.page.locator(`tr[data-agency="${AGENCY}"]`);
+  await again.getByRole('button', { name: 'Chấp nhận' }).click();
+  await officer.page.getByText('Đã chấp nhận báo cáo.').waitFor();
+  const stored = await apiCall('GET', `/api/v1/reports/by-key/it_fast_quarterly/${quarter}/${AGENCY}`, admin);
+  assert.equal(stored.body.status, 'accepted');
+  assert.equal(stored.body.version, 2);
+  await officer.done();
+});
+
+test('the officer sees completeness for the current period with the missing and late agencies', async () => {
+  const { page, done } = await open();
+  await signIn(page, clients.officer);
+  await page.getByRole('link', { name: 'Tình hình nộp báo cáo' }).click();
+  await page.locator('[data-count="expected"] dd').waitFor();
+  const period = await page.locator('#c-period').inputValue();
+  const api = await apiCall('GET', `/api/v1/completeness?form=it_fast_quarterly&period=${period}&area=${PROVINCE}`, admin);
+  const shown = async (key) => (await page.locator(`[data-count="${key}"] dd`).textContent()).trim();
+  assert.equal(await shown('expected'), String(api.body.expected));
+  assert.equal(await shown('missing'), String(api.body.missing_count));
+  assert.equal(await shown('late'), String(api.body.late));
+  assert.equal(
+    await page.locator('section[aria-labelledby="missing-title"] li').count(),
+    api.body.missing.length,
+  );
+  await done();
+});
+
+test('the dashboard shows the plan\'s tiles and the trend chart with its table, matching the API', async () => {
+  const quarter = thisQuarter();
+  for (const [viewport, size] of [[DESKTOP, '1366x768'], [PHONE, '390x844']]) {
+    const { page, done } = await open(viewport);
+    await signIn(page, clients.officer);
+    await page.locator('.tile.target').first().waitFor();
+    const planCode = await page.locator('#d-plan').inputValue();
+    const attainment = await apiCall('GET', `/api/v1/attainment?plan=${planCode}`, admin);
+    assert.equal(await page.locator('.tile.target').count(), attainment.body.targets.length);
+    const first = attainment.body.targets[0];
+    const firstTile = page.locator('.tile.target').first();
+    assert.equal(Number(await firstTile.locator('.actual').getAttribute('data-value')), first.actual.value);
+    // The chart is drawn, and its table has the API's numbers; the report
+    // accepted above is in this quarter's value.
+    await page.locator('.chart canvas').waitFor();
+    assert.ok(await page.evaluate(() => Boolean(window.Chart)), 'Chart.js loaded');
+    const year = Number(quarter.slice(0, 4));
+    const trend = await apiCall('GET', `/api/v1/trends?indicator=electronic_document_rate&area=${PROVINCE}&from=${year - 1}Q1&to=${quarter}`, admin);
+    const current = trend.body.find((p) => p.period === quarter);
+    const cell = page.locator(`.trend-table tr[data-period="${quarter}"] td`).first();
+    assert.equal(Number(await cell.getAttribute('data-value')), current.value);
+    assert.ok(current.agencies_reporting >= 1);
+    await page.waitForTimeout(300);
+    await shoot(page, `dashboard-${size}`);
+    await done();
+  }
+});
+
+test('the ranking table has the API\'s ranks and scores, ties as ties, each agency\'s inputs on demand, and a CSV of it', async () => {
+  const year = Number(thisQuarter().slice(0, 4)) - 1;
+  for (const [viewport, size] of [[DESKTOP, '1366x768'], [PHONE, '390x844']]) {
+    const { page, done } = await open(viewport);
+    await signIn(page, clients.officer);
+    await page.getByRole('link', { name: 'Xếp hạng' }).click();
+    await page.locator('table.ranking tbody tr').first().waitFor();
+    const api = await apiCall('GET', `/api/v1/rankings/district_committees?area=${PROVINCE}&period=${year}`, admin);
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    const rows = page.locator('table.ranking > tbody > tr[data-agency]');
+    assert.equal(await rows.count(), api.body.agencies.length);
+    const counts = new Map();
+    for (const a of api.body.agencies) counts.set(a.rank, (counts.get(a.rank) || 0) + 1);
+    for (const [i, agency] of api.body.agencies.entries()) {
+      const row = rows.nth(i);
+      assert.equal(await row.getAttribute('data-agency'), agency.agency);
+      const rank = (await row.locator('td.rank').textContent()).trim();
+      const tied = agency.rank !== null && counts.get(agency.rank) > 1;
+      assert.equal(rank, agency.rank === null ? '—' : `${agency.rank}${tied ? ' =' : ''}`);
+      const total = await row.locator('td.total').getAttribute('data-value');
+      assert.equal(total === '' ? null : Number(total), agency.total?.value ?? null);
+    }
+    const first = rows.first();
+    await first.getByRole('button', { name: 'Chỉ số thành phần' }).click();
+    const inputs = page.locator('tr.inputs tbody tr');
+    assert.equal(await inputs.count(), api.body.agencies[0].inputs.length);
+    await shoot(page, `ranking-${size}`);
+    if (size === '1366x768') {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Tải CSV' }).click(),
+      ]);
+      const csv = readFileSync(await download.path(), 'utf8');
+      assert.ok(csv.includes(api.body.agencies[0].name), csv.slice(0, 300));
+    }
+    await done();
+  }
+});
+
+test('sign-out clears the session: the app shows the sign-in page and the cookie no longer works', async () => {
+  const { page, context, done } = await open();
+  await signIn(page, clients.reporter);
+  const before = (await context.cookies()).find((c) => c.name === 'chiso_token');
+  assert.ok(before);
+  await page.getByRole('button', { name: 'Đăng xuất' }).click();
+  await page.getByRole('heading', { name: 'Đăng nhập vào chiso' }).waitFor();
+  assert.equal((await context.cookies()).find((c) => c.name === 'chiso_token'), undefined);
+  const reused = await fetch(`${BASE}/api/v1/session`, { headers: { Cookie: `chiso_token=${before.value}` } });
+  assert.equal(reused.status, 401);
+  await done();
+});

@@ -1142,6 +1142,7 @@ fn grpc_table() -> Vec<(&'static str, Option<chiso_runtime::policy::Action>)> {
             None,
         ),
         (&["CredentialService/ListRevokedClients"], Some(FollowFeed)),
+        (&["CredentialService/RenewToken"], Some(RenewOwnToken)),
         (
             &[
                 "RegistrationService/ListRegistrations",

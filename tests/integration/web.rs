@@ -29,15 +29,14 @@ fn cookie_value(set_cookie: &str) -> String {
     pair.split_once('=').unwrap().1.to_owned()
 }
 
-/// A browser's two cookies, as it would send them back.
+/// A browser's cookie, as it would send it back.
 struct Browser {
     token: String,
-    session: String,
 }
 
 impl Browser {
     fn all(&self) -> String {
-        format!("chiso_token={}; chiso_session={}", self.token, self.session)
+        format!("chiso_token={}", self.token)
     }
 }
 
@@ -95,9 +94,9 @@ async fn sign_in(stack: &TestStack, client_id: &str, secret: &str) -> Browser {
             .1
             .clone()
     };
+    assert_eq!(cookies.len(), 1, "only the token's cookie: {cookies:?}");
     Browser {
         token: cookie_value(&find("chiso_token")),
-        session: cookie_value(&find("chiso_session")),
     }
 }
 
@@ -199,8 +198,8 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "client_secret");
 
-    // Sign-in: two HttpOnly, SameSite=Strict cookies (not Secure on plain
-    // HTTP), the token only in its cookie, who is signed in in the body.
+    // Sign-in: one HttpOnly, SameSite=Strict cookie (not Secure on plain
+    // HTTP), the token only in it, who is signed in in the body.
     let response = request(
         &stack,
         Method::POST,
@@ -213,12 +212,8 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
     let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 1, "nothing but the token: {cookies:?}");
     let token_cookie = &cookies.iter().find(|(n, _)| n == "chiso_token").unwrap().1;
-    let session_cookie = &cookies
-        .iter()
-        .find(|(n, _)| n == "chiso_session")
-        .unwrap()
-        .1;
     // The cookie lives as long as the token (the test stack's lifetime).
     let lifetime = token_cookie
         .split("; Max-Age=")
@@ -233,15 +228,8 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
         )),
         "{token_cookie}"
     );
-    assert!(
-        session_cookie
-            .ends_with("; Path=/api/v1/session; Max-Age=28800; HttpOnly; SameSite=Strict")
-            || session_cookie.contains("; Path=/api/v1/session; Max-Age=2879"),
-        "{session_cookie}"
-    );
     let browser = Browser {
         token: cookie_value(token_cookie),
-        session: cookie_value(session_cookie),
     };
     let (_, body) = json_of(response).await;
     assert_eq!(body["role"], "agency_reporter");
@@ -249,6 +237,8 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     assert_eq!(body["province_code"], "51");
     assert_eq!(body["client_id"], client_id);
     assert_eq!(body["token_expires_in"], lifetime);
+    // The registry's session cap (8 hours), counted from this sign-in.
+    assert_eq!(body["session_expires_in"], 28_800, "{body}");
     assert!(!body.to_string().contains(&browser.token));
 
     // The cookie stands in for the Authorization header.
@@ -266,7 +256,7 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     .await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["agency_code"], agency);
-    assert!(me["session_expires_in"].as_u64().unwrap() > 28_000, "{me}");
+    assert!(me.get("session_expires_in").is_none(), "{me}");
     let (status, own) = json_of(
         request(
             &stack,
@@ -381,11 +371,10 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     assert_ne!(fresh, browser.token);
     let (_, info) = json_of(renewed).await;
     assert_eq!(info["role"], "agency_reporter");
-    assert!(info["session_expires_in"].as_u64().unwrap() <= 28_800);
-    let browser = Browser {
-        token: fresh,
-        session: browser.session,
-    };
+    // The session's start is carried over: its end does not move.
+    let left = info["session_expires_in"].as_u64().unwrap();
+    assert!((28_700..=28_800).contains(&left), "{info}");
+    let browser = Browser { token: fresh };
     let (status, _) = json_of(
         request(
             &stack,
@@ -400,8 +389,7 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     .await;
     assert_eq!(status, 200);
 
-    // Sign-out: both cookies cleared, the token refused from a cookie, the
-    // session gone.
+    // Sign-out: the cookie cleared, the token refused from a cookie.
     let out = request(
         &stack,
         Method::DELETE,
@@ -413,7 +401,7 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let cleared = set_cookies(&out);
-    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
     assert!(
         cleared
             .iter()
@@ -444,11 +432,7 @@ async fn a_browser_signs_in_uses_the_cookie_renews_and_signs_out() {
     )
     .await;
     assert_eq!(again.status(), 401);
-    assert_eq!(
-        set_cookies(&again).len(),
-        2,
-        "the cookies are cleared again"
-    );
+    assert_eq!(set_cookies(&again).len(), 1, "the cookie is cleared again");
     // The same token as a bearer still works until it expires: sign-out
     // ends the browser's session, it cannot recall a token.
     let (status, _) = stack
@@ -491,10 +475,10 @@ async fn a_revoked_client_cannot_renew_its_session() {
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("no longer sign in"),
+            .contains("can no longer be renewed"),
         "{body}"
     );
-    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
     // The session is over: renewing again finds nothing to renew.
     let (status, body) = json_of(
         request(
@@ -532,6 +516,79 @@ async fn session_errors_are_in_vietnamese_by_default() {
     assert_eq!(
         body["detail"],
         "Mã ứng dụng (client id) hoặc mật khẩu không đúng."
+    );
+    stack.shutdown().await;
+}
+
+/// A session ends at the registry's cap (8 hours from the sign-in that
+/// presented the secret), however often it was renewed: a token whose
+/// session started nine hours ago is not renewed, and the cookie is
+/// cleared; one that started an hour ago is, with its start carried over.
+#[tokio::test]
+async fn a_session_past_its_cap_is_not_renewed() {
+    use chiso_runtime::auth::{Principal, TokenSigner};
+
+    let stack = spawn_stack().await;
+    let (_, agencies) = register_quang_ngai(&stack).await;
+    let (agency, client_id, _) = agencies[0].clone();
+    let signer = TokenSigner::from_file(
+        &stack.data_dir().join("keys/jwt-private.pem"),
+        std::time::Duration::from_secs(600),
+    )
+    .unwrap();
+    let principal = Principal {
+        subject: client_id.clone(),
+        role: chiso_domain::Role::AgencyReporter,
+        agency: Some(chiso_domain::AgencyCode::parse(&agency).unwrap()),
+        province: Some(chiso_domain::AdminUnitCode::parse("51").unwrap()),
+        grants: std::sync::Arc::from([]),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let renew = async |started: i64| {
+        let (token, _) = signer.sign_session(&principal, started).unwrap();
+        let browser = Browser { token };
+        let response = request(
+            &stack,
+            Method::POST,
+            "/api/v1/session/renew",
+            Some(&browser.all()),
+            &[WEB],
+            None,
+        )
+        .await;
+        let cookies = set_cookies(&response);
+        let (status, body) = json_of(response).await;
+        (status, cookies, body)
+    };
+
+    let (status, cookies, body) = renew(now - 9 * 3600).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "unauthenticated");
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].1.contains("Max-Age=0"), "{cookies:?}");
+
+    let (status, cookies, body) = renew(now - 3600).await;
+    assert_eq!(status, 200, "{body}");
+    let left = body["session_expires_in"].as_i64().unwrap();
+    assert!((7 * 3600 - 60..=7 * 3600).contains(&left), "{body}");
+    // The fresh token carries the same start: renewing it again leaves the
+    // same time.
+    let token = cookie_value(&cookies[0].1);
+    let again = request(
+        &stack,
+        Method::POST,
+        "/api/v1/session/renew",
+        Some(&Browser { token }.all()),
+        &[WEB],
+        None,
+    )
+    .await;
+    let (status, body) = json_of(again).await;
+    assert_eq!(status, 200, "{body}");
+    let again_left = body["session_expires_in"].as_i64().unwrap();
+    assert!(
+        again_left <= left && again_left >= left - 5,
+        "{left} then {again_left}"
     );
     stack.shutdown().await;
 }

@@ -195,6 +195,7 @@ async fn try_spawn_stack(options: StackOptions) -> anyhow::Result<TestStack> {
             jwt_public_key_file: public_key.clone(),
             jwt_previous_public_key_file: None,
             token_ttl_secs: 600,
+            session_cap_secs: 8 * 60 * 60,
         },
         bootstrap_admin: chiso_registry::config::BootstrapAdmin {
             client_id: "admin".into(),

@@ -70,6 +70,12 @@ struct Claims {
     iat: i64,
     nbf: i64,
     exp: i64,
+    /// When the client last presented its secret (OpenID Connect's
+    /// `auth_time`): a renewed token carries its session's start, so a
+    /// session ends however often it is renewed. Absent in tokens from
+    /// before it existed: then `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
     /// Random and unique per token, so that a token can be named (in logs,
     /// in a revocation list) apart from another one issued the same second.
     jti: String,
@@ -205,8 +211,18 @@ impl TokenSigner {
         self.ttl
     }
 
-    /// Returns the token and its lifetime in seconds.
+    /// Returns the token and its lifetime in seconds; its session starts now.
     pub fn sign(&self, principal: &Principal) -> anyhow::Result<(String, i64)> {
+        self.sign_session(principal, chrono::Utc::now().timestamp())
+    }
+
+    /// A token of the session that started at `auth_time` (Unix seconds):
+    /// what a renewal signs. Returns the token and its lifetime in seconds.
+    pub fn sign_session(
+        &self,
+        principal: &Principal,
+        auth_time: i64,
+    ) -> anyhow::Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.ttl.as_secs()).context("token lifetime out of range")?;
         let mut jti = [0u8; 16];
@@ -223,6 +239,7 @@ impl TokenSigner {
             iat: now,
             nbf: now,
             exp: now + ttl,
+            auth_time: Some(auth_time),
             jti: URL_SAFE_NO_PAD.encode(jti),
         };
         let header = Header {
@@ -322,27 +339,11 @@ impl TokenVerifier {
         {
             return Ok(principal);
         }
-        let refused =
-            |why: &str| ServiceError::Unauthenticated(format!("invalid bearer token: {why}"));
-        let header = jsonwebtoken::decode_header(token).map_err(|e| refused(reason(e.kind())))?;
-        // A token names its key; one without a name, or naming a key this
-        // service does not hold, is refused before any signature check.
-        let kid = header.kid.ok_or_else(|| refused("no key id (kid)"))?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or_else(|| refused("unknown key id (kid)"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)
-            .map_err(|e| refused(reason(e.kind())))?;
-        let c = data.claims;
-        // Whoever holds a signing key could mint long-lived tokens; none
-        // is honoured past the lifetime the registry may give.
-        if c.exp - c.iat > MAX_TOKEN_TTL.as_secs() as i64 {
-            return Err(refused("lifetime longer than 15 minutes"));
-        }
+        let c = self.claims(token)?;
         let exp = c.exp;
-        let bad = |what: &str| refused(&format!("bad {what} claim"));
+        let bad = |what: &str| {
+            ServiceError::Unauthenticated(format!("invalid bearer token: bad {what} claim"))
+        };
         let principal = Principal {
             subject: c.sub,
             role: c.role,
@@ -370,6 +371,37 @@ impl TokenVerifier {
                 .insert(token.to_owned(), (principal.clone(), exp));
         }
         Ok(principal)
+    }
+
+    /// When the session of a valid `token` started (its `auth_time`, or
+    /// `iat` for a token without one), in Unix seconds.
+    pub fn session_start(&self, token: &str) -> Result<i64, ServiceError> {
+        self.claims(token).map(|c| c.auth_time.unwrap_or(c.iat))
+    }
+
+    /// Verifies `token` (key, signature, issuer, audience, times, lifetime)
+    /// and returns its claims.
+    fn claims(&self, token: &str) -> Result<Claims, ServiceError> {
+        let refused =
+            |why: &str| ServiceError::Unauthenticated(format!("invalid bearer token: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|e| refused(reason(e.kind())))?;
+        // A token names its key; one without a name, or naming a key this
+        // service does not hold, is refused before any signature check.
+        let kid = header.kid.ok_or_else(|| refused("no key id (kid)"))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| refused("unknown key id (kid)"))?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)
+            .map_err(|e| refused(reason(e.kind())))?;
+        let c = data.claims;
+        // Whoever holds a signing key could mint long-lived tokens; none
+        // is honoured past the lifetime the registry may give.
+        if c.exp - c.iat > MAX_TOKEN_TTL.as_secs() as i64 {
+            return Err(refused("lifetime longer than 15 minutes"));
+        }
+        Ok(c)
     }
 
     /// Parses an `Authorization` header value: `Bearer <token>`, the scheme
@@ -684,7 +716,9 @@ mod tests {
         let jti = claims["jti"].as_str().unwrap();
         assert_eq!(URL_SAFE_NO_PAD.decode(jti).unwrap().len(), 16, "{jti}");
         let mut rest = claims.as_object().unwrap().clone();
-        for standard in ["iat", "nbf", "exp", "jti"] {
+        // The session starts when the secret is presented: at this signing.
+        assert_eq!(claims["auth_time"], iat, "{claims}");
+        for standard in ["iat", "nbf", "exp", "jti", "auth_time"] {
             rest.remove(standard);
         }
         assert_eq!(

@@ -58,11 +58,14 @@ pub enum Action {
     /// Check another client's id and secret (`VerifyCredentials`): an
     /// oracle for guessing secrets, so only for chiso's own services.
     VerifyCredentials,
+    /// Exchange one's own live token for a fresh one (`RenewToken`): every
+    /// role, since it only ever concerns the caller's own token.
+    RenewOwnToken,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadTree,
         Action::ReadAgency,
         Action::ReadFeedHead,
@@ -82,6 +85,7 @@ impl Action {
         Action::ReviewReport,
         Action::EnterPaperReport,
         Action::VerifyCredentials,
+        Action::RenewOwnToken,
     ];
 
     /// What the action does, for messages ("may not {describe}").
@@ -106,6 +110,7 @@ impl Action {
             Self::ReviewReport => "review this report",
             Self::EnterPaperReport => "enter a paper report for this agency",
             Self::VerifyCredentials => "check another client's credentials",
+            Self::RenewOwnToken => "renew its own token",
         }
     }
 }
@@ -129,6 +134,7 @@ pub fn grant(role: Role, action: Action) -> Reach {
     use Reach::*;
     match (role, action) {
         (Role::Admin, _) => Everywhere,
+        (_, RenewOwnToken) => Everywhere,
 
         (Role::ProvinceOfficer, ReadTree | ReadAgency | ReadFeedHead | ReadCatalogue) => Everywhere,
         // A province reads its own aggregates; an agency too, where a group
@@ -462,6 +468,7 @@ mod tests {
                 (ReviewReport, Everywhere),
                 (EnterPaperReport, Everywhere),
                 (VerifyCredentials, Everywhere),
+                (RenewOwnToken, Everywhere),
             ],
             Role::ProvinceOfficer => &[
                 (ReadTree, Everywhere),
@@ -483,6 +490,7 @@ mod tests {
                 (ReviewReport, OwnProvince),
                 (EnterPaperReport, OwnProvince),
                 (VerifyCredentials, None),
+                (RenewOwnToken, Everywhere),
             ],
             Role::AgencyReporter => &[
                 (ReadTree, None),
@@ -504,6 +512,7 @@ mod tests {
                 (ReviewReport, None),
                 (EnterPaperReport, None),
                 (VerifyCredentials, None),
+                (RenewOwnToken, Everywhere),
             ],
             Role::Viewer | Role::Integrator => &[
                 (ReadTree, Everywhere),
@@ -525,6 +534,7 @@ mod tests {
                 (ReviewReport, None),
                 (EnterPaperReport, None),
                 (VerifyCredentials, None),
+                (RenewOwnToken, Everywhere),
             ],
             Role::Service => &[
                 (ReadTree, Everywhere),
@@ -546,6 +556,7 @@ mod tests {
                 (ReviewReport, None),
                 (EnterPaperReport, None),
                 (VerifyCredentials, Everywhere),
+                (RenewOwnToken, Everywhere),
             ],
         };
         rows.to_vec()

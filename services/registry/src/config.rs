@@ -121,6 +121,10 @@ pub struct SigningConfig {
     /// Lifetime of issued tokens, 1 to 900 seconds.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
+    /// How long a session may be renewed (`RenewToken`) after the secret
+    /// was last presented, 900 s to 7 days: a working day by default.
+    #[serde(default = "default_session_cap")]
+    pub session_cap_secs: u64,
 }
 
 impl SigningConfig {
@@ -131,6 +135,10 @@ impl SigningConfig {
             jwt_previous_public_key_file: self.jwt_previous_public_key_file.clone(),
         }
     }
+}
+
+fn default_session_cap() -> u64 {
+    8 * 60 * 60
 }
 
 fn default_feed_poll_ms() -> u64 {
@@ -181,6 +189,12 @@ impl ServiceConfig for RegistryConfig {
                 self.auth.token_ttl_secs
             ));
         }
+        if !(900..=7 * 24 * 3600).contains(&self.auth.session_cap_secs) {
+            errors.push(format!(
+                "auth.session_cap_secs: must be 900 to 604800 (7 days), got {}",
+                self.auth.session_cap_secs
+            ));
+        }
         self.auth.verify().check("auth", errors);
         if self.credentials.rotation_grace_secs > MAX_ROTATION_GRACE_SECS {
             errors.push(format!(
@@ -208,6 +222,10 @@ impl ServiceConfig for RegistryConfig {
 impl RegistryConfig {
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.auth.token_ttl_secs)
+    }
+
+    pub fn session_cap(&self) -> Duration {
+        Duration::from_secs(self.auth.session_cap_secs)
     }
 
     pub fn rotation_grace(&self) -> Duration {

@@ -110,6 +110,8 @@ impl Application {
             revocations: revocations.clone(),
             db: db.clone(),
             signer,
+            verifier: verifier.clone(),
+            session_cap: config.session_cap(),
             hasher,
             static_clients,
             feed_head,

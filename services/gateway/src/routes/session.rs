@@ -1,7 +1,8 @@
 //! `/api/v1/session`: sign-in, renewal, who is signed in, and sign-out for
 //! the web app. The token lives in an `HttpOnly` cookie the page's scripts
 //! cannot read (never `localStorage`); see `crate::web::session` for the
-//! cookies, the CSRF rule and why the gateway keeps the session.
+//! cookie, the CSRF rule and why the gateway keeps nothing (the registry
+//! renews tokens).
 
 use std::time::Duration;
 
@@ -13,7 +14,12 @@ use axum::{
     routing::post,
 };
 use chiso_domain::Role;
-use chiso_proto::{convert::registry::role, registry::v1::IssueTokenResponse};
+use chiso_proto::{
+    convert::registry::role,
+    registry::v1::{
+        IssueTokenResponse, RenewTokenRequest, credential_service_client::CredentialServiceClient,
+    },
+};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 use utoipa::{
@@ -27,8 +33,8 @@ use crate::{
     extract::{ApiJson, AuthUser, ClientAddress},
     limit::LoginError,
     web::session::{
-        SESSION_COOKIE, SESSION_PATH, SecureCookies, Session, Sessions, TOKEN_COOKIE, check_csrf,
-        clear_cookies, cookie, set_cookie, token_expiry,
+        SecureCookies, Sessions, TOKEN_COOKIE, check_csrf, clear_cookies, cookie, set_cookie,
+        token_expiry,
     },
 };
 
@@ -88,14 +94,14 @@ pub struct SessionInfo {
     #[schema(minimum = 0, maximum = 900)]
     pub token_expires_in: i64,
     /// Seconds until the session must be signed in again, whatever
-    /// renewals happen; absent for a caller with a bearer token only.
+    /// renewals happen: in the answers of sign-in and renewal.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0, maximum = 28800)]
+    #[schema(minimum = 0, maximum = 604800)]
     pub session_expires_in: Option<u64>,
 }
 
 impl SessionInfo {
-    fn issued(issued: &IssueTokenResponse, client_id: &str, session: &Session) -> Self {
+    fn issued(issued: &IssueTokenResponse, client_id: &str) -> Self {
         let principal = issued.principal.clone().unwrap_or_default();
         let given = |s: String| (!s.is_empty()).then_some(s);
         Self {
@@ -107,7 +113,7 @@ impl SessionInfo {
             province_code: given(principal.province_code),
             granted_province_codes: principal.granted_province_codes,
             token_expires_in: issued.expires_in,
-            session_expires_in: Some(session.remaining().as_secs()),
+            session_expires_in: u64::try_from(issued.session_expires_in).ok(),
         }
     }
 }
@@ -139,7 +145,7 @@ impl Modify for SessionCookie {
     request_body = SignInRequest,
     responses(
         (status = 201, body = SessionInfo,
-         description = "signed in; Set-Cookie: chiso_token (Path=/) and chiso_session (Path=/api/v1/session), both HttpOnly; SameSite=Strict; Cache-Control: no-store"),
+         description = "signed in; Set-Cookie: chiso_token (Path=/, HttpOnly; SameSite=Strict); Cache-Control: no-store"),
         (status = 401, body = crate::error::ErrorBody, description = "unknown client id or wrong secret"),
         (status = 403, body = crate::error::ErrorBody, description = "the client may not sign in now (revoked, its agency dissolved), or the request came from another site"),
     )
@@ -148,7 +154,6 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     secure: Option<Extension<SecureCookies>>,
-    Extension(sessions): Extension<Sessions>,
     parts: Parts,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Response> {
@@ -178,24 +183,10 @@ pub async fn sign_in(
         .await
         .map_err(login_error)?;
     let secure = secure.map(|Extension(s)| s).unwrap_or_default();
-    let (id, session) = sessions.start(credentials.client_id, credentials.client_secret);
-    let info = SessionInfo::issued(&issued, &session.client_id, &session);
+    let info = SessionInfo::issued(&issued, &credentials.client_id);
     let mut response = (StatusCode::CREATED, Json(info)).into_response();
     let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        token_cookie(&issued.access_token, issued.expires_in, secure),
-    );
-    headers.append(
-        header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            &id,
-            SESSION_PATH,
-            session.remaining(),
-            secure,
-        ),
-    );
+    headers.append(header::SET_COOKIE, token_cookie(&issued, secure));
     no_store(headers);
     Ok(response)
 }
@@ -210,75 +201,76 @@ pub async fn sign_in(
     responses(
         (status = 200, body = SessionInfo, description = "a fresh token in the chiso_token cookie; Cache-Control: no-store"),
         (status = 401, body = crate::error::ErrorBody,
-         description = "no live session (never signed in, signed out, idle, past its cap) or the client was revoked: the cookies are cleared"),
+         description = "no live session (never signed in, signed out, token expired, past its cap) or the client was revoked: the cookie is cleared"),
         (status = 403, body = crate::error::ErrorBody, description = "without `X-Chiso-Web: 1`, or from another site"),
     ),
     security(("session_cookie" = []))
 )]
 pub async fn renew(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
     secure: Option<Extension<SecureCookies>>,
     Extension(sessions): Extension<Sessions>,
     parts: Parts,
 ) -> ApiResult<Response> {
     let secure = secure.map(|Extension(s)| s).unwrap_or_default();
-    let id = cookie(&parts.headers, SESSION_COOKIE);
-    if id.is_some() {
+    let token = cookie(&parts.headers, TOKEN_COOKIE);
+    if token.is_some() {
         check_csrf(&parts)?;
     }
-    let Some((id, session)) = id.and_then(|id| Some((id, sessions.get(id)?))) else {
+    let Some(token) = token.filter(|t| !sessions.is_signed_out(t)) else {
         return Ok(ended(
             "no web session to renew: sign in again",
             "Phiên làm việc đã hết hạn hoặc chưa đăng nhập: vui lòng đăng nhập lại.",
             secure,
         ));
     };
-    let issued = match state
-        .limits
-        .logins
-        .issue_token(&state.registry, session.credentials(), client)
+    // The registry renews the token itself: it checks the token, the
+    // client (not revoked) and the session's age; nothing is kept here.
+    let mut request = tonic::Request::new(RenewTokenRequest {});
+    request.set_timeout(state.requests.call_timeout());
+    let bearer = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| ApiError::unauthenticated("the session cookie is not a token"))?;
+    request.metadata_mut().insert("authorization", bearer);
+    let issued = match CredentialServiceClient::new(state.registry.clone())
+        .renew_token(request)
         .await
     {
-        Ok(issued) => issued,
-        Err(LoginError::Refused(status))
+        Ok(issued) => issued.into_inner(),
+        Err(status)
             if matches!(
                 status.code(),
                 Code::Unauthenticated | Code::PermissionDenied
             ) =>
         {
-            sessions.end(id);
             return Ok(ended(
-                "this client may no longer sign in: the session has ended",
-                "Tài khoản này không còn được phép đăng nhập: phiên làm việc đã kết thúc.",
+                "this session can no longer be renewed (expired, past its cap, or the client \
+                 was revoked): sign in again",
+                "Phiên làm việc đã kết thúc hoặc tài khoản không còn được phép đăng nhập: vui \
+                 lòng đăng nhập lại.",
                 secure,
             ));
         }
-        Err(other) => return Err(other.into()),
+        Err(status) => return Err(status.into()),
     };
-    let mut response =
-        Json(SessionInfo::issued(&issued, &session.client_id, &session)).into_response();
+    let client_id = issued
+        .principal
+        .as_ref()
+        .map(|p| p.subject.clone())
+        .unwrap_or_default();
+    let mut response = Json(SessionInfo::issued(&issued, &client_id)).into_response();
     let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        token_cookie(&issued.access_token, issued.expires_in, secure),
-    );
+    headers.append(header::SET_COOKIE, token_cookie(&issued, secure));
     no_store(headers);
     Ok(response)
 }
 
-/// Who the request's token (cookie or `Authorization` header) names: the
-/// role, agency and province the app shows and chooses its pages by.
 #[utoipa::path(
     get, path = "/api/v1/session", tag = "session",
     responses((status = 200, body = SessionInfo, description = "Cache-Control: no-store")),
     security(("bearer" = []), ("session_cookie" = []))
 )]
-pub async fn who_is_signed_in(
-    user: AuthUser,
-    Extension(sessions): Extension<Sessions>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+pub async fn who_is_signed_in(user: AuthUser, headers: HeaderMap) -> ApiResult<Response> {
     let principal = &user.principal;
     let token = headers
         .get(header::AUTHORIZATION)
@@ -289,10 +281,9 @@ pub async fn who_is_signed_in(
     let token_expires_in = token
         .and_then(token_expiry)
         .map_or(0, |exp| (exp - now).max(0));
-    let session_expires_in = cookie(&headers, SESSION_COOKIE)
-        .and_then(|id| sessions.get(id))
-        .filter(|s| s.client_id == principal.subject)
-        .map(|s| s.remaining().as_secs());
+    // The session's end is the registry's to say (its cap from `auth_time`);
+    // sign-in and renewal answer it.
+    let session_expires_in = None;
     let info = SessionInfo {
         client_id: principal.subject.clone(),
         role: principal.role.as_str().to_owned(),
@@ -307,13 +298,13 @@ pub async fn who_is_signed_in(
     Ok(response)
 }
 
-/// Signs the browser out: the session and its secret are forgotten, its
-/// token is refused from a cookie at this gateway from now on, and both
-/// cookies are cleared. Answers 204 whether or not a session was live.
+/// Signs the browser out: its token is refused from a cookie at this
+/// gateway from now on, and the cookie is cleared. Answers 204 whether or
+/// not a session was live.
 #[utoipa::path(
     delete, path = "/api/v1/session", tag = "session",
     responses(
-        (status = 204, description = "signed out; Set-Cookie clears chiso_token and chiso_session"),
+        (status = 204, description = "signed out; Set-Cookie clears chiso_token"),
         (status = 403, body = crate::error::ErrorBody, description = "a cookie-signed request without `X-Chiso-Web: 1`, or from another site"),
     ),
 )]
@@ -323,14 +314,8 @@ pub async fn sign_out(
     parts: Parts,
 ) -> ApiResult<Response> {
     let token = cookie(&parts.headers, TOKEN_COOKIE);
-    let id = cookie(&parts.headers, SESSION_COOKIE);
-    if token.is_some() || id.is_some() {
-        check_csrf(&parts)?;
-    }
-    if let Some(id) = id {
-        sessions.end(id);
-    }
     if let Some(token) = token {
+        check_csrf(&parts)?;
         sessions.sign_out_token(token);
     }
     let secure = secure.map(|Extension(s)| s).unwrap_or_default();
@@ -341,9 +326,10 @@ pub async fn sign_out(
     Ok(response)
 }
 
-fn token_cookie(token: &str, expires_in: i64, secure: SecureCookies) -> HeaderValue {
-    let lifetime = Duration::from_secs(u64::try_from(expires_in).unwrap_or_default());
-    set_cookie(TOKEN_COOKIE, token, "/", lifetime, secure)
+/// The token's cookie, kept by the browser as long as the token lives.
+fn token_cookie(issued: &IssueTokenResponse, secure: SecureCookies) -> HeaderValue {
+    let lifetime = Duration::from_secs(u64::try_from(issued.expires_in).unwrap_or_default());
+    set_cookie(TOKEN_COOKIE, &issued.access_token, "/", lifetime, secure)
 }
 
 fn no_store(headers: &mut HeaderMap) {

@@ -2,56 +2,34 @@
 //! before it expires, sign-out, and the CSRF rule for requests a cookie
 //! authenticates (docs/WEBAPP.md, "Sessions").
 //!
-//! Two cookies, both `HttpOnly; SameSite=Strict` (and `Secure` when the
-//! gateway serves TLS):
-//! - `chiso_token`, `Path=/`: the registry's bearer token itself, so every
-//!   API route accepts it as it accepts an `Authorization` header; it lives
-//!   as long as the token (15 minutes at most).
-//! - `chiso_session`, `Path=/api/v1/session`: an opaque random id, sent only
-//!   to the session routes, naming the session the gateway keeps to renew
-//!   the token.
+//! One cookie, `chiso_token`, `HttpOnly; SameSite=Strict; Path=/` (and
+//! `Secure` when the gateway serves TLS): the registry's bearer token
+//! itself, so every API route accepts it as it accepts an `Authorization`
+//! header.
 //!
-//! Renewing needs a token the registry signs, and the registry signs only
-//! for a client id and secret: the session keeps the secret in this
-//! gateway's memory (never on disk, never in a cookie), for as long as the
-//! session is used and 8 hours at most, and renewal is a login like any
-//! other ([`crate::limit::Logins::issue_token`]: the same limits, the same
-//! hashing pool, the same revocation and dissolution checks). Sign-out and
-//! an idle quarter of an hour forget it.
+//! Nothing about a session is kept here: renewal hands the live token to
+//! the registry (`RenewToken`), which signs a fresh one for the same client
+//! with the session's start (`auth_time`) carried over, refuses a revoked
+//! client, and refuses a session older than its cap (8 hours by default).
+//! So any gateway replica renews any session, and no secret outlives the
+//! sign-in request. A closed or sleeping laptop's session ends with its
+//! token (15 minutes): an expired token cannot be renewed.
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime},
-};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chiso_proto::registry::v1::IssueTokenRequest;
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
 /// The cookie holding the bearer token.
 pub const TOKEN_COOKIE: &str = "chiso_token";
-/// The cookie naming the gateway's session, for renewal and sign-out.
-pub const SESSION_COOKIE: &str = "chiso_session";
-/// Where the session cookie is sent: the session routes only.
-pub const SESSION_PATH: &str = "/api/v1/session";
 /// The header a cookie-authenticated write must carry: a cross-site form
 /// cannot set it, and a cross-site script cannot without a CORS preflight,
 /// which the gateway never grants.
 pub const WEB_HEADER: &str = "x-chiso-web";
-
-/// The longest a web session lasts from sign-in, renewals included: a
-/// working day, after which the person signs in again.
-pub const SESSION_CAP: Duration = Duration::from_secs(8 * 60 * 60);
-/// How long a session is kept without a renewal: a token's lifetime and a
-/// minute. The app renews well before its token expires while a page is
-/// open; a closed or sleeping laptop's session ends with its token.
-pub const SESSION_IDLE: Duration = Duration::from_secs(16 * 60);
-/// Most sessions kept at once (each a few hundred bytes).
+/// Most signed-out tokens remembered at once (32 bytes each).
 const CAPACITY: u64 = 100_000;
 
 /// Whether cookies are marked `Secure`: set on the router when the gateway
@@ -59,53 +37,18 @@ const CAPACITY: u64 = 100_000;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SecureCookies(pub bool);
 
-/// One signed-in browser.
-pub struct Session {
-    pub client_id: String,
-    secret: SecretString,
-    /// When the session must end, whatever renewals happen.
-    pub ends_at: SystemTime,
-}
-
-impl Session {
-    /// The credentials to exchange again for a fresh token.
-    pub fn credentials(&self) -> IssueTokenRequest {
-        IssueTokenRequest {
-            client_id: self.client_id.clone(),
-            client_secret: self.secret.expose_secret().to_owned(),
-        }
-    }
-
-    /// Seconds until the session's cap.
-    pub fn remaining(&self) -> Duration {
-        self.ends_at
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-    }
-}
-
-/// The sessions of this gateway, and the tokens signed out of it. Kept in
-/// memory per replica: behind several replicas, renewal needs the replica
-/// that signed the browser in (sticky sessions), or the person signs in
-/// again when the token expires (docs/WEBAPP.md).
+/// Tokens signed out of this gateway: refused from a cookie until they
+/// expire by themselves (15 minutes at most). Per replica: the cookie is
+/// cleared at sign-out, so this only stops a copy of it taken before.
 #[derive(Clone)]
 pub struct Sessions {
-    /// Keyed by the SHA-256 of the id, so that a memory dump does not
-    /// hold usable cookie values next to their secrets.
-    live: moka::sync::Cache<[u8; 32], Arc<Session>>,
-    /// SHA-256 of tokens whose session signed out; refused from a cookie
-    /// until they expire by themselves.
+    /// SHA-256 of the tokens, so that a memory dump holds no usable token.
     signed_out: moka::sync::Cache<[u8; 32], ()>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
         Self {
-            live: moka::sync::Cache::builder()
-                .max_capacity(CAPACITY)
-                .time_to_live(SESSION_CAP)
-                .time_to_idle(SESSION_IDLE)
-                .build(),
             signed_out: moka::sync::Cache::builder()
                 .max_capacity(CAPACITY)
                 .time_to_live(chiso_runtime::auth::MAX_TOKEN_TTL + Duration::from_secs(60))
@@ -119,32 +62,6 @@ fn digest(text: &str) -> [u8; 32] {
 }
 
 impl Sessions {
-    /// Starts a session for credentials the registry has just accepted;
-    /// returns the id for the session cookie.
-    pub fn start(&self, client_id: String, secret: String) -> (String, Arc<Session>) {
-        let mut id = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut id);
-        let id = URL_SAFE_NO_PAD.encode(id);
-        let session = Arc::new(Session {
-            client_id,
-            secret: SecretString::from(secret),
-            ends_at: SystemTime::now() + SESSION_CAP,
-        });
-        self.live.insert(digest(&id), session.clone());
-        (id, session)
-    }
-
-    /// The live session an id names; renews its idle time.
-    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
-        let session = self.live.get(&digest(id))?;
-        (session.remaining() > Duration::ZERO).then_some(session)
-    }
-
-    /// Ends a session, if it is live.
-    pub fn end(&self, id: &str) {
-        self.live.invalidate(&digest(id));
-    }
-
     /// Refuses `token` from a cookie from now on (sign-out).
     pub fn sign_out_token(&self, token: &str) {
         self.signed_out.insert(digest(token), ());
@@ -188,11 +105,8 @@ pub fn set_cookie(
 }
 
 /// The two `Set-Cookie` values that end a browser's session.
-pub fn clear_cookies(secure: SecureCookies) -> [HeaderValue; 2] {
-    [
-        set_cookie(TOKEN_COOKIE, "", "/", Duration::ZERO, secure),
-        set_cookie(SESSION_COOKIE, "", SESSION_PATH, Duration::ZERO, secure),
-    ]
+pub fn clear_cookies(secure: SecureCookies) -> [HeaderValue; 1] {
+    [set_cookie(TOKEN_COOKIE, "", "/", Duration::ZERO, secure)]
 }
 
 /// The CSRF rule for a request a cookie authenticates: a method that
@@ -385,18 +299,12 @@ mod tests {
     }
 
     #[test]
-    fn sessions_end_and_signed_out_tokens_are_remembered() {
+    fn signed_out_tokens_are_remembered() {
         let sessions = Sessions::default();
-        let (id, session) = sessions.start("agency-1".into(), "s3cret".into());
-        assert_eq!(session.credentials().client_secret, "s3cret");
-        assert!(session.remaining() > SESSION_CAP - Duration::from_secs(5));
-        assert!(sessions.get(&id).is_some());
-        assert!(sessions.get("another").is_none());
-        sessions.end(&id);
-        assert!(sessions.get(&id).is_none());
         assert!(!sessions.is_signed_out("t"));
         sessions.sign_out_token("t");
         assert!(sessions.is_signed_out("t"));
+        assert!(!sessions.is_signed_out("u"));
     }
 
     #[test]

@@ -312,6 +312,49 @@ impl CredentialService for CredentialApi {
             expires_in,
             scope: scope_of(principal.role).to_owned(),
             principal: Some(encode_principal(&principal)),
+            session_expires_in: i64::try_from(self.0.session_cap.as_secs()).unwrap_or(i64::MAX),
+        }))
+    }
+
+    async fn renew_token(
+        &self,
+        request: Request<pb::RenewTokenRequest>,
+    ) -> Result<Response<pb::IssueTokenResponse>, Status> {
+        // The interceptor verified the token and refused a revoked client's
+        // (a dissolved agency's clients are revoked with it), so what is
+        // left is the session's age: a renewal carries the start over, and a
+        // session ends however often it is renewed.
+        let principal = caller(&request)?;
+        authorize(&principal, Action::RenewOwnToken, Resource::Global)?;
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(chiso_runtime::auth::bearer_token)
+            .ok_or_else(|| ServiceError::Unauthenticated("a bearer token is required".into()))?;
+        let started = self.0.verifier.session_start(token)?;
+        let cap = i64::try_from(self.0.session_cap.as_secs()).unwrap_or(i64::MAX);
+        let left = started.saturating_add(cap) - chrono::Utc::now().timestamp();
+        if left <= 0 {
+            return Err(ServiceError::Unauthenticated(
+                "the session has ended: sign in again with the secret".into(),
+            )
+            .into());
+        }
+        let (access_token, expires_in) = self
+            .0
+            .signer
+            .sign_session(&principal, started)
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(pb::IssueTokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            // The last token of a session may outlive it by its own
+            // lifetime (15 minutes at most); it cannot be renewed again.
+            expires_in,
+            scope: scope_of(principal.role).to_owned(),
+            principal: Some(encode_principal(&principal)),
+            session_expires_in: left,
         }))
     }
 }

@@ -33,6 +33,10 @@ pub struct StaticClient {
 pub struct Registry {
     pub db: DatabaseConnection,
     pub signer: TokenSigner,
+    /// Reads the session start of a token being renewed.
+    pub verifier: chiso_runtime::auth::TokenVerifier,
+    /// How long after the secret was presented a session may be renewed.
+    pub session_cap: std::time::Duration,
     /// Every Argon2 hash and check, a bounded number at a time.
     pub hasher: crate::secrets::Hasher,
     pub static_clients: Vec<StaticClient>,

@@ -1,0 +1,115 @@
+//! The client half of `chiso`: commands that talk to a running chiso over
+//! its public REST API, for agencies' IT staff and integrators.
+//!
+//! One file per command group; [`http`] is the only place requests are
+//! made, [`profile`] the only place files under the config folder are
+//! written, [`output`] the only place lists are printed.
+
+pub mod error;
+pub mod forms;
+pub mod http;
+pub mod lang;
+pub mod output;
+pub mod profile;
+pub mod session;
+
+use std::process::ExitCode;
+
+use error::CliResult;
+use http::Api;
+use lang::Lang;
+use output::Output;
+use profile::Home;
+
+/// Options every client command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Globals {
+    /// The profile to use (`chiso login --profile NAME` creates it).
+    #[arg(
+        long,
+        global = true,
+        env = "CHISO_PROFILE",
+        default_value = "default",
+        help_heading = "Client options"
+    )]
+    pub profile: String,
+    /// How lists print: aligned columns, the server's JSON, or CSV.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value_t = Output::Table,
+        help_heading = "Client options"
+    )]
+    pub output: Output,
+}
+
+/// The client commands, each a subcommand of `chiso`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Signs in to a chiso server and saves the profile.
+    #[command(after_help = session::LOGIN_EXAMPLES)]
+    Login(session::LoginArgs),
+    /// Forgets the profile's credentials and token.
+    #[command(after_help = "Example:\n  chiso logout --profile test")]
+    Logout,
+    /// Shows who the profile signs in as.
+    #[command(after_help = "Examples:\n  chiso whoami\n  chiso whoami -o json")]
+    Whoami,
+    /// Report forms.
+    #[command(subcommand)]
+    Forms(forms::FormsCommand),
+    /// A form's periods open for entry, with deadlines and this agency's status.
+    #[command(after_help = forms::PERIODS_EXAMPLES)]
+    Periods(forms::PeriodsArgs),
+}
+
+/// What every command runs with.
+pub struct Ctx {
+    pub home: Home,
+    pub profile: String,
+    pub output: Output,
+    pub lang: Lang,
+}
+
+impl Ctx {
+    /// A client for the profile, which must exist.
+    pub fn api(&self) -> CliResult<Api> {
+        let profile = self.home.load(&self.profile)?;
+        Api::new(self.home.clone(), &self.profile, profile, self.lang)
+    }
+}
+
+/// Runs a client command and gives the exit code (0, 1, 2 or 3).
+pub async fn run(command: Command, globals: Globals) -> ExitCode {
+    // reqwest is built without a crypto provider; ring is the one the
+    // services use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let lang = Lang::from_env();
+    let result = async {
+        let ctx = Ctx {
+            home: Home::locate()?,
+            profile: globals.profile.clone(),
+            output: globals.output,
+            lang,
+        };
+        profile::check_name(&ctx.profile)?;
+        dispatch(command, &ctx).await
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => err.report(lang),
+    }
+}
+
+async fn dispatch(command: Command, ctx: &Ctx) -> CliResult {
+    match command {
+        Command::Login(args) => session::login(args, ctx).await,
+        Command::Logout => session::logout(ctx),
+        Command::Whoami => session::whoami(ctx).await,
+        Command::Forms(command) => forms::forms(command, ctx).await,
+        Command::Periods(args) => forms::periods(args, ctx).await,
+    }
+}

@@ -8,9 +8,12 @@
 pub mod error;
 pub mod forms;
 pub mod http;
+pub mod keys;
 pub mod lang;
 pub mod output;
 pub mod profile;
+pub mod report_file;
+pub mod reports;
 pub mod session;
 
 use std::process::ExitCode;
@@ -63,6 +66,13 @@ pub enum Command {
     /// A form's periods open for entry, with deadlines and this agency's status.
     #[command(after_help = forms::PERIODS_EXAMPLES)]
     Periods(forms::PeriodsArgs),
+    /// Reports: templates to fill in, submission (signed where the form
+    /// needs it), status, values, history, signature checks.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
+    /// The agency's Ed25519 keys for signing reports.
+    #[command(subcommand, after_help = keys::KEYS_EXAMPLES)]
+    Keys(keys::KeysCommand),
 }
 
 /// What every command runs with.
@@ -111,5 +121,7 @@ async fn dispatch(command: Command, ctx: &Ctx) -> CliResult {
         Command::Whoami => session::whoami(ctx).await,
         Command::Forms(command) => forms::forms(command, ctx).await,
         Command::Periods(args) => forms::periods(args, ctx).await,
+        Command::Report(command) => reports::report(command, ctx).await,
+        Command::Keys(command) => keys::keys(command, ctx).await,
     }
 }

@@ -44,6 +44,28 @@ impl Problem {
         {
             return problem;
         }
+        // A DHIS2 import summary refused (409): each conflict as a field.
+        if let Ok(summary) = serde_json::from_slice::<serde_json::Value>(body)
+            && let Some(conflicts) = summary["conflicts"].as_array()
+        {
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            return Self {
+                detail: text(&summary["description"]),
+                code: text(&summary["status"]),
+                errors: conflicts
+                    .iter()
+                    .map(|c| FieldError {
+                        field: text(&c["object"]),
+                        detail: text(&c["value"]),
+                    })
+                    .collect(),
+                ..Self::default()
+            };
+        }
         #[derive(Deserialize)]
         struct OAuth {
             error: String,

@@ -5,11 +5,13 @@
 //! made, [`profile`] the only place files under the config folder are
 //! written, [`output`] the only place lists are printed.
 
+pub mod dhis2;
 pub mod error;
 pub mod forms;
 pub mod http;
 pub mod keys;
 pub mod lang;
+pub mod officer;
 pub mod output;
 pub mod profile;
 pub mod report_file;
@@ -73,6 +75,34 @@ pub enum Command {
     /// The agency's Ed25519 keys for signing reports.
     #[command(subcommand, after_help = keys::KEYS_EXAMPLES)]
     Keys(keys::KeysCommand),
+    /// Imports data from other systems (DHIS2 data value sets).
+    #[command(subcommand)]
+    Import(dhis2::ImportCommand),
+    /// Exports data for other systems (DHIS2 data value sets).
+    #[command(subcommand)]
+    Export(dhis2::ExportCommand),
+    /// Agencies: lists, one agency, CSV imports (officers).
+    #[command(subcommand)]
+    Agencies(officer::AgenciesCommand),
+    /// An indicator or data element over an area, an agency or a group.
+    #[command(after_help = "\
+Examples:
+  chiso aggregates --indicator electronic_document_rate --area 44 --period 2026Q3
+  chiso aggregates --indicator electronic_document_rate --area 44 --period 2026Q3 --breakdown child_areas
+  chiso aggregates --data-element documents_sent --agency 000.00.15.H51 --period 2025 -o json")]
+    Aggregates(officer::AggregatesArgs),
+    /// Who reported a form for a period, who is late, who is missing.
+    #[command(after_help = "\
+Examples:
+  chiso completeness --form it_application_yearly --period 2025 --area 44
+  chiso completeness --form it_fast_quarterly --period 2026Q3 --area 44 -o csv")]
+    Completeness(officer::CompletenessArgs),
+    /// Rankings of agencies (ICT-Index style), or the ranking methods.
+    #[command(after_help = "\
+Examples:
+  chiso rankings
+  chiso rankings district_committees --area 44 --period 2025")]
+    Rankings(officer::RankingsArgs),
 }
 
 /// What every command runs with.
@@ -123,5 +153,11 @@ async fn dispatch(command: Command, ctx: &Ctx) -> CliResult {
         Command::Periods(args) => forms::periods(args, ctx).await,
         Command::Report(command) => reports::report(command, ctx).await,
         Command::Keys(command) => keys::keys(command, ctx).await,
+        Command::Import(command) => dhis2::import(command, ctx).await,
+        Command::Export(command) => dhis2::export(command, ctx).await,
+        Command::Agencies(command) => officer::agencies(command, ctx).await,
+        Command::Aggregates(args) => officer::aggregates(args, ctx).await,
+        Command::Completeness(args) => officer::completeness(args, ctx).await,
+        Command::Rankings(args) => officer::rankings(args, ctx).await,
     }
 }

@@ -41,6 +41,16 @@ enum Command {
     },
     #[command(flatten)]
     Client(client::Command),
+    /// Prints a shell completion script.
+    #[command(after_help = "\
+Examples:
+  chiso completions bash > ~/.local/share/bash-completion/completions/chiso
+  chiso completions zsh > ~/.zfunc/_chiso
+  chiso completions fish > ~/.config/fish/completions/chiso.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -48,6 +58,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Client(command) => client::run(command, cli.client).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "chiso", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         command => match server(command).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -89,6 +104,8 @@ async fn server(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { target } => probe::run(target).await,
-        Command::Client(_) => unreachable!("client commands run in client::run"),
+        Command::Client(_) | Command::Completions { .. } => {
+            unreachable!("handled in main")
+        }
     }
 }

@@ -71,3 +71,39 @@ fn an_unreachable_server_exits_3_naming_the_url() {
     // Nothing saved for a login that did not happen.
     assert!(!dir.path().join("chiso/profiles/default.toml").exists());
 }
+
+#[test]
+fn completions_and_help_with_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = chiso(dir.path(), &["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    let script = text(&out.stdout);
+    for word in [
+        "login",
+        "report",
+        "submit",
+        "--sign",
+        "dhis2",
+        "completeness",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    for command in [
+        &["login", "--help"][..],
+        &["report", "submit", "--help"],
+        &["import", "dhis2", "--help"],
+        &["export", "dhis2", "--help"],
+        &["aggregates", "--help"],
+        &["keys", "--help"],
+    ] {
+        let out = chiso(dir.path(), command);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            text(&out.stdout).contains("chiso "),
+            "{command:?}: no example"
+        );
+    }
+}

@@ -207,6 +207,28 @@ async fn an_agency_logs_in_fills_a_template_submits_signs_and_reads_its_status()
     assert_eq!(me["agency_name"], "Sở Thông tin và Truyền thông");
     assert_eq!(me["role"], "agency_reporter");
 
+    // Tokens are renewed before they expire, and when the server refuses
+    // a cached one.
+    let tokens = user.dir().join("config/chiso/tokens/default.json");
+    let cached =
+        |file: &Path| -> Value { serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap() };
+    let now = chrono::Utc::now().timestamp();
+    for (stale, expires_at) in [("expiring", now + 30), ("refused", now + 600)] {
+        std::fs::write(
+            &tokens,
+            json!({"access_token": stale, "expires_at": expires_at}).to_string(),
+        )
+        .unwrap();
+        let run = user.run(&["whoami", "-o", "json"]).await;
+        assert_eq!(run.code, 0, "{stale}: {run}");
+        let renewed = cached(&tokens);
+        assert_ne!(renewed["access_token"], stale);
+        assert!(
+            renewed["expires_at"].as_i64().unwrap() > now + 500,
+            "{renewed}"
+        );
+    }
+
     // The template lists the form's elements, nothing filled in yet.
     let quarter = this_quarter();
     let run = user

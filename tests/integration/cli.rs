@@ -813,3 +813,79 @@ async fn tls_with_a_custom_ca() {
         "{run}"
     );
 }
+
+#[tokio::test]
+async fn a_filled_in_xlsx_template_is_signed_and_submitted() {
+    let stack = spawn_stack().await;
+    let (_admin, credentials) = register_quang_ngai(&stack).await;
+    let (agency, client_id, secret) = &credentials[1];
+    assert_eq!(agency, DISTRICT);
+    let user = User::new();
+    assert_eq!(
+        user.login(&stack.gateway_url, client_id, secret, &[])
+            .await
+            .code,
+        0
+    );
+    for args in [&["keys", "generate"][..], &["keys", "register"]] {
+        let run = user.run(args).await;
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let year = this_year();
+    let run = user
+        .run(&[
+            "report",
+            "template",
+            "it_application_yearly",
+            &year,
+            "--xlsx",
+            "--out",
+            "y.xlsx",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+
+    // Typed into column E as Excel would, found by the hidden codes in F.
+    let values = yearly_report()["values"].as_array().unwrap().clone();
+    let mut book =
+        umya_spreadsheet::reader::xlsx::read(user.dir().join("y.xlsx")).expect("an XLSX file");
+    let sheet = book.get_sheet_mut(&0).unwrap();
+    assert_eq!(sheet.get_value("B2"), "it_application_yearly");
+    assert_eq!(sheet.get_value("B3"), DISTRICT);
+    let mut typed = 0;
+    for row in 1..=80u32 {
+        let code = sheet.get_value((6, row));
+        let Some(value) = values.iter().find(|v| v["data_element"] == code.as_str()) else {
+            continue;
+        };
+        let value = value["value"].as_str().unwrap();
+        let cell = sheet.get_cell_mut((5, row));
+        match value {
+            "yes" => cell.set_value_string("Có"),
+            "no" => cell.set_value_string("Không"),
+            number => cell.set_value_number(number.parse::<f64>().unwrap()),
+        };
+        typed += 1;
+    }
+    assert_eq!(typed, values.len());
+    umya_spreadsheet::writer::xlsx::write(&book, user.dir().join("y.xlsx")).unwrap();
+
+    let run = user
+        .run(&["report", "submit", "y.xlsx", "--sign", "-o", "json"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let report = run.json();
+    assert_eq!(report["status"], "submitted");
+    assert_eq!(report["agency_code"], DISTRICT);
+    assert!(
+        report["signature"]["key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("key-")
+    );
+    let run = user
+        .run(&["report", "verify", report["id"].as_str().unwrap()])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("verifies with key"), "{run}");
+}

@@ -203,7 +203,7 @@ mod tests {
             .iter()
             .filter(|l| !l.starts_with('═') && !l.starts_with('─'))
             .map(|l| {
-                let cut = l.rfind(|c: char| c == ' ').unwrap();
+                let cut = l.rfind(' ').unwrap();
                 width(&l[..cut])
             })
             .collect();

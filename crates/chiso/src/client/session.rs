@@ -79,10 +79,10 @@ pub async fn login(args: LoginArgs, ctx: &Ctx) -> CliResult {
         )));
     }
     let secret = read_secret(&args, ctx)?;
-    let ca_file = match args.ca_file {
-        Some(ca) => Some(std::path::absolute(&ca).unwrap_or(ca)),
-        None => None,
-    };
+    // Absolute, so the profile works from any folder.
+    let ca_file = args
+        .ca_file
+        .map(|ca| std::path::absolute(&ca).unwrap_or(ca));
     let mut profile = Profile {
         url,
         client_id: args.client_id,

@@ -8,6 +8,7 @@ mod authz_matrix;
 mod bad_input;
 mod catalogue;
 mod change_feed;
+mod cli;
 mod database_outage;
 mod dhis2;
 mod dhis2_roundtrip;

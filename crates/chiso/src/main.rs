@@ -1,9 +1,11 @@
 //! `chiso`: runs the whole stack in one process (`chiso up`), writes JWT keys
-//! (`chiso keygen`) and probes health for containers (`chiso probe`).
+//! (`chiso keygen`), probes health for containers (`chiso probe`), and is
+//! the client of a running chiso (`chiso login`, `chiso report submit`, …:
+//! `chiso::client`).
 
-use std::path::PathBuf;
+use std::{path::PathBuf, process::ExitCode};
 
-use chiso::{probe, up};
+use chiso::{client, probe, up};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -14,6 +16,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: client::Globals,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,11 +39,43 @@ enum Command {
         #[command(subcommand)]
         target: probe::Target,
     },
+    #[command(flatten)]
+    Client(client::Command),
+    /// Prints a shell completion script.
+    #[command(after_help = "\
+Examples:
+  chiso completions bash > ~/.local/share/bash-completion/completions/chiso
+  chiso completions zsh > ~/.zfunc/_chiso
+  chiso completions fish > ~/.config/fish/completions/chiso.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Client(command) => client::run(command, cli.client).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "chiso", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        command => match server(command).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("Error: {err:?}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// The commands that run or look after the stack itself.
+async fn server(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Up(args) => up::run(args).await,
         Command::Keygen { out, rotate: true } => {
             let (new, old) = chiso_runtime::auth::rotate_keypair(&out)?;
@@ -68,5 +104,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe { target } => probe::run(target).await,
+        Command::Client(_) | Command::Completions { .. } => {
+            unreachable!("handled in main")
+        }
     }
 }

@@ -6,8 +6,12 @@ use axum::{
     Json,
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use chiso_domain::{AdminLevel, AgencyKind, Role};
+use chiso_domain::{
+    AdminLevel, AgencyKind, Role,
+    text::{MAX_NAME_CHARS, MAX_TEXT_CHARS},
+};
 use chiso_proto::{convert::registry as wire, registry::v1 as pb};
+use serde::{Deserialize, Deserializer};
 
 use crate::error::ApiResult;
 
@@ -57,6 +61,51 @@ pub fn next_page(token: &str) -> ApiResult<HeaderMap> {
         headers.insert(NEXT_PAGE_HEADER, value);
     }
     Ok(headers)
+}
+
+/// A back service's refusal of a well-formed code from the path as naming
+/// nothing: the path names no resource, so 404, as every other path
+/// answers. A malformed code keeps its 422, and so does any other problem.
+pub fn unknown_in_path(status: tonic::Status, field: &str, well_formed: bool) -> tonic::Status {
+    let violations = chiso_runtime::error::field_violations(&status);
+    let only_the_path = !violations.is_empty() && violations.iter().all(|(f, _)| f == field);
+    if status.code() == tonic::Code::InvalidArgument && well_formed && only_the_path {
+        let message = violations
+            .into_iter()
+            .map(|(_, message)| message)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return tonic::Status::not_found(message);
+    }
+    status
+}
+
+/// Free text the back services store as given, bounded here to what the
+/// contract promises: [`MAX_TEXT_CHARS`] characters, as JSON Schema counts
+/// them (code points, blanks included). For `#[serde(deserialize_with)]`.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    at_most(String::deserialize(deserializer)?, MAX_TEXT_CHARS)
+}
+
+/// [`text`] that may be left out (or `null`).
+pub fn optional_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|t| at_most(t, MAX_TEXT_CHARS))
+        .transpose()
+}
+
+/// A unit of measure (`máy`, `%`): as long as a name may be.
+pub fn unit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    at_most(String::deserialize(deserializer)?, MAX_NAME_CHARS)
+}
+
+fn at_most<E: serde::de::Error>(text: String, max: usize) -> Result<String, E> {
+    if text.chars().count() > max {
+        return Err(E::custom(format!("must be at most {max} characters")));
+    }
+    Ok(text)
 }
 
 /// "`x` is not one of a, b, c": the message for a name outside `names`.

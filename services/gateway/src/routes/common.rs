@@ -11,7 +11,10 @@ use chiso_domain::{
     text::{MAX_NAME_CHARS, MAX_TEXT_CHARS},
 };
 use chiso_proto::{convert::registry as wire, registry::v1 as pb};
-use serde::{Deserialize, Deserializer};
+use serde::{
+    Deserialize, Deserializer,
+    de::{MapAccess, Visitor, value::MapAccessDeserializer},
+};
 
 use crate::error::ApiResult;
 
@@ -78,6 +81,34 @@ pub fn unknown_in_path(status: tonic::Status, field: &str, well_formed: bool) ->
         return tonic::Status::not_found(message);
     }
     status
+}
+
+/// A JSON body that must be an object. A derived struct also takes a JSON
+/// array, its fields in order, which no client means: a body whose fields
+/// are all optional would take `[]` for "nothing given".
+#[derive(Debug, Default)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
 }
 
 /// Free text the back services store as given, bounded here to what the
@@ -165,6 +196,27 @@ mod tests {
         assert_eq!(kind_name(0), "unspecified");
         assert_eq!(level_name(99), "unspecified");
         assert_eq!(role_name(0), "unspecified");
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_its_fields_in_order() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Optional {
+            #[serde(default)]
+            reason: Option<String>,
+        }
+        let Object(body) = serde_json::from_str::<Object<Optional>>(r#"{"reason": "x"}"#).unwrap();
+        assert_eq!(body.reason.as_deref(), Some("x"));
+        let Object(body) = serde_json::from_str::<Object<Optional>>("{}").unwrap();
+        assert_eq!(body.reason, None);
+        // A derived struct alone takes an array as its fields in order.
+        assert!(serde_json::from_str::<Optional>(r#"["x"]"#).is_ok());
+        for array in ["[]", r#"["x"]"#] {
+            let err = serde_json::from_str::<Object<Optional>>(array).unwrap_err();
+            assert!(err.to_string().contains("a JSON object"), "{err}");
+        }
+        assert!(serde_json::from_str::<Object<Optional>>(r#"{"other": 1}"#).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use self::{
         Reorganisation, Reorganise, SubtreeNode, SuccessorBody,
     },
 };
-use super::common::{convert_all, created, next_page};
+use super::common::{Object, convert_all, created, next_page};
 use crate::{
     AppState,
     config::RequestsConfig,
@@ -61,7 +61,7 @@ pub fn router(limits: &RequestsConfig) -> Router<AppState> {
 )]
 pub async fn create_agency(
     user: AuthUser,
-    ApiJson(body): ApiJson<CreateAgency>,
+    ApiJson(Object(body)): ApiJson<Object<CreateAgency>>,
 ) -> ApiResult<(StatusCode, Json<Agency>)> {
     let agency = user
         .agencies()
@@ -187,7 +187,7 @@ pub async fn get_lineage(
 )]
 pub async fn reorganise(
     user: AuthUser,
-    ApiJson(body): ApiJson<Reorganise>,
+    ApiJson(Object(body)): ApiJson<Object<Reorganise>>,
 ) -> ApiResult<(StatusCode, Json<Reorganisation>)> {
     let recorded = user
         .agencies()

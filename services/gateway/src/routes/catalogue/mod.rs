@@ -19,7 +19,7 @@ pub use self::types::{
     CatalogueQuery, DataElement, DataElementBody, Indicator, IndicatorBody, ValidationRule,
     ValidationRuleBody,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiError, ApiResult, write_error},
@@ -128,7 +128,7 @@ pub async fn get_data_element(
 pub async fn create_data_element(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<DataElementBody>,
+    ApiJson(Object(body)): ApiJson<Object<DataElementBody>>,
 ) -> ApiResult<(StatusCode, Json<DataElement>)> {
     let definition = convert::data_element_definition(body, None)?;
     let element = user
@@ -170,7 +170,7 @@ pub async fn update_data_element(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<DataElementBody>,
+    ApiJson(Object(body)): ApiJson<Object<DataElementBody>>,
 ) -> ApiResult<Json<DataElement>> {
     let definition = convert::data_element_definition(body, Some(code))?;
     let element = user
@@ -280,7 +280,7 @@ pub async fn get_indicator(
 pub async fn create_indicator(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<IndicatorBody>,
+    ApiJson(Object(body)): ApiJson<Object<IndicatorBody>>,
 ) -> ApiResult<(StatusCode, Json<Indicator>)> {
     let definition = convert::indicator_definition(body, None)?;
     let indicator = user
@@ -319,7 +319,7 @@ pub async fn update_indicator(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<IndicatorBody>,
+    ApiJson(Object(body)): ApiJson<Object<IndicatorBody>>,
 ) -> ApiResult<Json<Indicator>> {
     let definition = convert::indicator_definition(body, Some(code))?;
     let indicator = user
@@ -432,7 +432,7 @@ async fn list_rules(user: &AuthUser, include_retired: bool) -> ApiResult<Vec<pb:
 pub async fn create_validation_rule(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<ValidationRuleBody>,
+    ApiJson(Object(body)): ApiJson<Object<ValidationRuleBody>>,
 ) -> ApiResult<(StatusCode, Json<ValidationRule>)> {
     let definition = convert::rule_definition(body, None)?;
     let rule = user
@@ -471,7 +471,7 @@ pub async fn update_validation_rule(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<ValidationRuleBody>,
+    ApiJson(Object(body)): ApiJson<Object<ValidationRuleBody>>,
 ) -> ApiResult<Json<ValidationRule>> {
     let definition = convert::rule_definition(body, Some(code))?;
     let rule = user

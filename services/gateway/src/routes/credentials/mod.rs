@@ -11,7 +11,7 @@ use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
 pub use self::types::{
     ClientInfo, Credentials, NewIntegrator, NewOfficer, OfficerQuery, RotateQuery,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, RestNames, rest_error},
@@ -70,7 +70,7 @@ pub async fn issue_credentials(
 )]
 pub async fn issue_officer_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewOfficer>,
+    ApiJson(Object(body)): ApiJson<Object<NewOfficer>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,
@@ -92,7 +92,7 @@ pub async fn issue_officer_credentials(
 )]
 pub async fn issue_viewer_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewOfficer>,
+    ApiJson(Object(body)): ApiJson<Object<NewOfficer>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,
@@ -115,7 +115,7 @@ pub async fn issue_viewer_credentials(
 )]
 pub async fn issue_integrator_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewIntegrator>,
+    ApiJson(Object(body)): ApiJson<Object<NewIntegrator>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,

@@ -12,7 +12,7 @@ use chiso_proto::registry::v1 as pb;
 
 use self::convert::NAMES;
 pub use self::types::{NewKey, RevokeKey, SigningKey};
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
@@ -68,7 +68,7 @@ pub async fn list_keys(
 pub async fn register_key(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
-    ApiJson(body): ApiJson<NewKey>,
+    ApiJson(Object(body)): ApiJson<Object<NewKey>>,
 ) -> ApiResult<(StatusCode, Json<SigningKey>)> {
     let key = user
         .signing_keys()
@@ -97,7 +97,7 @@ pub async fn register_key(
 pub async fn revoke_key(
     user: AuthUser,
     ApiPath((code, key_id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<RevokeKey>,
+    ApiJson(Object(body)): ApiJson<Object<RevokeKey>>,
 ) -> ApiResult<Json<SigningKey>> {
     let key = user
         .signing_keys()

@@ -19,7 +19,7 @@ pub use self::types::{
     Approved, Contact, FileRegistration, Registration, RegistrationQuery, Rejection,
     RequestedAgency,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
 pub async fn file_registration(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(body): ApiJson<FileRegistration>,
+    ApiJson(Object(body)): ApiJson<Object<FileRegistration>>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
     state.limits.admit_registration(client)?;
     let mut request = tonic::Request::new(convert::file_request(body)?);
@@ -169,7 +169,7 @@ pub async fn approve_registration(
 pub async fn reject_registration(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<Rejection>,
+    ApiJson(Object(body)): ApiJson<Object<Rejection>>,
 ) -> ApiResult<Json<Registration>> {
     let decided = user
         .registrations()

@@ -29,7 +29,7 @@ pub use self::types::{
     ReviewBody, ReviseBody, SaveDraft, Signature, SignatureInput, SignatureVerification,
     SubmitDraft, SubmitReport, Unlock, UnlockBody, ValueText, VersionQuery,
 };
-use super::common::{convert_all, created, next_page};
+use super::common::{Object, convert_all, created, next_page};
 use crate::{
     AppState,
     config::RequestsConfig,
@@ -147,7 +147,7 @@ pub async fn save_draft(
     user: AuthUser,
     ApiPath((form, period, agency_code)): ApiPath<(String, String, String)>,
     write: WriteHeaders,
-    ApiJson(body): ApiJson<SaveDraft>,
+    ApiJson(Object(body)): ApiJson<Object<SaveDraft>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -198,7 +198,7 @@ pub async fn save_draft(
 pub async fn submit_report(
     user: AuthUser,
     write: WriteHeaders,
-    ApiJson(body): ApiJson<SubmitReport>,
+    ApiJson(Object(body)): ApiJson<Object<SubmitReport>>,
 ) -> ApiResult<(StatusCode, ReportAnswer)> {
     let report = user
         .reports()
@@ -234,7 +234,7 @@ pub async fn submit_draft(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<SubmitDraft>,
+    MaybeJson(Object(body)): MaybeJson<Object<SubmitDraft>>,
 ) -> ApiResult<ReportAnswer> {
     // The service submits by key: the id only tells which key. A draft
     // changed in between is caught by If-Match, not by this read.
@@ -281,7 +281,7 @@ pub async fn accept_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReviewBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReviewBody>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -316,7 +316,7 @@ pub async fn return_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReturnBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReturnBody>>,
 ) -> ApiResult<ReportAnswer> {
     let body = ReviewBody {
         comment: Some(body.comment),
@@ -364,7 +364,7 @@ pub async fn revise_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReviseBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReviseBody>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -400,7 +400,7 @@ pub async fn revise_report(
 pub async fn unlock_report(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<UnlockBody>,
+    ApiJson(Object(body)): ApiJson<Object<UnlockBody>>,
 ) -> ApiResult<(StatusCode, Json<Unlock>)> {
     let unlock = user
         .reports()

@@ -42,6 +42,11 @@ pub fn value_text(json: &str) -> Result<String, String> {
 fn value_text_schema() -> utoipa::openapi::Object {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
+        .description(Some(
+            "`\"120\"` for a count, `\"12.50\"` for a decimal, `\"yes\"`/`\"no\"` (or \
+             `\"có\"`/`\"không\"`) for yes/no. JSON numbers (without exponent) and \
+             booleans are taken as that text.",
+        ))
         .schema_type(SchemaType::from_iter([
             Type::String,
             Type::Number,

@@ -77,6 +77,24 @@ macro_rules! string_code {
     };
 }
 
+/// The codes [`AgencyCode::parse`] accepts (once trimmed), as a regular
+/// expression for API contracts (OpenAPI `pattern`, ECMA 262 and Rust
+/// `regex` alike).
+pub const AGENCY_CODE_PATTERN: &str = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$";
+
+/// The codes [`AdminUnitCode::parse`] accepts (once trimmed).
+pub const ADMIN_UNIT_CODE_PATTERN: &str = "^([0-9]{2}|[0-9]{3}|[0-9]{5})$";
+
+/// The province codes among administrative-unit codes: two digits.
+pub const PROVINCE_CODE_PATTERN: &str = "^[0-9]{2}$";
+
+/// Longest catalogue code (data elements, indicators, rules, forms, plans, rankings).
+pub const MAX_CATALOGUE_CODE_LEN: usize = 64;
+
+/// The catalogue codes [`DataElementCode::parse`] and its siblings accept
+/// (once trimmed), up to [`MAX_CATALOGUE_CODE_LEN`] characters.
+pub const CATALOGUE_CODE_PATTERN: &str = "^[a-z][a-z0-9_]*$";
+
 string_code! {
     /// Agency identifier in the QCVN 102:2016/BTTTT form `NNN.NN.NN.XNN`,
     /// e.g. `000.00.00.H51` (UBND tỉnh Quảng Ngãi).
@@ -139,7 +157,7 @@ fn parse_catalogue_code(raw: &str, what: &str) -> Result<String, CodeError> {
     hidden_characters(raw.trim(), &format!("a {what} code"))?;
     let s = raw.trim();
     let valid = !s.is_empty()
-        && s.len() <= 64
+        && s.len() <= MAX_CATALOGUE_CODE_LEN
         && s.as_bytes()[0].is_ascii_lowercase()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');

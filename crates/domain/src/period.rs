@@ -104,6 +104,10 @@ pub const MIN_YEAR: u16 = 1900;
 /// See [`MIN_YEAR`].
 pub const MAX_YEAR: u16 = 2999;
 
+/// The codes [`PeriodCode::parse`] accepts (once trimmed), years
+/// [`MIN_YEAR`] to [`MAX_YEAR`], as a regular expression for API contracts.
+pub const PERIOD_CODE_PATTERN: &str = "^(19[0-9]{2}|2[0-9]{3})(S[12]|Q[1-4]|0[1-9]|1[0-2])?$";
+
 impl PeriodCode {
     pub fn parse(raw: &str) -> Result<Self, PeriodError> {
         let err = || PeriodError(raw.to_owned());

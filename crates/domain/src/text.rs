@@ -9,6 +9,25 @@ use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 /// Longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
 
+/// Longest free text (a comment, a reason, a note, a description) the API
+/// takes, in characters: a page of text, and the registry's limit on notes.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// The names [`VnName::parse`] accepts, as a regular expression for API
+/// contracts (OpenAPI `pattern`, ECMA 262 and Rust `regex` alike): no control
+/// character but the blanks it collapses (tab, line breaks, U+0085), none of
+/// [`is_invisible_or_bidi`], and at least one character that is not blank.
+/// The length limit is [`MAX_NAME_CHARS`].
+pub const NAME_PATTERN: &str = concat!(
+    r"^[^\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]*",
+    r"[^\s\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]",
+    r"[^\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]*$",
+);
+
+/// The free text [`free_text`] accepts: no control character but tab and
+/// line breaks. The length limit is [`MAX_TEXT_CHARS`].
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+
 /// A human-readable name: trimmed, inner whitespace collapsed, NFC-normalised, non-empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

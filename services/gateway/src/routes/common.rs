@@ -6,8 +6,15 @@ use axum::{
     Json,
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use chiso_domain::{AdminLevel, AgencyKind, Role};
+use chiso_domain::{
+    AdminLevel, AgencyKind, Role,
+    text::{MAX_NAME_CHARS, MAX_TEXT_CHARS},
+};
 use chiso_proto::{convert::registry as wire, registry::v1 as pb};
+use serde::{
+    Deserialize, Deserializer,
+    de::{MapAccess, Visitor, value::MapAccessDeserializer},
+};
 
 use crate::error::ApiResult;
 
@@ -57,6 +64,79 @@ pub fn next_page(token: &str) -> ApiResult<HeaderMap> {
         headers.insert(NEXT_PAGE_HEADER, value);
     }
     Ok(headers)
+}
+
+/// A back service's refusal of a well-formed code from the path as naming
+/// nothing: the path names no resource, so 404, as every other path
+/// answers. A malformed code keeps its 422, and so does any other problem.
+pub fn unknown_in_path(status: tonic::Status, field: &str, well_formed: bool) -> tonic::Status {
+    let violations = chiso_runtime::error::field_violations(&status);
+    let only_the_path = !violations.is_empty() && violations.iter().all(|(f, _)| f == field);
+    if status.code() == tonic::Code::InvalidArgument && well_formed && only_the_path {
+        let message = violations
+            .into_iter()
+            .map(|(_, message)| message)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return tonic::Status::not_found(message);
+    }
+    status
+}
+
+/// A JSON body that must be an object. A derived struct also takes a JSON
+/// array, its fields in order, which no client means: a body whose fields
+/// are all optional would take `[]` for "nothing given".
+#[derive(Debug, Default)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
+/// Free text the back services store as given, bounded here to what the
+/// contract promises: [`MAX_TEXT_CHARS`] characters, as JSON Schema counts
+/// them (code points, blanks included). For `#[serde(deserialize_with)]`.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    at_most(String::deserialize(deserializer)?, MAX_TEXT_CHARS)
+}
+
+/// [`text`] that may be left out (or `null`).
+pub fn optional_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|t| at_most(t, MAX_TEXT_CHARS))
+        .transpose()
+}
+
+/// A unit of measure (`máy`, `%`): as long as a name may be.
+pub fn unit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    at_most(String::deserialize(deserializer)?, MAX_NAME_CHARS)
+}
+
+fn at_most<E: serde::de::Error>(text: String, max: usize) -> Result<String, E> {
+    if text.chars().count() > max {
+        return Err(E::custom(format!("must be at most {max} characters")));
+    }
+    Ok(text)
 }
 
 /// "`x` is not one of a, b, c": the message for a name outside `names`.
@@ -116,6 +196,27 @@ mod tests {
         assert_eq!(kind_name(0), "unspecified");
         assert_eq!(level_name(99), "unspecified");
         assert_eq!(role_name(0), "unspecified");
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_its_fields_in_order() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Optional {
+            #[serde(default)]
+            reason: Option<String>,
+        }
+        let Object(body) = serde_json::from_str::<Object<Optional>>(r#"{"reason": "x"}"#).unwrap();
+        assert_eq!(body.reason.as_deref(), Some("x"));
+        let Object(body) = serde_json::from_str::<Object<Optional>>("{}").unwrap();
+        assert_eq!(body.reason, None);
+        // A derived struct alone takes an array as its fields in order.
+        assert!(serde_json::from_str::<Optional>(r#"["x"]"#).is_ok());
+        for array in ["[]", r#"["x"]"#] {
+            let err = serde_json::from_str::<Object<Optional>>(array).unwrap_err();
+            assert!(err.to_string().contains("a JSON object"), "{err}");
+        }
+        assert!(serde_json::from_str::<Object<Optional>>(r#"{"other": 1}"#).is_err());
     }
 
     #[test]

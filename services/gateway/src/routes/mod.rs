@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod auth;
 pub mod catalogue;
 mod common;
+pub mod contract;
 pub mod credentials;
 pub mod dhis2;
 pub mod forms;
@@ -18,11 +19,13 @@ pub mod templates;
 use axum::{Router, extract::DefaultBodyLimit, response::Redirect, routing::get};
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::security::{
+        ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+    },
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-use self::session::SessionCookie;
+use self::{contract::FieldConstraints, reports::UnlockExample, session::SessionCookie};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -57,7 +60,14 @@ use crate::AppState;
         templates::download, templates::upload,
         session::sign_in, session::who_is_signed_in, session::renew, session::sign_out,
     ),
-    modifiers(&BearerAuth, &SessionCookie, &EveryRefusal, &ProblemMediaType)
+    modifiers(
+        &BearerAuth,
+        &SessionCookie,
+        &EveryRefusal,
+        &ProblemMediaType,
+        &FieldConstraints,
+        &UnlockExample
+    )
 )]
 pub struct ApiDoc;
 
@@ -206,6 +216,14 @@ impl Modify for BearerAuth {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        // Where bearer tokens come from: RFC 6749's client-credentials
+        // grant at the token endpoint.
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(
+                ClientCredentials::new("/api/v1/auth/token", Scopes::new()),
+            )])),
         );
     }
 }

@@ -50,18 +50,18 @@ pub fn router() -> Router<AppState> {
 /// Client credentials, as the sign-in form sends them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"client_id": "agency-3f9c0d6e2b8a4f17a5c1e0d9b7f6a2c4", "client_secret": "Xq3…"}))]
+#[schema(example = json!({"client_id": "agency-3f9c0d6e2b8a4f17a5c1e0d9b7f6a2c4", "client_secret": "Xq3..."}))]
 pub struct SignInRequest {
     /// The client id the credentials were issued with (`admin` for the
     /// bootstrap admin).
     #[schema(
+        format = "oauth-text",
         min_length = 1,
-        max_length = 128,
         example = "agency-3f9c0d6e2b8a4f17a5c1e0d9b7f6a2c4"
     )]
     pub client_id: String,
     /// The secret shown once when the credentials were issued.
-    #[schema(min_length = 1, max_length = 256, format = Password)]
+    #[schema(format = "oauth-text", min_length = 1)]
     pub client_secret: String,
 }
 
@@ -142,7 +142,10 @@ impl Modify for SessionCookie {
 /// renewal. The token itself is not in the body.
 #[utoipa::path(
     post, path = "/api/v1/session", tag = "session",
-    request_body = SignInRequest,
+    request_body(
+        content = SignInRequest,
+        example = json!({"client_id": "admin", "client_secret": "the secret in data/admin-secret"})
+    ),
     responses(
         (status = 201, body = SessionInfo,
          description = "signed in; Set-Cookie: chiso_token (Path=/, HttpOnly; SameSite=Strict); Cache-Control: no-store"),
@@ -155,7 +158,7 @@ pub async fn sign_in(
     ClientAddress(client): ClientAddress,
     secure: Option<Extension<SecureCookies>>,
     parts: Parts,
-    ApiJson(request): ApiJson<SignInRequest>,
+    ApiJson(super::common::Object(request)): ApiJson<super::common::Object<SignInRequest>>,
 ) -> ApiResult<Response> {
     // No cookie authenticates this request, but a page of another site
     // must not sign the browser in as someone else (login CSRF).

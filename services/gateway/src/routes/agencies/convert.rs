@@ -128,7 +128,9 @@ fn operation(op: Operation, prefix: &str) -> ApiResult<pb::ReorganisationOperati
 
 fn successor(body: SuccessorBody, prefix: &str) -> ApiResult<pb::Successor> {
     use pb::successor::Target;
-    let target = match (body.existing_code, body.new_agency) {
+    // Blank is absent, as for every optional field.
+    let existing = body.existing_code.filter(|c| !c.trim().is_empty());
+    let target = match (existing, body.new_agency) {
         (Some(code), None) => Target::ExistingCode(code),
         (None, Some(new)) => {
             Target::NewAgency(create_request(new, &format!("{prefix}.new_agency"))?)

@@ -22,7 +22,7 @@ pub use self::{
         Reorganisation, Reorganise, SubtreeNode, SuccessorBody,
     },
 };
-use super::common::{convert_all, created, next_page};
+use super::common::{Object, convert_all, created, next_page};
 use crate::{
     AppState,
     config::RequestsConfig,
@@ -47,7 +47,11 @@ pub fn router(limits: &RequestsConfig) -> Router<AppState> {
 /// Registers an agency (admin).
 #[utoipa::path(
     post, path = "/api/v1/agencies", tag = "agencies",
-    request_body = CreateAgency,
+    request_body(content = CreateAgency, example = json!({
+        "code": "000.00.30.H51", "name": "Ban Quản lý các khu công nghiệp",
+        "name_en": "Industrial Zones Authority", "kind": "department",
+        "parent_code": "000.00.00.H51"
+    })),
     responses(
         (status = 201, body = Agency),
         (status = 409, description = "the code is taken", body = crate::error::ErrorBody),
@@ -57,7 +61,7 @@ pub fn router(limits: &RequestsConfig) -> Router<AppState> {
 )]
 pub async fn create_agency(
     user: AuthUser,
-    ApiJson(body): ApiJson<CreateAgency>,
+    ApiJson(Object(body)): ApiJson<Object<CreateAgency>>,
 ) -> ApiResult<(StatusCode, Json<Agency>)> {
     let agency = user
         .agencies()
@@ -99,7 +103,7 @@ pub async fn list_agencies(
 /// the name and parent it had that day (404 if it did not exist then).
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}", tag = "agencies",
-    params(("code" = String, Path, description = "QCVN 102 agency code"), AsOfQuery),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"), AsOfQuery),
     responses((status = 200, body = Agency), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -123,7 +127,7 @@ pub async fn get_agency(
 /// first, each agency's sub-agencies in Vietnamese order.
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}/subtree", tag = "agencies",
-    params(("code" = String, Path, description = "QCVN 102 agency code"), AsOfQuery),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"), AsOfQuery),
     responses((status = 200, body = Vec<SubtreeNode>), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -147,7 +151,7 @@ pub async fn get_subtree(
 /// and its own names and parents over time.
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}/lineage", tag = "agencies",
-    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code")),
     responses((status = 200, body = Lineage), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -169,7 +173,10 @@ pub async fn get_lineage(
 /// queries before the date still see the old tree.
 #[utoipa::path(
     post, path = "/api/v1/agencies/reorganisations", tag = "agencies",
-    request_body = Reorganise,
+    request_body(content = Reorganise, example = json!({
+        "effective_date": "2025-03-01", "legal_basis": "Quyết định 123/QĐ-UBND",
+        "operations": [{"type": "rename", "code": "000.00.15.H51", "name": "Sở Khoa học và Công nghệ"}]
+    })),
     responses(
         (status = 201, body = Reorganisation),
         (status = 403, description = "outside the caller's province", body = crate::error::ErrorBody),
@@ -180,7 +187,7 @@ pub async fn get_lineage(
 )]
 pub async fn reorganise(
     user: AuthUser,
-    ApiJson(body): ApiJson<Reorganise>,
+    ApiJson(Object(body)): ApiJson<Object<Reorganise>>,
 ) -> ApiResult<(StatusCode, Json<Reorganisation>)> {
     let recorded = user
         .agencies()
@@ -198,7 +205,9 @@ pub async fn reorganise(
 #[utoipa::path(
     post, path = "/api/v1/agencies/import", tag = "agencies",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "the agency list"),
+    request_body(content = Option<String>, content_type = "text/csv",
+        description = "the agency list; no body is an empty file, which a dry run reports like any other problem",
+        example = "code,name,kind,parent_code\n000.00.31.H51,Ban Dân tộc,department,000.00.00.H51\n"),
     responses(
         (status = 200, description = "dry run", body = ImportSummary),
         (status = 201, description = "imported", body = ImportSummary),

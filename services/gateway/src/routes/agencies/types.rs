@@ -30,54 +30,76 @@ pub struct Agency {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgency {
+    /// QCVN 102:2016 code, `NNN.NN.NN.XNN`.
+    #[schema(format = "agency-code", example = "000.00.16.H51")]
     pub code: String,
+    /// Administrative-unit code: a People's Committee's own (2 digits for a
+    /// province, 3 for a district, 5 for a commune); no other agency has one.
     #[serde(default)]
+    #[schema(format = "admin-unit-code")]
     pub admin_unit_code: Option<String>,
+    #[schema(format = "name", example = "Sở Khoa học và Công nghệ")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "name", example = "Department of Science and Technology")]
     pub name_en: Option<String>,
-    /// `provincial_committee`, `department`, `district_committee` or `commune_committee`.
+    #[schema(format = "agency-kind", example = "department")]
     pub kind: String,
+    /// The agency it reports to; every agency but a provincial committee has one.
     #[serde(default)]
+    #[schema(format = "agency-code", example = "000.00.00.H51")]
     pub parent_code: Option<String>,
-    /// `YYYY-MM-DD`; today when absent.
+    /// Today when absent.
     #[serde(default)]
+    #[schema(format = Date)]
     pub valid_from: Option<String>,
 }
 
 /// Filters for listing agencies.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AgencyQuery {
     /// Only direct children of this agency.
+    #[param(format = "agency-code", example = "000.00.00.H51")]
     pub parent: Option<String>,
-    /// Only agencies of this province (2-digit code).
+    /// Only agencies of this province.
+    #[param(format = "admin-unit-code", example = "51")]
     pub province: Option<String>,
     /// Only this agency and everything under it.
+    #[param(format = "agency-code", example = "000.00.00.H51")]
     pub subtree: Option<String>,
-    /// `province`, `district` or `commune`.
+    #[param(format = "admin-level", example = "province")]
     pub level: Option<String>,
-    /// `provincial_committee`, `department`, `district_committee` or `commune_committee`.
+    #[param(format = "agency-kind", example = "department")]
     pub kind: Option<String>,
-    /// `YYYY-MM-DD`: agencies active that day, as they were then; today when absent.
+    /// Agencies active that day, as they were then; today when absent.
+    #[param(format = Date, example = "2025-06-30")]
     pub as_of: Option<String>,
     /// Words of the name, diacritics optional (`binh son` finds `Bình Sơn`), or part of the code.
+    #[param(example = "so noi vu")]
     pub q: Option<String>,
-    /// At most this many agencies (default 500, at most 1000).
+    /// At most this many agencies (default 500; 0 is the default).
+    #[param(minimum = 0, maximum = 1000, example = 20)]
     pub page_size: Option<i32>,
     /// The `x-next-page-token` header of the previous page.
+    #[param(format = "agency-page-token")]
     pub page_token: Option<String>,
     /// Every agency ever registered, retired ones too, in its latest state.
+    #[param(example = false)]
     pub include_inactive: Option<bool>,
 }
 
 /// Where to resume reading the tree's changes.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The last sequence number applied; 0 (default) for everything.
+    #[param(minimum = 0, example = 0)]
     pub after_seq: Option<i64>,
-    /// At most this many (default and maximum 1000).
+    /// At most this many (default and maximum 1000; 0 is the default).
+    #[param(minimum = 0, maximum = 1000, example = 100)]
     pub limit: Option<i32>,
 }
 
@@ -104,8 +126,10 @@ pub struct AgencyChanges {
 /// How to import.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Check everything and report what would be created, storing nothing.
+    #[param(example = true)]
     pub dry_run: Option<bool>,
 }
 
@@ -139,8 +163,10 @@ pub struct ImportSummary {
 /// A date to look at the tree on.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
-    /// `YYYY-MM-DD`; for one agency, its latest record when absent; for a subtree, today.
+    /// For one agency, its latest record when absent; for a subtree, today.
+    #[param(format = Date, example = "2025-06-30")]
     pub as_of: Option<String>,
 }
 
@@ -156,12 +182,16 @@ pub struct SubtreeNode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reorganise {
-    /// `YYYY-MM-DD` the changes take effect.
+    /// The day the changes take effect.
+    #[schema(format = Date, example = "2025-07-01")]
     pub effective_date: String,
     /// Decision number, e.g. `Nghị quyết 202/2025/QH15`.
+    #[schema(format = "name", example = "Nghị quyết 202/2025/QH15")]
     pub legal_basis: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::common::optional_text")]
+    #[schema(format = "text")]
     pub note: Option<String>,
+    #[schema(min_items = 1)]
     pub operations: Vec<Operation>,
 }
 
@@ -171,25 +201,39 @@ pub struct Reorganise {
 pub enum Operation {
     /// A new name; `name_en` is kept when absent.
     Rename {
+        #[schema(format = "agency-code")]
         code: String,
+        #[schema(format = "name")]
         name: String,
         #[serde(default)]
+        #[schema(format = "name")]
         name_en: Option<String>,
     },
     /// Moves an agency, with everything under it, under another parent.
-    Move { code: String, parent_code: String },
+    Move {
+        #[schema(format = "agency-code")]
+        code: String,
+        #[schema(format = "agency-code")]
+        parent_code: String,
+    },
     /// Retires the sources and moves their sub-agencies under the successor.
     Merge {
+        #[schema(format = "agency-code", min_items = 1)]
         source_codes: Vec<String>,
         into: SuccessorBody,
     },
     /// Retires an agency in favour of several successors.
     Split {
+        #[schema(format = "agency-code")]
         code: String,
+        #[schema(min_items = 1)]
         into: Vec<SuccessorBody>,
     },
     /// Retires an agency without successor.
-    Dissolve { code: String },
+    Dissolve {
+        #[schema(format = "agency-code")]
+        code: String,
+    },
 }
 
 /// An existing agency or a new one (valid from the effective date).
@@ -197,6 +241,7 @@ pub enum Operation {
 #[serde(deny_unknown_fields)]
 pub struct SuccessorBody {
     #[serde(default)]
+    #[schema(format = "agency-code")]
     pub existing_code: Option<String>,
     #[serde(default)]
     pub new_agency: Option<CreateAgency>,

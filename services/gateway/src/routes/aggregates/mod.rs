@@ -140,11 +140,16 @@ pub async fn list_plans(
     user: AuthUser,
     ApiQuery(query): ApiQuery<PlansQuery>,
 ) -> ApiResult<Json<Vec<Plan>>> {
+    let province = query.province.unwrap_or_default();
+    // The aggregation service filters by the text as given; a code that
+    // is no administrative unit's is refused like everywhere else.
+    if !province.trim().is_empty() {
+        chiso_domain::AdminUnitCode::parse(&province)
+            .map_err(|e| ApiError::field("province", e.to_string()))?;
+    }
     let listed = user
         .aggregation()
-        .list_plans(pb::ListPlansRequest {
-            province: query.province.unwrap_or_default(),
-        })
+        .list_plans(pb::ListPlansRequest { province })
         .await?
         .into_inner();
     Ok(Json(convert_all(listed.plans)))
@@ -153,7 +158,7 @@ pub async fn list_plans(
 /// One plan.
 #[utoipa::path(
     get, path = "/api/v1/plans/{code}", tag = "aggregates",
-    params(("code" = String, Path, description = "plan code, e.g. `quang_ngai_2018`")),
+    params(("code" = String, Path, format = "catalogue-code", example = "quang_ngai_2018", description = "plan code")),
     responses((status = 200, body = Plan), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -204,7 +209,7 @@ pub async fn list_rankings(user: AuthUser) -> ApiResult<Json<Vec<RankingDefiniti
 /// A ranking of a comparison group, with every input and score.
 #[utoipa::path(
     get, path = "/api/v1/rankings/{code}", tag = "aggregates",
-    params(("code" = String, Path, description = "ranking code"), RankingQuery),
+    params(("code" = String, Path, format = "catalogue-code", example = "district_committees", description = "ranking code"), RankingQuery),
     responses((status = 200, body = RankingResult), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -226,9 +231,13 @@ pub async fn get_ranking(
 /// SDMX-CSV 2.0 (values only). The body streams.
 #[utoipa::path(
     get, path = "/api/v1/exports/{kind}", tag = "aggregates",
-    params(("kind" = String, Path, description = "aggregates, trends, completeness, attainment or rankings"), ExportQuery),
+    params(("kind" = String, Path, format = "export-kind", example = "aggregates", description = "which answer to export"), ExportQuery),
     responses(
-        (status = 200, description = "the file", content_type = "application/octet-stream"),
+        (status = 200, description = "the file, named by `Content-Disposition`", content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.sdmx.data+csv"),
+        )),
         (status = 422, body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))

@@ -1,33 +1,59 @@
 //! The REST shapes of the province's answers.
 
-use serde::{Deserialize, Serialize};
+use chiso_domain::period::{MAX_YEAR, MIN_YEAR};
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use utoipa::{IntoParams, ToSchema};
+
+/// A plan year: absent for every year. The aggregation service reads 0 as
+/// absent too, but a client writing `year=0` means something else, so it is
+/// refused with every other year outside the periods' range.
+fn plan_year<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let year = u32::deserialize(deserializer)?;
+    if (u32::from(MIN_YEAR)..=u32::from(MAX_YEAR)).contains(&year) {
+        Ok(Some(year))
+    } else {
+        Err(D::Error::custom(format!(
+            "{year} is not a year within {MIN_YEAR}-{MAX_YEAR}"
+        )))
+    }
+}
 
 /// What to compute, over whom and when.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AggregateQuery {
-    /// Indicator code, e.g. `computer_equipment_rate` (or give `data_element`).
+    /// Indicator code, e.g. `computer_equipment_rate`: give it or
+    /// `data_element`, not both.
+    #[param(format = "catalogue-code", example = "electronic_document_rate")]
     pub indicator: Option<String>,
-    /// Data element code, e.g. `documents_sent` (or give `indicator`).
+    /// Data element code, e.g. `documents_sent`: give it or `indicator`, not both.
+    #[param(format = "catalogue-code")]
     pub data_element: Option<String>,
     /// Administrative-unit code of the area (`51` a province, `524` a
-    /// district); `VN` or absent for the whole country.
+    /// district); `VN` or absent for the whole country. Not with `agency`.
+    #[param(format = "area", example = "51")]
     pub area: Option<String>,
     /// One agency instead of an area.
+    #[param(format = "agency-code")]
     pub agency: Option<String>,
     /// Period code, e.g. `2018`, `2025Q1`, `202503`; a coarser period than
     /// the form's rolls the finer ones up.
+    #[param(format = "period-code", required = true, example = "2025")]
     pub period: Option<String>,
-    /// `YYYY-MM-DD`: whose organisation tree decides membership; by default
-    /// the period's last day (today for a period not over).
+    /// Whose organisation tree decides membership; by default the period's
+    /// last day (today for a period not over).
+    #[param(format = Date, example = "2025-12-31")]
     pub as_of: Option<String>,
     /// Agencies of one kind (`district_committee`, `department`, …) or one
-    /// level (`district_level`, …) inside the area.
+    /// level (`district_level`, …) inside the area; not for one agency.
+    #[param(format = "target-group", example = "department")]
     pub group: Option<String>,
     /// Count merged agencies under their successor (today's tree).
+    #[param(example = false)]
     pub comparable: Option<bool>,
-    /// For breakdowns and exports: `child_areas` or `agencies`.
+    /// For breakdowns: per child area (default) or per agency.
+    #[param(format = "breakdown", example = "agencies")]
     pub breakdown: Option<String>,
 }
 
@@ -76,17 +102,29 @@ pub struct Breakdown {
 /// A series question.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TrendQuery {
+    /// Give it or `data_element`, not both.
+    #[param(format = "catalogue-code", example = "electronic_document_rate")]
     pub indicator: Option<String>,
+    #[param(format = "catalogue-code")]
     pub data_element: Option<String>,
+    /// `VN` or absent for the whole country; not with `agency`.
+    #[param(format = "area", example = "51")]
     pub area: Option<String>,
+    #[param(format = "agency-code")]
     pub agency: Option<String>,
+    #[param(format = "target-group")]
     pub group: Option<String>,
+    #[param(format = Date)]
     pub as_of: Option<String>,
+    #[param(example = false)]
     pub comparable: Option<bool>,
     /// First period, e.g. `2025Q1`.
+    #[param(format = "period-code", example = "2026Q1")]
     pub from: String,
-    /// Last period, of the same type.
+    /// Last period, of the same type, at most 240 periods after `from`.
+    #[param(format = "period-code", example = "2026Q4")]
     pub to: String,
 }
 
@@ -104,11 +142,19 @@ pub struct TrendPoint {
 /// Which form, period and group.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CompletenessQuery {
+    #[param(format = "catalogue-code", example = "it_fast_quarterly")]
     pub form: String,
+    /// A period of the form's type.
+    #[param(format = "period-code", example = "2026Q1")]
     pub period: String,
+    /// `VN` or absent for the whole country.
+    #[param(format = "area", example = "51")]
     pub area: Option<String>,
+    #[param(format = "target-group", example = "department")]
     pub group: Option<String>,
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -149,8 +195,10 @@ pub struct Completeness {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PlansQuery {
     /// A province's plans only.
+    #[param(format = "admin-unit-code", example = "51")]
     pub province: Option<String>,
 }
 
@@ -185,12 +233,18 @@ pub struct Plan {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AttainmentQuery {
+    #[param(format = "catalogue-code", example = "quang_ngai_2018")]
     pub plan: String,
     /// The targets of one year; every year when absent.
+    #[serde(default, deserialize_with = "plan_year")]
+    #[param(minimum = 1900, maximum = 2999, example = 2018)]
     pub year: Option<u32>,
     /// The period measured; the target's year by default.
+    #[param(format = "period-code", example = "2018")]
     pub period: Option<String>,
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -253,10 +307,14 @@ pub struct RankingDefinition {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RankingQuery {
-    /// The province whose agencies compete; `VN` for the country.
+    /// The province whose agencies compete; `VN` or absent for the country.
+    #[param(format = "area", example = "51")]
     pub area: Option<String>,
+    #[param(format = "period-code", example = "2025")]
     pub period: String,
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -328,22 +386,39 @@ pub struct RankingResult {
 /// those of the answer's own endpoint.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `csv`, `xlsx` or `sdmx_csv` (values only).
+    /// `sdmx_csv` for aggregates and trends only.
+    #[param(format = "export-format", example = "csv")]
     pub format: String,
+    #[param(format = "catalogue-code", example = "electronic_document_rate")]
     pub indicator: Option<String>,
+    #[param(format = "catalogue-code")]
     pub data_element: Option<String>,
+    #[param(format = "area", example = "51")]
     pub area: Option<String>,
+    #[param(format = "agency-code")]
     pub agency: Option<String>,
+    #[param(format = "period-code", example = "2025")]
     pub period: Option<String>,
+    #[param(format = Date)]
     pub as_of: Option<String>,
+    #[param(format = "target-group")]
     pub group: Option<String>,
     pub comparable: Option<bool>,
+    #[param(format = "breakdown", example = "agencies")]
     pub breakdown: Option<String>,
+    #[param(format = "period-code")]
     pub from: Option<String>,
+    #[param(format = "period-code")]
     pub to: Option<String>,
+    #[param(format = "catalogue-code")]
     pub form: Option<String>,
+    #[param(format = "catalogue-code")]
     pub plan: Option<String>,
+    #[serde(default, deserialize_with = "plan_year")]
+    #[param(minimum = 1900, maximum = 2999)]
     pub year: Option<u32>,
+    #[param(format = "catalogue-code")]
     pub ranking: Option<String>,
 }

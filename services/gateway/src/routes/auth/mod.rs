@@ -37,8 +37,15 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(
     post, path = "/api/v1/auth/token", tag = "auth",
     request_body(content(
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded", example = json!({
+            "grant_type": "client_credentials",
+            "client_id": "agency-5f0c2b6e8d1a4c3fa7e9b2d4c6a8e0f1",
+            "client_secret": "the secret shown when the credentials were issued"
+        })),
+        (TokenRequest = "application/json", example = json!({
+            "client_id": "agency-5f0c2b6e8d1a4c3fa7e9b2d4c6a8e0f1",
+            "client_secret": "the secret shown when the credentials were issued"
+        })),
     )),
     responses(
         (status = 200, body = TokenResponse, description = "a token; Cache-Control: no-store"),

@@ -11,18 +11,21 @@ use utoipa::ToSchema;
 pub struct TokenRequest {
     /// `client_credentials`; required in a form, optional in JSON.
     #[serde(default)]
-    #[schema(example = "client_credentials")]
+    #[schema(format = "grant-type", example = "client_credentials")]
     pub grant_type: Option<String>,
     /// Required unless the client authenticates with HTTP Basic.
     #[serde(default)]
+    #[schema(format = "oauth-text", example = "admin")]
     pub client_id: Option<String>,
     /// Required unless the client authenticates with HTTP Basic.
     #[serde(default)]
+    #[schema(format = "oauth-text")]
     pub client_secret: Option<String>,
     /// Space-separated scopes; a client's only scope is its role
     /// (`admin`, `province_officer`, `agency`, `service`). Leave it out
     /// for the role's scope.
     #[serde(default)]
+    #[schema(format = "scope", example = "admin")]
     pub scope: Option<String>,
 }
 

@@ -36,6 +36,8 @@ pub const DEFINITION_NAMES: RestNames = &[
 /// The code a definition is for: the body's when creating; the path's when
 /// updating, where a body code that differs would rename, which never happens.
 pub fn definition_code(body: Option<String>, path: Option<String>) -> ApiResult<String> {
+    // Blank is absent, as for every optional field.
+    let body = body.filter(|c| !c.trim().is_empty());
     match (body, path) {
         (Some(body), Some(path)) if body != path => Err(ApiError::field(
             "code",

@@ -19,7 +19,7 @@ pub use self::types::{
     CatalogueQuery, DataElement, DataElementBody, Indicator, IndicatorBody, ValidationRule,
     ValidationRuleBody,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiError, ApiResult, write_error},
@@ -92,7 +92,7 @@ pub async fn list_data_elements(
 /// One data element, retired or not.
 #[utoipa::path(
     get, path = "/api/v1/data-elements/{code}", tag = "catalogue",
-    params(("code" = String, Path, description = "data element code, e.g. `officials`")),
+    params(("code" = String, Path, format = "catalogue-code", example = "officials", description = "data element code")),
     responses((status = 200, body = DataElement), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -111,8 +111,12 @@ pub async fn get_data_element(
 /// Adds a data element (admin); every field is checked at once.
 #[utoipa::path(
     post, path = "/api/v1/data-elements", tag = "catalogue",
-    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
-    request_body = DataElementBody,
+    params(("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters")),
+    request_body(content = DataElementBody, example = json!({
+        "code": "servers_virtualised", "name": "Số máy chủ ảo hóa", "name_en": "Virtualised servers",
+        "description": "Đếm số máy chủ ảo đang vận hành cuối kỳ.", "category": "technical_infrastructure",
+        "value_type": "count", "min": "0", "max": "10000", "unit": "máy", "period_rule": "last"
+    })),
     responses(
         (status = 201, body = DataElement),
         (status = 403, description = "not an admin", body = crate::error::ErrorBody),
@@ -124,7 +128,7 @@ pub async fn get_data_element(
 pub async fn create_data_element(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<DataElementBody>,
+    ApiJson(Object(body)): ApiJson<Object<DataElementBody>>,
 ) -> ApiResult<(StatusCode, Json<DataElement>)> {
     let definition = convert::data_element_definition(body, None)?;
     let element = user
@@ -145,10 +149,14 @@ pub async fn create_data_element(
 #[utoipa::path(
     put, path = "/api/v1/data-elements/{code}", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "data element code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "online_meetings", description = "data element code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = DataElementBody,
+    request_body(content = DataElementBody, example = json!({
+        "name": "Số cuộc họp trực tuyến", "name_en": "Online meetings",
+        "description": "Đếm số cuộc họp trực tuyến cơ quan chủ trì trong kỳ.", "category": "internal_use",
+        "value_type": "count", "min": "0", "max": "100000", "unit": "cuộc họp", "period_rule": "sum"
+    })),
     responses(
         (status = 200, body = DataElement),
         (status = 403, body = crate::error::ErrorBody),
@@ -162,7 +170,7 @@ pub async fn update_data_element(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<DataElementBody>,
+    ApiJson(Object(body)): ApiJson<Object<DataElementBody>>,
 ) -> ApiResult<Json<DataElement>> {
     let definition = convert::data_element_definition(body, Some(code))?;
     let element = user
@@ -182,8 +190,8 @@ pub async fn update_data_element(
 #[utoipa::path(
     post, path = "/api/v1/data-elements/{code}/retire", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "data element code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "sector_databases_upgraded", description = "data element code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
     responses(
         (status = 200, body = DataElement),
@@ -236,7 +244,7 @@ pub async fn list_indicators(
 /// One indicator, retired or not.
 #[utoipa::path(
     get, path = "/api/v1/indicators/{code}", tag = "catalogue",
-    params(("code" = String, Path, description = "indicator code")),
+    params(("code" = String, Path, format = "catalogue-code", example = "electronic_document_rate", description = "indicator code")),
     responses((status = 200, body = Indicator), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -255,8 +263,12 @@ pub async fn get_indicator(
 /// Adds an indicator (admin); its formula may name only known data elements.
 #[utoipa::path(
     post, path = "/api/v1/indicators", tag = "catalogue",
-    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
-    request_body = IndicatorBody,
+    params(("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters")),
+    request_body(content = IndicatorBody, example = json!({
+        "code": "server_antivirus_rate", "name": "Tỷ lệ máy tính có phần mềm diệt vi-rút",
+        "numerator": "computers_with_antivirus", "denominator": "computers", "factor": 100,
+        "decimals": 1, "unit": "%", "category": "information_security", "higher_is_better": true
+    })),
     responses(
         (status = 201, body = Indicator),
         (status = 403, body = crate::error::ErrorBody),
@@ -268,7 +280,7 @@ pub async fn get_indicator(
 pub async fn create_indicator(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<IndicatorBody>,
+    ApiJson(Object(body)): ApiJson<Object<IndicatorBody>>,
 ) -> ApiResult<(StatusCode, Json<Indicator>)> {
     let definition = convert::indicator_definition(body, None)?;
     let indicator = user
@@ -287,10 +299,14 @@ pub async fn create_indicator(
 #[utoipa::path(
     put, path = "/api/v1/indicators/{code}", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "indicator code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "electronic_document_rate", description = "indicator code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = IndicatorBody,
+    request_body(content = IndicatorBody, example = json!({
+        "name": "Tỷ lệ văn bản đi được gửi dưới dạng điện tử", "name_en": "Share of documents sent electronically",
+        "numerator": "documents_sent_electronic", "denominator": "documents_sent", "factor": 100,
+        "decimals": 1, "unit": "%", "category": "internal_use", "higher_is_better": true
+    })),
     responses(
         (status = 200, body = Indicator),
         (status = 403, body = crate::error::ErrorBody),
@@ -303,7 +319,7 @@ pub async fn update_indicator(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<IndicatorBody>,
+    ApiJson(Object(body)): ApiJson<Object<IndicatorBody>>,
 ) -> ApiResult<Json<Indicator>> {
     let definition = convert::indicator_definition(body, Some(code))?;
     let indicator = user
@@ -322,8 +338,8 @@ pub async fn update_indicator(
 #[utoipa::path(
     post, path = "/api/v1/indicators/{code}/retire", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "indicator code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "antivirus_rate", description = "indicator code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
     responses(
         (status = 200, body = Indicator),
@@ -370,7 +386,7 @@ pub async fn list_validation_rules(
 /// One validation rule, retired or not.
 #[utoipa::path(
     get, path = "/api/v1/validation-rules/{code}", tag = "catalogue",
-    params(("code" = String, Path, description = "validation rule code")),
+    params(("code" = String, Path, format = "catalogue-code", example = "antivirus_within_computers", description = "validation rule code")),
     responses((status = 200, body = ValidationRule), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -400,8 +416,11 @@ async fn list_rules(user: &AuthUser, include_retired: bool) -> ApiResult<Vec<pb:
 /// Adds a validation rule (admin); it may name only known data elements.
 #[utoipa::path(
     post, path = "/api/v1/validation-rules", tag = "catalogue",
-    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
-    request_body = ValidationRuleBody,
+    params(("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters")),
+    request_body(content = ValidationRuleBody, example = json!({
+        "code": "servers_within_computers", "rule": "servers <= computers",
+        "message": "Số máy chủ không được lớn hơn số máy tính", "message_en": "Servers cannot exceed computers"
+    })),
     responses(
         (status = 201, body = ValidationRule),
         (status = 403, body = crate::error::ErrorBody),
@@ -413,7 +432,7 @@ async fn list_rules(user: &AuthUser, include_retired: bool) -> ApiResult<Vec<pb:
 pub async fn create_validation_rule(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<ValidationRuleBody>,
+    ApiJson(Object(body)): ApiJson<Object<ValidationRuleBody>>,
 ) -> ApiResult<(StatusCode, Json<ValidationRule>)> {
     let definition = convert::rule_definition(body, None)?;
     let rule = user
@@ -432,10 +451,14 @@ pub async fn create_validation_rule(
 #[utoipa::path(
     put, path = "/api/v1/validation-rules/{code}", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "validation rule code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "antivirus_within_computers", description = "validation rule code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = ValidationRuleBody,
+    request_body(content = ValidationRuleBody, example = json!({
+        "rule": "computers_with_antivirus <= computers",
+        "message": "Số máy tính có phần mềm diệt vi-rút không được lớn hơn số máy tính",
+        "message_en": "Computers with antivirus cannot exceed computers"
+    })),
     responses(
         (status = 200, body = ValidationRule),
         (status = 403, body = crate::error::ErrorBody),
@@ -448,7 +471,7 @@ pub async fn update_validation_rule(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<ValidationRuleBody>,
+    ApiJson(Object(body)): ApiJson<Object<ValidationRuleBody>>,
 ) -> ApiResult<Json<ValidationRule>> {
     let definition = convert::rule_definition(body, Some(code))?;
     let rule = user
@@ -467,8 +490,8 @@ pub async fn update_validation_rule(
 #[utoipa::path(
     post, path = "/api/v1/validation-rules/{code}/retire", tag = "catalogue",
     params(
-        ("code" = String, Path, description = "validation rule code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("code" = String, Path, format = "catalogue-code", example = "business_processes_within", description = "validation rule code"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
     responses(
         (status = 200, body = ValidationRule),

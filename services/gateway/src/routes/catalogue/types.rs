@@ -2,13 +2,17 @@
 //! validation rules.
 
 use serde::{Deserialize, Serialize};
+
+use crate::routes::common::{optional_text, text, unit};
 use utoipa::{IntoParams, ToSchema};
 
 /// Whether a list includes retired definitions.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CatalogueQuery {
     /// Retired definitions too (default false).
+    #[param(example = false)]
     pub include_retired: Option<bool>,
 }
 
@@ -49,29 +53,42 @@ pub struct DataElement {
 #[serde(deny_unknown_fields)]
 pub struct DataElementBody {
     #[serde(default)]
+    #[schema(format = "catalogue-code", example = "servers_virtualised")]
     pub code: Option<String>,
+    #[schema(format = "name", example = "Số máy chủ ảo hóa")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "name", example = "Virtualised servers")]
     pub name_en: Option<String>,
-    #[serde(default)]
+    /// What exactly the reporting officer counts (required).
+    #[serde(default, deserialize_with = "text")]
+    #[schema(
+        format = "required-text",
+        required = true,
+        example = "Đếm số máy chủ ảo đang vận hành cuối kỳ."
+    )]
     pub description: String,
-    /// `technical_infrastructure`, `internal_use`, `online_services`,
-    /// `human_resources` or `information_security`.
+    #[schema(format = "category", example = "technical_infrastructure")]
     pub category: String,
-    /// `count`, `decimal` or `yes_no`.
+    #[schema(format = "value-type", example = "count")]
     pub value_type: String,
-    /// For decimal elements: 1 to 6.
+    /// For decimal elements, and only for them: 1 to 6.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 6)]
     pub decimals: Option<u32>,
-    /// Bounds as text (`0`, `99.5`).
+    /// Bounds as text (`0`, `99.5`), min not above max; none for yes/no.
     #[serde(default)]
+    #[schema(format = "decimal-text", example = "0")]
     pub min: Option<String>,
     #[serde(default)]
+    #[schema(format = "decimal-text", example = "10000")]
     pub max: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unit")]
+    #[schema(format = "unit", example = "máy")]
     pub unit: String,
-    /// `sum` or `last`; by default `sum`, or `last` for yes/no.
+    /// `sum` by default, or `last` for yes/no.
     #[serde(default)]
+    #[schema(format = "period-rule", example = "last")]
     pub period_rule: Option<String>,
 }
 
@@ -105,20 +122,35 @@ pub struct Indicator {
 #[serde(deny_unknown_fields)]
 pub struct IndicatorBody {
     #[serde(default)]
+    #[schema(format = "catalogue-code", example = "server_virtualisation_rate")]
     pub code: Option<String>,
+    #[schema(format = "name", example = "Tỷ lệ máy chủ được ảo hóa")]
     pub name: String,
     #[serde(default)]
+    #[schema(format = "name", example = "Share of servers virtualised")]
     pub name_en: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
+    #[schema(format = "text")]
     pub description: String,
+    /// Sums and differences of data-element codes and whole numbers;
+    /// `yes(code)` and `answered(code)` for yes/no elements.
+    #[serde(deserialize_with = "text")]
+    #[schema(format = "expression", example = "computers_with_antivirus")]
     pub numerator: String,
-    #[serde(default)]
+    /// Absent for a plain total.
+    #[serde(default, deserialize_with = "optional_text")]
+    #[schema(format = "expression", example = "computers")]
     pub denominator: Option<String>,
+    /// 100 for a percentage, 1 for a ratio.
+    #[schema(minimum = 1, maximum = 1000000, example = 100)]
     pub factor: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 6, example = 1)]
     pub decimals: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unit")]
+    #[schema(format = "unit", example = "%")]
     pub unit: String,
+    #[schema(format = "category", example = "information_security")]
     pub category: String,
     #[serde(default)]
     pub higher_is_better: bool,
@@ -142,9 +174,24 @@ pub struct ValidationRule {
 #[serde(deny_unknown_fields)]
 pub struct ValidationRuleBody {
     #[serde(default)]
+    #[schema(format = "catalogue-code", example = "servers_within_computers")]
     pub code: Option<String>,
+    /// A comparison of sums of data elements, e.g. `a <= b <= c`.
+    #[serde(deserialize_with = "text")]
+    #[schema(format = "expression", example = "servers <= computers")]
     pub rule: String,
+    /// Shown when the rule fails, in Vietnamese (required) and English.
+    #[serde(deserialize_with = "text")]
+    #[schema(
+        format = "required-text",
+        example = "Số máy chủ không được lớn hơn số máy tính"
+    )]
     pub message: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
+    #[schema(
+        format = "required-text",
+        required = true,
+        example = "Servers cannot exceed computers"
+    )]
     pub message_en: String,
 }

@@ -11,7 +11,7 @@ use self::convert::{AGENCY_NAMES, OFFICER_LIST_NAMES};
 pub use self::types::{
     ClientInfo, Credentials, NewIntegrator, NewOfficer, OfficerQuery, RotateQuery,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, RestNames, rest_error},
@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 /// province). The secret is shown once.
 #[utoipa::path(
     post, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
-    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code")),
     responses((status = 201, body = Credentials), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -64,13 +64,13 @@ pub async fn issue_credentials(
 /// Issues credentials for a province officer (admin). The secret is shown once.
 #[utoipa::path(
     post, path = "/api/v1/officers", tag = "credentials",
-    request_body = NewOfficer,
+    request_body(content = NewOfficer, example = json!({"province_code": "51", "label": "Phòng Tin học, Sở TT&TT"})),
     responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn issue_officer_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewOfficer>,
+    ApiJson(Object(body)): ApiJson<Object<NewOfficer>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,
@@ -86,13 +86,13 @@ pub async fn issue_officer_credentials(
 /// who reads the province's reports and aggregates. The secret is shown once.
 #[utoipa::path(
     post, path = "/api/v1/viewers", tag = "credentials",
-    request_body = NewOfficer,
+    request_body(content = NewOfficer, example = json!({"province_code": "51", "label": "Phòng Tin học, Sở TT&TT"})),
     responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn issue_viewer_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewOfficer>,
+    ApiJson(Object(body)): ApiJson<Object<NewOfficer>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,
@@ -109,13 +109,13 @@ pub async fn issue_viewer_credentials(
 /// gRPC. The secret is shown once.
 #[utoipa::path(
     post, path = "/api/v1/integrators", tag = "credentials",
-    request_body = NewIntegrator,
+    request_body(content = NewIntegrator, example = json!({"granted_province_codes": ["51"], "label": "Hệ thống báo cáo Chính phủ"})),
     responses((status = 201, body = Credentials), (status = 422, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn issue_integrator_credentials(
     user: AuthUser,
-    ApiJson(body): ApiJson<NewIntegrator>,
+    ApiJson(Object(body)): ApiJson<Object<NewIntegrator>>,
 ) -> ApiResult<(StatusCode, Json<Credentials>)> {
     issue_staff(
         &user,
@@ -168,7 +168,7 @@ pub async fn list_officers(
 /// An agency's clients, revoked ones too (admin, or an officer of its province).
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}/credentials", tag = "credentials",
-    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code")),
     responses((status = 200, body = Vec<ClientInfo>), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -203,7 +203,7 @@ async fn list(
 /// may rotate.
 #[utoipa::path(
     post, path = "/api/v1/credentials/{client_id}/rotate", tag = "credentials",
-    params(("client_id" = String, Path, description = "client id"), RotateQuery),
+    params(("client_id" = String, Path, format = "client-id", example = "agency-5f0c2b6e8d1a4c3fa7e9b2d4c6a8e0f1", description = "client id"), RotateQuery),
     responses(
         (status = 201, body = Credentials),
         (status = 403, body = crate::error::ErrorBody),
@@ -230,7 +230,7 @@ pub async fn rotate_credentials(
 /// Ends a client's credentials at once: none of its secrets works again.
 #[utoipa::path(
     post, path = "/api/v1/credentials/{client_id}/revoke", tag = "credentials",
-    params(("client_id" = String, Path, description = "client id")),
+    params(("client_id" = String, Path, format = "client-id", example = "agency-5f0c2b6e8d1a4c3fa7e9b2d4c6a8e0f1", description = "client id")),
     responses((status = 200, body = ClientInfo), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]

@@ -50,10 +50,12 @@ pub struct ClientInfo {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOfficer {
-    /// 2-digit administrative-unit code of the province.
+    /// Administrative-unit code of the province.
+    #[schema(format = "province-code", example = "51")]
     pub province_code: String,
     /// Whom the credentials are for.
     #[serde(default)]
+    #[schema(format = "name", example = "Phòng Tin học, Sở TT&TT")]
     pub label: Option<String>,
 }
 
@@ -61,26 +63,32 @@ pub struct NewOfficer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIntegrator {
-    /// 2-digit codes of the provinces it may read.
-    #[schema(min_items = 1)]
+    /// Administrative-unit codes of the provinces it may read.
+    #[schema(format = "province-code", min_items = 1, example = json!(["51"]))]
     pub granted_province_codes: Vec<String>,
     /// Which system the credentials are for.
     #[serde(default)]
+    #[schema(format = "name", example = "Hệ thống báo cáo Chính phủ")]
     pub label: Option<String>,
 }
 
 /// Whose officers to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OfficerQuery {
-    /// 2-digit administrative-unit code of the province.
+    /// Administrative-unit code of the province.
+    #[param(format = "province-code", example = "51")]
     pub province: String,
 }
 
 /// How long the previous secrets keep working.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RotateQuery {
-    /// Seconds; the configured grace period when absent, 0 to end them now.
+    /// Seconds, at most 30 days; the configured grace period when absent, 0
+    /// to end them now.
+    #[param(minimum = 0, maximum = 2592000, example = 3600)]
     pub grace_period_secs: Option<i64>,
 }

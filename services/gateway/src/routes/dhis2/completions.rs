@@ -161,7 +161,9 @@ pub async fn post_registrations(
     RawQuery(raw): RawQuery,
     // Strict like every JSON body: the media type, no trailing data, no
     // repeated keys, errors naming the field (`completeDataSetRegistrations[0].period`).
-    ApiJson(sent): ApiJson<SentRegistrations>,
+    ApiJson(crate::routes::common::Object(sent)): ApiJson<
+        crate::routes::common::Object<SentRegistrations>,
+    >,
 ) -> ApiResult<Response> {
     let dry_run = dry_run(raw)?;
     let summary = user

@@ -12,7 +12,7 @@ pub use self::types::{
     ExpectedQuery, ExpectedReport, ExpectedReports, Form, FormElement, FormPeriodsQuery,
     FormSection, Period, PeriodsQuery, Reporters,
 };
-use super::common::convert_all;
+use super::common::{convert_all, unknown_in_path};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
@@ -46,7 +46,7 @@ pub async fn list_forms(user: AuthUser) -> ApiResult<Json<Vec<Form>>> {
 /// One report form, with its sections and who reports it.
 #[utoipa::path(
     get, path = "/api/v1/forms/{code}", tag = "forms",
-    params(("code" = String, Path, description = "form code, e.g. `it_application_yearly`")),
+    params(("code" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code")),
     responses((status = 200, body = Form), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -62,7 +62,7 @@ pub async fn get_form(user: AuthUser, ApiPath(code): ApiPath<String>) -> ApiResu
 /// The periods of a form between two dates, with their deadlines and locks.
 #[utoipa::path(
     get, path = "/api/v1/forms/{code}/periods", tag = "forms",
-    params(("code" = String, Path, description = "form code"), PeriodsQuery),
+    params(("code" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"), PeriodsQuery),
     responses(
         (status = 200, body = Vec<Period>),
         (status = 404, body = crate::error::ErrorBody),
@@ -121,7 +121,7 @@ pub async fn list_periods(
 /// completeness (tỷ lệ báo cáo đúng hạn) dashboards.
 #[utoipa::path(
     get, path = "/api/v1/forms/{code}/expected", tag = "forms",
-    params(("code" = String, Path, description = "form code"), ExpectedQuery),
+    params(("code" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"), ExpectedQuery),
     responses(
         (status = 200, body = ExpectedReports),
         (status = 403, description = "another province, or every province without being an admin", body = crate::error::ErrorBody),
@@ -135,6 +135,7 @@ pub async fn list_expected_reports(
     ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<ExpectedQuery>,
 ) -> ApiResult<Json<ExpectedReports>> {
+    let well_formed = chiso_domain::FormCode::parse(&code).is_ok();
     let expected = user
         .forms()
         .list_expected_reports(pb::ListExpectedReportsRequest {
@@ -143,6 +144,7 @@ pub async fn list_expected_reports(
             province_code: query.province.unwrap_or_default(),
         })
         .await
+        .map_err(|status| unknown_in_path(status, "form", well_formed))
         .map_err(rest_error(convert::FORM_PATH_NAMES))?
         .into_inner();
     Ok(Json(expected.into()))

@@ -80,33 +80,42 @@ pub struct Period {
 /// Dates bounding a periods list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodsQuery {
-    /// ISO 8601 date; the form's first period when absent.
+    /// The form's first period when absent.
+    #[param(format = Date, example = "2025-01-01")]
     pub from: Option<String>,
-    /// ISO 8601 date; today when absent.
+    /// Today when absent.
+    #[param(format = Date, example = "2025-12-31")]
     pub to: Option<String>,
 }
 
 /// A form and dates bounding its periods (`GET /api/v1/periods`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FormPeriodsQuery {
-    /// Form code.
+    #[param(format = "catalogue-code", example = "it_fast_quarterly")]
     pub form: String,
-    /// ISO 8601 date; the form's first period when absent.
+    /// The form's first period when absent.
+    #[param(format = Date, example = "2025-01-01")]
     pub from: Option<String>,
-    /// ISO 8601 date; today when absent.
+    /// Today when absent.
+    #[param(format = Date, example = "2025-12-31")]
     pub to: Option<String>,
 }
 
 /// Which expected reports to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExpectedQuery {
-    /// Period code, e.g. `2025`.
+    /// A period of the form's type.
+    #[param(format = "period-code", example = "2026Q1")]
     pub period: String,
-    /// Administrative-unit code of a province (`51`); every province when
-    /// absent (admins and services only).
+    /// Administrative-unit code of a province; every province when absent
+    /// (admins and services only).
+    #[param(format = "admin-unit-code", example = "51")]
     pub province: Option<String>,
 }
 

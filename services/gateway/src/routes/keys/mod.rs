@@ -12,7 +12,7 @@ use chiso_proto::registry::v1 as pb;
 
 use self::convert::NAMES;
 pub use self::types::{NewKey, RevokeKey, SigningKey};
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
 /// an officer of its province, an admin or a chiso service).
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}/keys", tag = "keys",
-    params(("code" = String, Path, description = "QCVN 102 agency code")),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code")),
     responses((status = 200, body = Vec<SigningKey>), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -56,8 +56,8 @@ pub async fn list_keys(
 /// of its province or an admin). A key is registered once, ever.
 #[utoipa::path(
     post, path = "/api/v1/agencies/{code}/keys", tag = "keys",
-    params(("code" = String, Path, description = "QCVN 102 agency code")),
-    request_body = NewKey,
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code")),
+    request_body(content = NewKey, example = json!({"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "label": "Khóa ký báo cáo 2026"})),
     responses(
         (status = 201, body = SigningKey),
         (status = 409, description = "the key is already registered", body = crate::error::ErrorBody),
@@ -68,7 +68,7 @@ pub async fn list_keys(
 pub async fn register_key(
     user: AuthUser,
     ApiPath(code): ApiPath<String>,
-    ApiJson(body): ApiJson<NewKey>,
+    ApiJson(Object(body)): ApiJson<Object<NewKey>>,
 ) -> ApiResult<(StatusCode, Json<SigningKey>)> {
     let key = user
         .signing_keys()
@@ -87,17 +87,17 @@ pub async fn register_key(
 #[utoipa::path(
     post, path = "/api/v1/agencies/{code}/keys/{key_id}/revoke", tag = "keys",
     params(
-        ("code" = String, Path, description = "QCVN 102 agency code"),
-        ("key_id" = String, Path, description = "key id"),
+        ("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"),
+        ("key_id" = String, Path, format = "key-id", example = "key-01a2044d01567218b6131e9059ed607b", description = "key id"),
     ),
-    request_body = RevokeKey,
+    request_body(content = RevokeKey, example = json!({"reason": "Thay khóa định kỳ"})),
     responses((status = 200, body = SigningKey), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn revoke_key(
     user: AuthUser,
     ApiPath((code, key_id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<RevokeKey>,
+    ApiJson(Object(body)): ApiJson<Object<RevokeKey>>,
 ) -> ApiResult<Json<SigningKey>> {
     let key = user
         .signing_keys()

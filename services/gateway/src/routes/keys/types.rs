@@ -31,8 +31,13 @@ pub struct SigningKey {
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// Base64 of the 32 raw bytes, or a PEM `PUBLIC KEY` (SPKI).
+    #[schema(
+        format = "public-key",
+        example = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+    )]
     pub public_key: String,
     #[serde(default)]
+    #[schema(format = "name", example = "Khóa ký báo cáo 2026")]
     pub label: Option<String>,
 }
 
@@ -41,5 +46,6 @@ pub struct NewKey {
 #[serde(deny_unknown_fields)]
 pub struct RevokeKey {
     #[serde(default)]
+    #[schema(format = "name", example = "Thay khóa định kỳ")]
     pub reason: Option<String>,
 }

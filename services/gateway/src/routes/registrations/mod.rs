@@ -19,7 +19,7 @@ pub use self::types::{
     Approved, Contact, FileRegistration, Registration, RegistrationQuery, Rejection,
     RequestedAgency,
 };
-use super::common::{convert_all, created};
+use super::common::{Object, convert_all, created};
 use crate::{
     AppState,
     error::{ApiResult, rest_error},
@@ -49,7 +49,12 @@ pub fn router() -> Router<AppState> {
 /// at once.
 #[utoipa::path(
     post, path = "/api/v1/registrations", tag = "registrations",
-    request_body = FileRegistration,
+    request_body(content = FileRegistration, example = json!({
+        "agency": {"code": "000.00.32.H51", "name": "Ban Quản lý Khu kinh tế Dung Quất",
+                   "kind": "department", "parent_code": "000.00.00.H51"},
+        "contact": {"name": "Nguyễn Văn An", "email": "an.nv@quangngai.gov.vn", "phone": "0255 3822 123"},
+        "note": "Đăng ký theo Công văn 45/STTTT"
+    })),
     responses(
         (status = 201, body = Registration),
         (status = 409, description = "the code is taken, retired or already requested", body = crate::error::ErrorBody),
@@ -60,7 +65,7 @@ pub fn router() -> Router<AppState> {
 pub async fn file_registration(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    ApiJson(body): ApiJson<FileRegistration>,
+    ApiJson(Object(body)): ApiJson<Object<FileRegistration>>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
     state.limits.admit_registration(client)?;
     let mut request = tonic::Request::new(convert::file_request(body)?);
@@ -110,7 +115,7 @@ pub async fn list_registrations(
 /// One registration request.
 #[utoipa::path(
     get, path = "/api/v1/registrations/{id}", tag = "registrations",
-    params(("id" = String, Path, description = "request id")),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "request id")),
     responses((status = 200, body = Registration), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -130,7 +135,7 @@ pub async fn get_registration(
 /// credentials in one step. The secret is shown only in this answer.
 #[utoipa::path(
     post, path = "/api/v1/registrations/{id}/approve", tag = "registrations",
-    params(("id" = String, Path, description = "request id")),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "request id")),
     responses(
         (status = 200, body = Approved),
         (status = 403, description = "another province's request", body = crate::error::ErrorBody),
@@ -153,8 +158,8 @@ pub async fn approve_registration(
 /// Rejects a pending request with a reason.
 #[utoipa::path(
     post, path = "/api/v1/registrations/{id}/reject", tag = "registrations",
-    params(("id" = String, Path, description = "request id")),
-    request_body = Rejection,
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "request id")),
+    request_body(content = Rejection, example = json!({"reason": "Mã cơ quan không đúng QCVN 102"})),
     responses(
         (status = 200, body = Registration),
         (status = 409, description = "already decided", body = crate::error::ErrorBody),
@@ -165,7 +170,7 @@ pub async fn approve_registration(
 pub async fn reject_registration(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<Rejection>,
+    ApiJson(Object(body)): ApiJson<Object<Rejection>>,
 ) -> ApiResult<Json<Registration>> {
     let decided = user
         .registrations()

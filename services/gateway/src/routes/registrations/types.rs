@@ -12,9 +12,12 @@ use crate::routes::{
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    #[schema(format = "name", example = "Nguyễn Văn An")]
     pub name: String,
+    #[schema(format = "contact-email", example = "an.nv@quangngai.gov.vn")]
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "phone", example = "0255 3822 123")]
     pub phone: Option<String>,
 }
 
@@ -25,7 +28,8 @@ pub struct FileRegistration {
     /// The agency as it would be registered; `valid_from` is today when absent.
     pub agency: CreateAgency,
     pub contact: Contact,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::routes::common::optional_text")]
+    #[schema(format = "text")]
     pub note: Option<String>,
 }
 
@@ -81,10 +85,13 @@ pub struct Approved {
 /// Which requests to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RegistrationQuery {
-    /// `pending` (default), `approved` or `rejected`.
+    /// `pending` when absent.
+    #[param(format = "registration-status", example = "pending")]
     pub status: Option<String>,
-    /// 2-digit province code; an officer sees only their own.
+    /// Administrative-unit code of a province; an officer sees only their own.
+    #[param(format = "admin-unit-code", example = "51")]
     pub province: Option<String>,
 }
 
@@ -92,5 +99,6 @@ pub struct RegistrationQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
+    #[schema(format = "name", example = "Mã cơ quan không đúng QCVN 102")]
     pub reason: String,
 }

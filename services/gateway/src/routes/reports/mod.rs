@@ -25,17 +25,49 @@ use chiso_proto::submission::v1 as pb;
 
 use self::convert::{AGENCY_AUDIT, BY_ID, BY_KEY, LIST_NAMES};
 pub use self::types::{
-    AuditEntry, AuditQuery, DataValue, DataValueInput, Report, ReportsQuery, Review, ReviewBody,
-    ReviseBody, SaveDraft, Signature, SignatureInput, SignatureVerification, SubmitDraft,
-    SubmitReport, Unlock, UnlockBody, ValueText, VersionQuery,
+    AuditEntry, AuditQuery, DataValue, DataValueInput, Report, ReportsQuery, ReturnBody, Review,
+    ReviewBody, ReviseBody, SaveDraft, Signature, SignatureInput, SignatureVerification,
+    SubmitDraft, SubmitReport, Unlock, UnlockBody, ValueText, VersionQuery,
 };
-use super::common::{convert_all, created, next_page};
+use super::common::{Object, convert_all, created, next_page};
 use crate::{
     AppState,
     config::RequestsConfig,
     error::{ApiResult, rest_error, write_error},
     extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IdempotencyKey, MaybeJson, WriteHeaders},
 };
+
+/// The unlock example ends a month from the day the document is built: an
+/// unlock must end within 90 days, so no fixed date stays a valid example.
+pub struct UnlockExample;
+
+impl utoipa::Modify for UnlockExample {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let until = (chrono::Utc::now() + chrono::Days::new(30))
+            .date_naive()
+            .and_hms_opt(17, 0, 0)
+            .map(|t| {
+                t.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            });
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/unlocks")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut());
+        if let (Some(RefOr::T(body)), Some(until)) = (body, until) {
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content
+                    && let Some(serde_json::Value::Object(example)) = content.example.as_mut()
+                {
+                    example.insert("until".to_owned(), until.clone().into());
+                }
+            }
+        }
+    }
+}
 
 /// The report routes; a report or draft carries a whole form's values, so
 /// its body may be larger than other writes'.
@@ -95,13 +127,13 @@ impl From<pb::Report> for ReportAnswer {
 #[utoipa::path(
     put, path = "/api/v1/reports/{form}/{period}/{agency}/draft", tag = "reports",
     params(
-        ("form" = String, Path, description = "form code, e.g. `it_application_yearly`"),
-        ("period" = String, Path, description = "period code, e.g. `2025`"),
-        ("agency" = String, Path, description = "QCVN 102 agency code"),
-        ("If-Match" = Option<String>, Header, description = "the report's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("form" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"),
+        ("period" = String, Path, format = "period-code", example = "2026Q1", description = "period code of the form's type"),
+        ("agency" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the report's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = SaveDraft,
+    request_body(content = SaveDraft, example = json!({"values": [{"data_element": "online_meetings", "value": "3"}]})),
     responses(
         (status = 200, body = Report, headers(("ETag" = String, description = "the new version's etag"))),
         (status = 403, body = crate::error::ErrorBody),
@@ -115,7 +147,7 @@ pub async fn save_draft(
     user: AuthUser,
     ApiPath((form, period, agency_code)): ApiPath<(String, String, String)>,
     write: WriteHeaders,
-    ApiJson(body): ApiJson<SaveDraft>,
+    ApiJson(Object(body)): ApiJson<Object<SaveDraft>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -140,10 +172,20 @@ pub async fn save_draft(
 #[utoipa::path(
     post, path = "/api/v1/reports", tag = "reports",
     params(
-        ("If-Match" = Option<String>, Header, description = "the report's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the report's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = SubmitReport,
+    request_body(content = SubmitReport, example = json!({
+        "form": "it_fast_quarterly", "period": "2026Q1", "agency_code": "000.00.02.H51",
+        "values": [
+            {"data_element": "documents_sent", "value": "120"},
+            {"data_element": "documents_sent_electronic", "value": "114"},
+            {"data_element": "documents_signed_digitally", "value": "100"},
+            {"data_element": "documents_to_higher_levels", "value": "10"},
+            {"data_element": "documents_to_higher_levels_electronic", "value": "10"},
+            {"data_element": "online_meetings", "value": "3"}
+        ]
+    })),
     responses(
         (status = 201, description = "the submitted version", body = Report, headers(("ETag" = String, description = "the submitted version's etag"))),
         (status = 403, body = crate::error::ErrorBody),
@@ -156,7 +198,7 @@ pub async fn save_draft(
 pub async fn submit_report(
     user: AuthUser,
     write: WriteHeaders,
-    ApiJson(body): ApiJson<SubmitReport>,
+    ApiJson(Object(body)): ApiJson<Object<SubmitReport>>,
 ) -> ApiResult<(StatusCode, ReportAnswer)> {
     let report = user
         .reports()
@@ -172,11 +214,12 @@ pub async fn submit_report(
 #[utoipa::path(
     post, path = "/api/v1/reports/{id}/submit", tag = "reports",
     params(
-        ("id" = String, Path, description = "report id"),
-        ("If-Match" = Option<String>, Header, description = "the draft's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the draft's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body(content = Option<SubmitDraft>, description = "may be left out when the form needs no signature"),
+    request_body(content = Option<SubmitDraft>, description = "may be left out when the form needs no signature",
+        example = json!({})),
     responses(
         (status = 200, body = Report, headers(("ETag" = String, description = "the submitted version's etag"))),
         (status = 403, body = crate::error::ErrorBody),
@@ -191,7 +234,7 @@ pub async fn submit_draft(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<SubmitDraft>,
+    MaybeJson(Object(body)): MaybeJson<Object<SubmitDraft>>,
 ) -> ApiResult<ReportAnswer> {
     // The service submits by key: the id only tells which key. A draft
     // changed in between is caught by If-Match, not by this read.
@@ -218,11 +261,12 @@ pub async fn submit_draft(
 #[utoipa::path(
     post, path = "/api/v1/reports/{id}/accept", tag = "reports",
     params(
-        ("id" = String, Path, description = "report id"),
-        ("If-Match" = Option<String>, Header, description = "the report's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the report's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body(content = Option<ReviewBody>, description = "an optional comment"),
+    request_body(content = Option<ReviewBody>, description = "an optional comment",
+        example = json!({"comment": "Số liệu khớp với báo cáo giấy"})),
     responses(
         (status = 200, body = Report, headers(("ETag" = String))),
         (status = 403, body = crate::error::ErrorBody),
@@ -237,7 +281,7 @@ pub async fn accept_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReviewBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReviewBody>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -253,11 +297,11 @@ pub async fn accept_report(
 #[utoipa::path(
     post, path = "/api/v1/reports/{id}/return", tag = "reports",
     params(
-        ("id" = String, Path, description = "report id"),
-        ("If-Match" = Option<String>, Header, description = "the report's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the report's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body = ReviewBody,
+    request_body(content = ReturnBody, example = json!({"comment": "Số văn bản điện tử lớn hơn tổng số văn bản đi"})),
     responses(
         (status = 200, body = Report, headers(("ETag" = String))),
         (status = 403, body = crate::error::ErrorBody),
@@ -272,8 +316,11 @@ pub async fn return_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReviewBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReturnBody>>,
 ) -> ApiResult<ReportAnswer> {
+    let body = ReviewBody {
+        comment: Some(body.comment),
+    };
     let report = user
         .reports()
         .return_report(review_request(id, body, write))
@@ -297,11 +344,12 @@ fn review_request(id: String, body: ReviewBody, write: WriteHeaders) -> pb::Revi
 #[utoipa::path(
     post, path = "/api/v1/reports/{id}/revise", tag = "reports",
     params(
-        ("id" = String, Path, description = "report id"),
-        ("If-Match" = Option<String>, Header, description = "the report's ETag; `*` or absent for none"),
-        ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer"),
+        ("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"),
+        ("If-Match" = Option<String>, Header, format = "entity-tag", example = "\"1\"", description = "the report's ETag; `*` or absent for none"),
+        ("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters"),
     ),
-    request_body(content = Option<ReviseBody>, description = "an optional reason"),
+    request_body(content = Option<ReviseBody>, description = "an optional reason",
+        example = json!({"reason": "Bổ sung số liệu quý"})),
     responses(
         (status = 200, body = Report, headers(("ETag" = String))),
         (status = 403, body = crate::error::ErrorBody),
@@ -316,7 +364,7 @@ pub async fn revise_report(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     write: WriteHeaders,
-    MaybeJson(body): MaybeJson<ReviseBody>,
+    MaybeJson(Object(body)): MaybeJson<Object<ReviseBody>>,
 ) -> ApiResult<ReportAnswer> {
     let report = user
         .reports()
@@ -336,8 +384,11 @@ pub async fn revise_report(
 /// province officer of its province, or an admin; at most 90 days ahead).
 #[utoipa::path(
     post, path = "/api/v1/unlocks", tag = "reports",
-    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
-    request_body = UnlockBody,
+    params(("Idempotency-Key" = Option<String>, Header, format = "idempotency-key", example = "b5f1c8e2-7d3a-4f0e-9c61-2a8e4d9f3b70", description = "a replay returns the first answer; at most 128 printable ASCII characters")),
+    request_body(content = UnlockBody, example = json!({
+        "form": "it_application_yearly", "period": "2024", "agency_code": "000.00.02.H51",
+        "reason": "Bổ sung số liệu theo yêu cầu của Sở", "until": "2030-01-31T17:00:00Z"
+    })),
     responses(
         (status = 201, body = Unlock),
         (status = 403, body = crate::error::ErrorBody),
@@ -349,7 +400,7 @@ pub async fn revise_report(
 pub async fn unlock_report(
     user: AuthUser,
     IdempotencyKey(request_id): IdempotencyKey,
-    ApiJson(body): ApiJson<UnlockBody>,
+    ApiJson(Object(body)): ApiJson<Object<UnlockBody>>,
 ) -> ApiResult<(StatusCode, Json<Unlock>)> {
     let unlock = user
         .reports()
@@ -363,7 +414,7 @@ pub async fn unlock_report(
 /// One report by id: its current version, or with `version` a past one.
 #[utoipa::path(
     get, path = "/api/v1/reports/{id}", tag = "reports",
-    params(("id" = String, Path, description = "report id"), VersionQuery),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"), VersionQuery),
     responses(
         (status = 200, body = Report, headers(("ETag" = String))),
         (status = 403, body = crate::error::ErrorBody),
@@ -395,9 +446,9 @@ pub async fn get_report(
 #[utoipa::path(
     get, path = "/api/v1/reports/by-key/{form}/{period}/{agency}", tag = "reports",
     params(
-        ("form" = String, Path, description = "form code"),
-        ("period" = String, Path, description = "period code"),
-        ("agency" = String, Path, description = "QCVN 102 agency code"),
+        ("form" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"),
+        ("period" = String, Path, format = "period-code", example = "2026Q1", description = "period code of the form's type"),
+        ("agency" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"),
         VersionQuery,
     ),
     responses(
@@ -459,7 +510,7 @@ pub async fn list_reports(
 /// Every version of a report, oldest first, with its values.
 #[utoipa::path(
     get, path = "/api/v1/reports/{id}/versions", tag = "reports",
-    params(("id" = String, Path, description = "report id")),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id")),
     responses(
         (status = 200, body = Vec<Report>),
         (status = 403, body = crate::error::ErrorBody),
@@ -484,7 +535,7 @@ pub async fn list_versions(
 /// which address, in which request, and what changed.
 #[utoipa::path(
     get, path = "/api/v1/reports/{id}/audit", tag = "reports",
-    params(("id" = String, Path, description = "report id"), AuditQuery),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"), AuditQuery),
     responses(
         (status = 200, body = Vec<AuditEntry>, headers(("x-next-page-token" = String, description = "token of the next page, when there is one"))),
         (status = 403, body = crate::error::ErrorBody),
@@ -510,7 +561,7 @@ pub async fn list_report_audit(
 /// The audit trail of every report of an agency, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/agencies/{code}/audit", tag = "reports",
-    params(("code" = String, Path, description = "QCVN 102 agency code"), AuditQuery),
+    params(("code" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"), AuditQuery),
     responses(
         (status = 200, body = Vec<AuditEntry>, headers(("x-next-page-token" = String, description = "token of the next page, when there is one"))),
         (status = 403, body = crate::error::ErrorBody),
@@ -556,7 +607,7 @@ async fn audit(
 /// does not verify.
 #[utoipa::path(
     get, path = "/api/v1/reports/{id}/signature", tag = "reports",
-    params(("id" = String, Path, description = "report id"), VersionQuery),
+    params(("id" = String, Path, format = Uuid, example = "01a2044d-0156-721e-b613-1e9059ed607b", description = "report id"), VersionQuery),
     responses(
         (status = 200, body = SignatureVerification),
         (status = 403, body = crate::error::ErrorBody),

@@ -4,6 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::routes::common::{optional_text, text};
+
 /// One value as sent: text (`"120"`, `"12.50"`, `"yes"`), or a JSON number
 /// or boolean, which becomes that text. Numbers keep the digits they were
 /// written with (`12.50` stays `"12.50"`), so no float rounding ever reaches
@@ -34,16 +36,38 @@ pub fn value_text(json: &str) -> Result<String, String> {
     }
 }
 
+/// The schema of a [`ValueText`]: text, a number or a boolean. A value is
+/// checked against its data element's type and bounds, so no text beyond
+/// a few dozen characters can be one.
+fn value_text_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .description(Some(
+            "`\"120\"` for a count, `\"12.50\"` for a decimal, `\"yes\"`/`\"no\"` (or \
+             `\"có\"`/`\"không\"`) for yes/no. JSON numbers (without exponent) and \
+             booleans are taken as that text.",
+        ))
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Boolean,
+        ]))
+        .max_length(Some(64))
+        .examples(["120"])
+        .build()
+}
+
 /// One value to save or submit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataValueInput {
     /// Data element code, e.g. `officials`.
+    #[schema(format = "catalogue-code", example = "online_meetings")]
     pub data_element: String,
     /// `"120"` for a count, `"12.50"` for a decimal, `"yes"`/`"no"` (or
     /// `"có"`/`"không"`) for yes/no. JSON numbers (without exponent) and
     /// booleans are taken as that text.
-    #[schema(value_type = String, example = "120")]
+    #[schema(schema_with = value_text_schema)]
     pub value: ValueText,
 }
 
@@ -61,8 +85,10 @@ pub struct DataValue {
 #[serde(deny_unknown_fields)]
 pub struct SignatureInput {
     /// The registry's signing-key id.
+    #[schema(format = "key-id")]
     pub key_id: String,
     /// Standard base64 of the 64 signature bytes.
+    #[schema(format = "signature")]
     pub signature: String,
 }
 
@@ -77,12 +103,14 @@ pub struct SaveDraft {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitReport {
-    /// Form code, e.g. `it_application_yearly`.
+    #[schema(format = "catalogue-code", example = "it_fast_quarterly")]
     pub form: String,
-    /// `2025`, `2025S1`, `2025Q3` or `202507`.
+    /// A period of the form's type: `2025`, `2025S1`, `2025Q3` or `202507`.
+    #[schema(format = "period-code", example = "2026Q1")]
     pub period: String,
     /// The reporting agency; an agency's own token may leave it out.
     #[serde(default)]
+    #[schema(format = "agency-code", example = "000.00.02.H51")]
     pub agency_code: Option<String>,
     /// When given (and not empty), they replace the draft's values before
     /// submitting; else the saved draft is submitted.
@@ -91,9 +119,10 @@ pub struct SubmitReport {
     /// Required when the form requires a signature.
     #[serde(default)]
     pub signature: Option<SignatureInput>,
-    /// ISO 8601 date a paper report was received (officers and admins
-    /// entering paper reports); today when absent.
+    /// The day a paper report was received (officers and admins entering
+    /// paper reports); today when absent.
     #[serde(default)]
+    #[schema(format = Date)]
     pub received_on: Option<String>,
 }
 
@@ -103,7 +132,9 @@ pub struct SubmitReport {
 pub struct SubmitDraft {
     #[serde(default)]
     pub signature: Option<SignatureInput>,
+    /// The day a paper report was received; today when absent.
     #[serde(default)]
+    #[schema(format = Date)]
     pub received_on: Option<String>,
 }
 
@@ -111,15 +142,31 @@ pub struct SubmitDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_text")]
+    #[schema(format = "comment", example = "Số liệu khớp với báo cáo giấy")]
     pub comment: Option<String>,
+}
+
+/// A province officer's return of a report: the comment says what to
+/// correct, so it is required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    #[serde(default, deserialize_with = "text")]
+    #[schema(
+        format = "required-comment",
+        required = true,
+        example = "Số văn bản điện tử lớn hơn tổng số văn bản đi"
+    )]
+    pub comment: String,
 }
 
 /// Why a new version is started.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviseBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_text")]
+    #[schema(format = "comment", example = "Bổ sung số liệu quý")]
     pub reason: Option<String>,
 }
 
@@ -127,11 +174,20 @@ pub struct ReviseBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnlockBody {
+    #[schema(format = "catalogue-code", example = "it_application_yearly")]
     pub form: String,
+    #[schema(format = "period-code", example = "2024")]
     pub period: String,
+    #[schema(format = "agency-code", example = "000.00.02.H51")]
     pub agency_code: String,
+    #[serde(deserialize_with = "text")]
+    #[schema(
+        format = "required-text",
+        example = "Bổ sung số liệu theo yêu cầu của Sở"
+    )]
     pub reason: String,
-    /// RFC 3339 instant, at most 90 days ahead.
+    /// An instant in the next 90 days.
+    #[schema(format = DateTime)]
     pub until: String,
 }
 
@@ -210,18 +266,21 @@ pub struct Report {
 /// Filters for listing reports.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
-    /// Form code.
+    #[param(format = "catalogue-code", example = "it_fast_quarterly")]
     pub form: Option<String>,
-    /// Period code.
+    #[param(format = "period-code", example = "2026Q1")]
     pub period: Option<String>,
-    /// Agency code.
+    #[param(format = "agency-code", example = "000.00.02.H51")]
     pub agency: Option<String>,
-    /// Province administrative-unit code (`51`).
+    /// Administrative-unit code of the province.
+    #[param(format = "admin-unit-code", example = "51")]
     pub province: Option<String>,
-    /// `draft`, `submitted`, `accepted` or `returned`.
+    #[param(format = "report-status", example = "submitted")]
     pub status: Option<String>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many: 100 when 0 or less, 1000 when more.
+    #[param(example = 50)]
     pub page_size: Option<i32>,
     /// The `x-next-page-token` header of the previous page.
     pub page_token: Option<String>,
@@ -230,17 +289,23 @@ pub struct ReportsQuery {
 /// Which version of a report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
-    /// A past version; the current one when absent.
+    /// A past version; the current one when absent or 0.
+    #[param(minimum = 0, example = 1)]
     pub version: Option<i32>,
 }
 
 /// A page of an audit trail.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// At most this many: 100 when 0 or less, 1000 when more.
+    #[param(example = 50)]
     pub page_size: Option<i32>,
     /// The `x-next-page-token` header of the previous page.
+    #[param(format = "number-page-token")]
     pub page_token: Option<String>,
 }
 

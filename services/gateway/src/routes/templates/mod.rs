@@ -43,9 +43,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 #[utoipa::path(
     get, path = "/api/v1/reports/{form}/{period}/{agency}/template", tag = "reports",
     params(
-        ("form" = String, Path, description = "form code"),
-        ("period" = String, Path, description = "period code"),
-        ("agency" = String, Path, description = "agency code"),
+        ("form" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"),
+        ("period" = String, Path, format = "period-code", example = "2026Q1", description = "period code of the form's type"),
+        ("agency" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"),
     ),
     responses(
         (status = 200, description = "the template", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -122,10 +122,13 @@ pub async fn download(
 /// How to take a filled template.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Save as a draft instead of submitting.
+    #[param(example = true)]
     pub draft: Option<bool>,
     /// For an officer entering a paper report: the date it was received.
+    #[param(format = Date, example = "2026-04-10")]
     pub received_on: Option<String>,
 }
 
@@ -134,9 +137,9 @@ pub struct UploadQuery {
 #[utoipa::path(
     post, path = "/api/v1/reports/{form}/{period}/{agency}/template", tag = "reports",
     params(
-        ("form" = String, Path, description = "form code"),
-        ("period" = String, Path, description = "period code"),
-        ("agency" = String, Path, description = "agency code"),
+        ("form" = String, Path, format = "catalogue-code", example = "it_fast_quarterly", description = "form code"),
+        ("period" = String, Path, format = "period-code", example = "2026Q1", description = "period code of the form's type"),
+        ("agency" = String, Path, format = "agency-code", example = "000.00.02.H51", description = "QCVN 102 agency code"),
         UploadQuery,
     ),
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

@@ -224,7 +224,24 @@ async fn the_demo_round_trips_through_dhis2_value_sets_and_registrations() {
     .await
     .expect("demo loads")
     .expect("a fresh stack has no demo yet");
-    assert!(loaded.contains("returned"), "{loaded}");
+    assert!(loaded.summary.contains("returned"), "{}", loaded.summary);
+    // The sign-ins `chiso up` prints for a newcomer: Quảng Bình's first
+    // department, officer and viewer, each able to sign in.
+    let who: Vec<&str> = loaded.sign_ins.iter().map(|s| s.who.as_str()).collect();
+    assert_eq!(
+        who,
+        [
+            "agency reporter of Văn phòng UBND tỉnh (000.00.01.H44)",
+            "province officer of Quảng Bình",
+            "viewer (leadership) of Quảng Bình"
+        ]
+    );
+    for sign_in in &loaded.sign_ins {
+        let token = a.token(&sign_in.client_id, &sign_in.secret).await;
+        let (status, me) = a.get("/api/v1/session", &token).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["province_code"], "44", "{me}");
+    }
     let admin_a = a.admin_token().await;
 
     let b = spawn_stack().await;

@@ -13,7 +13,8 @@ use chiso_proto::{
     convert::submission::decode_values,
     registry::v1::{
         Agency, GetAgencyRequest, ImportAgenciesRequest, IssueCredentialsRequest,
-        IssueTokenRequest, agency_service_client::AgencyServiceClient,
+        IssueOfficerCredentialsRequest, IssueTokenRequest, Role as WireRole,
+        agency_service_client::AgencyServiceClient,
         credential_service_client::CredentialServiceClient,
     },
     registry::v1::{
@@ -150,13 +151,29 @@ pub async fn load_agencies(
     Ok(loaded)
 }
 
-/// Loads the demo unless its province is already registered; returns a summary.
+/// What a newcomer signs in with to see the demo: an agency reporter, an
+/// officer and a viewer of the first demo province (Quảng Bình).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// Who this is, for people: "officer of Quảng Bình".
+    pub who: String,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// A loaded demo: what was loaded, and who can sign in to see it.
+pub struct Loaded {
+    pub summary: String,
+    pub sign_ins: Vec<SignIn>,
+}
+
+/// Loads the demo unless its province is already registered.
 pub async fn load(
     registry_url: &str,
     submission_url: &str,
     admin_id: &str,
     admin_secret: &str,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<Loaded>> {
     let mut registry = Registry::connect(registry_url, admin_id, admin_secret).await?;
     let reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
     let catalogue = chiso_domain::seed::catalogue().context("seed catalogue")?;
@@ -169,10 +186,14 @@ pub async fn load(
         summary: Summary::default(),
     };
     let mut loaded = Vec::new();
+    let mut sign_ins = Vec::new();
     for (province, root, csv) in PROVINCES {
         let Some(created) = registry.import_province(province, root, csv).await? else {
             continue;
         };
+        if sign_ins.is_empty() {
+            sign_ins = registry.staff_sign_ins(province, root).await?;
+        }
         for (n, agency) in created.iter().enumerate() {
             let issued = registry
                 .credentials
@@ -184,6 +205,18 @@ pub async fn load(
                 )?)
                 .await?
                 .into_inner();
+            // The first department of the first province reports in the
+            // newcomer's hands (the province's root is its People's Committee).
+            if n == 1 && sign_ins.len() == 2 {
+                sign_ins.insert(
+                    0,
+                    SignIn {
+                        who: format!("agency reporter of {} ({})", agency.name, agency.code),
+                        client_id: issued.client_id.clone(),
+                        secret: issued.client_secret.clone(),
+                    },
+                );
+            }
             let agency_token = registry
                 .credentials
                 .issue_token(token_request(&issued.client_id, &issued.client_secret))
@@ -227,12 +260,54 @@ pub async fn load(
     if loaded.is_empty() {
         return Ok(None);
     }
-    Ok(Some(format!(
-        "agencies of {}; reports for {}: {}",
-        loaded.join(", "),
-        PERIODS.join(", "),
-        demo.summary
-    )))
+    Ok(Some(Loaded {
+        summary: format!(
+            "agencies of {}; reports for {}: {}",
+            loaded.join(", "),
+            PERIODS.join(", "),
+            demo.summary
+        ),
+        sign_ins,
+    }))
+}
+
+impl Registry {
+    /// A province officer and a viewer of the province whose People's
+    /// Committee is `root`.
+    async fn staff_sign_ins(&mut self, province: &str, root: &str) -> anyhow::Result<Vec<SignIn>> {
+        // A provincial agency's code ends in H and its province's
+        // administrative-unit code (`000.00.00.H44`: Quảng Bình, 44).
+        let province_code = root
+            .rsplit_once(".H")
+            .map(|(_, unit)| unit.to_owned())
+            .context("demo province root code")?;
+        let mut sign_ins = Vec::new();
+        for (role, who) in [
+            (WireRole::ProvinceOfficer, "province officer"),
+            (WireRole::Viewer, "viewer (leadership)"),
+        ] {
+            let issued = self
+                .credentials
+                .issue_officer_credentials(with_bearer(
+                    IssueOfficerCredentialsRequest {
+                        province_code: province_code.clone(),
+                        label: format!("Demo {who}"),
+                        role: role.into(),
+                        granted_province_codes: Vec::new(),
+                    },
+                    &self.admin,
+                )?)
+                .await
+                .with_context(|| format!("demo {who} of {province}"))?
+                .into_inner();
+            sign_ins.push(SignIn {
+                who: format!("{who} of {province}"),
+                client_id: issued.client_id,
+                secret: issued.client_secret,
+            });
+        }
+        Ok(sign_ins)
+    }
 }
 
 /// Periods with demo reports: two finished years, and the quarters of this

@@ -165,7 +165,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let loaded =
             crate::demo::load(&registry_url, &submission_url, "admin", &admin_secret).await;
         match loaded {
-            Ok(Some(summary)) => tracing::info!(%summary, "demo data loaded"),
+            Ok(Some(loaded)) => {
+                tracing::info!(summary = %loaded.summary, "demo data loaded");
+                // Secrets are shown once by the registry: kept for the next
+                // start's banner, readable by this user only.
+                let lines: String = loaded
+                    .sign_ins
+                    .iter()
+                    .map(|s| format!("{}\t{}\t{}\n", s.who, s.client_id, s.secret))
+                    .collect();
+                auth::write_private(&data.join(DEMO_SIGN_INS), &lines)?;
+            }
             Ok(None) => tracing::info!("demo data already present"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "demo data not loaded"),
         }
@@ -185,6 +195,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  gRPC:         registry {registry_url}, submission {submission_url}, aggregation {}",
         url(aggregation_addr)
     );
+    if let Ok(sign_ins) = std::fs::read_to_string(data.join(DEMO_SIGN_INS)) {
+        println!(
+            "  demo sign-ins (client id, secret; also in {}):",
+            data.join(DEMO_SIGN_INS).display()
+        );
+        for line in sign_ins.lines() {
+            if let [who, id, secret] = line.split('\t').collect::<Vec<_>>()[..] {
+                println!("    {who}: {id} {secret}");
+            }
+        }
+    }
     println!("Press Ctrl-C to stop.");
 
     let mut result = Ok(());
@@ -203,6 +224,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Reads a secret from `file`, creating it (readable by its owner only) on first start.
+/// The demo's sign-ins, one per line: who, client id, secret (tab-separated).
+const DEMO_SIGN_INS: &str = "demo-sign-ins.tsv";
+
 fn secret_file(file: &Path) -> anyhow::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(file) {
         let existing = existing.trim().to_owned();

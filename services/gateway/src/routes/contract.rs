@@ -245,54 +245,43 @@ impl Modify for FieldConstraints {
                 }
             }
         }
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let parameters = operation.parameters.iter_mut().flatten();
-                for parameter in parameters.filter_map(|p| match p {
-                    RefOr::T(p) => Some(p),
-                    RefOr::Ref(_) => None,
-                }) {
-                    // Blank is absent in a query (the gRPC messages behind
-                    // it cannot tell them apart); a header is read as sent.
-                    let optional = !matches!(parameter.required, Required::True)
-                        && parameter.parameter_in != ParameterIn::Header;
-                    if let Some(schema) = parameter.schema.as_mut() {
-                        constrain(schema, optional);
-                    }
+        for operation in super::operations_mut(openapi) {
+            let parameters = operation.parameters.iter_mut().flatten();
+            for parameter in parameters.filter_map(|p| match p {
+                RefOr::T(p) => Some(p),
+                RefOr::Ref(_) => None,
+            }) {
+                // Blank is absent in a query (the gRPC messages behind
+                // it cannot tell them apart); a header is read as sent.
+                let optional = !matches!(parameter.required, Required::True)
+                    && parameter.parameter_in != ParameterIn::Header;
+                if let Some(schema) = parameter.schema.as_mut() {
+                    constrain(schema, optional);
                 }
-                if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
-                    for (media_type, content) in body.content.iter_mut() {
-                        if let RefOr::T(content) = content
-                            && let Some(schema) = content.schema.as_mut()
+            }
+            if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
+                for (media_type, content) in body.content.iter_mut() {
+                    if let RefOr::T(content) = content
+                        && let Some(schema) = content.schema.as_mut()
+                    {
+                        if media_type == "text/csv"
+                            && let RefOr::T(Schema::Object(csv)) = schema
                         {
-                            if media_type == "text/csv"
-                                && let RefOr::T(Schema::Object(csv)) = schema
-                            {
-                                // A file of text: no `null`, and no longer
-                                // than the route takes (413 beyond).
-                                csv.schema_type = SchemaType::Type(Type::String);
-                                csv.max_length = Some(RequestsConfig::default().import_body_bytes);
-                            }
-                            if is_file(media_type) {
-                                *schema = RefOr::T(Schema::Object(
-                                    ObjectBuilder::new()
-                                        .schema_type(Type::String)
-                                        .format(Some(SchemaFormat::KnownFormat(
-                                            KnownFormat::Binary,
-                                        )))
-                                        .build(),
-                                ));
-                            }
-                            not_null(schema);
-                            constrain(schema, false);
+                            // A file of text: no `null`, and no longer
+                            // than the route takes (413 beyond).
+                            csv.schema_type = SchemaType::Type(Type::String);
+                            csv.max_length = Some(RequestsConfig::default().import_body_bytes);
                         }
+                        if is_file(media_type) {
+                            *schema = RefOr::T(Schema::Object(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                                    .build(),
+                            ));
+                        }
+                        not_null(schema);
+                        constrain(schema, false);
                     }
                 }
             }

@@ -76,40 +76,49 @@ pub struct ApiDoc;
 /// in every route's annotation.
 struct ProblemMediaType;
 
+/// Every operation of the document, whatever its method: what the
+/// modifiers below walk.
+pub(crate) fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 impl Modify for ProblemMediaType {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::RefOr;
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-                &mut item.head,
-                &mut item.options,
-                &mut item.trace,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for response in operation.responses.responses.values_mut() {
-                    let RefOr::T(response) = response else {
-                        continue;
-                    };
-                    let is_problem = match response.content.get("application/json") {
-                        Some(RefOr::T(content)) => matches!(
-                            &content.schema,
-                            Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ErrorBody")
-                        ),
-                        _ => false,
-                    };
-                    if let Some(content) = is_problem
-                        .then(|| response.content.shift_remove("application/json"))
-                        .flatten()
-                    {
-                        response
-                            .content
-                            .insert(crate::error::PROBLEM_JSON.to_owned(), content);
-                    }
+        for operation in operations_mut(openapi) {
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let is_problem = match response.content.get("application/json") {
+                    Some(RefOr::T(content)) => matches!(
+                        &content.schema,
+                        Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ErrorBody")
+                    ),
+                    _ => false,
+                };
+                if let Some(content) = is_problem
+                    .then(|| response.content.shift_remove("application/json"))
+                    .flatten()
+                {
+                    response
+                        .content
+                        .insert(crate::error::PROBLEM_JSON.to_owned(), content);
                 }
             }
         }

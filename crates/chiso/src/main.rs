@@ -53,9 +53,37 @@ Examples:
     },
 }
 
+/// A reader that stops early (`chiso report status | head -3`) closes the
+/// pipe, and Rust's printing panics on the next write: end quietly, as
+/// other Unix tools do, with what was printed so far. Only for the client's
+/// commands: the servers' own writes never go to a pipe that closes.
+fn end_quietly_on_a_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let writing = message.starts_with("failed printing to stdout")
+            || message.starts_with("failed to write completion file");
+        if writing && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Client(_) | Command::Completions { .. }
+    ) {
+        end_quietly_on_a_closed_stdout();
+    }
     match cli.command {
         Command::Client(command) => client::run(command, cli.client).await,
         Command::Completions { shell } => {

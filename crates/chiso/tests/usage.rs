@@ -107,3 +107,26 @@ fn completions_and_help_with_examples() {
         );
     }
 }
+
+/// `chiso … | head` closes the pipe before everything is printed: the
+/// command ends quietly (exit 0, no panic on stderr), as Unix tools do.
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chiso"))
+        .args(["completions", "bash"])
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("chiso runs");
+    // Closed before the child can have written anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}

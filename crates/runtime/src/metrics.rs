@@ -352,37 +352,36 @@ fn code_label(value: &http::HeaderValue) -> &'static str {
 /// How often the pool is sampled.
 const POOL_SAMPLE: Duration = Duration::from_secs(5);
 
+/// `db`'s pool: connections open, idle, and the most it may open.
+fn pool_stats(db: &DatabaseConnection) -> Option<(u32, usize, u32)> {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some((
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ))
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some((
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Samples `db`'s connection pool (connections open, idle, and the most it
 /// may open) into `db_pool_connections{server, state}` until `stop`.
 pub async fn sample_pool(server: &'static str, db: DatabaseConnection, stop: CancellationToken) {
     handle();
-    let (size, idle, max) = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool().clone();
-            let max = pool.options().get_max_connections();
-            let pool_for_size = pool.clone();
-            (
-                Box::new(move || pool_for_size.size()) as Box<dyn Fn() -> u32 + Send>,
-                Box::new(move || pool.num_idle()) as Box<dyn Fn() -> usize + Send>,
-                max,
-            )
-        }
-        DatabaseBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool().clone();
-            let max = pool.options().get_max_connections();
-            let pool_for_size = pool.clone();
-            (
-                Box::new(move || pool_for_size.size()) as Box<dyn Fn() -> u32 + Send>,
-                Box::new(move || pool.num_idle()) as Box<dyn Fn() -> usize + Send>,
-                max,
-            )
-        }
-        _ => return,
-    };
-    metrics::gauge!("db_pool_max_connections", "server" => server).set(f64::from(max));
-    loop {
-        let (open, idle) = (size(), idle());
+    while let Some((open, idle, max)) = pool_stats(&db) {
         let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        metrics::gauge!("db_pool_max_connections", "server" => server).set(f64::from(max));
         metrics::gauge!("db_pool_connections", "server" => server, "state" => "in_use")
             .set(f64::from(open - idle));
         metrics::gauge!("db_pool_connections", "server" => server, "state" => "idle")
@@ -395,9 +394,9 @@ pub async fn sample_pool(server: &'static str, db: DatabaseConnection, stop: Can
 }
 
 /// A feed this service publishes, as `feed_head_seq{server, feed}`: its
-/// last committed sequence number, read from `head_table` whenever this
-/// process writes (`written` changes) and every few seconds, since other
-/// replicas and bulk writes do not wake `written`.
+/// last committed sequence number, as this process's writes announce it
+/// (`written`), and read from `head_table` every few seconds, since other
+/// replicas and bulk writes do not announce theirs.
 pub async fn publish_feed_head(
     server: &'static str,
     feed: &'static str,
@@ -407,15 +406,26 @@ pub async fn publish_feed_head(
     stop: CancellationToken,
 ) {
     handle();
+    #[allow(clippy::cast_precision_loss)] // exact below 2^53 entries
+    let set = |seq: i64| {
+        metrics::gauge!("feed_head_seq", "server" => server, "feed" => feed).set(seq as f64);
+    };
+    let mut read = true;
     loop {
-        if let Ok(seq) = crate::feed::head(&db, head_table).await {
-            #[allow(clippy::cast_precision_loss)] // exact below 2^53 entries
-            metrics::gauge!("feed_head_seq", "server" => server, "feed" => feed).set(seq as f64);
+        // A write here says its head; only the timer reads the table.
+        if read && let Ok(seq) = crate::feed::head(&db, head_table).await {
+            set(seq);
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            changed = written.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(POOL_SAMPLE) => {}
+            changed = written.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                set(*written.borrow_and_update());
+                read = false;
+            }
+            () = tokio::time::sleep(POOL_SAMPLE) => read = true,
         }
     }
 }

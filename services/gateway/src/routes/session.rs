@@ -229,12 +229,9 @@ pub async fn renew(
     };
     // The registry renews the token itself: it checks the token, the
     // client (not revoked) and the session's age; nothing is kept here.
-    let mut request = tonic::Request::new(RenewTokenRequest {});
-    request.set_timeout(state.requests.call_timeout());
-    let bearer = format!("Bearer {token}")
-        .parse()
+    let mut request = chiso_runtime::grpc::with_bearer(RenewTokenRequest {}, token)
         .map_err(|_| ApiError::unauthenticated("the session cookie is not a token"))?;
-    request.metadata_mut().insert("authorization", bearer);
+    request.set_timeout(state.requests.call_timeout());
     let issued = match CredentialServiceClient::new(state.registry.clone())
         .renew_token(request)
         .await

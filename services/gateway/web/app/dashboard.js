@@ -250,7 +250,7 @@ export function Dashboard({ session, params }) {
         <${Downloads} kind="attainment" params=${{ plan: d.plan.code }} />
         <div class="tiles targets">${(d.attainment.value?.targets || []).map((item) => html`<${Tile} item=${item} indicators=${d.indicators} />`)}</div>
       </section>`}
-      <section class="card bars" aria-labelledby="bars-title">
+      <section class="card bars" aria-labelledby="bars-title" data-view=${params.toString()}>
         <h2 id="bars-title">${indicatorName} — ${formatPeriod(period)} — ${d.breakdown.value?.total.name ?? ''}${group ? ` (${groupName(group)})` : ''}</h2>
         <div class="filters">
           <label for="d-by">${t('bars_by')}</label>

@@ -58,11 +58,15 @@ export function AgencyTree({ session, params }) {
     const nodes = await get(`/api/v1/agencies/${encodeURIComponent(root.code)}/subtree${query({ as_of: asOf })}`);
     return { root, nodes };
   }, [province, asOf]);
-  const choose = (date) => navigate(`/app/agencies${query({ as_of: date, province: session.province_code ? undefined : province })}`);
+  // The date typed is kept apart from the one shown, so the tree arriving
+  // while someone types does not put the old date back.
+  const [date, setDate] = useState(asOf);
+  const choose = () => navigate(`/app/agencies${query({ as_of: date, province: session.province_code ? undefined : province })}`);
   return html`<h1>${t('agency_tree')}</h1>
-    <form class="filters" onSubmit=${(e) => { e.preventDefault(); choose(new FormData(e.currentTarget).get('as_of')); }}>
+    <form class="filters" onSubmit=${(e) => { e.preventDefault(); choose(); }}>
       <label for="t-as-of">${t('as_of')}</label>
-      <input id="t-as-of" name="as_of" type="date" value=${asOf} max="9999-12-31" required />
+      <input id="t-as-of" name="as_of" type="date" value=${date} max="9999-12-31" required
+        onInput=${(e) => setDate(e.currentTarget.value)} />
       <button type="submit">${t('show')}</button>
     </form>
     <${Loaded} value=${data} error=${error} retry=${retry}>${({ nodes }) => html`

@@ -382,7 +382,7 @@ export function OwnResults({ session, params }) {
           const has = actual.value !== null && actual.value !== undefined;
           const met = has && meets(actual.value, target.comparator, goal);
           return html`<tr data-indicator=${target.indicator} data-group=${target.group}>
-            <th scope="row">${named(indicators.get(target.indicator)) || target.indicator}<br /><span class="help">${target.wording}</span></th>
+            <th scope="row">${named(indicators.get(target.indicator)) || target.indicator}<br /><span class="help wording">${target.wording}</span></th>
             <td class="actual" data-value=${has ? actual.value : ''}>${has ? formatValue(actual.value, unit, actual.decimals) : t('no_data')}
               ${has && html`<br /><span class="help">${formatNumber(actual.numerator)} / ${formatNumber(actual.denominator)}</span>`}</td>
             <td>${target.comparator === '>=' ? '' : `${target.comparator} `}${formatValue(goal, unit, actual.decimals)}</td>

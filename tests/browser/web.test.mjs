@@ -419,6 +419,8 @@ test('after the report is accepted, the ranking ranks the new district committee
   // 110 of 120 documents sent electronically: the accepted second version.
   assert.ok(Math.abs(after.bar - (110 / 120) * 100) < 1e-9, `bar ${after.bar}`);
   assert.equal(after.reporting, beforeReport.reporting + 1);
+  await page.locator('section.bars').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
   await shoot(page, 'dashboard-bars-1366x768');
   await done();
 });

@@ -261,8 +261,7 @@ export function Dashboard({ session, params }) {
         </div>
         <${SectionError} error=${d.breakdown.error} />
         ${d.breakdown.value && html`
-          <p class="basis total" data-value=${d.breakdown.value.total.value ?? ''}>${t('area_total')}: ${d.breakdown.value.total.value === null ? t('no_data') : formatValue(d.breakdown.value.total.value, unit, d.breakdown.value.total.decimals)}
-            (${formatNumber(d.breakdown.value.total.numerator)} / ${formatNumber(d.breakdown.value.total.denominator)})</p>
+          <p class="basis total" data-value=${d.breakdown.value.total.value ?? ''}>${t('area_total')}: ${d.breakdown.value.total.value === null ? t('no_data') : formatValue(d.breakdown.value.total.value, unit, d.breakdown.value.total.decimals)} (${formatNumber(d.breakdown.value.total.numerator)} / ${formatNumber(d.breakdown.value.total.denominator)})</p>
           <${Downloads} kind="aggregates" params=${{ ...shared, period, breakdown: by }} />
           ${rows.length === 0 ? html`<p>${t('no_rows')}</p>` : html`<div class="chart-with-table">
             <${Chart} type="bar" points=${rows} labels=${rows.map((r) => r.name)} label=${`${indicatorName}, ${formatPeriod(period)}`} unit=${unit} />

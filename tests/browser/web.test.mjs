@@ -15,9 +15,17 @@ const BASE = process.env.CHISO_URL;
 const ADMIN_SECRET = process.env.CHISO_ADMIN_SECRET;
 const SHOTS = process.env.CHISO_SCREENSHOTS || 'screenshots';
 const PROVINCE = '44';
-// A department whose name would run if it were ever parsed as HTML.
-const AGENCY = '000.00.88.H44';
-const AGENCY_NAME = 'Sở Thử nghiệm <script>window.__xss = 1</script><img src=x onerror="window.__xss=2">';
+// A district committee whose name would run if it were ever parsed as
+// HTML. A district committee, so the quarterly ranking of district
+// committees changes with its quarterly report; its district is a new area
+// (459) that the dashboard's bars by district show.
+const AGENCY = '000.00.89.H44';
+const AGENCY_AREA = '459';
+const AGENCY_NAME = 'UBND huyện Thử nghiệm <script>window.__xss = 1</script><img src=x onerror="window.__xss=2">';
+// A demo district committee with the demo's yearly reports: its own results
+// against the plan have real numbers.
+const DEMO_AGENCY = '000.00.32.H44';
+const QUARTERLY_RANKING = 'district_committees_quarterly';
 const DESKTOP = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
 
@@ -59,7 +67,8 @@ function thisQuarter() {
 before(async () => {
   admin = await token('admin', ADMIN_SECRET);
   const created = await apiCall('POST', '/api/v1/agencies', admin, {
-    code: AGENCY, name: AGENCY_NAME, kind: 'department', parent_code: `000.00.00.H${PROVINCE}`, valid_from: '2020-01-01',
+    code: AGENCY, admin_unit_code: AGENCY_AREA, name: AGENCY_NAME, kind: 'district_committee',
+    parent_code: `000.00.00.H${PROVINCE}`, valid_from: '2020-01-01',
   });
   assert.ok([201, 409].includes(created.status), JSON.stringify(created.body));
   const reporter = await apiCall('POST', `/api/v1/agencies/${AGENCY}/credentials`, admin, {});
@@ -68,6 +77,9 @@ before(async () => {
   const officer = await apiCall('POST', '/api/v1/officers', admin, { province_code: PROVINCE });
   assert.equal(officer.status, 201, JSON.stringify(officer.body));
   clients.officer = officer.body;
+  const demo = await apiCall('POST', `/api/v1/agencies/${DEMO_AGENCY}/credentials`, admin, {});
+  assert.equal(demo.status, 201, JSON.stringify(demo.body));
+  clients.demo = demo.body;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-dev-shm-usage'],
@@ -148,6 +160,68 @@ test('the sign-in page is in Vietnamese, switches to English, and shows the serv
   await done();
 });
 
+/** Waits until the dashboard shows the view its URL names (the page loads
+ *  each view anew; its sections carry the query they were loaded for). */
+async function settled(page) {
+  await page.waitForFunction(() => {
+    const view = document.querySelector('section.bars[data-view]');
+    return view !== null && view.dataset.view === new URLSearchParams(location.search).toString();
+  });
+}
+
+/** The bars table as key (area or agency) → value shown. */
+async function barsShown(page) {
+  return Object.fromEntries(await page.locator('.bars-table tbody tr').evaluateAll((rows) => rows.map((r) => {
+    const value = r.querySelector('td').dataset.value;
+    return [r.dataset.key, value === '' ? null : Number(value)];
+  })));
+}
+
+/** What the officer's screens show of the new agency, each checked against
+ *  the API's own answer: its rank and total in this quarter's ranking of
+ *  district committees, its district's bar on the dashboard, and this
+ *  quarter's point of the province's trend. */
+async function newAgencyOnScreen(page) {
+  const quarter = thisQuarter();
+  await page.goto(`${BASE}/app/rankings?ranking=${QUARTERLY_RANKING}&period=${quarter}`);
+  const row = page.locator(`table.ranking > tbody > tr[data-agency="${AGENCY}"]`);
+  await row.waitFor();
+  const ranking = await apiCall('GET', `/api/v1/rankings/${QUARTERLY_RANKING}?area=${PROVINCE}&period=${quarter}`, admin);
+  assert.equal(ranking.status, 200, JSON.stringify(ranking.body));
+  const mine = ranking.body.agencies.find((a) => a.agency === AGENCY);
+  assert.ok(mine, 'the ranking lists the new district committee');
+  assert.equal(await row.locator('.agency-name').textContent(), AGENCY_NAME);
+  const rank = (await row.locator('td.rank').textContent()).trim().replace(/ =$/, '');
+  assert.equal(rank, mine.rank === null ? '—' : String(mine.rank));
+  const total = await row.locator('td.total').getAttribute('data-value');
+  assert.equal(total === '' ? null : Number(total), mine.total?.value ?? null);
+
+  await page.goto(`${BASE}/app/dashboard?period=${quarter}`);
+  await settled(page);
+  const breakdown = await apiCall('GET', `/api/v1/aggregates/breakdown?indicator=electronic_document_rate&area=${PROVINCE}&period=${quarter}&breakdown=child_areas`, admin);
+  assert.equal(breakdown.status, 200, JSON.stringify(breakdown.body));
+  const bars = await barsShown(page);
+  assert.deepEqual(bars, Object.fromEntries(breakdown.body.rows.map((r) => [r.area, r.value])));
+  const year = Number(quarter.slice(0, 4));
+  const trend = await apiCall('GET', `/api/v1/trends?indicator=electronic_document_rate&area=${PROVINCE}&from=${year - 1}Q1&to=${quarter}`, admin);
+  const point = trend.body.find((p) => p.period === quarter);
+  const cells = page.locator(`.trend-table tr[data-key="${quarter}"] td`);
+  assert.equal(Number(await cells.first().getAttribute('data-value')), point.value);
+  assert.equal((await cells.nth(3).textContent()).trim(), `${point.agencies_reporting}/${point.agencies_expected}`);
+  return { rank: mine.rank, bar: bars[AGENCY_AREA], reporting: point.agencies_reporting };
+}
+
+let beforeReport;
+
+test('before its report, the quarterly ranking leaves the new district committee unranked and its district has no bar, as the API says', async () => {
+  const { page, done } = await open();
+  await signIn(page, clients.officer);
+  beforeReport = await newAgencyOnScreen(page);
+  assert.equal(beforeReport.rank, null);
+  assert.equal(beforeReport.bar, null);
+  await done();
+});
+
 test('an agency reporter downloads the template, sends it back unfilled, fills a report with one bad value, sees the field\'s error, fixes it and submits', async () => {
   const { page, context, done } = await open();
   await signIn(page, clients.reporter);
@@ -187,6 +261,8 @@ test('an agency reporter downloads the template, sends it back unfilled, fills a
     documents_to_higher_levels_electronic: '25',
     online_meetings: '4',
   });
+  // The quarterly ranking of district committees needs the one-stop shop too.
+  await page.locator('#f-has_electronic_one_stop_shop').selectOption('yes');
   await shoot(page, 'entry-1366x768');
   await page.getByRole('button', { name: 'Nộp báo cáo' }).click();
   await page.getByRole('alert').filter({ hasText: 'Báo cáo có 1 lỗi' }).waitFor();
@@ -282,12 +358,12 @@ test('the dashboard shows the plan\'s tiles and the trend chart with its table, 
     assert.equal(Number(await firstTile.locator('.actual').getAttribute('data-value')), first.actual.value);
     // The chart is drawn, and its table has the API's numbers; the report
     // accepted above is in this quarter's value.
-    await page.locator('.chart canvas').waitFor();
+    await page.locator('.trend .chart canvas').waitFor();
     assert.ok(await page.evaluate(() => Boolean(window.Chart)), 'Chart.js loaded');
     const year = Number(quarter.slice(0, 4));
     const trend = await apiCall('GET', `/api/v1/trends?indicator=electronic_document_rate&area=${PROVINCE}&from=${year - 1}Q1&to=${quarter}`, admin);
     const current = trend.body.find((p) => p.period === quarter);
-    const cell = page.locator(`.trend-table tr[data-period="${quarter}"] td`).first();
+    const cell = page.locator(`.trend-table tr[data-key="${quarter}"] td`).first();
     assert.equal(Number(await cell.getAttribute('data-value')), current.value);
     assert.ok(current.agencies_reporting >= 1);
     await page.waitForTimeout(300);
@@ -333,6 +409,196 @@ test('the ranking table has the API\'s ranks and scores, ties as ties, each agen
     }
     await done();
   }
+});
+
+test('after the report is accepted, the ranking ranks the new district committee, its district has its bar and the quarter counts one more agency, as the API says', async () => {
+  const { page, done } = await open();
+  await signIn(page, clients.officer);
+  const after = await newAgencyOnScreen(page);
+  assert.equal(typeof after.rank, 'number');
+  // 110 of 120 documents sent electronically: the accepted second version.
+  assert.ok(Math.abs(after.bar - (110 / 120) * 100) < 1e-9, `bar ${after.bar}`);
+  assert.equal(after.reporting, beforeReport.reporting + 1);
+  await page.locator('section.bars').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  await shoot(page, 'dashboard-bars-1366x768');
+  await done();
+});
+
+test('every dashboard view is in its URL: filters chosen, reloaded and opened anew show the same figures as the API, and the downloads are of that view', async () => {
+  const quarter = thisQuarter();
+  const { page, done } = await open();
+  await signIn(page, clients.officer);
+  await settled(page);
+  const choose = async (id, value, param) => {
+    await page.locator(id).selectOption(value);
+    await page.waitForURL((u) => u.searchParams.get(param) === value);
+    await settled(page);
+  };
+  await choose('#d-period', quarter, 'period');
+  await choose('#d-district', '450', 'area');
+  await choose('#d-group', 'commune_committee', 'group');
+  await choose('#d-by', 'agencies', 'by');
+  const view = new URL(page.url());
+  const breakdown = await apiCall('GET', `/api/v1/aggregates/breakdown?indicator=electronic_document_rate&area=450&period=${quarter}&group=commune_committee&breakdown=agencies`, admin);
+  assert.equal(breakdown.status, 200, JSON.stringify(breakdown.body));
+  const expected = Object.fromEntries(breakdown.body.rows.map((r) => [r.agency, r.value]));
+  assert.ok(Object.keys(expected).length > 1, 'communes of Đồng Hới');
+  assert.deepEqual(await barsShown(page), expected);
+  const completeness = await apiCall('GET', `/api/v1/completeness?form=it_fast_quarterly&period=${quarter}&area=450&group=commune_committee`, admin);
+  const counts = async (p) => Object.fromEntries(await Promise.all(['expected', 'received', 'late', 'missing'].map(async (key) => [key,
+    (await p.locator(`.completeness-table td[data-count="${key}"]`).textContent()).trim()])));
+  const apiCounts = {
+    expected: String(completeness.body.expected), received: String(completeness.body.received),
+    late: String(completeness.body.late), missing: String(completeness.body.missing_count),
+  };
+  assert.deepEqual(await counts(page), apiCounts);
+  // The CSV of the bars is the API's export of exactly this view.
+  const csvLink = page.locator('section.bars').getByRole('link', { name: 'Tải CSV' });
+  const href = new URL(await csvLink.getAttribute('href'), BASE);
+  assert.equal(href.pathname, '/api/v1/exports/aggregates');
+  assert.deepEqual(
+    Object.fromEntries([...href.searchParams].filter(([k]) => k !== 'format')),
+    { indicator: 'electronic_document_rate', area: '450', group: 'commune_committee', period: quarter, breakdown: 'agencies' },
+  );
+  const [download] = await Promise.all([page.waitForEvent('download'), csvLink.click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  for (const row of breakdown.body.rows) assert.ok(csv.includes(row.name), `${row.name} in the CSV`);
+  // Reloaded, the same view.
+  await page.reload();
+  await settled(page);
+  assert.equal(await page.locator('#d-district').inputValue(), '450');
+  assert.equal(await page.locator('#d-group').inputValue(), 'commune_committee');
+  assert.deepEqual(await barsShown(page), expected);
+  // Opened in another browser (signed in there), the same view.
+  const other = await open();
+  await signIn(other.page, clients.officer);
+  await other.page.goto(view.href);
+  await settled(other.page);
+  assert.equal(await other.page.locator('#d-period').inputValue(), quarter);
+  assert.equal(await other.page.locator('#d-by').inputValue(), 'agencies');
+  assert.deepEqual(await barsShown(other.page), expected);
+  assert.deepEqual(await counts(other.page), apiCounts);
+  await other.done();
+  // A commune of the district narrows the area to it.
+  const commune = await page.locator('#d-commune option').nth(1).getAttribute('value');
+  await choose('#d-commune', commune, 'area');
+  assert.equal(await page.locator('#d-district').inputValue(), '450');
+  await done();
+});
+
+test('a reporter sees its own results against the plan\'s targets on a phone, each the API\'s figure for it alone', async () => {
+  const { page, done } = await open(PHONE);
+  await signIn(page, clients.demo);
+  await page.getByRole('link', { name: 'Kết quả so với chỉ tiêu' }).click();
+  const rows = page.locator('table.own-results tbody tr');
+  await rows.first().waitFor();
+  const year = await page.locator('#o-year').inputValue();
+  const planCode = await page.locator('#o-plan').inputValue();
+  const plans = await apiCall('GET', `/api/v1/plans?province=${PROVINCE}`, admin);
+  const agency = (await apiCall('GET', `/api/v1/agencies/${DEMO_AGENCY}`, admin)).body;
+  const covers = (group) => group === 'whole_province' || group === `${agency.level}_level` || group === agency.kind;
+  const targets = plans.body.find((p) => p.code === planCode).targets
+    .filter((target) => String(target.year) === year && covers(target.group));
+  assert.ok(targets.length > 0);
+  assert.equal(await rows.count(), targets.length);
+  let measured = 0;
+  for (const target of targets) {
+    const row = page.locator(`table.own-results tr[data-indicator="${target.indicator}"][data-group="${target.group}"]`);
+    const own = await apiCall('GET', `/api/v1/aggregates?indicator=${target.indicator}&agency=${DEMO_AGENCY}&period=${year}`, admin);
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    const shown = await row.locator('td.actual').getAttribute('data-value');
+    assert.equal(shown === '' ? null : Number(shown), own.body.value);
+    if (own.body.value !== null && target.comparator === '>=') {
+      measured += 1;
+      const met = own.body.value >= Number(target.value);
+      assert.equal((await row.locator('.badge').textContent()).trim(), met ? 'Đạt' : 'Chưa đạt');
+    }
+  }
+  assert.ok(measured > 0, 'the demo agency has figures');
+  await shoot(page, 'results-390x844');
+  await done();
+});
+
+test('the officer approves and rejects registrations, reads the agency tree as of a past date, unlocks a locked report, reads the plans and the catalogue', async () => {
+  const filed = [];
+  for (const [code, name] of [['000.00.87.H44', 'Ban Thử nghiệm được duyệt'], ['000.00.86.H44', 'Ban Thử nghiệm bị từ chối']]) {
+    const r = await apiCall('POST', '/api/v1/registrations', null, {
+      agency: { code, name, kind: 'department', parent_code: `000.00.00.H${PROVINCE}` },
+      contact: { name: 'Nguyễn Văn An', email: 'an.nv@quangbinh.gov.vn' },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    filed.push(r.body);
+  }
+  const { page, done } = await open();
+  await signIn(page, clients.officer);
+  await page.getByRole('link', { name: 'Đăng ký cơ quan' }).click();
+  const approveRow = page.locator(`tr[data-registration="${filed[0].id}"]`);
+  await approveRow.getByRole('button', { name: 'Duyệt' }).click();
+  await page.locator('#approved-credentials').waitFor();
+  assert.match(await page.locator('#approved-credentials').textContent(), /000\.00\.87\.H44/);
+  assert.equal((await apiCall('GET', '/api/v1/agencies/000.00.87.H44', admin)).status, 200);
+  const rejectRow = page.locator(`tr[data-registration="${filed[1].id}"]`);
+  await rejectRow.getByLabel('Lý do (bắt buộc khi từ chối)').fill('Mã cơ quan không đúng QCVN 102');
+  await rejectRow.getByRole('button', { name: 'Từ chối' }).click();
+  await page.getByText('Đã từ chối yêu cầu.').waitFor();
+  const rejected = await apiCall('GET', `/api/v1/registrations/${filed[1].id}`, admin);
+  assert.equal(rejected.body.status, 'rejected');
+  assert.equal(rejected.body.reason, 'Mã cơ quan không đúng QCVN 102');
+
+  // The agency tree before the test's district committee existed, then today.
+  const root = `000.00.00.H${PROVINCE}`;
+  await page.getByRole('link', { name: 'Cây tổ chức' }).click();
+  await page.getByLabel('Tại ngày').fill('2019-06-01');
+  await page.getByRole('button', { name: 'Xem', exact: true }).click();
+  await page.getByText('cơ quan tại ngày 01/06/2019').waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('as_of'), '2019-06-01');
+  const past = await apiCall('GET', `/api/v1/agencies/${root}/subtree?as_of=2019-06-01`, admin);
+  assert.equal(await page.locator('table.agency-tree > tbody > tr[data-agency]').count(), past.body.length);
+  assert.equal(await page.locator(`tr[data-agency="${AGENCY}"]`).count(), 0);
+  await page.goto(`${BASE}/app/agencies`);
+  const present = page.locator(`tr[data-agency="${AGENCY}"]`);
+  await present.waitFor();
+  const now = await apiCall('GET', `/api/v1/agencies/${root}/subtree`, admin);
+  assert.equal(await page.locator('table.agency-tree > tbody > tr[data-agency]').count(), now.body.length);
+  assert.ok(now.body.length > past.body.length);
+  await present.getByRole('button', { name: 'Lịch sử phiên bản' }).click();
+  await page.locator('.lineage tbody tr').first().waitFor();
+  assert.equal(await page.locator('.lineage .agency-name').first().textContent(), AGENCY_NAME);
+
+  // A locked period: the reporter cannot save until the officer unlocks it.
+  const locked = `${Number(thisQuarter().slice(0, 4)) - 1}Q1`;
+  const reporterToken = await token(clients.reporter.client_id, clients.reporter.client_secret);
+  const draft = () => apiCall('PUT', `/api/v1/reports/it_fast_quarterly/${locked}/${AGENCY}/draft`, reporterToken,
+    { values: [{ data_element: 'documents_sent', value: '10' }] });
+  assert.equal((await draft()).status, 409);
+  await page.getByRole('link', { name: 'Mở khóa báo cáo' }).click();
+  await page.getByLabel('Kỳ báo cáo').fill(locked);
+  await page.getByLabel('Mã cơ quan').fill(AGENCY);
+  await page.getByRole('button', { name: 'Mở khóa', exact: true }).click();
+  // No reason: the server names the field.
+  await page.locator('#u-reason-error').waitFor();
+  assert.equal(await page.getAttribute('#u-reason', 'aria-invalid'), 'true');
+  await page.getByLabel('Lý do mở khóa').fill('Bổ sung số liệu theo yêu cầu của Sở');
+  await page.getByRole('button', { name: 'Mở khóa', exact: true }).click();
+  await page.locator('#unlocked').waitFor();
+  assert.equal((await draft()).status, 200);
+
+  // Plans and targets, the catalogue: what the API has.
+  await page.getByRole('link', { name: 'Kế hoạch, chỉ tiêu' }).click();
+  await page.locator('table.plan-targets tbody tr').first().waitFor();
+  const planCode = await page.locator('#p-plan').inputValue();
+  const plan = await apiCall('GET', `/api/v1/plans/${planCode}`, admin);
+  assert.equal(await page.locator('table.plan-targets tbody tr').count(), plan.body.targets.length);
+  await page.getByRole('link', { name: 'Danh mục, biểu mẫu' }).click();
+  await page.locator('section[data-form]').first().waitFor();
+  const forms = await apiCall('GET', '/api/v1/forms', admin);
+  assert.equal(await page.locator('section[data-form]').count(), forms.body.length);
+  await page.getByRole('link', { name: 'Chỉ số', exact: true }).click();
+  await page.locator('table.catalogue-indicators tbody tr').first().waitFor();
+  const indicators = await apiCall('GET', '/api/v1/indicators', admin);
+  assert.equal(await page.locator('table.catalogue-indicators tbody tr').count(), indicators.body.length);
+  await done();
 });
 
 test('sign-out clears the session: the app shows the sign-in page and the cookie no longer works', async () => {

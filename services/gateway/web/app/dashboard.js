@@ -1,13 +1,16 @@
-// The dashboard: the plan's targets as tiles (actual, target, met, gap) and
-// one indicator's trend as a chart with the same numbers in a table beside
-// it. Every choice is in the URL, so a view can be shared.
+// The dashboard: the plan's targets as tiles (actual, target, met, gap); one
+// indicator's trend over periods and its bars by district or by agency, each
+// chart with the same numbers in a table beside it; completeness of a form
+// for the period. Filters (plan, indicator, period, area province → district
+// → commune, agency group) are all in the URL, so a view can be reloaded and
+// shared, and every section downloads exactly what it shows.
 
 import {
   html, useEffect, useRef, useLoad, Loaded, Badge, navigate, today,
 } from './ui.js';
-import { get, query } from './api.js';
+import { get, getAll, query } from './api.js';
 import {
-  t, named, formatNumber, formatPeriod, formatValue, lang,
+  t, named, byName, formatNumber, formatPeriod, formatValue, lang,
 } from './i18n.js';
 import { provinceOf } from './officer.js';
 
@@ -24,7 +27,7 @@ const GROUPS = {
   },
 };
 
-const groupName = (code) => GROUPS[lang()][code] || code;
+export const groupName = (code) => GROUPS[lang()][code] || code;
 
 /** CSV and XLSX downloads of exactly what a view shows, from the API's
  *  exports (the session cookie goes with the link). */
@@ -34,13 +37,6 @@ export function Downloads({ kind, params }) {
     <a class="button" href=${link('csv')} download>${t('download_csv')}</a>
     <a class="button" href=${link('xlsx')} download>${t('download_xlsx')}</a>
   </p>`;
-}
-
-/** The quarters from the start of last year to the current one. */
-function recentQuarters(now = today()) {
-  const year = Number(now.slice(0, 4));
-  const quarter = Math.floor((Number(now.slice(5, 7)) - 1) / 3) + 1;
-  return { from: `${year - 1}Q1`, to: `${year}Q${quarter}` };
 }
 
 function Tile({ item, indicators }) {
@@ -60,14 +56,42 @@ function Tile({ item, indicators }) {
   </div>`;
 }
 
-function TrendChart({ points, label, unit }) {
+
+/** Period codes people pick on the dashboard: the last eight quarters and
+ *  the last three years, newest first. */
+export function recentPeriods(now = today()) {
+  const year = Number(now.slice(0, 4));
+  const quarter = Math.floor((Number(now.slice(5, 7)) - 1) / 3) + 1;
+  const quarters = [];
+  for (let i = 0; i < 8; i += 1) {
+    const q = ((quarter - 1 - i) % 4 + 4) % 4 + 1;
+    const y = year + Math.floor((quarter - 1 - i) / 4);
+    quarters.push(`${y}Q${q}`);
+  }
+  return [...quarters, String(year), String(year - 1), String(year - 2)];
+}
+
+/** The series shown for a period: the quarters of the last two years up to
+ *  a quarter, or the five years up to a year. */
+function seriesEndingAt(period) {
+  const m = /^(\d{4})Q([1-4])$/.exec(period);
+  if (m) return { from: `${Number(m[1]) - 1}Q1`, to: period };
+  return { from: String(Number(period) - 4), to: period };
+}
+
+/** A form's period type that a period code is of. */
+const periodType = (code) => (/Q\d$/.test(code) ? 'quarterly' : /^\d{4}$/.test(code) ? 'yearly' : 'monthly');
+
+/** One indicator's figures as a Chart.js chart (a line over periods, or
+ *  bars by area or agency); the numerator and denominator on hover. */
+function Chart({ type, points, labels, label, unit }) {
   const canvas = useRef(null);
   useEffect(() => {
     if (!window.Chart || !canvas.current) return undefined;
     const chart = new window.Chart(canvas.current, {
-      type: 'line',
+      type,
       data: {
-        labels: points.map((p) => formatPeriod(p.period)),
+        labels,
         datasets: [{
           label,
           data: points.map((p) => p.value),
@@ -79,7 +103,10 @@ function TrendChart({ points, label, unit }) {
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { y: { beginAtZero: true, ticks: { callback: (v) => formatNumber(v) } } },
+        indexAxis: type === 'bar' ? 'y' : 'x',
+        scales: {
+          [type === 'bar' ? 'x' : 'y']: { beginAtZero: true, ticks: { callback: (v) => formatNumber(v) } },
+        },
         plugins: {
           legend: { display: false },
           tooltip: {
@@ -94,70 +121,189 @@ function TrendChart({ points, label, unit }) {
       },
     });
     return () => chart.destroy();
-  }, [points, label, unit]);
-  return html`<div class="chart"><canvas ref=${canvas} role="img" aria-label=${`${t('trend')}: ${label}`}></canvas></div>`;
+  }, [type, points, labels, label, unit]);
+  return html`<div class=${`chart chart-${type}`}><canvas ref=${canvas} role="img" aria-label=${label}></canvas></div>`;
 }
+
+/** The table beside a chart: the same figures, one row per point. */
+function FiguresTable({ className, rows, unit, head, rowKey, rowName }) {
+  return html`<div class="table-wrap"><table class=${className}>
+    <caption>${t('chart_table')}</caption>
+    <thead><tr><th scope="col">${head}</th><th scope="col">${t('value')}</th>
+      <th scope="col">${t('numerator')}</th><th scope="col">${t('denominator')}</th>
+      <th scope="col">${t('agencies_reporting')}</th></tr></thead>
+    <tbody>${rows.map((p) => html`<tr data-key=${rowKey(p)}>
+      <th scope="row">${rowName(p)}</th>
+      <td data-value=${p.value ?? ''}>${p.value === null ? '—' : formatValue(p.value, unit, p.decimals)}</td>
+      <td>${formatNumber(p.numerator)}</td><td>${formatNumber(p.denominator)}</td>
+      <td>${formatNumber(p.agencies_reporting)}/${formatNumber(p.agencies_expected)}</td>
+    </tr>`)}</tbody>
+  </table></div>`;
+}
+
+/** A section's answer, or the problem that kept it from loading (one
+ *  failing section leaves the others on screen). */
+const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+
+function SectionError({ error }) {
+  return error ? html`<div class="notice error" role="alert"><strong>${t('error')}:</strong> ${error.message}</div>` : null;
+}
+
+/** The district and commune committees of a province, by their areas'
+ *  codes: the choices of the area filter. */
+async function areasOf(province) {
+  const [districts, communes] = await Promise.all([
+    getAll(`/api/v1/agencies${query({ province, kind: 'district_committee' })}`, 1000),
+    getAll(`/api/v1/agencies${query({ province, kind: 'commune_committee' })}`, 1000),
+  ]);
+  const withArea = (list) => list.filter((a) => a.admin_unit_code);
+  return { districts: byName(withArea(districts)), communes: byName(withArea(communes)) };
+}
+
+const TARGET_GROUPS = ['', 'department', 'district_committee', 'commune_committee', 'province_level', 'district_level', 'commune_level'];
 
 export function Dashboard({ session, params }) {
   const province = provinceOf(session, params);
+  const period = params.get('period') || recentPeriods()[0];
+  const area = params.get('area') || province;
+  const group = params.get('group') || '';
+  const by = params.get('by') === 'agencies' ? 'agencies' : 'child_areas';
+  const indicator = params.get('indicator') || 'electronic_document_rate';
   const [data, error, retry] = useLoad(async () => {
-    const [plans, indicatorList] = await Promise.all([get('/api/v1/plans'), get('/api/v1/indicators')]);
+    const [plans, indicatorList, forms, areas] = await Promise.all([
+      get('/api/v1/plans'), get('/api/v1/indicators'), get('/api/v1/forms'), areasOf(province),
+    ]);
     const indicators = new Map(indicatorList.map((i) => [i.code, i]));
     const ofProvince = plans.filter((p) => p.province === province);
     const planCode = params.get('plan') || ofProvince.at(-1)?.code || plans[0]?.code;
     const plan = plans.find((p) => p.code === planCode);
-    const attainment = plan ? await get(`/api/v1/attainment${query({ plan: planCode })}`) : { targets: [] };
-    const indicator = params.get('indicator') || 'electronic_document_rate';
-    const area = plan?.province || province;
-    const { from, to } = recentQuarters();
-    const trend = await get(`/api/v1/trends${query({ indicator, area, from, to })}`);
+    const formsOfPeriod = forms.filter((f) => f.period_type === periodType(period));
+    const form = params.get('form') || formsOfPeriod[0]?.code || '';
+    const { from, to } = seriesEndingAt(period);
+    const [attainment, trend, breakdown, completeness] = await Promise.all([
+      plan ? settle(get(`/api/v1/attainment${query({ plan: planCode })}`)) : { value: { targets: [] } },
+      settle(get(`/api/v1/trends${query({ indicator, area, group, from, to })}`)),
+      settle(get(`/api/v1/aggregates/breakdown${query({ indicator, area, period, group, breakdown: by })}`)),
+      form ? settle(get(`/api/v1/completeness${query({ form, period, area, group })}`)) : { value: null },
+    ]);
     return {
-      plans: ofProvince.length ? ofProvince : plans, plan, attainment, indicators, indicator, trend, area, from, to,
+      plans: ofProvince.length ? ofProvince : plans, plan, indicators, areas, forms: formsOfPeriod, form,
+      attainment, trend, breakdown, completeness, from, to,
     };
-  }, [province, params.get('plan'), params.get('indicator')]);
+  }, [province, params.toString()]);
   const choose = (changes) => {
     const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(changes)) next.set(key, value);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value) next.set(key, value); else next.delete(key);
+    }
     navigate(`/app/dashboard?${next}`);
   };
   return html`<h1>${t('dashboard')}</h1>
-    <${Loaded} value=${data} error=${error} retry=${retry}>${({ plans, plan, attainment, indicators, indicator, trend, area, from, to }) => {
-      const chosen = indicators.get(indicator);
-      const unit = trend[0]?.unit ?? chosen?.unit ?? '';
+    <${Loaded} value=${data} error=${error} retry=${retry}>${(d) => {
+      const chosen = d.indicators.get(indicator);
+      const indicatorName = chosen ? named(chosen) : indicator;
+      const commune = d.areas.communes.find((c) => c.admin_unit_code === area);
+      const districtCommittee = commune
+        ? d.areas.districts.find((x) => x.code === commune.parent_code)
+        : d.areas.districts.find((x) => x.admin_unit_code === area);
+      const district = districtCommittee?.admin_unit_code || '';
+      const communes = districtCommittee ? d.areas.communes.filter((c) => c.parent_code === districtCommittee.code) : [];
+      const shared = { indicator, area, group };
+      const trend = d.trend.value || [];
+      const rows = byName(d.breakdown.value?.rows || []);
+      const unit = d.breakdown.value?.total.unit ?? trend[0]?.unit ?? chosen?.unit ?? '';
+      const c = d.completeness.value;
       return html`
-      <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+      <form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label=${t('filters')}>
         <label for="d-plan">${t('plan')}</label>
-        <select id="d-plan" value=${plan?.code} onChange=${(e) => choose({ plan: e.currentTarget.value })}>
-          ${plans.map((p) => html`<option value=${p.code}>${p.title}</option>`)}
+        <select id="d-plan" value=${d.plan?.code} onChange=${(e) => choose({ plan: e.currentTarget.value })}>
+          ${d.plans.map((p) => html`<option value=${p.code}>${p.title}</option>`)}
         </select>
         <label for="d-indicator">${t('indicator')}</label>
         <select id="d-indicator" value=${indicator} onChange=${(e) => choose({ indicator: e.currentTarget.value })}>
-          ${[...indicators.values()].map((i) => html`<option value=${i.code}>${named(i)}</option>`)}
+          ${byName([...d.indicators.values()], named).map((i) => html`<option value=${i.code}>${named(i)}</option>`)}
+        </select>
+        <label for="d-period">${t('period')}</label>
+        <select id="d-period" value=${period} onChange=${(e) => choose({ period: e.currentTarget.value, form: '' })}>
+          ${recentPeriods().map((p) => html`<option value=${p}>${formatPeriod(p)}</option>`)}
+          ${!recentPeriods().includes(period) && html`<option value=${period}>${formatPeriod(period)}</option>`}
+        </select>
+        <label for="d-district">${t('district')}</label>
+        <select id="d-district" value=${district} onChange=${(e) => choose({ area: e.currentTarget.value })}>
+          <option value="">${t('whole_province')}</option>
+          ${d.areas.districts.map((x) => html`<option value=${x.admin_unit_code}>${named(x).replace(/^UBND /, '')}</option>`)}
+        </select>
+        <label for="d-commune">${t('commune')}</label>
+        <select id="d-commune" value=${commune?.admin_unit_code || ''} disabled=${!districtCommittee}
+          onChange=${(e) => choose({ area: e.currentTarget.value || district })}>
+          <option value="">${t('whole_district')}</option>
+          ${communes.map((x) => html`<option value=${x.admin_unit_code}>${named(x).replace(/^UBND /, '')}</option>`)}
+        </select>
+        <label for="d-group">${t('group')}</label>
+        <select id="d-group" value=${group} onChange=${(e) => choose({ group: e.currentTarget.value })}>
+          ${TARGET_GROUPS.map((g) => html`<option value=${g}>${groupName(g || 'all')}</option>`)}
         </select>
       </form>
-      ${plan && html`<section aria-labelledby="targets-title">
-        <h2 id="targets-title">${plan.title}</h2>
-        <${Downloads} kind="attainment" params=${{ plan: plan.code }} />
-        <div class="tiles targets">${attainment.targets.map((item) => html`<${Tile} item=${item} indicators=${indicators} />`)}</div>
+      ${d.plan && html`<section aria-labelledby="targets-title">
+        <h2 id="targets-title">${d.plan.title}</h2>
+        <${SectionError} error=${d.attainment.error} />
+        <${Downloads} kind="attainment" params=${{ plan: d.plan.code }} />
+        <div class="tiles targets">${(d.attainment.value?.targets || []).map((item) => html`<${Tile} item=${item} indicators=${d.indicators} />`)}</div>
       </section>`}
-      <section class="card trend" aria-labelledby="trend-title">
-        <h2 id="trend-title">${t('trend')}: ${chosen ? named(chosen) : indicator} — ${trend[0]?.name ?? ''}</h2>
-        <${Downloads} kind="trends" params=${{ indicator, area, from, to }} />
-        <div class="chart-with-table">
-          <${TrendChart} points=${trend} label=${chosen ? named(chosen) : indicator} unit=${unit} />
-          <div class="table-wrap"><table class="trend-table">
-            <caption>${t('chart_table')}</caption>
-            <thead><tr><th scope="col">${t('period')}</th><th scope="col">${t('value')}</th>
-              <th scope="col">${t('numerator')}</th><th scope="col">${t('denominator')}</th>
-              <th scope="col">${t('agencies_reporting')}</th></tr></thead>
-            <tbody>${trend.map((p) => html`<tr data-period=${p.period}>
-              <th scope="row">${formatPeriod(p.period)}</th>
-              <td data-value=${p.value ?? ''}>${p.value === null ? '—' : formatValue(p.value, unit, p.decimals)}</td>
-              <td>${formatNumber(p.numerator)}</td><td>${formatNumber(p.denominator)}</td>
-              <td>${formatNumber(p.agencies_reporting)}/${formatNumber(p.agencies_expected)}</td>
-            </tr>`)}</tbody>
-          </table></div>
+      <section class="card bars" aria-labelledby="bars-title" data-view=${params.toString()}>
+        <h2 id="bars-title">${indicatorName} — ${formatPeriod(period)} — ${d.breakdown.value?.total.name ?? ''}${group ? ` (${groupName(group)})` : ''}</h2>
+        <div class="filters">
+          <label for="d-by">${t('bars_by')}</label>
+          <select id="d-by" value=${by} onChange=${(e) => choose({ by: e.currentTarget.value === 'agencies' ? 'agencies' : '' })}>
+            <option value="child_areas">${t('by_area')}</option>
+            <option value="agencies">${t('by_agency')}</option>
+          </select>
         </div>
+        <${SectionError} error=${d.breakdown.error} />
+        ${d.breakdown.value && html`
+          <p class="basis total" data-value=${d.breakdown.value.total.value ?? ''}>${t('area_total')}: ${d.breakdown.value.total.value === null ? t('no_data') : formatValue(d.breakdown.value.total.value, unit, d.breakdown.value.total.decimals)} (${formatNumber(d.breakdown.value.total.numerator)} / ${formatNumber(d.breakdown.value.total.denominator)})</p>
+          <${Downloads} kind="aggregates" params=${{ ...shared, period, breakdown: by }} />
+          ${rows.length === 0 ? html`<p>${t('no_rows')}</p>` : html`<div class="chart-with-table">
+            <${Chart} type="bar" points=${rows} labels=${rows.map((r) => r.name)} label=${`${indicatorName}, ${formatPeriod(period)}`} unit=${unit} />
+            <${FiguresTable} className="bars-table" rows=${rows} unit=${unit} head=${by === 'agencies' ? t('agency') : t('area')}
+              rowKey=${(r) => r.agency || r.area} rowName=${(r) => r.name} />
+          </div>`}`}
+      </section>
+      <section class="card trend" aria-labelledby="trend-title">
+        <h2 id="trend-title">${t('trend')}: ${indicatorName} — ${trend[0]?.name ?? ''}${group ? ` (${groupName(group)})` : ''}</h2>
+        <${SectionError} error=${d.trend.error} />
+        ${d.trend.value && html`
+          <${Downloads} kind="trends" params=${{ ...shared, from: d.from, to: d.to }} />
+          <div class="chart-with-table">
+            <${Chart} type="line" points=${trend} labels=${trend.map((p) => formatPeriod(p.period))} label=${`${t('trend')}: ${indicatorName}`} unit=${unit} />
+            <${FiguresTable} className="trend-table" rows=${trend} unit=${unit} head=${t('period')}
+              rowKey=${(p) => p.period} rowName=${(p) => formatPeriod(p.period)} />
+          </div>`}
+      </section>
+      <section class="card dash-completeness" aria-labelledby="dc-title">
+        <h2 id="dc-title">${t('completeness')} — ${formatPeriod(period)}</h2>
+        <div class="filters">
+          <label for="d-form">${t('form')}</label>
+          <select id="d-form" value=${d.form} onChange=${(e) => choose({ form: e.currentTarget.value })}>
+            ${d.forms.map((f) => html`<option value=${f.code}>${named(f)}</option>`)}
+          </select>
+        </div>
+        <${SectionError} error=${d.completeness.error} />
+        ${c && html`
+          <${Downloads} kind="completeness" params=${{ form: d.form, period, area, group }} />
+          <div class="table-wrap"><table class="completeness-table">
+            <thead><tr><th scope="col">${t('form')}</th><th scope="col">${t('period')}</th>
+              ${COUNTS.map(([key]) => html`<th scope="col">${t(key)}</th>`)}<th scope="col">%</th></tr></thead>
+            <tbody><tr data-form=${c.form} data-period=${c.period}>
+              <th scope="row">${named(d.forms.find((f) => f.code === c.form)) || c.form}</th><td>${formatPeriod(c.period)}</td>
+              ${COUNTS.map(([key, field]) => html`<td data-count=${key}>${formatNumber(c[field])}</td>`)}
+              <td>${formatValue(c.reporting_rate, '%')}</td>
+            </tr></tbody>
+          </table></div>`}
       </section>`;
     }}<//>`;
 }
+
+/** The completeness counts shown, as (message key, field). */
+export const COUNTS = [['expected', 'expected'], ['received', 'received'], ['on_time', 'on_time'], ['late', 'late'],
+  ['missing', 'missing_count'], ['returned', 'returned_count']];

@@ -6,10 +6,13 @@ import {
 } from './ui.js';
 import { api, Problem, whenSignedOut } from './api.js';
 import { t, lang, setLang } from './i18n.js';
-import { ReportList, ReportEntry } from './reporter.js';
+import { ReportList, ReportEntry, OwnResults } from './reporter.js';
 import { ReviewQueue, CompletenessPage } from './officer.js';
 import { Dashboard } from './dashboard.js';
 import { Rankings } from './rankings.js';
+import {
+  AgencyTree, Registrations, UnlockPage, Plans, Catalogue,
+} from './registry.js';
 
 /** Renew this long before the token expires. */
 const RENEW_MARGIN_SECS = 120;
@@ -56,13 +59,15 @@ function SignIn({ onSignedIn, notice }) {
 function navFor(session) {
   switch (session.role) {
     case 'agency_reporter':
-      return [['/app/reports', 'nav_reports']];
+      return [['/app/reports', 'nav_reports'], ['/app/results', 'nav_results']];
     case 'province_officer':
     case 'admin':
       return [['/app/dashboard', 'nav_dashboard'], ['/app/rankings', 'nav_rankings'], ['/app/review', 'nav_review'],
-        ['/app/completeness', 'nav_completeness']];
+        ['/app/completeness', 'nav_completeness'], ['/app/unlock', 'nav_unlock'], ['/app/agencies', 'nav_agencies'],
+        ['/app/registrations', 'nav_registrations'], ['/app/plans', 'nav_plans'], ['/app/catalogue', 'nav_catalogue']];
     default:
-      return [['/app/dashboard', 'nav_dashboard'], ['/app/rankings', 'nav_rankings'], ['/app/completeness', 'nav_completeness']];
+      return [['/app/dashboard', 'nav_dashboard'], ['/app/rankings', 'nav_rankings'], ['/app/completeness', 'nav_completeness'],
+        ['/app/plans', 'nav_plans']];
   }
 }
 
@@ -109,6 +114,12 @@ function Page({ session, path }) {
     if (parts[1] === 'completeness') return html`<${CompletenessPage} session=${session} params=${params} />`;
     if (parts[1] === 'dashboard') return html`<${Dashboard} session=${session} params=${params} />`;
     if (parts[1] === 'rankings') return html`<${Rankings} session=${session} params=${params} />`;
+    if (parts[1] === 'results') return html`<${OwnResults} session=${session} params=${params} />`;
+    if (parts[1] === 'agencies') return html`<${AgencyTree} session=${session} params=${params} />`;
+    if (parts[1] === 'registrations') return html`<${Registrations} session=${session} params=${params} />`;
+    if (parts[1] === 'unlock') return html`<${UnlockPage} session=${session} params=${params} />`;
+    if (parts[1] === 'plans') return html`<${Plans} session=${session} params=${params} />`;
+    if (parts[1] === 'catalogue') return html`<${Catalogue} session=${session} params=${params} />`;
   }
   return html`<p>${t('not_found')}</p>`;
 }

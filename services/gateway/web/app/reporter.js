@@ -1,12 +1,13 @@
 // The agency reporter's pages: the forms and periods it must report, with
-// their status, and the entry page of one report.
+// their status, the entry page of one report, and its own results against
+// the plan's targets.
 
 import {
-  html, useState, useLoad, Loaded, Link, Notice, Badge, today,
+  html, useState, useLoad, Loaded, Link, Notice, Badge, today, navigate,
 } from './ui.js';
 import { api, get, getAll, Problem, uploadXlsx } from './api.js';
 import {
-  t, named, formatDate, formatInstant, formatNumber, formatPeriod,
+  t, named, formatDate, formatInstant, formatNumber, formatPeriod, formatValue,
 } from './i18n.js';
 
 /** How many recent periods of each form the list shows. */
@@ -308,4 +309,87 @@ function Entry({ form, elements, period, report, versions, agency, reload }) {
       </table></div>
     </section>`}
   </div>`;
+}
+
+/** Whether a plan target's group covers `agency`: the whole province, the
+ *  agency's level or its kind. */
+function targetCovers(group, agency) {
+  return group === 'whole_province' || group === `${agency.level}_level` || group === agency.kind;
+}
+
+/** Whether `actual` meets a target (`comparator` of the plan, e.g. `>=`). */
+function meets(actual, comparator, target) {
+  switch (comparator) {
+    case '<=': return actual <= target;
+    case '<': return actual < target;
+    case '>': return actual > target;
+    case '=': case '==': return actual === target;
+    default: return actual >= target;
+  }
+}
+
+/** The agency's own results against the targets of its province's plan in
+ *  force: for each target that covers it, its own figure (the aggregation
+ *  API for this agency alone), met or not, and the gap. */
+export function OwnResults({ session, params }) {
+  const code = session.agency_code;
+  const [data, error, retry] = useLoad(async () => {
+    const [agency, indicatorList] = await Promise.all([
+      get(`/api/v1/agencies/${encodeURIComponent(code)}`), get('/api/v1/indicators'),
+    ]);
+    const plans = (await get(`/api/v1/plans?province=${encodeURIComponent(agency.province_code)}`))
+      .filter((p) => p.kind === 'plan');
+    const year = Number(today().slice(0, 4));
+    const inForce = plans.find((p) => p.first_year <= year && year <= p.last_year)
+      || [...plans].sort((a, b) => a.last_year - b.last_year).at(-1);
+    const plan = plans.find((p) => p.code === params.get('plan')) || inForce;
+    const targets = (plan?.targets || []).filter((target) => targetCovers(target.group, agency));
+    const years = [...new Set(targets.map((target) => target.year))].sort();
+    const chosen = Number(params.get('year')) || years.filter((y) => y < year).at(-1) || years[0];
+    const rows = await Promise.all(targets.filter((target) => target.year === chosen).map(async (target) => {
+      const actual = await get(`/api/v1/aggregates?indicator=${encodeURIComponent(target.indicator)}&agency=${encodeURIComponent(code)}&period=${target.year}`);
+      return { target, actual };
+    }));
+    return {
+      agency, plans, plan, years, year: chosen, rows, indicators: new Map(indicatorList.map((i) => [i.code, i])),
+    };
+  }, [code, params.get('plan'), params.get('year')]);
+  const choose = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) next.set(key, value);
+    navigate(`/app/results?${next}`);
+  };
+  return html`<h1>${t('own_results')}</h1>
+    <${Loaded} value=${data} error=${error} retry=${retry}>${({ agency, plans, plan, years, year, rows, indicators }) => html`
+      <p class="subtitle"><span class="agency-name">${named(agency)}</span> <span class="code">${agency.code}</span></p>
+      ${!plan ? html`<p>${t('no_plan')}</p>` : html`
+      <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+        <label for="o-plan">${t('plan')}</label>
+        <select id="o-plan" value=${plan.code} onChange=${(e) => choose({ plan: e.currentTarget.value, year: '' })}>
+          ${plans.map((p) => html`<option value=${p.code}>${p.title}</option>`)}
+        </select>
+        <label for="o-year">${t('year')}</label>
+        <select id="o-year" value=${String(year)} onChange=${(e) => choose({ year: e.currentTarget.value })}>
+          ${years.map((y) => html`<option value=${String(y)}>${y}</option>`)}
+        </select>
+      </form>
+      ${rows.length === 0 ? html`<p>${t('no_targets_for_agency')}</p>` : html`<div class="table-wrap"><table class="own-results">
+        <thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('actual')}</th><th scope="col">${t('target')}</th>
+          <th scope="col">${t('status')}</th><th scope="col">${t('gap')}</th></tr></thead>
+        <tbody>${rows.map(({ target, actual }) => {
+          const unit = actual.unit || (target.kind === 'percentage' ? '%' : '');
+          const goal = Number(target.value);
+          const has = actual.value !== null && actual.value !== undefined;
+          const met = has && meets(actual.value, target.comparator, goal);
+          return html`<tr data-indicator=${target.indicator} data-group=${target.group}>
+            <th scope="row">${named(indicators.get(target.indicator)) || target.indicator}<br /><span class="help wording">${target.wording}</span></th>
+            <td class="actual" data-value=${has ? actual.value : ''}>${has ? formatValue(actual.value, unit, actual.decimals) : t('no_data')}
+              ${has && html`<br /><span class="help">${formatNumber(actual.numerator)} / ${formatNumber(actual.denominator)}</span>`}</td>
+            <td>${target.comparator === '>=' ? '' : `${target.comparator} `}${formatValue(goal, unit, actual.decimals)}</td>
+            <td>${has ? html`<${Badge} kind=${met ? 'accepted' : 'returned'}>${met ? t('met') : t('not_met')}<//>` : '—'}</td>
+            <td class="gap">${has && !met ? formatValue(Math.abs(goal - actual.value), unit, actual.decimals) : ''}</td>
+          </tr>`;
+        })}</tbody>
+      </table></div>`}`}
+    `}<//>`;
 }

@@ -12,6 +12,7 @@ mod cli;
 mod database_outage;
 mod dhis2;
 mod dhis2_roundtrip;
+mod hostile;
 mod metrics;
 mod problems;
 mod registry_credentials;

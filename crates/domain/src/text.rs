@@ -25,8 +25,9 @@ pub const NAME_PATTERN: &str = concat!(
 );
 
 /// The free text [`free_text`] accepts: no control character but tab and
-/// line breaks. The length limit is [`MAX_TEXT_CHARS`].
-pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+/// line breaks, and no bidirectional override (U+202D, U+202E). The length
+/// limit is [`MAX_TEXT_CHARS`].
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202d\u202e]*$";
 
 /// A human-readable name: trimmed, inner whitespace collapsed, NFC-normalised, non-empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,7 +58,8 @@ pub fn codepoint(c: char) -> String {
 /// Whether `c` is a bidirectional control (embeddings, overrides,
 /// isolates, marks: U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)
 /// or has no width at all (U+200B–U+200D, U+2060, U+FEFF). Names and codes
-/// refuse them; free text keeps them (a Vietnamese comment may quote Arabic).
+/// refuse them; free text keeps them (a Vietnamese comment may quote Arabic)
+/// but the overrides ([`is_bidi_override`]).
 pub fn is_invisible_or_bidi(c: char) -> bool {
     matches!(
         c,
@@ -72,6 +74,17 @@ pub fn is_invisible_or_bidi(c: char) -> bool {
     )
 }
 
+/// Whether `c` is a bidirectional override (U+202D LEFT-TO-RIGHT OVERRIDE,
+/// U+202E RIGHT-TO-LEFT OVERRIDE). Unlike marks, embeddings and isolates,
+/// which quoting Arabic or Hebrew may need, an override reorders the
+/// characters after it whatever their own direction (`đã duyệt\u{202E} 3 tấn`
+/// shows its tail reversed), and an unclosed one runs on into whatever a
+/// log line, an export cell or a list shows next ("Trojan Source",
+/// CVE-2021-42574). No text an officer types needs one.
+pub fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202D}' | '\u{202E}')
+}
+
 /// Free text (comments, descriptions, reasons): kept exactly as typed,
 /// trimmed at the ends, but without control characters other than line
 /// breaks and tabs, which nothing displays and which break logs and
@@ -83,6 +96,9 @@ pub fn free_text(raw: &str) -> Result<String, NameError> {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(NameError::Control);
+    }
+    if let Some(c) = text.chars().find(|c| is_bidi_override(*c)) {
+        return Err(NameError::Invisible(c));
     }
     Ok(text.to_owned())
 }
@@ -265,8 +281,15 @@ mod tests {
 
     #[test]
     fn free_text_keeps_what_was_typed_but_control_characters() {
-        let typed = "Sửa lại:\n\t– số liệu quý 3\r\n\u{202E}quoted\u{200B} ";
+        // Isolates and marks quote right-to-left text; they stay.
+        let typed = "Sửa lại:\n\t– số liệu quý 3\r\n\u{2067}اقتباس\u{2069}\u{200F}\u{200B} ";
         assert_eq!(free_text(typed).unwrap(), typed.trim());
+        // Overrides reorder what follows them: refused, named.
+        for c in ['\u{202D}', '\u{202E}'] {
+            let err = free_text(&format!("đã duyệt{c} 3 tấn")).unwrap_err();
+            assert_eq!(err, NameError::Invisible(c));
+            assert!(err.to_string().contains(&codepoint(c)), "{err}");
+        }
         for control in ['\u{0}', '\u{7}', '\u{1B}', '\u{7F}', '\u{85}'] {
             assert_eq!(
                 free_text(&format!("a{control}b")),

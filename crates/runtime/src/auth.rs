@@ -398,7 +398,9 @@ impl TokenVerifier {
         let c = data.claims;
         // Whoever holds a signing key could mint long-lived tokens; none
         // is honoured past the lifetime the registry may give.
-        if c.exp - c.iat > MAX_TOKEN_TTL.as_secs() as i64 {
+        // Saturating: an `iat` near i64::MIN must not wrap the difference
+        // to a negative, short-looking lifetime.
+        if c.exp.saturating_sub(c.iat) > MAX_TOKEN_TTL.as_secs() as i64 {
             return Err(refused("lifetime longer than 15 minutes"));
         }
         Ok(c)
@@ -670,6 +672,30 @@ mod tests {
             "invalid bearer token: unknown key id (kid)",
             "a token from another key must fail"
         );
+    }
+
+    /// A token issued "at" i64::MIN once made `exp - iat` overflow: a
+    /// panic in debug builds, and in release a wrapped, negative lifetime
+    /// that passed the 15-minute bound, so whoever held the key could mint
+    /// a token valid until any `exp`. Seen writing the `jwt` fuzz target
+    /// (fuzz/fuzz_targets/jwt.rs), whose property would catch it.
+    #[test]
+    fn a_lifetime_past_i64_is_refused_not_wrapped() {
+        let (private, public) = generate_keypair().unwrap();
+        let verifier = TokenVerifier::from_pem(public.as_bytes()).unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(verifier.keys[0].kid.clone());
+        for iat in [i64::MIN, i64::MIN + 1, -(1 << 62)] {
+            let mut c = claims(60);
+            c["iat"] = json!(iat);
+            c["exp"] = json!(chrono::Utc::now().timestamp() + 3600 * 24 * 365 * 100);
+            let token = forge(&private, header.clone(), &c);
+            assert_eq!(
+                refusal(&verifier, &token),
+                "invalid bearer token: lifetime longer than 15 minutes",
+                "iat {iat}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 pub mod config;
 
 mod api;
-mod csv_import;
+pub mod csv_import;
 mod entity;
 mod migration;
 mod secrets;

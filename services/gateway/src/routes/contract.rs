@@ -498,6 +498,9 @@ mod tests {
                 "a\u{1}b",
                 "a\u{b}b",
                 "a\u{85}b",
+                "đã duyệt\u{202E} 3 tấn",
+                "a\u{202D}b",
+                "\u{2067}اقتباس\u{2069}\u{200F}",
             ],
         );
         let phone = constraint("phone").unwrap();

@@ -15,7 +15,7 @@ mod analytics;
 mod completions;
 mod metadata;
 mod query;
-mod upload;
+pub mod upload;
 mod values;
 
 use std::collections::BTreeSet;

@@ -183,10 +183,7 @@ pub async fn import(
 }
 
 fn parse(format: Format, reader: impl Read, mut sink: Sink) -> Result<SetFields, Stop> {
-    let parsed = match format {
-        Format::Csv => csv_values(reader, &mut sink).map(|()| SetFields::default()),
-        Format::Json => json_set(reader, &mut sink),
-    };
+    let parsed = parse_values(format, reader, &mut |value| sink.push(value));
     let flushed = parsed.and_then(|fields| {
         sink.flush()
             .map(|()| fields)
@@ -199,9 +196,28 @@ fn parse(format: Format, reader: impl Read, mut sink: Sink) -> Result<SetFields,
     }
 }
 
+/// Where parsed values go, one at a time; an `Err` stops the parse (the
+/// receiver went away).
+pub type Push<'a> = dyn FnMut(pb::ImportedValue) -> Result<(), ()> + 'a;
+
+/// Parses a DHIS2 import body, handing each value to `push` as it is read,
+/// and answers what the set said of itself. Pure of any I/O but `reader`,
+/// so the fuzz targets (fuzz/fuzz_targets/dhis2_*.rs) run it as the
+/// server does.
+pub fn parse_values(
+    format: Format,
+    reader: impl Read,
+    push: &mut Push<'_>,
+) -> Result<SetFields, ApiError> {
+    match format {
+        Format::Csv => csv_values(reader, push).map(|()| SetFields::default()),
+        Format::Json => json_set(reader, push),
+    }
+}
+
 /// DHIS2 CSV, row by row: a header row is skipped; commas or semicolons
 /// (Excel in a Vietnamese locale), with or without a byte-order mark.
-fn csv_values(reader: impl Read, sink: &mut Sink) -> Result<(), ApiError> {
+fn csv_values(reader: impl Read, push: &mut Push<'_>) -> Result<(), ApiError> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let unreadable = |e: io::Error| ApiError::field("body", format!("could not be read: {e}"));
     let start = reader.fill_buf().map_err(unreadable)?;
@@ -248,7 +264,7 @@ fn csv_values(reader: impl Read, sink: &mut Sink) -> Result<(), ApiError> {
             agency_code: cell(2),
             value: cell(5),
         };
-        if sink.push(value).is_err() {
+        if push(value).is_err() {
             return Err(ApiError::new(tonic::Code::Aborted, "closed"));
         }
     }
@@ -278,9 +294,9 @@ pub fn value_text(v: &Value) -> String {
 }
 
 /// A DHIS2 JSON data value set, its `dataValues` sent on as they are read.
-fn json_set(reader: impl Read, sink: &mut Sink) -> Result<SetFields, ApiError> {
+fn json_set(reader: impl Read, push: &mut Push<'_>) -> Result<SetFields, ApiError> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let fields = SetSeed { sink }
+    let fields = SetSeed { push }
         .deserialize(&mut de)
         .and_then(|fields| de.end().map(|()| fields))
         .map_err(|e| {
@@ -293,11 +309,11 @@ fn json_set(reader: impl Read, sink: &mut Sink) -> Result<SetFields, ApiError> {
     Ok(fields)
 }
 
-struct SetSeed<'s> {
-    sink: &'s mut Sink,
+struct SetSeed<'s, 'p> {
+    push: &'s mut Push<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for SetSeed<'_> {
+impl<'de> DeserializeSeed<'de> for SetSeed<'_, '_> {
     type Value = SetFields;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<SetFields, D::Error> {
@@ -305,7 +321,7 @@ impl<'de> DeserializeSeed<'de> for SetSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for SetSeed<'_> {
+impl<'de> Visitor<'de> for SetSeed<'_, '_> {
     type Value = SetFields;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -325,7 +341,7 @@ impl<'de> Visitor<'de> for SetSeed<'_> {
                 "period" => fields.period = map.next_value()?,
                 "orgUnit" => fields.org_unit = map.next_value()?,
                 "dataValues" => map.next_value_seed(ValuesSeed {
-                    sink: &mut *self.sink,
+                    push: &mut *self.push,
                 })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -337,11 +353,11 @@ impl<'de> Visitor<'de> for SetSeed<'_> {
     }
 }
 
-struct ValuesSeed<'s> {
-    sink: &'s mut Sink,
+struct ValuesSeed<'s, 'p> {
+    push: &'s mut Push<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for ValuesSeed<'_> {
+impl<'de> DeserializeSeed<'de> for ValuesSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -349,7 +365,7 @@ impl<'de> DeserializeSeed<'de> for ValuesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ValuesSeed<'_> {
+impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -364,9 +380,7 @@ impl<'de> Visitor<'de> for ValuesSeed<'_> {
                 period: v.period.unwrap_or_default(),
                 agency_code: v.org_unit.unwrap_or_default(),
             };
-            self.sink
-                .push(value)
-                .map_err(|()| de::Error::custom("the import was cut short"))?;
+            (self.push)(value).map_err(|()| de::Error::custom("the import was cut short"))?;
         }
         Ok(())
     }
@@ -377,22 +391,11 @@ mod tests {
     use super::*;
 
     fn parsed(format: Format, body: &str) -> (Result<SetFields, ApiError>, Vec<pb::ImportedValue>) {
-        let (tx, mut rx) = mpsc::channel(100);
-        let mut sink = Sink {
-            tx,
-            part: Vec::new(),
-            closed: false,
-        };
-        let result = match format {
-            Format::Csv => csv_values(body.as_bytes(), &mut sink).map(|()| SetFields::default()),
-            Format::Json => json_set(body.as_bytes(), &mut sink),
-        };
-        sink.flush().unwrap();
-        drop(sink);
         let mut values = Vec::new();
-        while let Ok(part) = rx.try_recv() {
-            values.extend(part.values);
-        }
+        let result = parse_values(format, body.as_bytes(), &mut |v| {
+            values.push(v);
+            Ok(())
+        });
         (result, values)
     }
 
@@ -455,7 +458,7 @@ mod tests {
             part: Vec::new(),
             closed: false,
         };
-        csv_values(body.as_bytes(), &mut sink).unwrap();
+        csv_values(body.as_bytes(), &mut |v| sink.push(v)).unwrap();
         sink.flush().unwrap();
         let sizes: Vec<usize> = std::iter::from_fn(|| rx.try_recv().ok())
             .map(|p| p.values.len())

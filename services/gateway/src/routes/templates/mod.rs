@@ -5,7 +5,7 @@
 //! reference (`E12`) and the element's name. Nothing is stored unless all is
 //! good; `?draft=true` saves a draft instead of submitting.
 
-mod sheet;
+pub mod sheet;
 
 use axum::{
     Router,

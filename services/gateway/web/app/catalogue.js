@@ -61,6 +61,11 @@ const KINDS = {
 
 const TABS = ['forms', 'indicators', 'elements', 'rules'];
 
+/** What was just done, for the page the editor goes to next: each path is
+ *  a page of its own (the app keys pages by path), so the notice outlives
+ *  the page that set it here. */
+let flash = null;
+
 /** The form's values for a definition (or a new one): every field as the
  *  text its input holds. */
 function valuesOf(kind, definition) {
@@ -266,7 +271,11 @@ export function Catalogue({ session, params }) {
   const edit = params.get('edit');
   const admin = session.role === 'admin';
   const [round, setRound] = useState(0);
-  const [message, setMessage] = useState(null);
+  const [message, setMessage] = useState(() => {
+    const shown = flash;
+    flash = null;
+    return shown;
+  });
   // The admin sees retired definitions too: retiring one is what it did.
   const retired = admin ? '?include_retired=true' : '';
   const [data, error, retry] = useLoad(async () => {
@@ -277,7 +286,10 @@ export function Catalogue({ session, params }) {
     return { forms, indicators, elements: new Map(elements.map((e) => [e.code, e])), rules };
   }, [round, retired]);
   const onSaved = (definition, what) => {
-    setMessage(t(`definition_${what}`, { code: definition.code }));
+    const done = { tab, text: t(`definition_${what}`, { code: definition.code }) };
+    // A new definition's editor is another path, so another page.
+    if (what === 'created') flash = done;
+    setMessage(done);
     setRound((r) => r + 1);
     navigate(`/app/catalogue${query({ tab, edit: definition.code })}`, { replace: what !== 'created' });
   };
@@ -287,7 +299,7 @@ export function Catalogue({ session, params }) {
       <${Link} href=${`/app/catalogue?tab=${key}`} aria-current=${key === tab ? 'page' : undefined}>${t(`catalogue_${key}`)}<//>
     </li>`)}</ul></nav>
     ${!admin && tab !== 'forms' && html`<p class="help">${t('admin_edits_catalogue')}</p>`}
-    ${message && html`<${Notice} kind="success">${message}<//>`}
+    ${message?.tab === tab && html`<${Notice} kind="success">${message.text}<//>`}
     ${admin && KINDS[tab] && !edit && html`<p><${Link} class="button" href=${`/app/catalogue?tab=${tab}&edit=new`}>${t(`new_${tab}`)}<//></p>`}
     ${editing && html`<${Editor} kind=${tab} code=${edit} onSaved=${onSaved} />`}
     <${Loaded} value=${data} error=${error} retry=${retry}>${({ forms, indicators, elements, rules }) => {

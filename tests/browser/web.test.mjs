@@ -635,6 +635,7 @@ test('the admin creates a data element (a bad field first, its error at the fiel
   assert.match(await page.locator('#e-elements-min-error').textContent(), /10/);
   assert.equal(await page.getAttribute('#e-elements-min', 'aria-invalid'), 'true');
   assert.equal(await page.locator('.field.has-error').count(), 1);
+  await shoot(page, 'catalogue-edit-error-1366x768');
   assert.equal((await apiCall('GET', `/api/v1/data-elements/${code}`, admin)).status, 404);
   await page.getByLabel('Giá trị nhỏ nhất').fill('0');
   await page.getByRole('button', { name: 'Tạo', exact: true }).click();

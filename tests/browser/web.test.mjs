@@ -572,9 +572,16 @@ test('the officer approves and rejects registrations, reads the agency tree as o
   const draft = () => apiCall('PUT', `/api/v1/reports/it_fast_quarterly/${locked}/${AGENCY}/draft`, reporterToken,
     { values: [{ data_element: 'documents_sent', value: '10' }] });
   assert.equal((await draft()).status, 409);
-  await page.getByRole('link', { name: 'Mở khóa báo cáo' }).click();
-  await page.getByLabel('Kỳ báo cáo').fill(locked);
-  await page.getByLabel('Mã cơ quan').fill(AGENCY);
+  // The officer reads the locked report and follows its link to the unlock
+  // page, which has the form, period and agency filled in.
+  await page.goto(`${BASE}/app/reports/it_fast_quarterly/${locked}?agency=${encodeURIComponent(AGENCY)}`);
+  await page.getByRole('link', { name: 'Mở khóa báo cáo này…' }).click();
+  await page.getByRole('heading', { name: 'Mở khóa báo cáo' }).waitFor();
+  const unlockUrl = new URL(page.url());
+  assert.equal(unlockUrl.pathname, '/app/unlock');
+  assert.equal(await page.locator('#u-form').inputValue(), 'it_fast_quarterly');
+  assert.equal(await page.getByLabel('Kỳ báo cáo').inputValue(), locked);
+  assert.equal(await page.getByLabel('Mã cơ quan').inputValue(), AGENCY);
   await page.getByRole('button', { name: 'Mở khóa', exact: true }).click();
   // No reason: the server names the field.
   await page.locator('#u-reason-error').waitFor();
@@ -598,6 +605,155 @@ test('the officer approves and rejects registrations, reads the agency tree as o
   await page.locator('table.catalogue-indicators tbody tr').first().waitFor();
   const indicators = await apiCall('GET', '/api/v1/indicators', admin);
   assert.equal(await page.locator('table.catalogue-indicators tbody tr').count(), indicators.body.length);
+  await done();
+});
+
+test('the admin creates a data element (a bad field first, its error at the field), edits it and retires it, the page showing what the API answers; an officer sees no edit controls', async () => {
+  const code = 'servers_virtualised_test';
+  const { page, done } = await open();
+  await signIn(page, { client_id: 'admin', client_secret: ADMIN_SECRET });
+  await page.getByRole('link', { name: 'Danh mục, biểu mẫu' }).click();
+  await page.getByRole('link', { name: 'Chỉ tiêu thu thập', exact: true }).click();
+  await page.locator('table.catalogue-elements tbody tr').first().waitFor();
+  await page.getByRole('link', { name: 'Thêm chỉ tiêu' }).click();
+  await page.getByLabel('Mã', { exact: true }).fill(code);
+  await page.getByLabel('Tên (tiếng Việt)').fill('Số máy chủ ảo hóa (thử nghiệm)');
+  await page.getByLabel('Mô tả (đếm gì, đếm thế nào)').fill('Đếm số máy chủ ảo đang vận hành cuối kỳ.');
+  await page.getByLabel('Nhóm', { exact: true }).selectOption('technical_infrastructure');
+  await page.getByLabel('Kiểu giá trị').selectOption('count');
+  // The bounds the wrong way round: the server names the field.
+  await page.getByLabel('Giá trị nhỏ nhất').fill('10');
+  await page.getByLabel('Giá trị lớn nhất').fill('5');
+  await page.getByLabel('Đơn vị tính').fill('máy');
+  await page.getByRole('button', { name: 'Tạo', exact: true }).click();
+  await page.locator('#e-elements-min-error').waitFor();
+  const refused = await apiCall('POST', '/api/v1/data-elements', admin, {
+    code, name: 'x', description: 'x', category: 'technical_infrastructure', value_type: 'count', min: '10', max: '5',
+  });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.errors[0].field, 'min');
+  assert.match(await page.locator('#e-elements-min-error').textContent(), /10/);
+  assert.equal(await page.getAttribute('#e-elements-min', 'aria-invalid'), 'true');
+  assert.equal(await page.locator('.field.has-error').count(), 1);
+  await shoot(page, 'catalogue-edit-error-1366x768');
+  assert.equal((await apiCall('GET', `/api/v1/data-elements/${code}`, admin)).status, 404);
+  await page.getByLabel('Giá trị nhỏ nhất').fill('0');
+  await page.getByRole('button', { name: 'Tạo', exact: true }).click();
+  await page.getByText(`Đã tạo ${code}.`).waitFor();
+  const created = await apiCall('GET', `/api/v1/data-elements/${code}`, admin);
+  assert.equal(created.status, 200);
+  assert.deepEqual([created.body.min, created.body.max, created.body.unit, created.body.period_rule], ['0', '5', 'máy', 'sum']);
+
+  // The editor is open on it: change its English name, bound and unit.
+  await page.locator('#e-elements-name_en').waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('edit'), code);
+  await page.getByLabel('Tên tiếng Anh').fill('Virtualised servers (test)');
+  await page.getByLabel('Giá trị lớn nhất').fill('500');
+  await page.getByLabel('Đơn vị tính').fill('máy chủ');
+  await page.getByRole('button', { name: 'Lưu', exact: true }).click();
+  await page.getByText(`Đã lưu ${code}.`).waitFor();
+  const edited = (await apiCall('GET', `/api/v1/data-elements/${code}`, admin)).body;
+  assert.deepEqual([edited.name_en, edited.max, edited.unit], ['Virtualised servers (test)', '500', 'máy chủ']);
+  const row = page.locator(`tr[data-element="${code}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('.def-name').textContent(), edited.name);
+  assert.equal(await row.locator('.def-description').textContent(), edited.description);
+  assert.equal(await row.locator('.def-unit').textContent(), edited.unit);
+  assert.equal(await row.locator('.def-bounds').textContent(), `${edited.min} – ${edited.max}`);
+  assert.equal(await page.locator('#e-elements-max').inputValue(), edited.max);
+
+  // Someone else changes it meanwhile: the page refuses to write over that.
+  const other = await apiCall('PUT', `/api/v1/data-elements/${code}`, admin, { ...edited, code: undefined, retired: undefined, max: '800' });
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  await page.getByLabel('Đơn vị tính').fill('máy ảo');
+  await page.getByRole('button', { name: 'Lưu', exact: true }).click();
+  await page.locator('#e-elements-conflict').waitFor();
+  const kept = (await apiCall('GET', `/api/v1/data-elements/${code}`, admin)).body;
+  assert.deepEqual([kept.max, kept.unit], ['800', 'máy chủ']);
+  await page.getByRole('button', { name: 'Nạp bản hiện tại' }).click();
+  assert.equal(await page.locator('#e-elements-max').inputValue(), '800');
+
+  // Retired: the API says so, and the list marks it.
+  await page.getByRole('button', { name: 'Ngừng sử dụng…' }).click();
+  await page.getByRole('button', { name: 'Xác nhận ngừng sử dụng' }).click();
+  await page.getByText(`Đã ngừng sử dụng ${code}.`).waitFor();
+  assert.equal((await apiCall('GET', `/api/v1/data-elements/${code}`, admin)).body.retired, true);
+  await row.locator('.badge', { hasText: 'Ngừng sử dụng' }).waitFor();
+
+  // An indicator: an unknown element in its numerator is named at the field.
+  await page.getByRole('link', { name: 'Chỉ số', exact: true }).click();
+  await page.getByRole('link', { name: 'Thêm chỉ số' }).click();
+  await page.getByLabel('Mã', { exact: true }).fill('server_virtualisation_test_rate');
+  await page.getByLabel('Tên (tiếng Việt)').fill('Tỷ lệ máy tính có phần mềm diệt vi-rút (thử nghiệm)');
+  await page.getByLabel('Tử số (biểu thức)').fill('no_such_element');
+  await page.getByLabel('Mẫu số (biểu thức)').fill('computers');
+  await page.getByLabel('Đơn vị tính').fill('%');
+  await page.getByLabel('Nhóm', { exact: true }).selectOption('information_security');
+  await page.getByRole('button', { name: 'Tạo', exact: true }).click();
+  await page.locator('#e-indicators-numerator-error').waitFor();
+  assert.match(await page.locator('#e-indicators-numerator-error').textContent(), /no_such_element/);
+  await page.getByLabel('Tử số (biểu thức)').fill('computers_with_antivirus');
+  await page.getByRole('button', { name: 'Tạo', exact: true }).click();
+  await page.getByText('Đã tạo server_virtualisation_test_rate.').waitFor();
+  const indicator = (await apiCall('GET', '/api/v1/indicators/server_virtualisation_test_rate', admin)).body;
+  assert.deepEqual([indicator.numerator, indicator.denominator, indicator.factor, indicator.higher_is_better],
+    ['computers_with_antivirus', 'computers', 100, true]);
+  const indicatorRow = page.locator('tr[data-indicator="server_virtualisation_test_rate"]');
+  await indicatorRow.waitFor();
+  assert.equal(await indicatorRow.locator('.numerator').textContent(), indicator.numerator);
+  assert.equal(await indicatorRow.locator('.denominator').textContent(), indicator.denominator);
+  await done();
+
+  // An officer reads the catalogue, with no control to change it.
+  const officer = await open();
+  await signIn(officer.page, clients.officer);
+  for (const tab of ['elements', 'indicators', 'rules']) {
+    await officer.page.goto(`${BASE}/app/catalogue?tab=${tab}&edit=new`);
+    await officer.page.locator('table tbody tr').first().waitFor();
+    assert.equal(await officer.page.locator('a.edit').count(), 0, tab);
+    assert.equal(await officer.page.locator('form.definition').count(), 0, tab);
+    assert.equal(await officer.page.getByRole('link', { name: /^Thêm / }).count(), 0, tab);
+  }
+  const rules = await apiCall('GET', '/api/v1/validation-rules', admin);
+  assert.equal(await officer.page.locator('table.catalogue-rules tbody tr').count(), rules.body.length);
+  await officer.done();
+});
+
+test('the admin picks another seed province\'s plan on the dashboard: its tiles and bars have real numbers, the API\'s', async () => {
+  const { page, done } = await open();
+  await signIn(page, { client_id: 'admin', client_secret: ADMIN_SECRET });
+  await page.locator('.tile.target').first().waitFor();
+  const offered = await page.locator('#d-plan option').evaluateAll((options) => options.map((o) => o.value));
+  const plans = await apiCall('GET', '/api/v1/plans', admin);
+  assert.deepEqual([...offered].sort(), plans.body.map((p) => p.code).sort());
+  await page.locator('#d-plan').selectOption('quang_ngai_2018');
+  await page.waitForURL((url) => url.searchParams.get('plan') === 'quang_ngai_2018');
+  await page.getByRole('heading', { name: 'Kế hoạch 399/KH-UBND' }).waitFor();
+  await page.locator('.tile.target').first().waitFor();
+  const attainment = await apiCall('GET', '/api/v1/attainment?plan=quang_ngai_2018', admin);
+  const tiles = page.locator('.tile.target');
+  assert.equal(await tiles.count(), attainment.body.targets.length);
+  let withFigures = 0;
+  for (const [i, item] of attainment.body.targets.entries()) {
+    const shown = await tiles.nth(i).locator('.actual').getAttribute('data-value');
+    assert.equal(shown === '' ? null : Number(shown), item.actual.value, item.target.indicator);
+    if (item.actual.value !== null) withFigures += 1;
+  }
+  assert.ok(withFigures > 0, 'the demo reports give Quảng Ngãi\'s targets figures');
+  // The bars are of Quảng Ngãi's districts, for last year.
+  const period = String(Number(thisQuarter().slice(0, 4)) - 1);
+  await page.locator('#d-period').selectOption(period);
+  const breakdown = await apiCall('GET', `/api/v1/aggregates/breakdown?indicator=electronic_document_rate&area=51&period=${period}&breakdown=child_areas`, admin);
+  const total = page.locator(`section.bars[data-view*="period=${period}"] .total`);
+  await total.waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('plan'), 'quang_ngai_2018');
+  assert.equal(Number(await total.getAttribute('data-value')), breakdown.body.total.value);
+  assert.ok(breakdown.body.total.value !== null);
+  assert.equal(await page.locator('.bars-table tbody tr').count(), breakdown.body.rows.length);
+  const districts = await page.locator('#d-district option').evaluateAll((options) => options.map((o) => o.value).filter(Boolean));
+  const committees = await apiCall('GET', '/api/v1/agencies?province=51&kind=district_committee&page_size=100', admin);
+  assert.deepEqual(districts.sort(), committees.body.map((a) => a.admin_unit_code).filter(Boolean).sort());
+  await shoot(page, 'dashboard-quang-ngai-1366x768');
   await done();
 });
 

@@ -178,6 +178,7 @@ pub async fn load(
     let reports = ReportServiceClient::new(channel(submission_url, &Default::default())?);
     let catalogue = chiso_domain::seed::catalogue().context("seed catalogue")?;
     let forms = chiso_domain::seed::forms(&catalogue).context("seed forms")?;
+    let plans = chiso_domain::seed::plans(&catalogue).context("seed plans")?;
     let mut keys = SigningKeyServiceClient::new(channel(registry_url, &Default::default())?);
     let mut demo = Demo {
         reports,
@@ -194,6 +195,7 @@ pub async fn load(
         if sign_ins.is_empty() {
             sign_ins = registry.staff_sign_ins(province, root).await?;
         }
+        let periods = periods_of(&plans, root);
         for (n, agency) in created.iter().enumerate() {
             let issued = registry
                 .credentials
@@ -243,7 +245,7 @@ pub async fn load(
                 secret,
             };
             for form in &forms {
-                for (p, period) in PERIODS
+                for (p, period) in periods
                     .iter()
                     .filter(|p| form.covers(&parse_period(p)))
                     .enumerate()
@@ -262,7 +264,7 @@ pub async fn load(
     }
     Ok(Some(Loaded {
         summary: format!(
-            "agencies of {}; reports for {}: {}",
+            "agencies of {}; reports for {} and the years of each province's plans: {}",
             loaded.join(", "),
             PERIODS.join(", "),
             demo.summary
@@ -275,12 +277,7 @@ impl Registry {
     /// A province officer and a viewer of the province whose People's
     /// Committee is `root`.
     async fn staff_sign_ins(&mut self, province: &str, root: &str) -> anyhow::Result<Vec<SignIn>> {
-        // A provincial agency's code ends in H and its province's
-        // administrative-unit code (`000.00.00.H44`: Quảng Bình, 44).
-        let province_code = root
-            .rsplit_once(".H")
-            .map(|(_, unit)| unit.to_owned())
-            .context("demo province root code")?;
+        let province_code = province_code(root)?;
         let mut sign_ins = Vec::new();
         for (role, who) in [
             (WireRole::ProvinceOfficer, "province officer"),
@@ -310,9 +307,40 @@ impl Registry {
     }
 }
 
-/// Periods with demo reports: two finished years, and the quarters of this
-/// one (the last still open for entry).
+/// Periods with demo reports in every province: two finished years, and the
+/// quarters of this one (the last still open for entry).
 pub const PERIODS: [&str; 6] = ["2024", "2025", "2026Q1", "2026Q2", "2026Q3", "2026Q4"];
+
+/// The province's code (`000.00.00.H51`: 51) from its People's Committee's.
+fn province_code(root: &str) -> anyhow::Result<String> {
+    // A provincial agency's code ends in H and its province's
+    // administrative-unit code.
+    root.rsplit_once(".H")
+        .map(|(_, unit)| unit.to_owned())
+        .context("demo province root code")
+}
+
+/// The periods a province's demo agencies report: the years its seed plans
+/// set targets for (Quảng Ngãi's 2018, Trà Vinh's 2021 and 2022), oldest
+/// first, so its dashboard's tiles have actual figures against them, then
+/// [`PERIODS`]. The forms that do not cover a year (the yearly form opens
+/// in 2018) leave it out.
+fn periods_of(plans: &[chiso_domain::plan::Plan], root: &str) -> Vec<String> {
+    let province = province_code(root).unwrap_or_default();
+    let mut years: Vec<u16> = plans
+        .iter()
+        .filter(|plan| plan.province.as_str() == province)
+        .flat_map(|plan| plan.targets.iter().map(|target| target.year))
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    years
+        .iter()
+        .map(u16::to_string)
+        .filter(|year| !PERIODS.contains(&year.as_str()))
+        .chain(PERIODS.iter().map(|p| (*p).to_owned()))
+        .collect()
+}
 
 fn parse_period(code: &str) -> PeriodCode {
     PeriodCode::parse(code).expect("demo periods are valid")

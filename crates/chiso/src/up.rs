@@ -187,8 +187,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(metrics_url) = &metrics_url {
         println!("  metrics:      {metrics_url}");
     }
+    // The admin's sign-in is printed like the demo's: it is the one that
+    // reads every province's dashboard and edits the catalogue, and this is
+    // the newcomer's own machine (the file is readable by this user only).
     println!(
-        "  admin client: admin, secret in {}",
+        "  admin (every province, the catalogue): admin {admin_secret} (also in {})",
         admin_secret_file.display()
     );
     println!(

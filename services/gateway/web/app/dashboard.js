@@ -162,21 +162,34 @@ async function areasOf(province) {
 
 const TARGET_GROUPS = ['', 'department', 'district_committee', 'commune_committee', 'province_level', 'district_level', 'commune_level'];
 
+/** Whether the signed-in user reads a province's figures: the admin every
+ *  province's, others their own and those granted to them (the API's rule;
+ *  it lists every plan but answers 403 for the figures of the rest). */
+function reads(session, province) {
+  return session.role === 'admin' || province === session.province_code
+    || (session.granted_province_codes || []).includes(province);
+}
+
 export function Dashboard({ session, params }) {
-  const province = provinceOf(session, params);
+  const home = provinceOf(session, params);
   const period = params.get('period') || recentPeriods()[0];
-  const area = params.get('area') || province;
   const group = params.get('group') || '';
   const by = params.get('by') === 'agencies' ? 'agencies' : 'child_areas';
   const indicator = params.get('indicator') || 'electronic_document_rate';
   const [data, error, retry] = useLoad(async () => {
-    const [plans, indicatorList, forms, areas] = await Promise.all([
-      get('/api/v1/plans'), get('/api/v1/indicators'), get('/api/v1/forms'), areasOf(province),
+    const [allPlans, indicatorList, forms] = await Promise.all([
+      get('/api/v1/plans'), get('/api/v1/indicators'), get('/api/v1/forms'),
     ]);
-    const indicators = new Map(indicatorList.map((i) => [i.code, i]));
-    const ofProvince = plans.filter((p) => p.province === province);
-    const planCode = params.get('plan') || ofProvince.at(-1)?.code || plans[0]?.code;
+    // Every plan the user may read, its own province's first; the plan
+    // chosen decides the province the whole page is about.
+    const plans = [...allPlans.filter((p) => p.province === home),
+      ...byName(allPlans.filter((p) => p.province !== home && reads(session, p.province)), (p) => p.title)];
+    const planCode = params.get('plan') || plans.filter((p) => p.province === home).at(-1)?.code || plans[0]?.code;
     const plan = plans.find((p) => p.code === planCode);
+    const province = plan?.province || home;
+    const area = params.get('area') || province;
+    const areas = await areasOf(province);
+    const indicators = new Map(indicatorList.map((i) => [i.code, i]));
     const formsOfPeriod = forms.filter((f) => f.period_type === periodType(period));
     const form = params.get('form') || formsOfPeriod[0]?.code || '';
     const { from, to } = seriesEndingAt(period);
@@ -187,10 +200,10 @@ export function Dashboard({ session, params }) {
       form ? settle(get(`/api/v1/completeness${query({ form, period, area, group })}`)) : { value: null },
     ]);
     return {
-      plans: ofProvince.length ? ofProvince : plans, plan, indicators, areas, forms: formsOfPeriod, form,
+      plans, plan, province, area, indicators, areas, forms: formsOfPeriod, form,
       attainment, trend, breakdown, completeness, from, to,
     };
-  }, [province, params.toString()]);
+  }, [home, params.toString()]);
   const choose = (changes) => {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {
@@ -200,6 +213,7 @@ export function Dashboard({ session, params }) {
   };
   return html`<h1>${t('dashboard')}</h1>
     <${Loaded} value=${data} error=${error} retry=${retry}>${(d) => {
+      const { area } = d;
       const chosen = d.indicators.get(indicator);
       const indicatorName = chosen ? named(chosen) : indicator;
       const commune = d.areas.communes.find((c) => c.admin_unit_code === area);
@@ -216,7 +230,7 @@ export function Dashboard({ session, params }) {
       return html`
       <form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label=${t('filters')}>
         <label for="d-plan">${t('plan')}</label>
-        <select id="d-plan" value=${d.plan?.code} onChange=${(e) => choose({ plan: e.currentTarget.value })}>
+        <select id="d-plan" value=${d.plan?.code} onChange=${(e) => choose({ plan: e.currentTarget.value, area: '' })}>
           ${d.plans.map((p) => html`<option value=${p.code}>${p.title}</option>`)}
         </select>
         <label for="d-indicator">${t('indicator')}</label>

@@ -10,8 +10,9 @@ import { ReportList, ReportEntry, OwnResults } from './reporter.js';
 import { ReviewQueue, CompletenessPage } from './officer.js';
 import { Dashboard } from './dashboard.js';
 import { Rankings } from './rankings.js';
+import { Catalogue } from './catalogue.js';
 import {
-  AgencyTree, Registrations, UnlockPage, Plans, Catalogue,
+  AgencyTree, Registrations, UnlockPage, Plans,
 } from './registry.js';
 
 /** Renew this long before the token expires. */

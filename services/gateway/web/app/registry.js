@@ -1,14 +1,14 @@
 // The province officer's registry and reference pages: the agency tree as of
 // a date with each agency's history, registrations to approve or reject,
-// unlocking a locked report, the plans and their targets, and the catalogue
-// (forms, indicators, data elements). Each view's state is in the URL.
+// unlocking a locked report, and the plans and their targets. Each view's
+// state is in the URL.
 
 import {
-  html, useState, useLoad, Loaded, Link, Notice, Badge, today, navigate,
+  html, useState, useLoad, Loaded, Notice, Badge, today, navigate,
 } from './ui.js';
 import { api, get, query } from './api.js';
 import {
-  t, named, byName, formatDate, formatInstant, formatNumber, formatPeriod, formatValue,
+  t, named, formatDate, formatInstant, formatNumber, formatPeriod, formatValue,
 } from './i18n.js';
 import { provinceOf } from './officer.js';
 import { groupName } from './dashboard.js';
@@ -260,51 +260,5 @@ export function Plans({ session, params }) {
           </tr>`)}</tbody>
         </table></div>
       </section>`;
-    }}<//>`;
-}
-
-const CATALOGUE_TABS = ['forms', 'indicators', 'elements'];
-
-/** The catalogue: forms with their sections, indicators, data elements. */
-export function Catalogue({ params }) {
-  const tab = CATALOGUE_TABS.includes(params.get('tab')) ? params.get('tab') : 'forms';
-  const [data, error, retry] = useLoad(async () => {
-    const [forms, indicators, elements] = await Promise.all([
-      get('/api/v1/forms'), get('/api/v1/indicators'), get('/api/v1/data-elements'),
-    ]);
-    return { forms, indicators, elements: new Map(elements.map((e) => [e.code, e])) };
-  }, []);
-  return html`<h1>${t('catalogue')}</h1>
-    <nav class="tabs" aria-label=${t('catalogue')}><ul>${CATALOGUE_TABS.map((key) => html`<li>
-      <${Link} href=${`/app/catalogue?tab=${key}`} aria-current=${key === tab ? 'page' : undefined}>${t(`catalogue_${key}`)}<//>
-    </li>`)}</ul></nav>
-    <${Loaded} value=${data} error=${error} retry=${retry}>${({ forms, indicators, elements }) => {
-      if (tab === 'forms') {
-        return forms.map((form) => html`<section class="card" aria-labelledby=${`cf-${form.code}`} data-form=${form.code}>
-          <h2 id=${`cf-${form.code}`}>${named(form)} <span class="code">${form.code}</span></h2>
-          <p>${t(`period_type_${form.period_type}`)} · ${t('opens')} ${formatPeriod(form.opens)}</p>
-          ${form.sections.map((section, i) => html`<h3>${i + 1}. ${named(section)}</h3>
-            <ul class="elements">${section.elements.map((item) => html`<li>
-              ${named(elements.get(item.data_element)) || item.data_element} <span class="code">${item.data_element}</span>
-              ${item.compulsory && html` <span class="required">(${t('compulsory')})</span>`}</li>`)}</ul>`)}
-        </section>`);
-      }
-      if (tab === 'indicators') {
-        return html`<div class="table-wrap"><table class="catalogue-indicators">
-          <thead><tr><th scope="col">${t('indicator')}</th><th scope="col">${t('numerator')}</th><th scope="col">${t('denominator')}</th>
-            <th scope="col">${t('unit')}</th></tr></thead>
-          <tbody>${byName(indicators, named).map((i) => html`<tr data-indicator=${i.code}>
-            <th scope="row">${named(i)} <span class="code">${i.code}</span>${i.retired ? html` <${Badge} kind="locked">${t('retired')}<//>` : ''}</th>
-            <td class="code">${i.numerator}</td><td class="code">${i.denominator || ''}</td><td>${i.unit}</td>
-          </tr>`)}</tbody></table></div>`;
-      }
-      return html`<div class="table-wrap"><table class="catalogue-elements">
-        <thead><tr><th scope="col">${t('data_element')}</th><th scope="col">${t('value_type')}</th><th scope="col">${t('unit')}</th>
-          <th scope="col">${t('bounds_title')}</th></tr></thead>
-        <tbody>${byName([...elements.values()], named).map((e) => html`<tr data-element=${e.code}>
-          <th scope="row">${named(e)} <span class="code">${e.code}</span><br /><span class="help">${e.description}</span></th>
-          <td>${e.value_type}</td><td>${e.unit || ''}</td>
-          <td>${e.min !== undefined ? formatNumber(e.min) : ''}${e.max !== undefined ? ` – ${formatNumber(e.max)}` : ''}</td>
-        </tr>`)}</tbody></table></div>`;
     }}<//>`;
 }

@@ -5,7 +5,7 @@
 import {
   html, useState, useLoad, Loaded, Link, Notice, Badge, today, navigate,
 } from './ui.js';
-import { api, get, getAll, Problem, uploadXlsx } from './api.js';
+import { api, get, getAll, Problem, query, uploadXlsx } from './api.js';
 import {
   t, named, formatDate, formatInstant, formatNumber, formatPeriod, formatValue,
 } from './i18n.js';
@@ -154,7 +154,7 @@ export function ReportEntry({ session, form: formCode, period: periodCode, agenc
   `}<//>`;
 }
 
-function Entry({ form, elements, period, report, versions, agency, reload }) {
+function Entry({ session, form, elements, period, report, versions, agency, reload }) {
   const initial = Object.fromEntries((report?.values || []).map((v) => [v.data_element, v.value]));
   const [values, setValues] = useState(initial);
   const [errors, setErrors] = useState({ fields: {}, general: [] });
@@ -163,6 +163,10 @@ function Entry({ form, elements, period, report, versions, agency, reload }) {
   const editable = !report || (report.status === 'draft' && report.editable);
   const canRevise = report && report.status !== 'draft' && report.editable;
   const [kind, statusText] = statusOf(report, period);
+  // Past its lock date nobody can write the report until an officer unlocks
+  // it: the officer reading it gets the unlock page with it filled in.
+  const locked = Boolean(period?.lock_date && period.lock_date < today() && !report?.editable);
+  const mayUnlock = locked && ['province_officer', 'admin'].includes(session?.role);
   const known = new Set(elements.keys());
   const base = `/api/v1/reports/${form.code}/${period?.code ?? ''}/${encodeURIComponent(agency)}`;
 
@@ -276,6 +280,8 @@ function Entry({ form, elements, period, report, versions, agency, reload }) {
         : e.detail}</li>`)}</ul>
     </div>`}
     ${!editable && html`<p class="help">${t('read_only')}</p>`}
+    ${mayUnlock && html`<p><${Link} class="button" id="unlock-link"
+      href=${`/app/unlock${query({ form: form.code, period: period.code, agency })}`}>${t('unlock_this')}<//></p>`}
     <form onSubmit=${(e) => { e.preventDefault(); submit(); }} novalidate>
       ${form.sections.map((section, i) => html`<fieldset class="section">
         <legend>${i + 1}. ${named(section)}</legend>

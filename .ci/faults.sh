@@ -15,20 +15,28 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-cargo build --locked -q -p chiso -p chiso-load -p chiso-registry -p chiso-submission \
-  -p chiso-aggregation -p chiso-gateway
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$target_dir/debug"
+# LOAD_BIN_DIR: binaries already built (debug or release) instead of a build here.
+if [ -n "${LOAD_BIN_DIR:-}" ]; then
+  BIN="$LOAD_BIN_DIR"
+else
+  cargo build --locked -q -p chiso -p chiso-load -p chiso-registry -p chiso-submission \
+    -p chiso-aggregation -p chiso-gateway
+  target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  BIN="$target_dir/debug"
+fi
 LOAD="$BIN/chiso-load"
 
 root="$(mktemp -d /tmp/chiso-faults.XXXXXX)"
 chmod 755 "$root"
 WORK="$root/stack"
 mkdir -p "$WORK"
+# shellcheck source=tests/load/lib.sh
+. tests/load/lib.sh
+
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 pg_home="$root/pg"
 pg_data="$pg_home/data"
-pg_port=$((20000 + RANDOM % 40000))
+pg_port=$(($(free_block) + 19))
 up_pid=""
 submitter=""
 
@@ -38,6 +46,13 @@ pg_start() {
 }
 
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ] || [ "${failures:-0}" -gt 0 ]; then
+    kept="/tmp/chiso-faults-logs.$$"
+    mkdir -p "$kept"
+    cp -r "$WORK/logs" "$pg_home/log" "$root"/*.log "$root"/*.out "$root"/*.err "$kept/" 2>/dev/null || true
+    echo "logs kept in $kept"
+  fi
   [ -n "$submitter" ] && kill "$submitter" 2>/dev/null || true
   [ -n "$up_pid" ] && kill -KILL "$up_pid" 2>/dev/null || true
   stack_stop_all 2>/dev/null || true
@@ -45,9 +60,6 @@ cleanup() {
   rm -rf "$root"
 }
 trap cleanup EXIT
-
-# shellcheck source=tests/load/lib.sh
-. tests/load/lib.sh
 
 mkdir -p "$pg_home"
 chown postgres "$pg_home"
@@ -126,7 +138,7 @@ stack_stop_all
 
 # The whole stack in one process, on SQLite: kill -9 and start again.
 up_data="$root/up"
-up_base=$((20000 + RANDOM % 40000 / 10 * 10))
+up_base="$(free_block)"
 up_gateway="127.0.0.1:$((up_base + 5))"
 up_start() {
   "$BIN/chiso" up --no-demo --data-dir "$up_data" --gateway-addr "$up_gateway" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A whole load measurement, reproducibly (docs/BENCHMARKS.md, "Load, soak,
 # memory and catch-up"): release binaries built once; then for SQLite and
-# for PostgreSQL (a fresh database on 127.0.0.1:5432, or $CHISO_BENCH_PG_URL's
+# for PostgreSQL (a fresh database on 127.0.0.1:5432, or $BENCH_PG_URL's
 # server) the four services started as separate processes, and in the same
 # run:
 #   - baselines: wrk on the gateway's /healthz; pgbench with the rows of a
@@ -25,12 +25,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 quick=0
 backends=(sqlite postgres)
+soak_override=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --sqlite-only) backends=(sqlite) ;;
     --postgres-only) backends=(postgres) ;;
-    *) echo "unknown option $1 (--quick, --sqlite-only, --postgres-only)"; exit 2 ;;
+    # A shorter soak than the issue's 10 minutes, e.g. on a busy machine.
+    --soak) soak_override="$2"; shift ;;
+    *) echo "unknown option $1 (--quick, --sqlite-only, --postgres-only, --soak DURATION)"; exit 2 ;;
   esac
   shift
 done
@@ -39,16 +42,22 @@ if [ "$quick" = 1 ]; then
 else
   probe=15s hold=60s soak=600s window=60s deadline_reports=5000 wrk_secs=10 pgbench_secs=10
 fi
-pg_url="${CHISO_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+soak="${soak_override:-$soak}"
+pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 command -v pgbench >/dev/null || { echo "pgbench missing (apt-get install postgresql-client)"; exit 1; }
 
-echo "building release binaries" >&2
-cargo build --release --locked -q -p chiso -p chiso-load -p chiso-registry \
-  -p chiso-submission -p chiso-aggregation -p chiso-gateway
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$target_dir/release"
+# LOAD_BIN_DIR: release binaries already built instead of a build here.
+if [ -n "${LOAD_BIN_DIR:-}" ]; then
+  BIN="$LOAD_BIN_DIR"
+else
+  echo "building release binaries" >&2
+  cargo build --release --locked -q -p chiso -p chiso-load -p chiso-registry \
+    -p chiso-submission -p chiso-aggregation -p chiso-gateway
+  target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  BIN="$target_dir/release"
+fi
 LOAD="$BIN/chiso-load"
 
 root="$(mktemp -d /tmp/chiso-bench.XXXXXX)"

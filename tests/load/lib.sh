@@ -11,10 +11,23 @@
 
 SERVICES=(registry submission aggregation gateway)
 
-# Ports: one random block of 20 (20000-59979) per stack.
+# A random block of 20 free ports in 20000-59999 (the machine is shared).
+free_block() {
+  local base used
+  used="$(ss -Htln | awk '{ n = split($4, a, ":"); print a[n] }')"
+  while :; do
+    base=$((20000 + RANDOM % 2000 * 20))
+    if ! grep -qxE "$(seq -s '|' "$base" $((base + 19)))" <<<"$used"; then
+      echo "$base"
+      return
+    fi
+  done
+}
+
 stack_init() {
   local db="$1"
-  local base=$((20000 + RANDOM % 40000 / 20 * 20))
+  local base
+  base="$(free_block)"
   mkdir -p "$WORK/keys" "$WORK/env" "$WORK/logs" "$WORK/pids"
   "$BIN/chiso" keygen --out "$WORK/keys" >/dev/null
   head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/admin-secret"
@@ -93,13 +106,11 @@ service_addr() {
 # Starts NAME and waits until it answers its health check.
 service_start() {
   local name="$1"
-  (
-    set -a
-    # shellcheck disable=SC1090
-    . "$WORK/env/$name"
-    set +a
-    exec "$BIN/chiso-$name" >>"$WORK/logs/$name.log" 2>&1
-  ) &
+  # Only its own settings: a CHISO_* variable of the caller's would be an
+  # unknown setting the service refuses.
+  local settings
+  mapfile -t settings <"$WORK/env/$name"
+  env -i PATH="$PATH" HOME="$HOME" "${settings[@]}" "$BIN/chiso-$name" >>"$WORK/logs/$name.log" 2>&1 &
   echo $! >"$WORK/pids/$name"
   local probe
   if [ "$name" = gateway ]; then
@@ -112,11 +123,11 @@ service_start() {
       return 0
     fi
     if ! kill -0 "$(cat "$WORK/pids/$name")" 2>/dev/null; then
-      echo "FAIL: chiso-$name exited on start"; tail -20 "$WORK/logs/$name.log"; return 1
+      echo "FAIL: chiso-$name exited on start"; grep -v "^  " "$WORK/logs/$name.log" | tail -20; return 1
     fi
     sleep 0.25
   done
-  echo "FAIL: chiso-$name did not become healthy"; tail -20 "$WORK/logs/$name.log"; return 1
+  echo "FAIL: chiso-$name did not become healthy"; grep -v "^  " "$WORK/logs/$name.log" | tail -20; return 1
 }
 
 service_pid() { cat "$WORK/pids/$1"; }

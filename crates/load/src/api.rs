@@ -37,6 +37,8 @@ pub struct Target {
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// `x-next-page-token`, on a paged list.
+    pub next_page: Option<String>,
 }
 
 impl Answer {
@@ -150,10 +152,9 @@ impl Api {
     pub fn grpc<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         let bearer = format!("Bearer {}", self.token());
-        request.metadata_mut().insert(
-            "authorization",
-            bearer.parse().expect("a token is ASCII"),
-        );
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.parse().expect("a token is ASCII"));
         request
     }
 
@@ -195,9 +196,18 @@ impl Api {
 
     async fn read(response: reqwest::Response) -> reqwest::Result<Answer> {
         let status = response.status();
+        let next_page = response
+            .headers()
+            .get("x-next-page-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            next_page,
+        })
     }
 }
 

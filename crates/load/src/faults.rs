@@ -5,8 +5,10 @@
 //! went unanswered with the same key (with backoff) until it is
 //! acknowledged; every acknowledgement is appended to a log. `verify` reads
 //! the log back against the API: each acknowledged report stored exactly
-//! once with the values sent, no report the log does not know of, and each
-//! province's aggregate equal to the sum recomputed from the raw values.
+//! once with the id, version and values acknowledged, no report in the
+//! province the log does not know of, and each province's aggregate equal to
+//! sum(numerator) / sum(denominator) × 100 recomputed from the reports read
+//! back.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -76,7 +78,11 @@ pub fn values_hash<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
         hasher.update(value.as_bytes());
         hasher.update(b"\n");
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn pairs(values: &[Value]) -> Vec<(&str, &str)> {
@@ -129,7 +135,9 @@ pub async fn submit(api: &Api, args: &SubmitArgs) -> anyhow::Result<()> {
                         retries.fetch_add(u64::from(ack.attempts - 1), Ordering::Relaxed);
                         let line = serde_json::to_string(&ack).expect("plain data");
                         let mut file = log.lock().expect("log lock");
-                        writeln!(file, "{line}").and_then(|()| file.flush()).map_err(|e| e.to_string())
+                        writeln!(file, "{line}")
+                            .and_then(|()| file.flush())
+                            .map_err(|e| e.to_string())
                     }
                     Err(e) => Err(format!("{}: {e:#}", agency.code)),
                 }
@@ -240,7 +248,11 @@ pub async fn verify(api: &Api, args: &VerifyArgs) -> anyhow::Result<()> {
         .with_context(|| format!("--log {}", args.log.display()))?;
     let mut acked: BTreeMap<(String, String, String), Acknowledged> = BTreeMap::new();
     let mut problems = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let ack: Acknowledged = serde_json::from_str(line)
             .with_context(|| format!("{} line {}", args.log.display(), n + 1))?;
         let key = (ack.form.clone(), ack.period.clone(), ack.agency.clone());
@@ -258,8 +270,9 @@ pub async fn verify(api: &Api, args: &VerifyArgs) -> anyhow::Result<()> {
         bail!("{} holds no acknowledged report", args.log.display());
     }
 
-    // Each acknowledged report, read back.
-    let read_back: Vec<Option<String>> = stream::iter(acked.values())
+    // Each acknowledged report, read back; its values feed the recomputed
+    // aggregate.
+    let read_back: Vec<(Option<String>, Option<Sums>)> = stream::iter(acked.values())
         .map(|ack| async move {
             let path = format!(
                 "/api/v1/reports/by-key/{}/{}/{}",
@@ -267,14 +280,22 @@ pub async fn verify(api: &Api, args: &VerifyArgs) -> anyhow::Result<()> {
             );
             let report = match api.get(&path).await {
                 Ok(a) if a.status.is_success() => a.body,
-                Ok(a) => return Some(format!("{}: lost: {} {}", ack.agency, a.status, a.body)),
-                Err(e) => return Some(format!("{}: unreadable: {e}", ack.agency)),
+                Ok(a) => {
+                    return (
+                        Some(format!("{}: lost: {} {}", ack.agency, a.status, a.body)),
+                        None,
+                    );
+                }
+                Err(e) => return (Some(format!("{}: unreadable: {e}", ack.agency)), None),
             };
             let stored = report["values"].as_array().cloned().unwrap_or_default();
             let hash = values_hash(pairs(&stored));
             let mut wrong = Vec::new();
             if report["id"].as_str() != Some(&ack.report_id) {
-                wrong.push(format!("id {} (acknowledged {})", report["id"], ack.report_id));
+                wrong.push(format!(
+                    "id {} (acknowledged {})",
+                    report["id"], ack.report_id
+                ));
             }
             if report["version"].as_i64() != Some(ack.version) {
                 wrong.push(format!(
@@ -288,25 +309,41 @@ pub async fn verify(api: &Api, args: &VerifyArgs) -> anyhow::Result<()> {
             if report["status"].as_str() != Some("submitted") {
                 wrong.push(format!("status {}", report["status"]));
             }
-            (!wrong.is_empty()).then(|| format!("{}: {}", ack.agency, wrong.join("; ")))
+            let sums = Sums::of(&ack.province, &ack.period, &stored);
+            let problem =
+                (!wrong.is_empty()).then(|| format!("{}: {}", ack.agency, wrong.join("; ")));
+            let sums = match sums {
+                Ok(sums) => Some(sums),
+                Err(e) => return (Some(format!("{}: {e:#}", ack.agency)), None),
+            };
+            (problem, sums)
         })
         .buffer_unordered(16)
         .collect()
         .await;
-    problems.extend(read_back.into_iter().flatten());
-
-    // Per province and period: no report the log does not know of, and the
-    // aggregate equal to the sums of the raw values.
-    let mut groups: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Recomputed> = BTreeMap::new();
+    for (problem, sums) in read_back {
+        problems.extend(problem);
+        if let Some(sums) = sums {
+            let group = groups.entry((sums.province, sums.period)).or_default();
+            group.reports += 1;
+            group.numerator += sums.numerator;
+            group.denominator += sums.denominator;
+        }
+    }
     for ack in acked.values() {
         groups
             .entry((ack.province.clone(), ack.period.clone()))
             .or_default()
+            .agencies
             .insert(ack.agency.clone());
     }
+
+    // Per province and period: no report the log does not know of, and the
+    // aggregate equal to the sums of the raw values.
     let wait = Duration::from_secs(args.wait_secs);
-    for ((province, period), agencies) in &groups {
-        problems.extend(check_province(api, province, period, agencies, wait).await?);
+    for ((province, period), raw) in &groups {
+        problems.extend(check_province(api, province, period, raw, wait).await?);
     }
     if !problems.is_empty() {
         for p in &problems {
@@ -326,54 +363,87 @@ pub async fn verify(api: &Api, args: &VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sums of the two elements of `electronic_document_rate` over a province's
-/// reports, recomputed from the raw values of a DHIS2 export.
-struct Recomputed {
-    agencies: BTreeSet<String>,
+/// One report's two elements of `electronic_document_rate`.
+struct Sums {
+    province: String,
+    period: String,
     numerator: i64,
     denominator: i64,
 }
 
-async fn recompute(api: &Api, province: &str, period: &str) -> anyhow::Result<Recomputed> {
-    let path = format!(
-        "/api/dataValueSets?dataSet={QUARTERLY}&period={period}&orgUnit=000.00.00.H{province}&children=true"
-    );
-    let export = api.get(&path).await?.ok("the DHIS2 export")?;
-    let mut out = Recomputed {
-        agencies: BTreeSet::new(),
-        numerator: 0,
-        denominator: 0,
-    };
-    for v in export["dataValues"].as_array().context("no dataValues in the export")? {
-        let number = || -> anyhow::Result<i64> {
+impl Sums {
+    fn of(province: &str, period: &str, values: &[Value]) -> anyhow::Result<Self> {
+        let number = |element: &str| -> anyhow::Result<i64> {
+            let v = values
+                .iter()
+                .find(|v| v["data_element"] == element)
+                .with_context(|| format!("no {element} among the stored values"))?;
             v["value"]
                 .as_str()
                 .context("a value without text")?
                 .parse()
-                .with_context(|| format!("not a whole number: {v}"))
+                .with_context(|| format!("{element}: not a whole number: {v}"))
         };
-        match v["dataElement"].as_str() {
-            Some("documents_sent_electronic") => out.numerator += number()?,
-            Some("documents_sent") => out.denominator += number()?,
-            _ => {}
+        Ok(Self {
+            province: province.to_owned(),
+            period: period.to_owned(),
+            numerator: number("documents_sent_electronic")?,
+            denominator: number("documents_sent")?,
+        })
+    }
+}
+
+/// A province's aggregate recomputed by the verifier from the reports it
+/// read back: sum(numerator) / sum(denominator) × 100.
+#[derive(Default)]
+struct Recomputed {
+    agencies: BTreeSet<String>,
+    reports: u64,
+    numerator: i64,
+    denominator: i64,
+}
+
+/// Agencies of `province` with a report of the quarterly form for `period`,
+/// whatever its status, every page.
+async fn stored_agencies(
+    api: &Api,
+    province: &str,
+    period: &str,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut agencies = BTreeSet::new();
+    let mut token = String::new();
+    loop {
+        let mut path = format!(
+            "/api/v1/reports?form={QUARTERLY}&period={period}&province={province}&page_size=1000"
+        );
+        if !token.is_empty() {
+            path.push_str(&format!("&page_token={token}"));
         }
-        if let Some(agency) = v["orgUnit"].as_str() {
-            out.agencies.insert(agency.to_owned());
+        let answer = api.call(reqwest::Method::GET, &path, None, &[]).await?;
+        let next = answer.next_page.clone();
+        let page = answer.ok("the report list")?;
+        for r in page.as_array().context("the report list is not a list")? {
+            if let Some(agency) = r["agency_code"].as_str() {
+                agencies.insert(agency.to_owned());
+            }
+        }
+        match next {
+            Some(next) if !next.is_empty() => token = next,
+            _ => return Ok(agencies),
         }
     }
-    Ok(out)
 }
 
 async fn check_province(
     api: &Api,
     province: &str,
     period: &str,
-    acked: &BTreeSet<String>,
+    raw: &Recomputed,
     wait: Duration,
 ) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
-    let raw = recompute(api, province, period).await?;
-    let unknown: Vec<&String> = raw.agencies.difference(acked).collect();
+    let stored = stored_agencies(api, province, period).await?;
+    let unknown: Vec<&String> = stored.difference(&raw.agencies).collect();
     if !unknown.is_empty() {
         problems.push(format!(
             "province {province}: {} stored reports were never acknowledged, e.g. {:?}",
@@ -387,19 +457,25 @@ async fn check_province(
     );
     loop {
         let aggregate = api.get(&path).await?.ok("the aggregate")?;
-        let numerator = aggregate["numerator_exact"].as_str().and_then(|n| n.parse::<i64>().ok());
-        let denominator = aggregate["denominator_exact"].as_str().and_then(|n| n.parse::<i64>().ok());
+        let numerator = aggregate["numerator_exact"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok());
+        let denominator = aggregate["denominator_exact"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok());
         let reporting = aggregate["agencies_reporting"].as_u64();
         let value = aggregate["value"].as_f64();
         let expected_value = 100.0 * raw.numerator as f64 / raw.denominator as f64;
         let agrees = numerator == Some(raw.numerator)
             && denominator == Some(raw.denominator)
-            && reporting == Some(raw.agencies.len() as u64)
-            && value.is_some_and(|v| (v - expected_value).abs() <= 1e-9 * expected_value.abs().max(1.0));
+            && reporting == Some(raw.reports)
+            && value.is_some_and(|v| {
+                (v - expected_value).abs() <= 1e-9 * expected_value.abs().max(1.0)
+            });
         if agrees {
             eprintln!(
                 "province {province}: aggregate agrees with {} reports after {:.1} s",
-                raw.agencies.len(),
+                raw.reports,
                 started.elapsed().as_secs_f64()
             );
             return Ok(problems);
@@ -413,7 +489,7 @@ async fn check_province(
                 aggregate["value"],
                 raw.numerator,
                 raw.denominator,
-                raw.agencies.len(),
+                raw.reports,
             ));
             return Ok(problems);
         }

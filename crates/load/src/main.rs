@@ -36,7 +36,10 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Load, soak and fault driver for a running chiso stack")]
+#[command(
+    version,
+    about = "Load, soak and fault driver for a running chiso stack"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -132,16 +135,20 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(args).await,
-        Command::Submit { target, args } => async {
-            let api = Api::connect(&target).await?;
-            faults::submit(&api, &args).await
+        Command::Submit { target, args } => {
+            async {
+                let api = Api::connect(&target).await?;
+                faults::submit(&api, &args).await
+            }
+            .await
         }
-        .await,
-        Command::Verify { target, args } => async {
-            let api = Api::connect(&target).await?;
-            faults::verify(&api, &args).await
+        Command::Verify { target, args } => {
+            async {
+                let api = Api::connect(&target).await?;
+                faults::verify(&api, &args).await
+            }
+            .await
         }
-        .await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,7 +244,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let out = json!({"held_rate_per_s": candidate, "probes": probes, "hold": held.json()});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("highest rate held for {:.0} s: {candidate:.0}/s\n", args.duration.as_secs_f64());
+        println!(
+            "highest rate held for {:.0} s: {candidate:.0}/s\n",
+            args.duration.as_secs_f64()
+        );
         print!("{}", held.table());
     }
     Ok(())

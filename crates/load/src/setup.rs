@@ -60,7 +60,11 @@ impl Forms {
             .into_iter()
             .map(|f| (f.code.to_string(), f))
             .collect();
-        let mut take = |code: &str| forms.remove(code).with_context(|| format!("seed form {code}"));
+        let mut take = |code: &str| {
+            forms
+                .remove(code)
+                .with_context(|| format!("seed form {code}"))
+        };
         Ok(Self {
             yearly: take(YEARLY)?,
             quarterly: take(QUARTERLY)?,
@@ -71,8 +75,7 @@ impl Forms {
 
     /// The period of `form` containing today.
     pub fn current(form: &Form) -> anyhow::Result<PeriodCode> {
-        PeriodCode::containing(form.period_type, chiso_domain::today())
-            .context("no current period")
+        PeriodCode::containing(form.period_type, chiso_domain::today()).context("no current period")
     }
 }
 
@@ -101,7 +104,10 @@ pub async fn agencies(api: &Api, args: &PoolArgs, wait_form: &Form) -> anyhow::R
     }
     let per_province = args.agencies.div_ceil(args.provinces.len());
     if per_province > 9_999 {
-        bail!("--agencies: at most 9999 per province ({} provinces)", args.provinces.len());
+        bail!(
+            "--agencies: at most 9999 per province ({} provinces)",
+            args.provinces.len()
+        );
     }
     let group = args.first_group.unwrap_or_else(|| {
         let secs = chrono::Utc::now().timestamp() as u64;
@@ -135,7 +141,9 @@ pub async fn agencies(api: &Api, args: &PoolArgs, wait_form: &Form) -> anyhow::R
         for chunk in codes.chunks(5_000) {
             let mut csv = String::from("code,name,kind,parent_code,valid_from\n");
             for code in chunk {
-                csv.push_str(&format!("{code},Sở thử tải {code},department,{committee},{today}\n"));
+                csv.push_str(&format!(
+                    "{code},Sở thử tải {code},department,{committee},{today}\n"
+                ));
             }
             let imported = api
                 .call(
@@ -147,7 +155,9 @@ pub async fn agencies(api: &Api, args: &PoolArgs, wait_form: &Form) -> anyhow::R
                 .await?;
             let summary = imported.ok("importing departments")?;
             if summary["committed"] != json!(true) {
-                bail!("importing departments of {province} (first group {group}, try another --first-group): {summary}");
+                bail!(
+                    "importing departments of {province} (first group {group}, try another --first-group): {summary}"
+                );
             }
         }
         made.extend(codes.into_iter().map(|code| Agency {
@@ -166,7 +176,10 @@ async fn wait_expected(api: &Api, made: &[Agency], form: &Form) -> anyhow::Resul
     let period = Forms::current(form)?;
     let mut wanted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for a in made {
-        wanted.entry(a.province.as_str()).or_default().push(a.code.as_str());
+        wanted
+            .entry(a.province.as_str())
+            .or_default()
+            .push(a.code.as_str());
     }
     for (province, codes) in wanted {
         let mut tries = 0;
@@ -190,7 +203,10 @@ async fn wait_expected(api: &Api, made: &[Agency], form: &Form) -> anyhow::Resul
             }
             tries += 1;
             if tries > 600 {
-                bail!("the submission service never expected {missing} of the {} agencies of {province}", codes.len());
+                bail!(
+                    "the submission service never expected {missing} of the {} agencies of {province}",
+                    codes.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

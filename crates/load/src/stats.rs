@@ -118,7 +118,14 @@ impl Recorder {
             total_errors += errors;
             let h = stats.latencies.clone().unwrap_or_else(histogram);
             all.add(&h).expect("same bounds");
-            rows.push(Row::of(kind, stats.ok, errors, stats.errors.clone(), &h, secs));
+            rows.push(Row::of(
+                kind,
+                stats.ok,
+                errors,
+                stats.errors.clone(),
+                &h,
+                secs,
+            ));
         }
         let total = Row::of("all", total_ok, total_errors, BTreeMap::new(), &all, secs);
         let windows = self
@@ -249,7 +256,11 @@ impl Summary {
             let errors = if row.by_status.is_empty() {
                 row.errors.to_string()
             } else {
-                let by: Vec<String> = row.by_status.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+                let by: Vec<String> = row
+                    .by_status
+                    .iter()
+                    .map(|(s, n)| format!("{s}: {n}"))
+                    .collect();
                 format!("{} ({})", row.errors, by.join(", "))
             };
             out.push_str(&format!(
@@ -265,7 +276,9 @@ impl Summary {
             ));
         }
         if self.windows.len() > 1 || self.windows.iter().any(|w| !w.rss_kib.is_empty()) {
-            out.push_str("\n| window | requests | errors | p99 | resident memory |\n|---|---|---|---|---|\n");
+            out.push_str(
+                "\n| window | requests | errors | p99 | resident memory |\n|---|---|---|---|---|\n",
+            );
             for (i, w) in self.windows.iter().enumerate() {
                 let rss: Vec<String> = w
                     .rss_kib

@@ -122,7 +122,9 @@ impl Mix {
 }
 
 fn splitmix(i: u64) -> u64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = i
+        .wrapping_add(0x9E37_79B9_7F4A_7C15)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -149,7 +151,12 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(api: Api, forms: Forms, agencies: Vec<Agency>, keys: Vec<String>) -> anyhow::Result<Self> {
+    pub fn new(
+        api: Api,
+        forms: Forms,
+        agencies: Vec<Agency>,
+        keys: Vec<String>,
+    ) -> anyhow::Result<Self> {
         let mut provinces: Vec<String> = agencies.iter().map(|a| a.province.clone()).collect();
         provinces.sort();
         provinces.dedup();
@@ -242,7 +249,9 @@ impl World {
             }
         };
         let values = values_json(&self.forms.yearly, code, version as u64);
-        let signed = self.sign(code, version, &values).map_err(|e| format!("signing: {e:#}"))?;
+        let signed = self
+            .sign(code, version, &values)
+            .map_err(|e| format!("signing: {e:#}"))?;
         let body = json!({
             "form": YEARLY,
             "period": self.year.to_string(),
@@ -313,7 +322,10 @@ impl World {
 
     /// `GetAggregate` or `GetCompleteness` straight to the aggregation service.
     async fn grpc(&self, i: u64) -> Result<(), String> {
-        let mut client = self.api.aggregation().ok_or("no --grpc-aggregation address")?;
+        let mut client = self
+            .api
+            .aggregation()
+            .ok_or("no --grpc-aggregation address")?;
         let area = self.province(i).to_owned();
         let outcome = if i % 2 == 0 {
             client

@@ -43,6 +43,8 @@ else
   probe=15s hold=60s soak=600s window=60s deadline_reports=5000 wrk_secs=10 pgbench_secs=10
 fi
 soak="${soak_override:-$soak}"
+# The first find-max step: low enough for a debug build on a busy machine.
+start_rate="${BENCH_START_RATE:-10}"
 pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
@@ -144,7 +146,7 @@ for backend in "${backends[@]}"; do
 
   echo "[$backend] highest rate held (find-max)" >&2
   group=$((group + 1))
-  if ! "$LOAD" run "${target[@]}" --first-group "$group" --find-max --rate 40 --probe "$probe" \
+  if ! "$LOAD" run "${target[@]}" --first-group "$group" --find-max --rate "$start_rate" --probe "$probe" \
       --duration "$hold" --window "$hold" --json >"$WORK/findmax.json" 2>"$WORK/findmax.log"; then
     echo "find-max failed:"; tail -20 "$WORK/findmax.log"; exit 1
   fi

@@ -327,7 +327,7 @@ impl World {
             .aggregation()
             .ok_or("no --grpc-aggregation address")?;
         let area = self.province(i).to_owned();
-        let outcome = if i % 2 == 0 {
+        let outcome = if i.is_multiple_of(2) {
             client
                 .get_aggregate(self.api.grpc(GetAggregateRequest {
                     indicator: "electronic_document_rate".into(),

@@ -22,6 +22,7 @@ mod registry_import;
 mod registry_keys;
 mod registry_list;
 mod registry_registrations;
+mod report_list_page;
 mod report_scope;
 mod reports;
 mod reports_rest;

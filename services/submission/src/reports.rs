@@ -1030,23 +1030,20 @@ pub async fn list(
     } else {
         String::new()
     };
-    // The current versions in one query.
-    let mut condition = Condition::any();
-    for r in &rows {
-        condition = condition.add(
-            Condition::all()
-                .add(report_version::Column::ReportId.eq(&r.id))
-                .add(report_version::Column::Version.eq(r.version)),
-        );
-    }
+    // The current versions in one query: every version of the page's
+    // reports by a flat `IN` list, the current one kept here. An `OR` of one
+    // `(id, version)` pair per report nested a thousand levels deep on a
+    // full page, and rendering it overflowed a worker thread's stack.
+    let current: BTreeMap<&str, i32> = rows.iter().map(|r| (r.id.as_str(), r.version)).collect();
     let mut versions: BTreeMap<String, report_version::Model> = if rows.is_empty() {
         BTreeMap::new()
     } else {
         report_version::Entity::find()
-            .filter(condition)
+            .filter(report_version::Column::ReportId.is_in(current.keys().copied()))
             .all(db)
             .await?
             .into_iter()
+            .filter(|v| current.get(v.report_id.as_str()) == Some(&v.version))
             .map(|v| (v.report_id.clone(), v))
             .collect()
     };
@@ -1183,22 +1180,18 @@ pub async fn statuses(
         .filter(report::Column::AgencyCode.is_in(codes))
         .all(db)
         .await?;
-    let mut condition = Condition::any();
-    for r in &rows {
-        condition = condition.add(
-            Condition::all()
-                .add(report_version::Column::ReportId.eq(&r.id))
-                .add(report_version::Column::Version.eq(r.version)),
-        );
-    }
+    // A flat `IN` list, the current version kept here (see `list`: a nested
+    // `OR` per report overflows the stack for a province's thousands).
+    let current: BTreeMap<&str, i32> = rows.iter().map(|r| (r.id.as_str(), r.version)).collect();
     let late: BTreeMap<String, i32> = if rows.is_empty() {
         BTreeMap::new()
     } else {
         report_version::Entity::find()
-            .filter(condition)
+            .filter(report_version::Column::ReportId.is_in(current.keys().copied()))
             .all(db)
             .await?
             .into_iter()
+            .filter(|v| current.get(v.report_id.as_str()) == Some(&v.version))
             .map(|v| (v.report_id, v.days_late))
             .collect()
     };

@@ -14,12 +14,16 @@
 #                      properties; `address` also checks dependencies'
 #                      unsafe code, at twice the build and run time.
 #   FUZZ_WORK=DIR      scratch folder (default: a fresh temporary one)
+#   FUZZ_TARGET_DIR=DIR  the build (default: ~/.cache/chiso-tools/fuzz-target)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 seconds="${FUZZ_SECONDS:-20}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 work="${FUZZ_WORK:-$(mktemp -d -t chiso-fuzz.XXXXXX)}"
+# The instrumented build lives outside the work tree, so a fresh clone on the
+# same machine (as CI makes) reuses it instead of rebuilding every dependency.
+target_dir="${FUZZ_TARGET_DIR:-${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}/fuzz-target}"
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"
@@ -37,7 +41,7 @@ started=$(date +%s)
 # `cargo fuzz build` builds one target or all of them.
 build_args=()
 if [ "${#targets[@]}" -eq 1 ]; then build_args=("${targets[0]}"); fi
-if ! cargo +nightly fuzz build --sanitizer "$sanitizer" "${build_args[@]}" >"$work/build.log" 2>&1; then
+if ! cargo +nightly fuzz build --target-dir "$target_dir" --sanitizer "$sanitizer" "${build_args[@]}" >"$work/build.log" 2>&1; then
   tail -n 40 "$work/build.log" >&2
   echo "fuzz: build failed" >&2
   exit 1
@@ -49,7 +53,7 @@ printf '%-16s %12s %10s %8s\n' target executions exec/s corpus
 for target in "${targets[@]}"; do
   mkdir -p "$work/corpus/$target" "$work/artifacts/$target"
   log="$work/$target.log"
-  if cargo +nightly fuzz run --sanitizer "$sanitizer" "$target" \
+  if cargo +nightly fuzz run --target-dir "$target_dir" --sanitizer "$sanitizer" "$target" \
       "$work/corpus/$target" "corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout=10 \
       -artifact_prefix="$work/artifacts/$target/" -print_final_stats=1 \

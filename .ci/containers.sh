@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The deployment as users run it, in containers (issue 14; docs/DEPLOYMENT.md):
+#   1. installs podman, runc, mmdebstrap and podman-compose (idempotent);
+#   2. builds the base images locally (deploy/images/build.sh: no registry
+#      can be reached here) and the chiso image from the real deploy/Dockerfile
+#      (--build-arg PROFILE=release: the `dist` profile's thin LTO would cost
+#      two thirds more), and reports its size;
+#   3. starts deploy/compose.yaml with PostgreSQL, waits for every health check,
+#      checks the containers run as uid 65532 on a read-only root file system,
+#      runs the README walk-through and the gRPC reflection client;
+#   4. crashes the submission container (SIGKILL) while reports are submitted,
+#      checks that it is restarted and that every acknowledged report is kept,
+#      exactly once (deploy/test/survive.py);
+#   5. tears it all down (`down -v`), also on failure; prints each phase's time.
+# CHISO_CONTAINERS_KEEP=1 leaves the stack running for a look.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR=never
+
+tools="${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}"
+image="${CHISO_CI_IMAGE:-localhost/chiso:ci}"
+profile="${CHISO_CI_PROFILE:-release}"
+project="chiso-ci-$$"
+work="$(mktemp -d)"
+timings=()
+phase_start=$SECONDS
+phase() { # name of the phase that just ended
+  timings+=("$(printf '%-34s %4d s' "$1" $((SECONDS - phase_start)))")
+  phase_start=$SECONDS
+}
+say() { printf '\n--> %s\n' "$*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# --- 1. tools ----------------------------------------------------------------
+say "tools: podman, runc, mmdebstrap, podman-compose"
+sudo=$([[ $EUID -eq 0 ]] || echo sudo)
+missing=()
+for pkg in podman runc mmdebstrap netavark aardvark-dns catatonit; do
+  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# runc as the runtime, cgroupfs (no systemd here), and the limits this machine
+# needs: its default nproc limit is too low for a few Tokio runtimes at once.
+conf=/etc/containers/containers.conf.d/50-chiso.conf
+want='[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"'
+if [[ "$(cat "$conf" 2>/dev/null)" != "$want" ]]; then
+  $sudo mkdir -p "$(dirname "$conf")"
+  echo "$want" | $sudo tee "$conf" >/dev/null
+fi
+compose_version=1.6.0
+if [[ "$(cat "$tools/compose-venv/version" 2>/dev/null)" != "$compose_version" ]]; then
+  rm -rf "$tools/compose-venv"
+  python3 -m venv "$tools/compose-venv"
+  "$tools/compose-venv/bin/pip" install -q --disable-pip-version-check "podman-compose==$compose_version"
+  echo "$compose_version" >"$tools/compose-venv/version"
+fi
+clients="$tools/clients-venv" # the same venv as .ci/smoke.sh's
+if [ ! -x "$clients/bin/python" ] || ! cmp -s tests/clients/requirements.txt "$clients/requirements.txt"; then
+  python3 -m venv "$clients"
+  "$clients/bin/pip" install -q --disable-pip-version-check -r tests/clients/requirements.txt
+  cp tests/clients/requirements.txt "$clients/requirements.txt"
+fi
+podman --version
+phase "tools"
+
+# --- 2. images -----------------------------------------------------------------
+say "base images (deploy/images/build.sh)"
+bash deploy/images/build.sh >"$work/bases.env"
+cat "$work/bases.env"
+# shellcheck disable=SC1091
+source "$work/bases.env"
+phase "base images"
+
+say "chiso image from deploy/Dockerfile (PROFILE=$profile)"
+podman build --network=host -f deploy/Dockerfile \
+  --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
+  --build-arg "PROFILE=$profile" -t "$image" . 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Checking) ' || fail "podman build failed"
+podman image exists "$image" || fail "podman build made no $image"
+size=$(podman image inspect --format '{{.Size}}' "$image")
+base_size=$(podman image inspect --format '{{.Size}}' "$RUNTIME_IMAGE")
+printf 'image %s: %d MB (%d MB of it the runtime base %s)\n' "$image" $((size / 1000000)) $((base_size / 1000000)) "$RUNTIME_IMAGE"
+[[ "$(podman image inspect --format '{{.Config.User}}' "$image")" == 65532:65532 ]] || fail "the image does not run as 65532:65532"
+phase "chiso image ($profile)"
+
+# --- 3. compose ----------------------------------------------------------------
+secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+base=$((20000 + RANDOM % 30000))
+sed -e "s|^CHISO_DB_PASSWORD=.*|CHISO_DB_PASSWORD=$(secret)|" \
+    -e "s|^CHISO_ADMIN_SECRET=.*|CHISO_ADMIN_SECRET=$(secret)|" \
+    -e "s|^CHISO_AGGREGATION_SECRET=.*|CHISO_AGGREGATION_SECRET=$(secret)|" \
+    -e "s|^CHISO_SUBMISSION_SECRET=.*|CHISO_SUBMISSION_SECRET=$(secret)|" \
+    -e "s|^CHISO_IMAGE=.*|CHISO_IMAGE=$image|" \
+    -e "s|^CHISO_HTTP_PORT=.*|CHISO_HTTP_PORT=$base|" \
+    -e "s|^CHISO_POSTGRES_IMAGE=.*|CHISO_POSTGRES_IMAGE=$CHISO_POSTGRES_IMAGE|" \
+    -e "s|^CHISO_BUILDER_IMAGE=.*|CHISO_BUILDER_IMAGE=$BUILDER_IMAGE|" \
+    -e "s|^CHISO_RUNTIME_IMAGE=.*|CHISO_RUNTIME_IMAGE=$RUNTIME_IMAGE|" \
+    deploy/.env.example >"$work/env"
+cat >>"$work/env" <<EOF
+CHISO_TEST_REGISTRY_PORT=$((base + 1))
+CHISO_TEST_SUBMISSION_PORT=$((base + 2))
+CHISO_TEST_AGGREGATION_PORT=$((base + 3))
+EOF
+grep -q "^CHISO_ADMIN_SECRET=." "$work/env" || fail "deploy/.env.example has no CHISO_ADMIN_SECRET= line to fill"
+admin_secret="$(sed -n 's/^CHISO_ADMIN_SECRET=//p' "$work/env")"
+gateway="http://127.0.0.1:$base"
+compose=("$tools/compose-venv/bin/podman-compose" --project-name "$project" --env-file "$work/env"
+         -f deploy/compose.yaml -f deploy/test/compose.ports.yaml)
+
+teardown() {
+  local status=$?
+  if [[ $status -ne 0 ]]; then
+    echo "--- logs of the failed run (last 30 lines per container)"
+    for c in $(podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}'); do
+      echo "--- $c"; podman logs --tail 30 "$c" 2>&1 || true
+    done
+  fi
+  if [[ "${CHISO_CONTAINERS_KEEP:-}" == 1 ]]; then
+    echo "kept: ${compose[*]} down -v"
+  else
+    "${compose[@]}" down -v -t 5 >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+  exit $status
+}
+trap teardown EXIT
+
+say "compose up ($project, gateway on $gateway)"
+"${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || { cat "$work/up.log"; fail "compose up failed"; }
+phase "compose up"
+
+# podman runs health checks from systemd timers, and this machine has no
+# systemd: run each container's own compose health check here instead, until
+# all pass (what `depends_on: service_healthy` waits for under Docker).
+container() { podman ps -a --filter "label=io.podman.compose.project=$project" \
+  --filter "label=io.podman.compose.service=$1" --format '{{.Names}}' | head -n 1; }
+wait_healthy() {
+  local deadline=$((SECONDS + ${2:-180})) c
+  c="$(container "$1")"
+  [[ -n "$c" ]] || fail "no container for service $1"
+  until podman healthcheck run "$c" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { podman logs --tail 40 "$c"; fail "$1 not healthy after ${2:-180} s"; }
+    sleep 1
+  done
+  echo "healthy: $1 ($c)"
+}
+for svc in postgres registry submission aggregation gateway; do wait_healthy "$svc"; done
+[[ "$(podman inspect --format '{{.State.ExitCode}} {{.State.Status}}' "$(container keygen)")" == "0 exited" ]] \
+  || fail "keygen did not exit 0"
+phase "health checks"
+
+say "hardening: uid 65532, read-only root file system"
+for svc in registry submission aggregation gateway; do
+  c="$(container "$svc")"
+  pid="$(podman inspect --format '{{.State.Pid}}' "$c")"
+  uid="$(ps -o uid= -p "$pid" | tr -d ' ')"
+  [[ "$uid" == 65532 ]] || fail "$svc runs as uid $uid"
+  [[ "$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$c")" == true ]] || fail "$svc root file system is writable"
+  echo "$svc: process uid $uid, read-only root file system"
+done
+# No shell in the image, so chiso itself tries to write: into a directory the
+# non-root user owns (it would succeed on a writable root) and into /tmp (a tmpfs).
+c="$(container gateway)"
+if out="$(podman exec "$c" chiso keygen --out /var/lib/chiso/data/probe 2>&1)"; then
+  fail "writing under / succeeded inside the gateway container"
+fi
+grep -qi 'read-only' <<<"$out" || fail "writing under / failed, but not for a read-only file system: $out"
+podman exec "$c" chiso keygen --out /tmp/probe >/dev/null || fail "/tmp (tmpfs) is not writable"
+echo "gateway: writing /var/lib/chiso/data fails ($(tr '\n' ' ' <<<"$out" | cut -c1-80)), /tmp works"
+phase "hardening checks"
+
+# --- walk-through and reflection -----------------------------------------------------
+say "README walk-through against the containers"
+CHISO="$gateway" ADMIN_SECRET="$admin_secret" bash docs/walkthrough.sh | tee "$work/walkthrough.out"
+grep -q '"value":76.0' "$work/walkthrough.out" || fail "the walk-through did not give 76.0"
+echo "walk-through gave the documented answer"
+"$clients/bin/python" tests/clients/check.py \
+  "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))" "127.0.0.1:$((base + 3))" "$admin_secret"
+phase "walk-through + reflection"
+
+# --- 4. crash and restart ------------------------------------------------------------
+say "crash: SIGKILL to the submission container's process while reports arrive"
+sub="$(container submission)"
+restarts_before="$(podman inspect --format '{{.RestartCount}}' "$sub")"
+# The process is killed, not `podman kill`ed: podman counts `podman kill` as
+# a user's stop (no restart, like `podman stop`); a crash or the OOM killer
+# looks like this, and restart: unless-stopped brings the container back.
+"$clients/bin/python" deploy/test/survive.py "$gateway" "$admin_secret" \
+  "kill -KILL \$(podman inspect --format '{{.State.Pid}}' $sub)"
+restarts_after="$(podman inspect --format '{{.RestartCount}}' "$sub")"
+((restarts_after > restarts_before)) || fail "submission was not restarted (restart count $restarts_after)"
+[[ "$(podman inspect --format '{{.State.Status}}' "$sub")" == running ]] || fail "submission is not running"
+wait_healthy submission 60
+echo "submission restarted ($restarts_before -> $restarts_after restarts) and healthy"
+phase "crash + restart + read back"
+
+say "teardown"
+trap - EXIT
+teardown_status=0
+if [[ "${CHISO_CONTAINERS_KEEP:-}" != 1 ]]; then
+  "${compose[@]}" down -v -t 5 >/dev/null 2>&1 || teardown_status=$?
+  left="$(podman ps -a --filter "label=io.podman.compose.project=$project" -q | wc -l)"
+  [[ $teardown_status -eq 0 && $left -eq 0 ]] || fail "compose down left $left containers (exit $teardown_status)"
+fi
+rm -rf "$work"
+phase "compose down -v"
+
+echo
+echo "containers: phase timings"
+printf '  %s\n' "${timings[@]}"
+echo "containers: 5 passed, 0 failed"

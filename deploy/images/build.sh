@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds, without any container registry, the base images deploy/Dockerfile
+# and deploy/compose.yaml name upstream, and tags them under localhost/chiso-base/:
+#
+#   debian:bookworm      Debian bookworm (minbase) with this machine's CA bundle,
+#                        the base of the PostgreSQL image
+#   rust:1.95-bookworm   the builder: gcc, libc6-dev, pkg-config and THIS
+#                        machine's Rust toolchain (rustc --print sysroot),
+#                        since no toolchain can be downloaded here
+#   cc-debian12:nonroot  the runtime: glibc, libgcc and the CA bundle, user
+#                        nonroot (65532), no shell, no package manager; the
+#                        same contents as gcr.io/distroless/cc-debian12:nonroot
+#   postgres:15          deploy/images/postgres/Containerfile: Debian's
+#                        PostgreSQL 15 with an entrypoint that reads what the
+#                        postgres:16 image reads (POSTGRES_USER/PASSWORD/DB,
+#                        /docker-entrypoint-initdb.d)
+#
+# Root file systems come from Debian's archive through mmdebstrap (podman,
+# mmdebstrap and runc must be installed: .ci/containers.sh installs them).
+# Each image carries a label with a hash of what it was made from (this file,
+# the toolchain's version, the CA bundle, the Containerfile); an image whose
+# label matches is kept, so a second run costs a few seconds.
+#
+# usage: bash deploy/images/build.sh        (prints the four image names)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+prefix="${CHISO_BASE_PREFIX:-localhost/chiso-base}"
+suite=bookworm
+ca_bundle="${CHISO_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+log() { printf 'images: %s\n' "$*" >&2; }
+die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
+
+for tool in podman mmdebstrap rustc cargo sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool not found (bash .ci/containers.sh installs podman and mmdebstrap)"
+done
+[[ -r "$ca_bundle" ]] || die "no CA bundle at $ca_bundle (set CHISO_CA_BUNDLE)"
+
+sysroot="$(rustc --print sysroot)"
+rust_version="$("$sysroot/bin/rustc" -V | awk '{print $2}')"        # e.g. 1.95.0
+rust_minor="${rust_version%.*}"                                     # e.g. 1.95
+
+# What every image depends on: this script and the CA bundle.
+common_key="$(cat "${BASH_SOURCE[0]}" "$ca_bundle" | sha256sum | cut -c1-16)"
+
+label_of() { podman image inspect --format '{{index .Labels "org.chiso.base-key"}}' "$1" 2>/dev/null || true; }
+fresh() { [[ "$(label_of "$1")" == "$2" ]]; }
+
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/chiso-images.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# Leaves out documentation, man pages and translations: nothing here reads them.
+slim=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
+      --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*')
+# The machine's CA bundle replaces Debian's, so HTTPS (crates.io, apt over
+# https) works inside builds behind whatever this machine trusts.
+ca_hook="cp '$ca_bundle' \"\$1/etc/ssl/certs/ca-certificates.crt\""
+
+# --- debian ---------------------------------------------------------------
+debian="$prefix/debian:$suite"
+key="debian-$common_key"
+if fresh "$debian" "$key"; then
+  log "$debian is up to date"
+else
+  log "building $debian (mmdebstrap minbase)"
+  mmdebstrap --quiet --mode=root --variant=minbase --include=ca-certificates "${slim[@]}" \
+    --customize-hook="$ca_hook" \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+    "$suite" "$work/debian.tar"
+  podman import --quiet --change 'CMD ["bash"]' --change "LABEL org.chiso.base-key=$key" \
+    "$work/debian.tar" "$debian" >/dev/null
+  rm -f "$work/debian.tar"
+fi
+
+# --- builder ---------------------------------------------------------------
+builder="$prefix/rust:$rust_minor-$suite"
+key="builder-$common_key-$(cat "$sysroot/lib/rustlib/multirust-channel-manifest.toml" 2>/dev/null | sha256sum | cut -c1-8)-$rust_version"
+if fresh "$builder" "$key"; then
+  log "$builder is up to date"
+else
+  log "building $builder (mmdebstrap + the Rust $rust_version toolchain at $sysroot)"
+  # The same layout as the upstream rust image: the toolchain under
+  # RUSTUP_HOME, cargo and rustc on PATH through /usr/local/cargo/bin (plain
+  # links here, no rustup: there is nothing to download a toolchain from).
+  toolchain="/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
+  tar -C "$sysroot" -cf "$work/toolchain.tar" \
+    bin/cargo bin/rustc bin/rustdoc lib/rustlib/x86_64-unknown-linux-gnu lib/rustlib/etc \
+    $(cd "$sysroot" && ls lib/*.so* 2>/dev/null)
+  mmdebstrap --quiet --mode=root --variant=minbase \
+    --include=ca-certificates,gcc,libc6-dev,pkg-config,make "${slim[@]}" \
+    --customize-hook="$ca_hook" \
+    --customize-hook="mkdir -p \"\$1$toolchain\" \"\$1/usr/local/cargo/bin\" && tar -C \"\$1$toolchain\" -xf '$work/toolchain.tar' && for b in cargo rustc rustdoc; do ln -s $toolchain/bin/\$b \"\$1/usr/local/cargo/bin/\$b\"; done" \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+    "$suite" "$work/builder.tar"
+  rm -f "$work/toolchain.tar"
+  podman import --quiet \
+    --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
+    --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change "ENV RUST_VERSION=$rust_version" --change 'CMD ["bash"]' \
+    --change "LABEL org.chiso.base-key=$key" \
+    "$work/builder.tar" "$builder" >/dev/null
+  rm -f "$work/builder.tar"
+fi
+
+# --- runtime ---------------------------------------------------------------
+runtime="$prefix/cc-debian12:nonroot"
+key="runtime-$common_key"
+if fresh "$runtime" "$key"; then
+  log "$runtime is up to date"
+else
+  log "building $runtime (libc6 + libgcc-s1, extracted; no shell)"
+  # `extract` unpacks the packages without running any maintainer script, so
+  # nothing but their files lands: no dpkg, no apt, no /bin/sh.
+  mmdebstrap --quiet --mode=root --variant=extract --include=libc6,libgcc-s1 "${slim[@]}" \
+    --customize-hook='mkdir -p "$1/etc/ssl/certs" "$1/tmp" "$1/home/nonroot" && chmod 1777 "$1/tmp"' \
+    --customize-hook="$ca_hook" \
+    --customize-hook='printf "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" >"$1/etc/passwd"' \
+    --customize-hook='printf "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n" >"$1/etc/group"' \
+    --customize-hook='printf "passwd: files\ngroup: files\nhosts: files dns\n" >"$1/etc/nsswitch.conf"' \
+    --customize-hook='chown 65532:65532 "$1/home/nonroot"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt "$1"/var/cache/apt "$1"/var/lib/dpkg "$1"/var/log/* "$1"/usr/share/doc "$1"/usr/lib/x86_64-linux-gnu/gconv' \
+    "$suite" "$work/runtime.tar"
+  ! tar -tf "$work/runtime.tar" | grep -qE '^\./(usr/)?bin/(sh|bash|dash)$' || die "the runtime root file system has a shell"
+  podman import --quiet --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change "LABEL org.chiso.base-key=$key" \
+    "$work/runtime.tar" "$runtime" >/dev/null
+  rm -f "$work/runtime.tar"
+fi
+
+# --- postgres --------------------------------------------------------------
+postgres="$prefix/postgres:15"
+key="postgres-$(cat "$here/postgres/"* | sha256sum | cut -c1-16)-$(label_of "$debian")"
+if fresh "$postgres" "$key"; then
+  log "$postgres is up to date"
+else
+  log "building $postgres (deploy/images/postgres/Containerfile on $debian)"
+  podman build --quiet --network=host --build-arg "BASE_IMAGE=$debian" \
+    --label "org.chiso.base-key=$key" -t "$postgres" "$here/postgres" >/dev/null
+fi
+
+printf 'BUILDER_IMAGE=%s\nRUNTIME_IMAGE=%s\nCHISO_POSTGRES_IMAGE=%s\n' "$builder" "$runtime" "$postgres"

@@ -17,81 +17,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR=never
 
-tools="${CHISO_TOOLS_DIR:-$HOME/.cache/chiso-tools}"
-image="${CHISO_CI_IMAGE:-localhost/chiso:ci}"
-profile="${CHISO_CI_PROFILE:-release}"
+# shellcheck source=deploy/test/podman.sh
+source deploy/test/podman.sh
 project="chiso-ci-$$"
 work="$(mktemp -d)"
-timings=()
-phase_start=$SECONDS
-phase() { # name of the phase that just ended
-  timings+=("$(printf '%-34s %4d s' "$1" $((SECONDS - phase_start)))")
-  phase_start=$SECONDS
-}
-say() { printf '\n--> %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# --- 1. tools ----------------------------------------------------------------
-say "tools: podman, runc, mmdebstrap, podman-compose"
-sudo=$([[ $EUID -eq 0 ]] || echo sudo)
-missing=()
-for pkg in podman runc mmdebstrap netavark aardvark-dns catatonit; do
-  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-# runc as the runtime, cgroupfs (no systemd here), and the limits this machine
-# needs: its default nproc limit is too low for a few Tokio runtimes at once.
-conf=/etc/containers/containers.conf.d/50-chiso.conf
-want='[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"'
-if [[ "$(cat "$conf" 2>/dev/null)" != "$want" ]]; then
-  $sudo mkdir -p "$(dirname "$conf")"
-  echo "$want" | $sudo tee "$conf" >/dev/null
-fi
-compose_version=1.6.0
-if [[ "$(cat "$tools/compose-venv/version" 2>/dev/null)" != "$compose_version" ]]; then
-  rm -rf "$tools/compose-venv"
-  python3 -m venv "$tools/compose-venv"
-  "$tools/compose-venv/bin/pip" install -q --disable-pip-version-check "podman-compose==$compose_version"
-  echo "$compose_version" >"$tools/compose-venv/version"
-fi
-clients="$tools/clients-venv" # the same venv as .ci/smoke.sh's
-if [ ! -x "$clients/bin/python" ] || ! cmp -s tests/clients/requirements.txt "$clients/requirements.txt"; then
-  python3 -m venv "$clients"
-  "$clients/bin/pip" install -q --disable-pip-version-check -r tests/clients/requirements.txt
-  cp tests/clients/requirements.txt "$clients/requirements.txt"
-fi
-podman --version
-phase "tools"
+setup_tools
+build_images
 
-# --- 2. images -----------------------------------------------------------------
-say "base images (deploy/images/build.sh)"
-bash deploy/images/build.sh >"$work/bases.env"
-cat "$work/bases.env"
-# shellcheck disable=SC1091
-source "$work/bases.env"
-phase "base images"
-
-say "chiso image from deploy/Dockerfile (PROFILE=$profile)"
-podman build --network=host -f deploy/Dockerfile \
-  --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
-  --build-arg "PROFILE=$profile" -t "$image" . 2>&1 | grep -vE '^\s+(Compiling|Downloaded|Checking) ' || fail "podman build failed"
-podman image exists "$image" || fail "podman build made no $image"
-size=$(podman image inspect --format '{{.Size}}' "$image")
-base_size=$(podman image inspect --format '{{.Size}}' "$RUNTIME_IMAGE")
-printf 'image %s: %d MB (%d MB of it the runtime base %s)\n' "$image" $((size / 1000000)) $((base_size / 1000000)) "$RUNTIME_IMAGE"
-[[ "$(podman image inspect --format '{{.Config.User}}' "$image")" == 65532:65532 ]] || fail "the image does not run as 65532:65532"
-phase "chiso image ($profile)"
-
-# --- 3. compose ----------------------------------------------------------------
+# --- compose ----------------------------------------------------------------
 secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 base=$((20000 + RANDOM % 30000))
 sed -e "s|^CHISO_DB_PASSWORD=.*|CHISO_DB_PASSWORD=$(secret)|" \
@@ -104,7 +38,21 @@ sed -e "s|^CHISO_DB_PASSWORD=.*|CHISO_DB_PASSWORD=$(secret)|" \
     -e "s|^CHISO_BUILDER_IMAGE=.*|CHISO_BUILDER_IMAGE=$BUILDER_IMAGE|" \
     -e "s|^CHISO_RUNTIME_IMAGE=.*|CHISO_RUNTIME_IMAGE=$RUNTIME_IMAGE|" \
     deploy/.env.example >"$work/env"
-cat >>"$work/env" <<EOF
+# Test-only override: the back services' gRPC ports published on loopback
+# for the reflection client (compose.yaml publishes none of them), and the
+# gateway on loopback only. Literal ports: podman-compose 1.6 does not
+# interpolate variables under `!override`.
+cat >"$work/compose.test.yaml" <<EOF
+services:
+  registry:
+    ports: ["127.0.0.1:$((base + 1)):50051"]
+  submission:
+    ports: ["127.0.0.1:$((base + 2)):50052"]
+  aggregation:
+    ports: ["127.0.0.1:$((base + 3)):50053"]
+  gateway:
+    ports: !override ["127.0.0.1:$base:8080"]
+EOF
 CHISO_TEST_REGISTRY_PORT=$((base + 1))
 CHISO_TEST_SUBMISSION_PORT=$((base + 2))
 CHISO_TEST_AGGREGATION_PORT=$((base + 3))
@@ -112,8 +60,8 @@ EOF
 grep -q "^CHISO_ADMIN_SECRET=." "$work/env" || fail "deploy/.env.example has no CHISO_ADMIN_SECRET= line to fill"
 admin_secret="$(sed -n 's/^CHISO_ADMIN_SECRET=//p' "$work/env")"
 gateway="http://127.0.0.1:$base"
-compose=("$tools/compose-venv/bin/podman-compose" --project-name "$project" --env-file "$work/env"
-         -f deploy/compose.yaml -f deploy/test/compose.ports.yaml)
+compose=("$compose_bin" --project-name "$project" --env-file "$work/env"
+         -f deploy/compose.yaml -f "$work/compose.test.yaml")
 
 teardown() {
   local status=$?
@@ -186,7 +134,7 @@ echo "walk-through gave the documented answer"
   "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))" "127.0.0.1:$((base + 3))" "$admin_secret"
 phase "walk-through + reflection"
 
-# --- 4. crash and restart ------------------------------------------------------------
+# --- crash and restart ------------------------------------------------------------
 say "crash: SIGKILL to the submission container's process while reports arrive"
 sub="$(container submission)"
 restarts_before="$(podman inspect --format '{{.RestartCount}}' "$sub")"

@@ -20,6 +20,11 @@ fi
 mkdir -p "$PGDATA"
 chmod 0700 "$PGDATA"
 
+# The socket directory: the image's, unless a read-only root file system
+# (with a volume the user cannot write over it) leaves only /tmp.
+sockets=/var/run/postgresql
+[ -w "$sockets" ] || sockets=/tmp
+
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 
@@ -36,8 +41,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # Every address may connect with a password (the container network decides who can reach it).
   printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
 
-  pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" start >/dev/null
-  psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --host /var/run/postgresql)
+  pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -c unix_socket_directories=$sockets" start
+  psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --host "$sockets")
   if [ "$POSTGRES_DB" != postgres ]; then
     "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";' >/dev/null
   fi
@@ -52,4 +57,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "PostgreSQL init process complete; ready for start up."
 fi
 
-exec postgres -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql "${@:2}"
+exec postgres -c listen_addresses='*' -c unix_socket_directories=$sockets "${@:2}"

@@ -21,6 +21,7 @@ export CARGO_TERM_COLOR=never
 source deploy/test/podman.sh
 project="chiso-ci-$$"
 work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 
 setup_tools
 build_images
@@ -52,10 +53,6 @@ services:
     ports: ["127.0.0.1:$((base + 3)):50053"]
   gateway:
     ports: !override ["127.0.0.1:$base:8080"]
-EOF
-CHISO_TEST_REGISTRY_PORT=$((base + 1))
-CHISO_TEST_SUBMISSION_PORT=$((base + 2))
-CHISO_TEST_AGGREGATION_PORT=$((base + 3))
 EOF
 grep -q "^CHISO_ADMIN_SECRET=." "$work/env" || fail "deploy/.env.example has no CHISO_ADMIN_SECRET= line to fill"
 admin_secret="$(sed -n 's/^CHISO_ADMIN_SECRET=//p' "$work/env")"

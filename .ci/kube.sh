@@ -15,6 +15,9 @@ source deploy/test/podman.sh
 work="$(mktemp -d)"
 net="chiso-kube-$$"
 secrets=(chiso-db-owner chiso-db chiso-service-accounts)
+# podman keeps a volume per ConfigMap mounted as one after `kube down`.
+volumes=(chiso-jwt chiso-db-initdb)
+trap 'rm -rf "$work"' EXIT
 
 setup_tools
 build_images
@@ -85,6 +88,7 @@ teardown() {
   fi
   podman kube down "$work/chiso.yaml" >/dev/null 2>&1 || true
   podman secret rm "${secrets[@]}" >/dev/null 2>&1 || true
+  podman volume rm -f "${volumes[@]}" >/dev/null 2>&1 || true
   podman network rm -f "$net" >/dev/null 2>&1 || true
   rm -rf "$work"
   exit $status
@@ -126,6 +130,7 @@ podman kube down "$work/chiso.yaml" >/dev/null
 left="$(podman pod ps --filter "name=^chiso-" -q | wc -l)"
 [[ "$left" -eq 0 ]] || fail "podman kube down left $left pods"
 podman secret rm "${secrets[@]}" >/dev/null
+podman volume rm "${volumes[@]}" >/dev/null
 podman network rm -f "$net" >/dev/null
 rm -rf "$work"
 phase "kube down"

@@ -67,10 +67,8 @@ else
   mmdebstrap --quiet --mode=root --variant=minbase --include=ca-certificates "${slim[@]}" \
     --customize-hook="$ca_hook" \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-    "$suite" "$work/debian.tar"
-  podman import --quiet --change 'CMD ["bash"]' --change "LABEL org.chiso.base-key=$key" \
-    "$work/debian.tar" "$debian" >/dev/null
-  rm -f "$work/debian.tar"
+    "$suite" - \
+    | podman import --quiet --change 'CMD ["bash"]' --change "LABEL org.chiso.base-key=$key" - "$debian" >/dev/null
 fi
 
 # --- builder ---------------------------------------------------------------
@@ -84,23 +82,18 @@ else
   # RUSTUP_HOME, cargo and rustc on PATH through /usr/local/cargo/bin (plain
   # links here, no rustup: there is nothing to download a toolchain from).
   toolchain="/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
-  tar -C "$sysroot" -cf "$work/toolchain.tar" \
-    bin/cargo bin/rustc bin/rustdoc lib/rustlib/x86_64-unknown-linux-gnu lib/rustlib/etc \
-    $(cd "$sysroot" && ls lib/*.so* 2>/dev/null)
+  parts="bin/cargo bin/rustc bin/rustdoc lib/rustlib/x86_64-unknown-linux-gnu lib/rustlib/etc $(cd "$sysroot" && echo lib/*.so*)"
   mmdebstrap --quiet --mode=root --variant=minbase \
     --include=ca-certificates,gcc,libc6-dev,pkg-config,make "${slim[@]}" \
     --customize-hook="$ca_hook" \
-    --customize-hook="mkdir -p \"\$1$toolchain\" \"\$1/usr/local/cargo/bin\" && tar -C \"\$1$toolchain\" -xf '$work/toolchain.tar' && for b in cargo rustc rustdoc; do ln -s $toolchain/bin/\$b \"\$1/usr/local/cargo/bin/\$b\"; done" \
+    --customize-hook="mkdir -p \"\$1$toolchain\" \"\$1/usr/local/cargo/bin\" && tar -C '$sysroot' -c $parts | tar -C \"\$1$toolchain\" -x && for b in cargo rustc rustdoc; do ln -s $toolchain/bin/\$b \"\$1/usr/local/cargo/bin/\$b\"; done" \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-    "$suite" "$work/builder.tar"
-  rm -f "$work/toolchain.tar"
-  podman import --quiet \
+    "$suite" - \
+    | podman import --quiet \
     --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
     --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV RUST_VERSION=$rust_version" --change 'CMD ["bash"]' \
-    --change "LABEL org.chiso.base-key=$key" \
-    "$work/builder.tar" "$builder" >/dev/null
-  rm -f "$work/builder.tar"
+    --change "LABEL org.chiso.base-key=$key" - "$builder" >/dev/null
 fi
 
 # --- runtime ---------------------------------------------------------------

@@ -17,8 +17,8 @@
 #
 # Root file systems come from Debian's archive through mmdebstrap (podman,
 # mmdebstrap and runc must be installed: .ci/containers.sh installs them).
-# Each image carries a label with a hash of what it was made from (this file,
-# the toolchain's version, the CA bundle, the Containerfile); an image whose
+# Each image carries a label with a hash of what it was made from (its recipe
+# below, the CA bundle, the toolchain, the Containerfile); an image whose
 # label matches is kept, so a second run costs a few seconds.
 #
 # usage: bash deploy/images/build.sh        (prints the four image names)
@@ -40,48 +40,54 @@ sysroot="$(rustc --print sysroot)"
 rust_version="$("$sysroot/bin/rustc" -V | awk '{print $2}')"        # e.g. 1.95.0
 rust_minor="${rust_version%.*}"                                     # e.g. 1.95
 
-# What every image depends on: this script and the CA bundle.
-common_key="$(cat "${BASH_SOURCE[0]}" "$ca_bundle" | sha256sum | cut -c1-16)"
-
-label_of() { podman image inspect --format '{{index .Labels "org.chiso.base-key"}}' "$1" 2>/dev/null || true; }
-fresh() { [[ "$(label_of "$1")" == "$2" ]]; }
-
-work="$(mktemp -d "${TMPDIR:-/var/tmp}/chiso-images.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-
-# Leaves out documentation, man pages and translations: nothing here reads them.
+# What every root file system shares: Debian's suite, the slimming options, the CA bundle.
 slim=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*')
 # The machine's CA bundle replaces Debian's, so HTTPS (crates.io, apt over
 # https) works inside builds behind whatever this machine trusts.
 ca_hook="cp '$ca_bundle' \"\$1/etc/ssl/certs/ca-certificates.crt\""
+shared_key="$(printf '%s\n' "$suite" "${slim[@]}" "$ca_hook" | cat - "$ca_bundle" | sha256sum | cut -c1-12)"
+
+label_of() { podman image inspect --format '{{index .Labels "org.chiso.base-key"}}' "$1" 2>/dev/null || true; }
+stale=() # replaced images, removed at the end
+# ensure IMAGE KEY RECIPE: runs the function RECIPE (with the label key as $1)
+# unless IMAGE's label is KEY already.
+ensure() {
+  local image="$1" key="$2" recipe="$3"
+  if [[ "$(label_of "$image")" == "$key" ]]; then
+    log "$image is up to date"
+    return
+  fi
+  stale+=("$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)")
+  "$recipe" "$key"
+}
+recipe_key() { declare -f "$1" | sha256sum | cut -c1-12; }
+
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/chiso-images.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 
 # --- debian ---------------------------------------------------------------
 debian="$prefix/debian:$suite"
-key="debian-$common_key"
-if fresh "$debian" "$key"; then
-  log "$debian is up to date"
-else
+make_debian() {
   log "building $debian (mmdebstrap minbase)"
   mmdebstrap --quiet --mode=root --variant=minbase --include=ca-certificates "${slim[@]}" \
     --customize-hook="$ca_hook" \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
     "$suite" - \
-    | podman import --quiet --change 'CMD ["bash"]' --change "LABEL org.chiso.base-key=$key" - "$debian" >/dev/null
-fi
+    | podman import --quiet --change 'CMD ["bash"]' --change "LABEL org.chiso.base-key=$1" - "$debian" >/dev/null
+}
+ensure "$debian" "debian-$shared_key-$(recipe_key make_debian)" make_debian
 
 # --- builder ---------------------------------------------------------------
 builder="$prefix/rust:$rust_minor-$suite"
-key="builder-$common_key-$(cat "$sysroot/lib/rustlib/multirust-channel-manifest.toml" 2>/dev/null | sha256sum | cut -c1-8)-$rust_version"
-if fresh "$builder" "$key"; then
-  log "$builder is up to date"
-else
+# The same layout as the upstream rust image: the toolchain under
+# RUSTUP_HOME, cargo and rustc on PATH through /usr/local/cargo/bin (plain
+# links here, no rustup: there is nothing to download a toolchain from).
+toolchain="/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
+make_builder() {
   log "building $builder (mmdebstrap + the Rust $rust_version toolchain at $sysroot)"
-  # The same layout as the upstream rust image: the toolchain under
-  # RUSTUP_HOME, cargo and rustc on PATH through /usr/local/cargo/bin (plain
-  # links here, no rustup: there is nothing to download a toolchain from).
-  toolchain="/usr/local/rustup/toolchains/$rust_version-x86_64-unknown-linux-gnu"
+  local parts
   parts="bin/cargo bin/rustc bin/rustdoc lib/rustlib/x86_64-unknown-linux-gnu lib/rustlib/etc $(cd "$sysroot" && echo lib/*.so*)"
   mmdebstrap --quiet --mode=root --variant=minbase \
     --include=ca-certificates,gcc,libc6-dev,pkg-config,make "${slim[@]}" \
@@ -93,15 +99,15 @@ else
     --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
     --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV RUST_VERSION=$rust_version" --change 'CMD ["bash"]' \
-    --change "LABEL org.chiso.base-key=$key" - "$builder" >/dev/null
-fi
+    --change "LABEL org.chiso.base-key=$1" - "$builder" >/dev/null
+}
+# rustup's manifest names the exact toolchain build, components included.
+toolchain_key="$(cat "$sysroot/lib/rustlib/multirust-channel-manifest.toml" 2>/dev/null | sha256sum | cut -c1-8)"
+ensure "$builder" "builder-$shared_key-$(recipe_key make_builder)-$rust_version-$toolchain_key" make_builder
 
 # --- runtime ---------------------------------------------------------------
 runtime="$prefix/cc-debian12:nonroot"
-key="runtime-$common_key"
-if fresh "$runtime" "$key"; then
-  log "$runtime is up to date"
-else
+make_runtime() {
   log "building $runtime (libc6 + libgcc-s1, extracted; no shell)"
   # `extract` unpacks the packages without running any maintainer script, so
   # nothing but their files lands: no dpkg, no apt, no /bin/sh.
@@ -117,20 +123,25 @@ else
   ! tar -tf "$work/runtime.tar" | grep -qE '^\./(usr/)?bin/(sh|bash|dash)$' || die "the runtime root file system has a shell"
   podman import --quiet --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
-    --change "LABEL org.chiso.base-key=$key" \
+    --change "LABEL org.chiso.base-key=$1" \
     "$work/runtime.tar" "$runtime" >/dev/null
   rm -f "$work/runtime.tar"
-fi
+}
+ensure "$runtime" "runtime-$shared_key-$(recipe_key make_runtime)" make_runtime
 
 # --- postgres --------------------------------------------------------------
 postgres="$prefix/postgres:15"
-key="postgres-$(cat "$here/postgres/"* | sha256sum | cut -c1-16)-$(label_of "$debian")"
-if fresh "$postgres" "$key"; then
-  log "$postgres is up to date"
-else
+make_postgres() {
   log "building $postgres (deploy/images/postgres/Containerfile on $debian)"
   podman build --quiet --network=host --build-arg "BASE_IMAGE=$debian" \
-    --label "org.chiso.base-key=$key" -t "$postgres" "$here/postgres" >/dev/null
-fi
+    --label "org.chiso.base-key=$1" -t "$postgres" "$here/postgres" >/dev/null
+}
+# On top of debian: rebuilt when it is.
+ensure "$postgres" "postgres-$(cat "$here/postgres/"* | sha256sum | cut -c1-12)-$(label_of "$debian")" make_postgres
+
+# Replaced images, unless something still uses them (a build running now).
+for id in "${stale[@]}"; do
+  [[ -n "$id" ]] && podman rmi "$id" >/dev/null 2>&1 || true
+done
 
 printf 'BUILDER_IMAGE=%s\nRUNTIME_IMAGE=%s\nCHISO_POSTGRES_IMAGE=%s\n' "$builder" "$runtime" "$postgres"

@@ -30,8 +30,8 @@ sed -e "s|image: localhost/chiso:ci|image: $image|" \
     -e "s|image: localhost/chiso-base/postgres:15|image: $CHISO_POSTGRES_IMAGE|" \
     -e "s|hostPort: 38080|hostPort: $port|" "$work/rendered.yaml" >"$work/chiso.yaml"
 grep -q "hostPort: $port" "$work/chiso.yaml" || fail "the overlay has no hostPort 38080 to replace"
-# What the kubelet would probe, one line per container: pod/container, then the command.
-"$clients/bin/python" - "$work/chiso.yaml" >"$work/probes" <<'EOF'
+# (PyYAML comes with podman-compose.) What the kubelet would probe, one line per container: pod/container, then the command.
+"$tools/compose-venv/bin/python" - "$work/chiso.yaml" >"$work/probes" <<'EOF'
 import shlex, sys, yaml
 for obj in yaml.safe_load_all(open(sys.argv[1])):
     if not obj or obj["kind"] != "Deployment":
@@ -72,7 +72,7 @@ podman_secret chiso-service-accounts "bootstrap-admin-secret=$admin_secret" \
   "aggregation-secret=$(secret)" "submission-secret=$(secret)"
 mkdir -p "$work/jwt" && chmod 0777 "$work/jwt"
 podman run --rm --network=none -v "$work/jwt:/out" "$image" chiso keygen --out /out >/dev/null
-"$clients/bin/python" - "$work/jwt" >"$work/jwt.yaml" <<'EOF'
+"$tools/compose-venv/bin/python" - "$work/jwt" >"$work/jwt.yaml" <<'EOF'
 import sys, yaml
 from pathlib import Path
 keys = {p: (Path(sys.argv[1]) / p).read_text() for p in ("jwt-private.pem", "jwt-public.pem")}

@@ -100,10 +100,10 @@ wait_healthy() {
     # policy says, and say so. (The crash test below checks that a running
     # service is restarted by podman itself.)
     state="$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$c")"
-    [[ "$state" == exited* ]] && exited_polls=$((exited_polls + 1)) || exited_polls=0
+    [[ "$state" == exited* || "$state" == stopped* ]] && exited_polls=$((exited_polls + 1)) || exited_polls=0
     if ((exited_polls >= 3)); then # still exited 6 s later: no restart is coming
       exited_polls=0
-      echo "$1 exited (code ${state#exited }) during start-up and podman did not restart it; starting it"
+      echo "$1 exited (code ${state##* }) during start-up and podman did not restart it; starting it"
       podman logs --tail 3 "$c" 2>&1 | sed 's/^/    /'
       podman start "$c" >/dev/null
     fi

@@ -110,22 +110,27 @@ runtime="$prefix/cc-debian12:nonroot"
 make_runtime() {
   log "building $runtime (libc6 + libgcc-s1, extracted; no shell)"
   # `extract` unpacks the packages without running any maintainer script, so
-  # nothing but their files lands: no dpkg, no apt, no /bin/sh.
-  mmdebstrap --quiet --mode=root --variant=extract --include=libc6,libgcc-s1 "${slim[@]}" \
-    --customize-hook='mkdir -p "$1/etc/ssl/certs" "$1/tmp" "$1/home/nonroot" && chmod 1777 "$1/tmp"' \
-    --customize-hook="$ca_hook" \
-    --customize-hook='printf "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" >"$1/etc/passwd"' \
-    --customize-hook='printf "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n" >"$1/etc/group"' \
-    --customize-hook='printf "passwd: files\ngroup: files\nhosts: files dns\n" >"$1/etc/nsswitch.conf"' \
-    --customize-hook='chown 65532:65532 "$1/home/nonroot"' \
-    --customize-hook='rm -rf "$1"/var/lib/apt "$1"/var/cache/apt "$1"/var/lib/dpkg "$1"/var/log/* "$1"/usr/share/doc "$1"/usr/lib/x86_64-linux-gnu/gconv' \
-    "$suite" "$work/runtime.tar"
-  ! tar -tf "$work/runtime.tar" | grep -qE '^\./(usr/)?bin/(sh|bash|dash)$' || die "the runtime root file system has a shell"
-  podman import --quiet --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
+  # nothing but their files lands: no dpkg, no apt, no /bin/sh. mmdebstrap
+  # runs no customize hook for this variant: the root is finished here.
+  local root="$work/runtime"
+  mmdebstrap --quiet --mode=root --variant=extract --include=libc6,libgcc-s1 "$suite" "$root"
+  rm -rf "$root"/etc/apt "$root"/etc/dpkg "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/lib/dpkg \
+    "$root"/var/log/* "$root"/usr/share/doc "$root"/usr/share/lintian "$root"/usr/lib/x86_64-linux-gnu/gconv
+  mkdir -p "$root/etc/ssl/certs" "$root/tmp" "$root/home/nonroot"
+  chmod 1777 "$root/tmp"
+  cp "$ca_bundle" "$root/etc/ssl/certs/ca-certificates.crt"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' >"$root/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+  chown 65532:65532 "$root/home/nonroot"
+  for sh in bin/sh bin/bash bin/dash usr/bin/sh usr/bin/bash usr/bin/dash; do
+    [[ ! -e "$root/$sh" ]] || die "the runtime root file system has a shell ($sh)"
+  done
+  [[ -s "$root/etc/ssl/certs/ca-certificates.crt" && -s "$root/etc/passwd" ]] || die "the runtime root file system is incomplete"
+  tar -C "$root" -c . | podman import --quiet --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
-    --change "LABEL org.chiso.base-key=$1" \
-    "$work/runtime.tar" "$runtime" >/dev/null
-  rm -f "$work/runtime.tar"
+    --change "LABEL org.chiso.base-key=$1" - "$runtime" >/dev/null
+  rm -rf "$root"
 }
 ensure "$runtime" "runtime-$shared_key-$(recipe_key make_runtime)" make_runtime
 

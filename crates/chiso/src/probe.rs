@@ -28,6 +28,9 @@ pub enum Target {
 
 /// Checks `target` within five seconds; an error when it is not healthy.
 pub async fn run(target: Target) -> anyhow::Result<()> {
+    // reqwest is built without a crypto provider and panics building a
+    // client without one, even for http://; ring is the one the services use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::time::timeout(Duration::from_secs(5), check(target))
         .await
         .context("probe timed out")?

@@ -130,3 +130,42 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
         text(&out.stderr)
     );
 }
+
+/// Serves one HTTP request with `status` on a free loopback port; the URL.
+fn one_answer(status: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request);
+        let body = "{}";
+        let answer = format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+    });
+    url
+}
+
+// The compose health check of the gateway (`chiso probe http .../readyz`)
+// inside the image: it panicked (exit 101) building its HTTP client before
+// the crypto provider was installed, so the gateway never became healthy.
+#[test]
+fn probe_http_exits_0_on_2xx_and_1_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = one_answer("200 OK");
+    let out = chiso(dir.path(), &["probe", "http", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let url = one_answer("503 Service Unavailable");
+    let out = chiso(dir.path(), &["probe", "http", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("answered 503"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -67,9 +67,6 @@ async fn check(target: Target) -> anyhow::Result<()> {
             }
         }
         Target::Http { url } => {
-            // reqwest is built without a crypto provider and panics building
-            // a client without one (the compose gateway's health check did).
-            let _ = rustls::crypto::ring::default_provider().install_default();
             let response = reqwest::get(&url).await.context("request failed")?;
             if !response.status().is_success() {
                 bail!("{url} answered {}", response.status());

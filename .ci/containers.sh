@@ -148,7 +148,8 @@ CHISO="$gateway" ADMIN_SECRET="$admin_secret" bash docs/walkthrough.sh | tee "$w
 grep -q '"value":76.0' "$work/walkthrough.out" || fail "the walk-through did not give 76.0"
 echo "walk-through gave the documented answer"
 "$clients/bin/python" tests/clients/check.py \
-  "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))" "127.0.0.1:$((base + 3))" "$admin_secret"
+  "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))" "127.0.0.1:$((base + 3))" "$admin_secret" \
+  electronic_document_rate 52 "$(TZ=Asia/Ho_Chi_Minh date +%Y)Q$(( ($(TZ=Asia/Ho_Chi_Minh date +%-m) - 1) / 3 + 1 ))"
 phase "walk-through + reflection"
 
 # --- crash and restart ------------------------------------------------------------

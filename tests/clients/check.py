@@ -3,6 +3,10 @@ through server reflection: it lists each back service's services, then
 calls methods whose message types it learns from reflection.
 
 usage: check.py REGISTRY_ADDR SUBMISSION_ADDR AGGREGATION_ADDR ADMIN_SECRET
+                [INDICATOR AREA PERIOD]
+
+The aggregate asked for last defaults to chiso up's demo data (province 44,
+2024); a deployment without the demo names what its walk-through reported.
 """
 
 import sys
@@ -58,9 +62,10 @@ class Reflected:
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 8):
         sys.exit(__doc__)
     addrs, secret = sys.argv[1:4], sys.argv[4]
+    indicator, area, period = sys.argv[5:8] or ["computer_equipment_rate", "44", "2024"]
     servers = [Reflected(a) for a in addrs]
     for i, server in enumerate(servers):
         services = server.services()
@@ -85,7 +90,7 @@ def main():
 
     aggregate = servers[2].call(
         "chiso.aggregation.v1.AggregationService/GetAggregate",
-        {"indicator": "computer_equipment_rate", "area": "44", "period": "2024"},
+        {"indicator": indicator, "area": area, "period": period},
         token["access_token"],
     )
     print(f"GetAggregate: {aggregate}")

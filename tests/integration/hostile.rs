@@ -844,7 +844,16 @@ async fn hostile_grpc_messages_are_refused_and_the_services_stay_up() {
         ]
         .concat()
     };
-    let cases: Vec<(&str, std::net::SocketAddr, &str, &str, Vec<u8>, tonic::Code)> = vec![
+    // (what, service address, method path, bearer, raw message, expected code)
+    type RawCase<'t> = (
+        &'static str,
+        std::net::SocketAddr,
+        &'static str,
+        &'t str,
+        Vec<u8>,
+        tonic::Code,
+    );
+    let cases: Vec<RawCase<'_>> = vec![
         (
             "garbage bytes as an agency",
             stack.registry_addr,

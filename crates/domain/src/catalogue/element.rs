@@ -733,12 +733,17 @@ mod tests {
         let err = build(&r).unwrap_err();
         assert_eq!(err.0[0].field, "elements[0].description");
         assert!(err.0[0].message.contains("control"), "{}", err.0[0].message);
-        r.description = "Máy tính\nđang dùng\t(chiếc)\u{202E}".into();
+        r.description = "Máy tính\nđang dùng\t(chiếc)\u{200F}".into();
         assert_eq!(
             build(&r).unwrap().description,
-            "Máy tính\nđang dùng\t(chiếc)\u{202E}",
+            "Máy tính\nđang dùng\t(chiếc)\u{200F}",
             "free text keeps line breaks, tabs and direction marks as typed"
         );
+        // An override reorders what follows it (Trojan Source): refused.
+        r.description = "Máy tính\u{202E} đang dùng".into();
+        let err = build(&r).unwrap_err();
+        assert_eq!(err.0[0].field, "elements[0].description");
+        assert!(err.0[0].message.contains("U+202E"), "{}", err.0[0].message);
         let mut r = raw("yes_no", None);
         r.max = Some(RawNumber::Integer(3));
         assert_eq!(build(&r).unwrap_err().0[0].field, "elements[0].max");

@@ -36,7 +36,15 @@ fuzz_target!(|data: &[u8]| {
             assert!(values.len() <= lines, "at most a value per line");
         }
         (Format::Json, Ok(fields)) => {
-            let set: Value = serde_json::from_slice(body).expect("serde_json reads what we read");
+            let set: Value = match serde_json::from_slice(body) {
+                Ok(set) => set,
+                // A number beyond f64 (1e400) under a key DHIS2 does not know
+                // is skipped unread, as DHIS2 skips unknown keys; serde_json's
+                // Value refuses the whole document for it. Found by this
+                // target (corpus/dhis2_import/regression-1e400-unknown-key).
+                Err(e) if e.to_string().starts_with("number out of range") => return,
+                Err(e) => panic!("serde_json reads what we read: {e}"),
+            };
             let listed = set
                 .get("dataValues")
                 .and_then(Value::as_array)

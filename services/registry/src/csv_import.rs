@@ -103,8 +103,10 @@ pub fn parse(bytes: &[u8], default_from: NaiveDate) -> Parsed {
     }
     let width = header.len();
     // The csv crate skips blank lines without counting them, and a record's
-    // position can be the blank lines before it: count newlines up to its
-    // first character.
+    // position can be the blank lines before it: count line ends up to its
+    // first character. A line ends as the csv crate ends a record: `\n`,
+    // `\r\n`, or a lone `\r` (old Mac files; counting `\n` alone gave every
+    // record of such a file the same line, found by the agency_csv fuzz target).
     let line_at = |pos: Option<&csv::Position>| {
         pos.map_or(0, |p| {
             let mut end = usize::try_from(p.byte())
@@ -113,7 +115,12 @@ pub fn parse(bytes: &[u8], default_from: NaiveDate) -> Parsed {
             while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
                 end += 1;
             }
-            1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
+            let ends = bytes[..end]
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+                .count();
+            1 + ends as u64
         })
     };
     for record in records {
@@ -215,6 +222,15 @@ mod tests {
         let second = parsed.rows[1].agency.as_ref().unwrap();
         assert_eq!(second.name.as_str(), "Sở Thông tin và Truyền thông");
         assert_eq!(second.valid_from.to_string(), "2025-01-01");
+    }
+
+    #[test]
+    fn counts_lines_ended_by_a_lone_carriage_return() {
+        let csv = "code,name,kind\r000.00.00.H51,Tỉnh Quảng Ngãi,provincial_committee\r\r\
+                   000.00.15.H51,Sở Thông tin và Truyền thông,department\r\n";
+        let parsed = parse(csv.as_bytes(), NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        let lines: Vec<u64> = parsed.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4], "{:?}", parsed.errors);
     }
 
     #[test]

@@ -123,8 +123,12 @@ impl PeriodCode {
         if !(1900..=2999).contains(&year) {
             return Err(err());
         }
+        // One spelling per period, as DHIS2 writes it: `2018Q3`, never
+        // `2018Q03` (found by the period_code fuzz target: two codes for one
+        // period would print differently from what the client sent).
         let number = |digits: &str, max: u8| -> Result<u8, PeriodError> {
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            let width = if max > 9 { 2 } else { 1 };
+            if digits.len() != width || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err());
             }
             match digits.parse::<u8>() {
@@ -376,7 +380,7 @@ mod tests {
     fn rejects_malformed_codes() {
         for bad in [
             "", "18", "20x8", "2018S3", "2018Q0", "2018Q5", "201813", "201800", "2018W1", "1800",
-            "2018-01", "2018S", "năm2018",
+            "2018-01", "2018S", "năm2018", "2036Q03", "2018S01", "2018Q+3",
         ] {
             assert!(PeriodCode::parse(bad).is_err(), "{bad}");
         }

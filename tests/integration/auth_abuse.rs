@@ -28,7 +28,7 @@ use chiso_tests::{
         credential_service_client::CredentialServiceClient,
         registration_service_client::RegistrationServiceClient,
     },
-    spawn_stack, spawn_stack_with,
+    resident_bytes, spawn_stack, spawn_stack_with,
 };
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -51,17 +51,6 @@ fn wrong_secret() -> Value {
 /// What the token endpoint tells a wrong secret: an RFC 6749 error.
 fn wrong_token_secret() -> Value {
     json!({"error": "invalid_client", "error_description": "unknown client id or wrong secret"})
-}
-
-/// This process's resident memory, in bytes.
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kib * 1024
 }
 
 /// An answer: status, `Retry-After` (seconds), JSON body.

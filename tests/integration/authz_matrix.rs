@@ -17,7 +17,7 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use chiso_tests::{StackOptions, TestStack, spawn_stack_with};
+use chiso_tests::{RawCodec, StackOptions, TestStack, spawn_stack_with};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
@@ -1002,49 +1002,6 @@ async fn every_route_as_every_role_inside_and_outside_its_scope() {
 }
 
 // ---------------------------------------------------------------- gRPC
-
-/// A codec that sends and receives messages as raw bytes, so every method
-/// can be called from its descriptor alone.
-#[derive(Debug, Clone, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = bytes::Bytes;
-    type Decode = bytes::Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Self::Item,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), Self::Error> {
-        bytes::BufMut::put_slice(dst, &item);
-        Result::Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Self::Item>, Self::Error> {
-        let n = bytes::Buf::remaining(src);
-        Result::Ok(Some(bytes::Buf::copy_to_bytes(src, n)))
-    }
-}
 
 /// One gRPC method, as its descriptor gives it.
 #[derive(Debug, Clone)]

@@ -15,26 +15,14 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use chiso_runtime::{config::VerifyConfig, grpc};
-use chiso_tests::{TestStack, spawn_stack};
+use chiso_tests::{RawCodec, TestStack, resident_bytes, spawn_stack};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use crate::{register_quang_ngai, this_quarter};
-
-/// This process's resident memory, in bytes: the services run in it.
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status");
-    kib * 1024
-}
 
 /// Growth allowed over a whole test. Other tests run in the same process
 /// meanwhile, so it is loose; what it guards against is a hostile body
@@ -747,45 +735,6 @@ async fn slow_clients_are_cut_off_while_others_are_served() {
     assert!(growth < MEMORY_BOUND, "grew {} MB", growth >> 20);
     stop.cancel();
     stack.shutdown().await;
-}
-
-/// A codec that sends and receives message bytes as they are, so a test
-/// can put anything on the wire where a protobuf message goes.
-#[derive(Debug, Clone, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 /// Calls `method` of the service at `addr` with `message` as its bytes.

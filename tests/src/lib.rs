@@ -32,8 +32,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub use chiso_proto as proto;
+pub use wire::{RawCodec, resident_bytes};
 
 mod proxy;
+mod wire;
 pub use proxy::DbProxy;
 
 const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
